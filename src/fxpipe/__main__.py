@@ -1,0 +1,3 @@
+from fxpipe.cli import main
+
+raise SystemExit(main())
