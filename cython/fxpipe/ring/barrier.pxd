@@ -1,0 +1,85 @@
+# The consumer side of a ring: the barrier a consumer waits on (the published cursor, or the
+# consumers it depends on) and the release of what it has processed. Hot calls inline here;
+# the waiting loop is in barrier.pyx.
+from libc.stdint cimport INT64_MAX, int32_t, int64_t
+from fxpipe.includes.atomic cimport (fx_fence_seq_cst, fx_fetch_add_u32, fx_futex_wake_all,
+                                     fx_load_acquire_i32, fx_load_acquire_i64,
+                                     fx_load_relaxed_u32, fx_store_release_i64)
+from fxpipe.ring.layout cimport FX_PRODUCER_MULTI, fx_consumer_entry, fx_ring_header
+from fxpipe.ring.wait cimport WaitState
+
+cdef enum:
+    WAIT_TIMEOUT = -1            # nothing arrived before the timeout
+    WAIT_CLOSED = -2             # the ring was closed and everything published is consumed
+    MAX_DEPS = 16
+
+ctypedef struct ConsumerC:
+    fx_ring_header* hdr
+    fx_consumer_entry* entry
+    int64_t* seq                 # &entry.sequence.value: what this consumer has released
+    int32_t* avail               # MP availability flags (NULL for SP)
+    int64_t mask
+    int64_t size
+    int shift
+    int mode
+    bint blocking
+    int index
+    int ndeps
+    int dep_index[16]
+    int64_t* deps[16]            # released sequences of the consumers this one waits on
+    int64_t cached_avail         # highest sequence known to be readable
+    WaitState wait
+
+
+cdef int64_t consumer_wait_slow(ConsumerC* c, int64_t seq, int64_t timeout_ns) noexcept nogil
+cdef void consumer_refresh_deps(ConsumerC* c) noexcept nogil
+
+
+cdef inline int64_t highest_published(ConsumerC* c, int64_t lo, int64_t hi) noexcept nogil:
+    # MP: claimed is not published; a slot is readable when its flag holds its round number.
+    cdef int64_t s = lo
+    while s <= hi:
+        if fx_load_acquire_i32(&c.avail[s & c.mask]) != <int32_t>(s >> c.shift):
+            return s - 1
+        s += 1
+    return hi
+
+
+cdef inline int64_t consumer_available(ConsumerC* c, int64_t want) noexcept nogil:
+    """Highest sequence this consumer may read now (may be < want)."""
+    cdef int64_t hi, v
+    cdef int i
+    if c.ndeps == 0:
+        hi = fx_load_acquire_i64(&c.hdr.cursor.value)
+        if c.mode == FX_PRODUCER_MULTI and hi >= want:
+            hi = highest_published(c, want, hi)
+        return hi
+    hi = INT64_MAX
+    for i in range(c.ndeps):
+        v = fx_load_acquire_i64(c.deps[i])
+        if v < hi:
+            hi = v
+    return hi
+
+
+cdef inline int64_t consumer_wait(ConsumerC* c, int64_t seq, int64_t timeout_ns) noexcept nogil:
+    """Highest readable sequence >= seq, or WAIT_TIMEOUT / WAIT_CLOSED.
+    timeout_ns < 0 waits for ever; 0 only looks."""
+    cdef int64_t hi
+    if c.cached_avail >= seq:
+        return c.cached_avail
+    hi = consumer_available(c, seq)
+    if hi >= seq:
+        c.cached_avail = hi
+        return hi
+    return consumer_wait_slow(c, seq, timeout_ns)
+
+
+cdef inline void consumer_release(ConsumerC* c, int64_t seq) noexcept nogil:
+    """Everything up to seq is processed: its slots may be reused, dependents may read it."""
+    fx_store_release_i64(c.seq, seq)
+    if c.blocking:
+        fx_fence_seq_cst()
+        if fx_load_relaxed_u32(&c.hdr.futex.rel_waiters) != 0:
+            fx_fetch_add_u32(&c.hdr.futex.rel_epoch, 1)
+            fx_futex_wake_all(&c.hdr.futex.rel_epoch)
