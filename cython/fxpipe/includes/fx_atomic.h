@@ -11,6 +11,9 @@
 #include <sched.h>
 #include <signal.h>
 #include <limits.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
 #include <sys/syscall.h>
 #include <linux/futex.h>
 
@@ -72,11 +75,25 @@ static inline int fx_futex_wake_all(uint32_t *addr) {
     return (int)syscall(SYS_futex, addr, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
 }
 
-/* 1 when the pid exists (signal 0 probes without sending), 0 when it does not. EPERM means it
- * exists under another user. */
+/* 1 when the pid runs, 0 when it does not. Signal 0 probes without sending (EPERM: it runs
+ * under another user); a zombie (exited, not yet reaped by its parent) counts as dead, since
+ * it will never release anything again. Slow path only: it may read /proc. */
 static inline int fx_pid_alive(int64_t pid) {
+    char path[64], buf[256];
+    int fd;
+    ssize_t n;
+    char *paren;
     if (pid <= 0) return 0;
-    if (kill((pid_t)pid, 0) == 0) return 1;
-    return errno == EPERM;
+    if (kill((pid_t)pid, 0) != 0 && errno != EPERM) return 0;
+    snprintf(path, sizeof path, "/proc/%lld/stat", (long long)pid);
+    fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return 1;
+    n = read(fd, buf, sizeof buf - 1);
+    close(fd);
+    if (n <= 0) return 1;
+    buf[n] = 0;
+    paren = strrchr(buf, ')');
+    if (paren && paren[1] == ' ' && (paren[2] == 'Z' || paren[2] == 'X')) return 0;
+    return 1;
 }
 #endif

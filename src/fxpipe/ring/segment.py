@@ -39,7 +39,8 @@ def process_start_time(pid: int) -> int:
 
 
 def process_alive(pid: int, start_time: int = 0) -> bool:
-    """True if pid runs and, when start_time is given, is the same process as then."""
+    """True if pid runs and, when start_time is given, is the same process as then. A zombie
+    (exited, not yet reaped) is dead: it will never release or publish again."""
     if pid <= 0:
         return False
     try:
@@ -47,6 +48,12 @@ def process_alive(pid: int, start_time: int = 0) -> bool:
     except ProcessLookupError:
         return False
     except PermissionError:
+        pass
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        if stat[stat.rindex(")") + 2] in "ZX":
+            return False
+    except (OSError, ValueError, IndexError):
         pass
     if start_time:
         now = process_start_time(pid)
