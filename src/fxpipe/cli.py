@@ -12,6 +12,8 @@ import sys
 
 # Each module defines register(subparsers), adding its own commands.
 COMMAND_MODULES: list[str] = [
+    "fxpipe.demo",
+    "fxpipe.ring.cli",
 ]
 
 

@@ -272,3 +272,22 @@ def test_dynamic_consumer_joins_at_live_edge(ring_name):
         p.send(b"\x02")
         assert late.recv(timeout=1)[:1] == b"\x02"
         assert "late" in r.consumer_names()
+
+
+def test_closed_ring_still_delivers_what_upstream_has_not_released(ring_name):
+    """Closing ends the stream, not the pipeline: a downstream consumer must keep receiving
+    until its upstream has released everything that was published."""
+    with Ring.create(ring_name, slot_size=8, slot_count=8, consumers=["up", ("down", ["up"])]) as r:
+        p, up, down = r.producer(), r.consumer("up"), r.consumer("down")
+        for i in range(5):
+            p.send(bytes([i]))
+        r.close_stream()
+        with pytest.raises(RingTimeout):
+            down.recv(timeout=0)           # upstream still holds all five
+        for _ in range(5):
+            up.recv()
+        assert [down.recv(timeout=1)[:1] for _ in range(5)] == [bytes([i]) for i in range(5)]
+        with pytest.raises(RingClosed):
+            down.recv(timeout=1)
+        with pytest.raises(RingClosed):
+            up.recv(timeout=0)

@@ -4,7 +4,8 @@ heartbeat fresh, honour timeouts and ring closure, and follow its upstream consu
 detached (so a dead upstream does not stall it for ever)."""
 from libc.stdint cimport int64_t, uint32_t
 from fxpipe.includes.atomic cimport (fx_fetch_add_relaxed_u64, fx_fetch_add_u32,
-                                     fx_fetch_sub_u32, fx_futex_wait, fx_load_acquire_u32,
+                                     fx_fetch_sub_u32, fx_futex_wait, fx_load_acquire_i64,
+                                     fx_load_acquire_u32,
                                      fx_monotonic_ns)
 from fxpipe.ring.layout cimport (FX_CONSUMER_ATTACHED, FX_CONSUMER_DECLARED, FX_RING_CLOSED)
 from fxpipe.ring.wait cimport wait_reset, wait_step
@@ -27,6 +28,13 @@ cdef void consumer_refresh_deps(ConsumerC* c) noexcept nogil:
     c.ndeps = j
 
 
+cdef inline bint _drained(ConsumerC* c, int64_t seq) noexcept nogil:
+    # Closed, and seq lies past the last sequence ever published: nothing more will come.
+    # (Closed alone is not enough: upstream consumers may still be releasing to us.)
+    return (fx_load_acquire_u32(&c.hdr.id.state) == FX_RING_CLOSED
+            and seq > fx_load_acquire_i64(&c.hdr.cursor.value))
+
+
 cdef int64_t consumer_wait_slow(ConsumerC* c, int64_t seq, int64_t timeout_ns) noexcept nogil:
     cdef int64_t hi, started = 0, now
     cdef unsigned long steps = 0
@@ -35,7 +43,7 @@ cdef int64_t consumer_wait_slow(ConsumerC* c, int64_t seq, int64_t timeout_ns) n
     cdef uint32_t* waiters
     fx_fetch_add_relaxed_u64(&c.entry.waits, 1)
     if timeout_ns == 0:
-        return WAIT_CLOSED if fx_load_acquire_u32(&c.hdr.id.state) == FX_RING_CLOSED else WAIT_TIMEOUT
+        return WAIT_CLOSED if _drained(c, seq) else WAIT_TIMEOUT
     started = fx_monotonic_ns()
     c.entry.heartbeat_ns = started
     wait_reset(&c.wait)
@@ -44,12 +52,7 @@ cdef int64_t consumer_wait_slow(ConsumerC* c, int64_t seq, int64_t timeout_ns) n
         if hi >= seq:
             c.cached_avail = hi
             return hi
-        if fx_load_acquire_u32(&c.hdr.id.state) == FX_RING_CLOSED:
-            # Closing is ordered after the last publish: one more look, then report it.
-            hi = consumer_available(c, seq)
-            if hi >= seq:
-                c.cached_avail = hi
-                return hi
+        if _drained(c, seq):
             return WAIT_CLOSED
         steps += 1
         if steps % CLOCK_EVERY == 0 or c.wait.steps >= 256:

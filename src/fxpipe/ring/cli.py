@@ -1,0 +1,109 @@
+"""`fxpipe ring`: look at and tidy the rings on this host, from outside the hot path.
+
+    fxpipe ring status [NAME ...] [--json]   cursors, consumers, lag, back-pressure, liveness
+    fxpipe ring detach NAME CONSUMER         stop a dead or hung consumer from gating
+    fxpipe ring clean [--yes]                remove segments whose creator is gone
+"""
+from __future__ import annotations
+
+import json
+import os
+
+from fxpipe.cli import CliError
+from fxpipe.ring import segment
+from fxpipe.ring.errors import RingError
+
+
+def register(sub) -> None:
+    p = sub.add_parser("ring", help="inspect and tidy shared-memory rings")
+    rs = p.add_subparsers(dest="ring_command", metavar="ACTION")
+    rs.required = True
+    st = rs.add_parser("status", help="state of every ring (or the named ones)")
+    st.add_argument("names", nargs="*")
+    st.add_argument("--json", action="store_true", help="machine-readable output")
+    st.set_defaults(func=cmd_status)
+    de = rs.add_parser("detach", help="detach a consumer so it no longer gates the producer")
+    de.add_argument("name")
+    de.add_argument("consumer")
+    de.set_defaults(func=cmd_detach)
+    cl = rs.add_parser("clean", help="remove stale ring segments (creator process gone)")
+    cl.add_argument("--yes", action="store_true", help="remove them (default: only list)")
+    cl.set_defaults(func=cmd_clean)
+
+
+def _attach(name):
+    from fxpipe.ring import Ring
+
+    try:
+        return Ring.attach(name, timeout=0.1)
+    except RingError as exc:
+        raise CliError(str(exc)) from None
+
+
+def cmd_status(args) -> int:
+    names = args.names or segment.list_segments()
+    out = []
+    for name in names:
+        r = _attach(name)
+        try:
+            out.append(r.status())
+        finally:
+            r.close(unlink=False)
+    if args.json:
+        print(json.dumps(out, indent=2))
+        return 0
+    if not out:
+        print("no rings on this host")
+    for s in out:
+        pr = s["producer"]
+        print(f"ring {s['name']}: {s['slot_count']} x {s['slot_size']} B, {s['producer_mode']} producer, "
+              f"cursor {s['cursor']}{', CLOSED' if s['closed'] else ''}; creator pid {s['creator_pid']} "
+              f"({'alive' if s['creator_alive'] else 'GONE'})")
+        print(f"  producer pid {pr['pid']} ({'alive' if pr['alive'] else 'gone'}): full waits {pr['full_waits']}, "
+              f"waited {pr['full_wait_s']:.6f} s, timeouts {pr['full_timeouts']}, dead consumers seen "
+              f"{pr['dead_consumers_seen']}, detached {pr['detached']}")
+        for c in s["consumers"]:
+            hb = "-" if c["heartbeat_age_s"] is None else f"{c['heartbeat_age_s']:.3f}s"
+            dep = f" after {','.join(c['depends_on'])}" if c["depends_on"] else ""
+            alive = "alive" if c["alive"] else ("not attached" if not c["pid"] else "DEAD")
+            print(f"  consumer {c['name']:<16} {c['state']:<9} {c['wait']:<5} pid {c['pid']} ({alive}) "
+                  f"seq {c['sequence']} lag {c['lag']} waits {c['waits']} heartbeat {hb}{dep}")
+    return 0
+
+
+def cmd_detach(args) -> int:
+    r = _attach(args.name)
+    try:
+        done = r.detach(args.consumer)
+    except RingError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        r.close(unlink=False)
+    print(f"consumer {args.consumer} of ring {args.name}: {'detached' if done else 'was not attached'}")
+    return 0
+
+
+def cmd_clean(args) -> int:
+    stale = []
+    for name in segment.list_segments():
+        path = segment.segment_path(name)
+        try:
+            with open(path, "rb") as f:
+                raw = f.read(48)
+        except OSError:
+            continue
+        if len(raw) < 48:
+            continue
+        pid = int.from_bytes(raw[32:40], "little", signed=True)
+        start = int.from_bytes(raw[40:48], "little")
+        if not segment.process_alive(pid, start):
+            stale.append((name, pid, path))
+    for name, pid, path in stale:
+        if args.yes:
+            os.unlink(path)
+        print(f"{'removed' if args.yes else 'stale'}: ring {name} (creator pid {pid} gone) {path}")
+    if stale and not args.yes:
+        print("run again with --yes to remove them")
+    if not stale:
+        print("no stale rings")
+    return 0

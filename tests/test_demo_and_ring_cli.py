@@ -1,0 +1,57 @@
+"""The demo and the ring CLI run as a user runs them: real processes, real segments."""
+import json
+import os
+import subprocess
+import sys
+
+from fxpipe.ring import Ring, segment
+
+
+def _fxpipe(*args, timeout=180):
+    return subprocess.run([sys.executable, "-m", "fxpipe", *args], capture_output=True, text=True, timeout=timeout)
+
+
+def test_demo_runs_pipeline_and_audits_every_quote():
+    r = _fxpipe("demo", "--layout", "compact", "--quotes", "2000", "--burst", "30000", "--interval-us", "50")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert "audit: 32,000 quotes checked, 0 errors" in r.stdout
+    assert "feed -> oms" in r.stdout and "M quotes/s" in r.stdout
+    leftovers = [n for n in segment.list_segments() if n.startswith("demo")]
+    assert leftovers == [], f"demo left segments behind: {leftovers}"
+
+
+def test_demo_refuses_pinned_layout_without_cores():
+    if len(os.sched_getaffinity(0)) >= 4:
+        return
+    r = _fxpipe("demo", "--layout", "pinned")
+    assert r.returncode == 2
+    assert "pinned needs 4 cores" in r.stderr
+
+
+def test_ring_status_detach_and_clean(ring_name):
+    with Ring.create(ring_name, consumers=["journal", ("decision", ["journal"])]) as ring:
+        ring.producer().send(b"x")
+        r = _fxpipe("ring", "status", ring_name, "--json")
+        assert r.returncode == 0, r.stderr
+        st = json.loads(r.stdout)[0]
+        assert st["cursor"] == 0 and [c["name"] for c in st["consumers"]] == ["journal", "decision"]
+        r = _fxpipe("ring", "detach", ring_name, "journal")
+        assert r.returncode == 0 and "detached" in r.stdout
+        assert ring.status()["consumers"][0]["state"] == "detached"
+        r = _fxpipe("ring", "status", ring_name)
+        assert "journal" in r.stdout and "detached" in r.stdout
+    # A ring whose creator died is listed by clean, and removed with --yes.
+    subprocess.run([sys.executable, "-c", f"import os; from fxpipe.ring import Ring; Ring.create({ring_name!r}); os._exit(0)"],
+                   check=True, timeout=60)
+    r = _fxpipe("ring", "clean")
+    assert f"stale: ring {ring_name}" in r.stdout
+    assert segment.segment_path(ring_name).exists()
+    r = _fxpipe("ring", "clean", "--yes")
+    assert f"removed: ring {ring_name}" in r.stdout
+    assert not segment.segment_path(ring_name).exists()
+
+
+def test_ring_status_of_missing_ring_is_a_clear_error():
+    r = _fxpipe("ring", "status", "no-such-ring-xyz")
+    assert r.returncode == 2
+    assert "does not exist" in r.stderr
