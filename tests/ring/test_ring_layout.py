@@ -6,6 +6,13 @@ from fxpipe.ring import Ring, header_size, layout_offsets
 from fxpipe.ring import layout as L
 
 
+def test_c_constants_equal_python_mirror():
+    from fxpipe.ring import ring as cring
+
+    assert cring.MAGIC == L.MAGIC and cring.LAYOUT_VERSION == L.LAYOUT_VERSION
+    assert cring.MAX_CONSUMERS == L.MAX_CONSUMERS
+
+
 def test_c_offsets_equal_python_mirror():
     assert layout_offsets() == L.offsets_in_c_order()
     assert header_size() == L.HEADER.itemsize

@@ -1,40 +1,31 @@
 # cython: language_level=3
-"""A ring in POSIX shared memory: create or attach to the segment, check its identity, and
-give Python zero-copy, allocation-free producers and consumers over it. Every Python call is
-a thin shell over the inline C calls of sequencer.pxd / barrier.pxd, which Cython stages
-use directly (see ring.pxd)."""
+"""A ring in POSIX shared memory: create or attach to the segment, check its identity, keep
+its consumer table (declare, attach, detach), and hand out producers and consumers
+(endpoints.pyx) that work on the mapped segment."""
 import mmap
 import os
 import time
 
 import numpy as np
 
-from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
-from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_CheckExact, PyByteArray_GET_SIZE
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
-from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t, uintptr_t
-from libc.string cimport memcpy, memset, strncpy
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
+from libc.string cimport memset, strncpy
 
 from fxpipe.includes.atomic cimport (fx_cas_u32, fx_fetch_add_u32, fx_futex_wake_all,
                                      fx_load_acquire_i64, fx_load_acquire_u32,
                                      fx_monotonic_ns, fx_realtime_ns, fx_store_release_i32,
                                      fx_store_release_i64, fx_store_release_u32)
-from fxpipe.ring.barrier cimport (MAX_DEPS, WAIT_CLOSED, WAIT_TIMEOUT, consumer_available,
-                                  consumer_release, consumer_wait_slow)
 from fxpipe.ring.layout cimport *
-from fxpipe.ring.sequencer cimport (CLAIM_TIMEOUT, detach_consumer_entry, min_gating_sequence,
-                                    producer_claim, producer_publish, slot_ptr)
+from fxpipe.ring.sequencer cimport detach_consumer_entry
 
+from fxpipe.ring import layout as _layout
 from fxpipe.ring import segment as _segment
-from fxpipe.ring.errors import (ConsumerError, RingClosed, RingError, RingExistsError, RingFull,
-                                RingLayoutError, RingTimeout, StaleRingError)
+from fxpipe.ring import status as _status
+from fxpipe.ring.errors import ConsumerError, RingError, RingExistsError, RingLayoutError
 
 WAIT_STRATEGIES = {"spin": FX_WAIT_SPIN, "yield": FX_WAIT_YIELD, "sleep": FX_WAIT_SLEEP,
                    "block": FX_WAIT_BLOCK}
-_WAIT_NAMES = {v: k for k, v in WAIT_STRATEGIES.items()}
 _PRODUCER_MODES = {"single": FX_PRODUCER_SINGLE, "multi": FX_PRODUCER_MULTI}
-_STATE_NAMES = {FX_CONSUMER_FREE: "free", FX_CONSUMER_DECLARED: "declared",
-                FX_CONSUMER_ATTACHED: "attached", FX_CONSUMER_DETACHED: "detached"}
 MAX_CONSUMERS = FX_RING_MAX_CONSUMERS
 LAYOUT_VERSION = FX_RING_LAYOUT_VERSION
 MAGIC = FX_RING_MAGIC
@@ -47,14 +38,6 @@ def header_size():
 def layout_offsets():
     """Offsets of the header fields as the C compiler laid them out (see fx_ring_layout.h)."""
     return [fx_ring_offsets[i] for i in range(27)]
-
-
-cdef inline int64_t _timeout_ns(object timeout) except? -3:
-    if timeout is None:
-        return -1
-    if timeout < 0:
-        raise ValueError(f"timeout must be >= 0 seconds or None, not {timeout!r}")
-    return <int64_t>(timeout * 1e9)
 
 
 cdef int _wait_code(str wait) except -1:
@@ -137,7 +120,7 @@ cdef class Ring:
             index[cname] = idx
 
         if path.exists():
-            _handle_existing(name, path, replace_stale)
+            _segment.remove_if_stale(name, path, replace_stale, sizeof(fx_ring_header))
 
         hdr_size = sizeof(fx_ring_header)
         avail_off = _round_up(hdr_size, 128)
@@ -206,7 +189,7 @@ cdef class Ring:
                             "owned by the user who created them)") from None
         try:
             size = os.fstat(fd).st_size
-            _check_identity_bytes(name, path, os.pread(fd, 128, 0), size)
+            _segment.check_identity(name, path, os.pread(fd, 128, 0), size, sizeof(fx_ring_header))
             r._map(fd, size)
         finally:
             os.close(fd)
@@ -306,7 +289,6 @@ cdef class Ring:
         auto_detach: a gating consumer whose process died is detached (and counted) instead
         of being waited on; otherwise it stays and the claim's timeout decides."""
         self._check_open()
-        cdef Producer p = Producer.__new__(Producer)
         cdef fx_ring_header* h = self.hdr
         me = os.getpid()
         if h.id.producer_mode == FX_PRODUCER_SINGLE:
@@ -316,23 +298,11 @@ cdef class Ring:
         h.producer.pid = me
         h.producer.start_time = _segment.process_start_time(me)
         h.producer.heartbeat_ns = fx_monotonic_ns()
-        p.ring = self
-        p.c.hdr = h
-        p.c.slots = self.slot_base
-        p.c.avail = self.avail
-        p.c.size = h.id.slot_count
-        p.c.mask = h.id.slot_count - 1
-        p.c.shift = int(h.id.slot_count).bit_length() - 1
-        p.c.slot_size = h.id.slot_size
-        p.c.mode = h.id.producer_mode
-        p.c.blocking = bool(h.id.flags & FX_FLAG_BLOCKING)
-        p.c.auto_detach = auto_detach
-        p.c.next = fx_load_acquire_i64(&h.cursor.value)
-        p.c.gating_cache = min_gating_sequence(h, p.c.next)
-        p.c.wait.strategy = _wait_code(wait)
-        if p.c.wait.strategy == FX_WAIT_BLOCK and not p.c.blocking:
+        code = _wait_code(wait)
+        if code == FX_WAIT_BLOCK and not (h.id.flags & FX_FLAG_BLOCKING):
             raise ValueError(f"ring {self.name!r} was created without blocking=True; 'block' waits need it")
-        return p
+        from fxpipe.ring.endpoints import new_producer  # endpoints cimports this module
+        return new_producer(self, code, auto_detach)
 
     def consumer(self, str name, str wait="yield", *, after=None, bint create=False):
         """Attach as consumer `name`. A declared consumer starts from the first event; a
@@ -341,7 +311,6 @@ cdef class Ring:
         missed); with create=True an undeclared name joins at the live edge, waiting on
         `after` (names) if given."""
         self._check_open()
-        cdef Consumer c = Consumer.__new__(Consumer)
         cdef fx_ring_header* h = self.hdr
         cdef fx_consumer_entry* e
         cdef int idx = self._find(name)
@@ -352,7 +321,7 @@ cdef class Ring:
         me = os.getpid()
         if code == FX_WAIT_BLOCK and not (h.id.flags & FX_FLAG_BLOCKING):
             raise ValueError(f"ring {self.name!r} was created without blocking=True; 'block' waits need it")
-        c.rejoined_gap = 0
+        cdef int64_t gap = 0
         if idx < 0:
             if not create:
                 raise ConsumerError(f"ring {self.name!r} has no consumer {name!r} (declared: "
@@ -372,7 +341,7 @@ cdef class Ring:
             # Slots it had not read may have been reused while it did not gate: rejoin at the
             # live edge and say how much was missed.
             cur = fx_load_acquire_i64(&h.cursor.value)
-            c.rejoined_gap = max(0, cur - e.sequence.value)
+            gap = max(0, cur - e.sequence.value)
             fx_store_release_i64(&e.sequence.value, cur)
         e.pid = me
         e.start_time = _segment.process_start_time(me)
@@ -380,29 +349,8 @@ cdef class Ring:
         e.attached_ns = fx_realtime_ns()
         e.wait_strategy = code
         fx_store_release_u32(&e.state, FX_CONSUMER_ATTACHED)
-        c.ring = self
-        c.name = name
-        c.c.hdr = h
-        c.c.entry = e
-        c.c.seq = &e.sequence.value
-        c.c.avail = self.avail
-        c.c.size = h.id.slot_count
-        c.c.mask = h.id.slot_count - 1
-        c.c.shift = int(h.id.slot_count).bit_length() - 1
-        c.c.mode = h.id.producer_mode
-        c.c.blocking = bool(h.id.flags & FX_FLAG_BLOCKING)
-        c.c.index = idx
-        c.c.ndeps = 0
-        for i in range(FX_RING_MAX_CONSUMERS):
-            if e.depends_mask & ((<uint64_t>1) << i):
-                c.c.dep_index[c.c.ndeps] = i
-                c.c.deps[c.c.ndeps] = &h.consumers[i].sequence.value
-                c.c.ndeps += 1
-        c.c.cached_avail = -1
-        c.c.wait.strategy = code
-        c._next = e.sequence.value + 1
-        c._batch_end = c._next - 1
-        return c
+        from fxpipe.ring.endpoints import new_consumer
+        return new_consumer(self, name, idx, code, gap)
 
     cdef int _find(self, str name):
         cdef int i
@@ -452,57 +400,18 @@ cdef class Ring:
     def dead_consumers(self, heartbeat_timeout=None):
         """Attached consumers whose process is gone (or whose pid was reused), and, when
         heartbeat_timeout (s) is given, those lagging with a heartbeat older than that."""
-        self._check_open()
-        out = []
-        for s in self.status()["consumers"]:
-            if s["state"] != "attached":
-                continue
-            if not s["alive"]:
-                out.append(s["name"])
-            elif heartbeat_timeout is not None and s["lag"] > 0 and s["heartbeat_age_s"] > heartbeat_timeout:
-                out.append(s["name"])
-        return out
+        return _status.dead_consumers(self.status(), heartbeat_timeout)
 
     def status(self):
-        """A consistent-enough snapshot for operators, read without touching the hot path."""
+        """A snapshot for operators, read through the header mirror (fxpipe.ring.status)."""
         self._check_open()
-        cdef fx_ring_header* h = self.hdr
-        cdef fx_consumer_entry* e
-        cdef int i
-        now = fx_monotonic_ns()
-        cursor = fx_load_acquire_i64(&h.cursor.value)
-        consumers = []
-        for i in range(FX_RING_MAX_CONSUMERS):
-            e = &h.consumers[i]
-            st = fx_load_acquire_u32(&e.state)
-            if st == FX_CONSUMER_FREE:
-                continue
-            seq = fx_load_acquire_i64(&e.sequence.value)
-            deps = [_cstr(h.consumers[j].name, FX_CONSUMER_NAME_LEN)
-                    for j in range(FX_RING_MAX_CONSUMERS) if e.depends_mask & ((<uint64_t>1) << j)]
-            consumers.append({
-                "name": _cstr(e.name, FX_CONSUMER_NAME_LEN), "index": i, "state": _STATE_NAMES[st],
-                "wait": _WAIT_NAMES.get(e.wait_strategy, "?"), "pid": e.pid,
-                "alive": bool(e.pid) and _segment.process_alive(e.pid, e.start_time),
-                "sequence": seq, "lag": cursor - seq, "waits": e.waits,
-                "heartbeat_age_s": (now - e.heartbeat_ns) / 1e9 if e.heartbeat_ns else None,
-                "depends_on": deps,
-            })
-        return {
-            "name": self.name, "path": self.path, "layout_version": h.id.layout_version,
-            "slot_size": h.id.slot_size, "slot_count": h.id.slot_count,
-            "producer_mode": self.producer_mode, "blocking": self.blocking, "closed": self.closed,
-            "creator_pid": h.id.creator_pid,
-            "creator_alive": _segment.process_alive(h.id.creator_pid, h.id.creator_start_time),
-            "cursor": cursor,
-            "producer": {"pid": h.producer.pid,
-                         "alive": bool(h.producer.pid) and _segment.process_alive(h.producer.pid, h.producer.start_time),
-                         "full_waits": h.producer.full_waits, "full_wait_s": h.producer.full_wait_ns / 1e9,
-                         "full_timeouts": h.producer.full_timeouts,
-                         "dead_consumers_seen": h.producer.dead_consumers_seen,
-                         "detached": h.producer.detached},
-            "consumers": consumers,
-        }
+        return _status.ring_status(self)
+
+    @property
+    def header(self):
+        """numpy record view of the live header (fxpipe.ring.layout.HEADER): for tools."""
+        self._check_open()
+        return np.ndarray(shape=(), dtype=_layout.HEADER, buffer=self._mm)
 
     def close_stream(self):
         """End of stream: consumers drain what was published, then get RingClosed."""
@@ -569,290 +478,3 @@ cdef void _fill_entry(fx_consumer_entry* e, str name, uint64_t mask_bits, uint32
 def _check_consumer_name(name):
     if not isinstance(name, str) or not name or len(name.encode()) >= FX_CONSUMER_NAME_LEN:
         raise ValueError(f"bad consumer name {name!r}: 1 to {FX_CONSUMER_NAME_LEN - 1} bytes")
-
-
-def _check_identity_bytes(name, path, bytes raw, size):
-    if size < sizeof(fx_ring_header) or len(raw) < 16:
-        raise RingLayoutError(f"{path} is {size} bytes, too small to be an fxpipe ring; remove it")
-    magic = int.from_bytes(raw[0:8], "little")
-    version = int.from_bytes(raw[8:12], "little")
-    if magic != FX_RING_MAGIC:
-        raise RingLayoutError(f"{path} is not an fxpipe ring (magic {magic:#018x}); remove it or pick another name")
-    if version != FX_RING_LAYOUT_VERSION:
-        raise RingLayoutError(f"ring {name!r} has layout version {version}; this fxpipe reads version "
-                              f"{FX_RING_LAYOUT_VERSION}: run matching builds or recreate the ring")
-
-
-def _handle_existing(name, path, bint replace_stale):
-    """A segment of that name exists: refuse a live one, replace a stale one when asked."""
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(128)
-        size = os.stat(path).st_size
-    except PermissionError:
-        raise RingExistsError(f"ring {name!r}: {path} exists and belongs to another user") from None
-    try:
-        _check_identity_bytes(name, path, raw, size)
-    except RingLayoutError as exc:
-        if replace_stale and "not an fxpipe ring" not in str(exc):
-            os.unlink(path)
-            return
-        raise
-    pid = int.from_bytes(raw[32:40], "little", signed=True)
-    start = int.from_bytes(raw[40:48], "little")
-    if _segment.process_alive(pid, start):
-        raise RingExistsError(f"ring {name!r} exists and its creator pid {pid} is alive; attach to it "
-                              "instead, or stop that process")
-    if not replace_stale:
-        raise StaleRingError(f"ring {name!r} at {path} is stale: its creator pid {pid} is gone. "
-                             "Remove it (fxpipe ring clean) or create with replace_stale=True")
-    os.unlink(path)
-
-
-cdef class Producer:
-    """Claims slots, lets the caller fill them, publishes them. Not thread-safe within one
-    process for a single-producer ring (the claim state is local)."""
-
-    def claim(self, int64_t n=1, timeout=None):
-        """First of n consecutive sequences to fill; raises RingFull at the timeout."""
-        cdef int64_t t = _timeout_ns(timeout)
-        cdef int64_t seq
-        if n < 1 or n > self.c.size:
-            raise ValueError(f"claim of {n} slots: must be 1..{self.c.size}")
-        self.ring._check_open()
-        with nogil:
-            seq = producer_claim(&self.c, n, t)
-        if seq == CLAIM_TIMEOUT:
-            raise RingFull(self._full_message(timeout))
-        return seq
-
-    def publish(self, int64_t lo, hi=None):
-        cdef int64_t h = lo if hi is None else hi
-        producer_publish(&self.c, lo, h)
-
-    def slot(self, int64_t seq):
-        """Zero-copy view of the slot for seq (a numpy record of the ring's dtype)."""
-        return self.ring.slots[seq & self.c.mask]
-
-    def send(self, data, timeout=None):
-        """Copy one event (bytes-like, <= slot size) into the next slot and publish it.
-        The rest of the slot is zeroed so a slot's bytes depend only on what was sent."""
-        cdef Py_buffer view
-        cdef const char* src
-        cdef Py_ssize_t n
-        cdef int64_t seq
-        cdef char* dst
-        cdef bint release_view = False
-        if PyBytes_CheckExact(data):
-            src = PyBytes_AS_STRING(data)
-            n = PyBytes_GET_SIZE(data)
-        elif PyByteArray_CheckExact(data):
-            src = PyByteArray_AS_STRING(data)
-            n = PyByteArray_GET_SIZE(data)
-        else:
-            PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
-            src = <const char*>view.buf
-            n = view.len
-            release_view = True
-        try:
-            if n > self.c.slot_size:
-                raise ValueError(f"event of {n} bytes does not fit a {self.c.slot_size}-byte slot")
-            if self.c.mode == FX_PRODUCER_SINGLE and self.c.next + 1 - self.c.size <= self.c.gating_cache:
-                self.c.next += 1
-                seq = self.c.next
-            else:
-                seq = self._claim_slow(1, timeout)
-            dst = slot_ptr(self.c.slots, seq, self.c.mask, self.c.slot_size)
-            memcpy(dst, src, n)
-            if n < self.c.slot_size:
-                memset(dst + n, 0, self.c.slot_size - n)
-            producer_publish(&self.c, seq, seq)
-            return seq
-        finally:
-            if release_view:
-                PyBuffer_Release(&view)
-
-    cdef int64_t _claim_slow(self, int64_t n, timeout) except -2:
-        cdef int64_t t = _timeout_ns(timeout)
-        cdef int64_t seq
-        self.ring._check_open()
-        with nogil:
-            seq = producer_claim(&self.c, n, t)
-        if seq == CLAIM_TIMEOUT:
-            raise RingFull(self._full_message(timeout))
-        return seq
-
-    def send_batch(self, array, timeout=None):
-        """Copy a numpy array of events (itemsize <= slot size) into consecutive slots and
-        publish them in batches of up to the ring size. Returns the last sequence."""
-        cdef Py_buffer view
-        cdef Py_ssize_t count, itemsize, done = 0, k, i, first_part
-        cdef int64_t seq = -1, lo
-        cdef char* src
-        cdef char* dst
-        arr = np.ascontiguousarray(array)
-        itemsize = arr.dtype.itemsize
-        count = arr.shape[0] if arr.ndim else 1
-        if itemsize > self.c.slot_size:
-            raise ValueError(f"events of {itemsize} bytes do not fit a {self.c.slot_size}-byte slot")
-        PyObject_GetBuffer(arr, &view, PyBUF_SIMPLE)
-        try:
-            src = <char*>view.buf
-            while done < count:
-                k = min(count - done, self.c.size)
-                lo = self._claim_slow(k, timeout)
-                if itemsize == self.c.slot_size:
-                    # Contiguous up to the end of the slot array, then from slot 0.
-                    first_part = min(k, self.c.size - (lo & self.c.mask))
-                    memcpy(slot_ptr(self.c.slots, lo, self.c.mask, self.c.slot_size),
-                           src + done * itemsize, first_part * itemsize)
-                    if k > first_part:
-                        memcpy(self.c.slots, src + (done + first_part) * itemsize, (k - first_part) * itemsize)
-                else:
-                    for i in range(k):
-                        dst = slot_ptr(self.c.slots, lo + i, self.c.mask, self.c.slot_size)
-                        memcpy(dst, src + (done + i) * itemsize, itemsize)
-                        memset(dst + itemsize, 0, self.c.slot_size - itemsize)
-                seq = lo + k - 1
-                producer_publish(&self.c, lo, seq)
-                done += k
-        finally:
-            PyBuffer_Release(&view)
-        return seq
-
-    def close_stream(self):
-        self.ring.close_stream()
-
-    @property
-    def last_claimed(self):
-        return self.c.next if self.c.mode == FX_PRODUCER_SINGLE else self.ring.cursor
-
-    def _full_message(self, timeout):
-        s = self.ring.status()
-        laggards = [f"{c['name']} (seq {c['sequence']}, {'alive' if c['alive'] else 'DEAD'} pid {c['pid']})"
-                    for c in s["consumers"] if c["state"] in ("attached", "declared")]
-        return (f"ring {self.ring.name!r} stayed full for {timeout}s: gating consumers "
-                f"{', '.join(laggards) or 'none'}; cursor {s['cursor']}")
-
-
-cdef class Consumer:
-    """A named consumer: waits for events, reads them in place, releases them."""
-
-    @property
-    def next(self):
-        """Next sequence this consumer will read."""
-        return self._next
-
-    @property
-    def sequence(self):
-        """Last sequence released."""
-        return fx_load_acquire_i64(self.c.seq)
-
-    @property
-    def lag(self):
-        return fx_load_acquire_i64(&self.c.hdr.cursor.value) - fx_load_acquire_i64(self.c.seq)
-
-    def available(self):
-        """How many events could be read now without waiting."""
-        cdef int64_t hi = consumer_available(&self.c, self._next)
-        return max(0, hi - self._next + 1)
-
-    cdef int64_t _wait(self, int64_t seq, timeout) except -3:
-        cdef int64_t hi, t
-        if self.c.cached_avail >= seq:
-            return self.c.cached_avail
-        hi = consumer_available(&self.c, seq)
-        if hi >= seq:
-            self.c.cached_avail = hi
-            return hi
-        t = _timeout_ns(timeout)
-        self.ring._check_open()
-        with nogil:
-            hi = consumer_wait_slow(&self.c, seq, t)
-        if hi == WAIT_CLOSED:
-            raise RingClosed(f"ring {self.ring.name!r} is closed and consumer {self.name!r} has read everything")
-        if hi < seq:
-            raise RingTimeout(f"consumer {self.name!r} of ring {self.ring.name!r}: nothing after "
-                              f"sequence {seq - 1} within {timeout}s")
-        return hi
-
-    def wait(self, timeout=None):
-        """Highest readable sequence (>= next). RingTimeout / RingClosed."""
-        return self._wait(self._next, timeout)
-
-    def recv_into(self, buf, timeout=None):
-        """Copy the next event into buf (bytearray or writable buffer, up to its length),
-        release it, and return its sequence."""
-        cdef Py_buffer view
-        cdef char* dst
-        cdef Py_ssize_t n
-        cdef int64_t seq = self._next
-        cdef bint release_view = False
-        self._wait(seq, timeout)
-        if PyByteArray_CheckExact(buf):
-            dst = PyByteArray_AS_STRING(buf)
-            n = PyByteArray_GET_SIZE(buf)
-        else:
-            PyObject_GetBuffer(buf, &view, PyBUF_WRITABLE)
-            dst = <char*>view.buf
-            n = view.len
-            release_view = True
-        if n > self.c.hdr.id.slot_size:
-            n = self.c.hdr.id.slot_size
-        memcpy(dst, slot_ptr(self.ring.slot_base, seq, self.c.mask, self.c.hdr.id.slot_size), n)
-        if release_view:
-            PyBuffer_Release(&view)
-        consumer_release(&self.c, seq)
-        self._next = seq + 1
-        self._batch_end = seq
-        return seq
-
-    def recv(self, timeout=None):
-        """The next event's bytes (a copy), released."""
-        cdef int64_t seq = self._next
-        self._wait(seq, timeout)
-        out = PyBytes_FromStringAndSize(slot_ptr(self.ring.slot_base, seq, self.c.mask, self.c.hdr.id.slot_size),
-                                        self.c.hdr.id.slot_size)
-        consumer_release(&self.c, seq)
-        self._next = seq + 1
-        self._batch_end = seq
-        return out
-
-    def read_batch(self, max_n=None, timeout=None):
-        """Zero-copy numpy view of the next readable events (at least one, at most max_n,
-        never across the end of the slot array). The previous batch is released first; the
-        view stays valid until this batch is released (next read_batch or release())."""
-        cdef int64_t lo, hi, end, idx
-        if self._batch_end >= self._next:
-            self._release_to(self._batch_end)
-        lo = self._next
-        hi = self._wait(lo, timeout)
-        idx = lo & self.c.mask
-        end = min(hi, lo + (self.c.size - idx) - 1)
-        if max_n is not None:
-            end = min(end, lo + max(1, int(max_n)) - 1)
-        self._batch_end = end
-        return self.ring.slots[idx: idx + (end - lo) + 1]
-
-    @property
-    def batch_first(self):
-        """Sequence of the first event of the last read_batch."""
-        return self._next
-
-    def release(self, seq=None):
-        """Release up to seq (default: the end of the last batch)."""
-        cdef int64_t s = self._batch_end if seq is None else seq
-        if s >= self._next:
-            self._release_to(s)
-
-    cdef void _release_to(self, int64_t s) noexcept:
-        consumer_release(&self.c, s)
-        self._next = s + 1
-        self._batch_end = s
-
-    def heartbeat(self):
-        self.c.entry.heartbeat_ns = fx_monotonic_ns()
-
-    def detach(self):
-        """Leave: this consumer stops gating the producer and its dependents."""
-        return self.ring.detach(self.name)

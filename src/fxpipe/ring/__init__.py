@@ -4,8 +4,9 @@
     p = ring.producer();  p.send(b"...")
     c = Ring.attach("md").consumer("journal", wait="yield");  data = c.recv()
 
-The C-level API for Cython stages is in cython/fxpipe/ring/*.pxd (see ring.pxd).
+The C-level API for Cython stages is in cython/fxpipe/ring/*.pxd (see endpoints.pxd).
 """
+from fxpipe.ring.endpoints import Consumer, Producer
 from fxpipe.ring.errors import (
     ConsumerError,
     RingClosed,
@@ -16,7 +17,7 @@ from fxpipe.ring.errors import (
     RingTimeout,
     StaleRingError,
 )
-from fxpipe.ring.ring import WAIT_STRATEGIES, Consumer, Producer, Ring, header_size, layout_offsets
+from fxpipe.ring.ring import WAIT_STRATEGIES, Ring, header_size, layout_offsets
 
 __all__ = [
     "Ring", "Producer", "Consumer", "WAIT_STRATEGIES", "header_size", "layout_offsets",

@@ -89,14 +89,12 @@ def cmd_clean(args) -> int:
         path = segment.segment_path(name)
         try:
             with open(path, "rb") as f:
-                raw = f.read(48)
-        except OSError:
-            continue
-        if len(raw) < 48:
-            continue
-        pid = int.from_bytes(raw[32:40], "little", signed=True)
-        start = int.from_bytes(raw[40:48], "little")
-        if not segment.process_alive(pid, start):
+                raw = f.read(128)
+            segment.check_identity(name, path, raw, os.stat(path).st_size, 0)
+        except (OSError, RingError):
+            continue  # not an fxpipe ring of this version: never ours to remove
+        pid, alive = segment.creator_alive(raw)
+        if not alive:
             stale.append((name, pid, path))
     for name, pid, path in stale:
         if args.yes:

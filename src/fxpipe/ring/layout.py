@@ -3,8 +3,12 @@ segment's identity and counters without the extension, and so a test can hold th
 compiler's offsets against this declaration field by field."""
 import numpy as np
 
+MAGIC = 0x31474E4952584621      # "!FXRING1" little-endian; equal to FX_RING_MAGIC (tested)
+LAYOUT_VERSION = 1
 LINE = 128
 MAX_CONSUMERS = 16
+FLAG_BLOCKING = 1
+STATE_INITIALIZING, STATE_READY, STATE_CLOSED = 0, 1, 2
 
 IDENTITY = np.dtype([
     ("magic", "<u8"), ("layout_version", "<u4"), ("slot_size", "<u4"), ("slot_count", "<u8"),

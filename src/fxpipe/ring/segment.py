@@ -10,6 +10,11 @@ import os
 import re
 from pathlib import Path
 
+import numpy as np
+
+from fxpipe.ring import layout
+from fxpipe.ring.errors import RingExistsError, RingLayoutError, StaleRingError
+
 SHM_DIR = Path(os.environ.get("FXPIPE_SHM_DIR", "/dev/shm"))
 PREFIX = "fxpipe."
 _NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,38}$")
@@ -66,3 +71,53 @@ def list_segments() -> list[str]:
     if not SHM_DIR.is_dir():
         return []
     return sorted(p.name[len(PREFIX):] for p in SHM_DIR.iterdir() if p.name.startswith(PREFIX))
+
+
+def read_identity(raw: bytes):
+    """The identity line of a segment (first 128 bytes) as a numpy record."""
+    return np.frombuffer(raw[: layout.IDENTITY.itemsize], dtype=layout.IDENTITY)[0]
+
+
+def check_identity(name: str, path, raw: bytes, size: int, header_size: int) -> None:
+    """Refuse anything that is not an fxpipe ring of this layout version, saying what to do."""
+    if size < header_size or len(raw) < layout.IDENTITY.itemsize:
+        raise RingLayoutError(f"{path} is {size} bytes, too small to be an fxpipe ring; remove it")
+    ident = read_identity(raw)
+    if int(ident["magic"]) != layout.MAGIC:
+        raise RingLayoutError(f"{path} is not an fxpipe ring (magic {int(ident['magic']):#018x}); "
+                              "remove it or pick another name")
+    if int(ident["layout_version"]) != layout.LAYOUT_VERSION:
+        raise RingLayoutError(f"ring {name!r} has layout version {int(ident['layout_version'])}; this fxpipe "
+                              f"reads version {layout.LAYOUT_VERSION}: run matching builds or recreate the ring")
+
+
+def creator_alive(raw: bytes) -> tuple[int, bool]:
+    ident = read_identity(raw)
+    pid = int(ident["creator_pid"])
+    return pid, process_alive(pid, int(ident["creator_start_time"]))
+
+
+def remove_if_stale(name: str, path, replace_stale: bool, header_size: int) -> None:
+    """A segment of that name exists: refuse a live ring, remove a stale one when asked.
+    A file that is not an fxpipe ring is never removed."""
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(layout.IDENTITY.itemsize)
+        size = os.stat(path).st_size
+    except PermissionError:
+        raise RingExistsError(f"ring {name!r}: {path} exists and belongs to another user") from None
+    try:
+        check_identity(name, path, raw, size, header_size)
+    except RingLayoutError as exc:
+        if replace_stale and "not an fxpipe ring" not in str(exc) and "too small" not in str(exc):
+            os.unlink(path)  # an fxpipe ring of another layout version: ours to replace
+            return
+        raise
+    pid, alive = creator_alive(raw)
+    if alive:
+        raise RingExistsError(f"ring {name!r} exists and its creator pid {pid} is alive; attach to it "
+                              "instead, or stop that process")
+    if not replace_stale:
+        raise StaleRingError(f"ring {name!r} at {path} is stale: its creator pid {pid} is gone. "
+                             "Remove it (fxpipe ring clean --yes) or create with replace_stale=True")
+    os.unlink(path)
