@@ -2,28 +2,30 @@
 
     feed ──md ring──► audit ──(gates)──► decision ──intent ring──► oms
 
-The feed publishes a seeded stream of EUR/USD quotes (exact price_e8 integers) into the md
-ring; `audit` checks every quote's sequence and checksum before `decision` may read it (the
-dependency graph the journal will use); `decision` stamps each quote and forwards it as an
-order intent; `oms` takes the intents and measures each hop from the timestamps the events
-carry. First a paced phase (latency), then a burst (throughput). Layout `compact` shares two
+The feed publishes a seeded stream of EUR/USD Quote events (exact price_e8 integers) into the
+md ring; `audit` checks every quote (sequence gaps, crossed or off-tick prices) before
+`decision` may read it (the dependency graph the journal will use); `decision` answers each
+quote with an OrderIntent (a limit buy at the bid: the demo's stand-in for a strategy);
+`oms` takes the intents and measures each hop from the timestamps the events carry. First a paced phase (latency), then a burst (throughput). Layout `compact` shares two
 cores with blocking (futex) waits; `pinned` gives each stage its own core with busy-spin waits.
 """
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import struct
 import time
 
 import numpy as np
 
 from fxpipe.cli import CliError
+from fxpipe.model import events as ev
 
-EVENT = np.dtype([
-    ("seq", "<i8"), ("t_feed", "<i8"), ("t_decide", "<i8"), ("bid_e8", "<i8"), ("ask_e8", "<i8"),
-    ("bid_qty_e2", "<i8"), ("crc", "<u4"), ("kind", "<u4"), ("pad", "V8"),
-])
-assert EVENT.itemsize == 64
+QUOTE = ev.dtype_for(ev.EventType.QUOTE)
+INTENT = ev.dtype_for(ev.EventType.ORDER_INTENT)
+PIPETTE_E8 = 1000          # EUR/USD tick: 0.00001
+EURUSD, DEMO_VENUE = 1, 1
+BURST = 1                  # quote_cond marks burst quotes: decision batches them
 
 STAGES = ("feed", "audit", "decision", "oms")
 
@@ -55,37 +57,59 @@ def plan_layout(layout: str) -> tuple[str, dict[str, int], str]:
 
 
 def _quote_stream(seed: int, n: int, start_seq: int) -> np.ndarray:
-    """Seeded EUR/USD random walk in whole pipettes (1e-5 = 1000 in price_e8)."""
+    """Seeded EUR/USD random walk in whole pipettes, one pipette either side of the mid."""
     rng = np.random.default_rng(seed + start_seq)
-    steps = rng.integers(-2, 3, size=n, dtype=np.int64) * 1000
-    mid = 108_500_000 + np.cumsum(steps)
-    q = np.zeros(n, dtype=EVENT)
-    q["seq"] = np.arange(start_seq, start_seq + n)
-    q["bid_e8"] = mid - 500
-    q["ask_e8"] = mid + 500
-    q["bid_qty_e2"] = 100_000_000
+    mid = 108_500_000 + np.cumsum(rng.integers(-2, 3, size=n, dtype=np.int64) * PIPETTE_E8)
+    q = ev.empty(ev.EventType.QUOTE, n)
+    q["venue_id"] = DEMO_VENUE
+    q["instrument_id"] = EURUSD
+    q["sequence"] = np.arange(start_seq, start_seq + n)
+    q["md_seq"] = q["sequence"]
+    q["bid_px_e8"] = mid - PIPETTE_E8
+    q["ask_px_e8"] = mid + PIPETTE_E8
+    q["bid_qty_e2"] = q["ask_qty_e2"] = 100_000_000   # 1,000,000.00 EUR
     return q
 
 
-def _check(q: np.ndarray) -> np.ndarray:
-    """Integrity word of each quote, computed the same way by feed and audit (vectorised)."""
-    return ((q["seq"] * 0x9E3779B1) ^ q["bid_e8"] ^ (q["ask_e8"] << 7)).astype(np.uint32)
+def _bad_quotes(q: np.ndarray) -> int:
+    """Crossed or locked, off-tick, or without size: what a desk's md audit refuses."""
+    return int(np.count_nonzero((q["bid_px_e8"] >= q["ask_px_e8"]) | (q["bid_px_e8"] % PIPETTE_E8 != 0)
+                                | (q["ask_px_e8"] % PIPETTE_E8 != 0) | (q["bid_qty_e2"] <= 0)))
+
+
+def _offset(dt: np.dtype, name: str) -> int:
+    return dt.fields[name][1]
+
+
+def _intents_for(q: np.ndarray, now: int) -> np.ndarray:
+    it = ev.empty(ev.EventType.ORDER_INTENT, len(q))
+    for f in ("venue_id", "instrument_id", "ts_receive_ns"):
+        it[f] = q[f]
+    it["sequence"] = it["trigger_seq"] = q["sequence"]
+    it["cl_ord_id"] = q["sequence"] + 1
+    it["price_e8"] = q["bid_px_e8"]
+    it["qty_e2"] = 100_000_000
+    it["ts_decide_ns"] = now
+    it["action"] = ev.IntentAction.NEW
+    it["side"] = ev.Side.BUY
+    it["ord_type"] = ev.OrdType.LIMIT
+    it["time_in_force"] = ev.TimeInForce.IOC
+    return it
 
 
 def _feed(names, core, wait, seed, quotes, interval_ns, burst, ready):
     from fxpipe.ring import Ring
 
     os.sched_setaffinity(0, {core})
-    md = Ring.attach(names["md"], dtype=EVENT)
+    md = Ring.attach(names["md"], dtype=QUOTE)
     p = md.producer(wait=wait)
     paced = _quote_stream(seed, quotes, 0)
-    paced["crc"] = _check(paced)
     burst_q = _quote_stream(seed, burst, quotes)
-    burst_q["crc"] = _check(burst_q)
-    burst_q["kind"] = 1
+    burst_q["quote_cond"] = BURST
     ready.wait()
-    buf = bytearray(64)
-    view = np.frombuffer(buf, dtype=EVENT)
+    raw = memoryview(paced.tobytes())
+    size, ts_off = QUOTE.itemsize, _offset(QUOTE, "ts_receive_ns")
+    buf = bytearray(size)
     t_next = time.perf_counter_ns()
     # Sharing a core (compact), the feed must yield while it paces or the stage beside it
     # cannot run; on its own core (pinned) it spins.
@@ -93,14 +117,14 @@ def _feed(names, core, wait, seed, quotes, interval_ns, burst, ready):
     for i in range(quotes):
         while time.perf_counter_ns() < t_next:
             idle()
-        view[0] = paced[i]
-        view[0]["t_feed"] = time.perf_counter_ns()
+        buf[:] = raw[i * size:(i + 1) * size]
+        struct.pack_into("<q", buf, ts_off, time.perf_counter_ns())
         p.send(buf)
         t_next += interval_ns
     t0 = time.perf_counter_ns()
     for lo in range(0, burst, 256):
         chunk = burst_q[lo:lo + 256]
-        chunk["t_feed"] = t0
+        chunk["ts_receive_ns"] = t0
         p.send_batch(chunk)
     md.close_stream()
     md.close()
@@ -110,7 +134,7 @@ def _audit(names, core, wait, out):
     from fxpipe.ring import Ring, RingClosed
 
     os.sched_setaffinity(0, {core})
-    md = Ring.attach(names["md"], dtype=EVENT)
+    md = Ring.attach(names["md"], dtype=QUOTE)
     c = md.consumer("audit", wait=wait)
     expected, bad = 0, 0
     while True:
@@ -118,11 +142,11 @@ def _audit(names, core, wait, out):
             batch = c.read_batch(256)
         except RingClosed:
             break
-        seqs = batch["seq"]
+        seqs = batch["sequence"]
         n = len(seqs)
         if seqs[0] != expected or seqs[n - 1] != expected + n - 1:
             bad += 1
-        bad += int(np.count_nonzero(_check(batch) != batch["crc"]))
+        bad += _bad_quotes(batch)
         expected += n
     c.release()
     out.send({"audited": expected, "audit_errors": bad})
@@ -133,29 +157,40 @@ def _decision(names, core, wait):
     from fxpipe.ring import Ring, RingClosed
 
     os.sched_setaffinity(0, {core})
-    md = Ring.attach(names["md"], dtype=EVENT)
-    intents = Ring.attach(names["intent"], dtype=EVENT)
+    md = Ring.attach(names["md"], dtype=QUOTE)
+    intents = Ring.attach(names["intent"], dtype=INTENT)
     c = md.consumer("decision", wait=wait)
     p = intents.producer(wait=wait)
-    buf = bytearray(64)
-    view = np.frombuffer(buf, dtype=EVENT)
+    # Paced: one quote at a time, fields read and written at fixed offsets (struct), so the
+    # Python cost per quote stays around a microsecond. Burst: whole batches, vectorised.
+    qbuf = bytearray(QUOTE.itemsize)
+    ibuf = bytearray(_intents_for(_quote_stream(0, 1, 0), 0).tobytes())
+    q_seq, q_ts, q_bid, q_cond = (_offset(QUOTE, f) for f in ("sequence", "ts_receive_ns", "bid_px_e8", "quote_cond"))
+    i_seq, i_trig, i_clid, i_px, i_ts, i_dec = (_offset(INTENT, f) for f in (
+        "sequence", "trigger_seq", "cl_ord_id", "price_e8", "ts_receive_ns", "ts_decide_ns"))
+    assert QUOTE.fields["quote_cond"][0] == np.uint8
     while True:
         try:
-            c.recv_into(buf)
+            c.recv_into(qbuf)
         except RingClosed:
             break
-        if view[0]["kind"] == 0:
-            view[0]["t_decide"] = time.perf_counter_ns()
-            p.send(buf)
-        else:
-            # Burst: pass the rest of what is readable through as one batch.
-            p.send(buf)
-            try:
-                batch = c.read_batch(255, timeout=0)
-                p.send_batch(batch)
-                c.release()
-            except Exception:  # RingTimeout: nothing more readable right now
-                pass
+        seq = struct.unpack_from("<q", qbuf, q_seq)[0]
+        for off in (i_seq, i_trig):
+            struct.pack_into("<q", ibuf, off, seq)
+        struct.pack_into("<q", ibuf, i_clid, seq + 1)
+        struct.pack_into("<q", ibuf, i_px, struct.unpack_from("<q", qbuf, q_bid)[0])
+        struct.pack_into("<q", ibuf, i_ts, struct.unpack_from("<q", qbuf, q_ts)[0])
+        struct.pack_into("<q", ibuf, i_dec, time.perf_counter_ns())
+        p.send(ibuf)
+        if qbuf[q_cond] == BURST:
+            while True:
+                try:
+                    quotes = c.read_batch(256)
+                except RingClosed:
+                    break
+                p.send_batch(_intents_for(quotes, time.perf_counter_ns()))
+            c.release()
+            break
     intents.close_stream()
     md.close()
     intents.close()
@@ -165,17 +200,17 @@ def _oms(names, core, wait, quotes, burst, out):
     from fxpipe.ring import Ring, RingClosed
 
     os.sched_setaffinity(0, {core})
-    intents = Ring.attach(names["intent"], dtype=EVENT)
+    intents = Ring.attach(names["intent"], dtype=INTENT)
     c = intents.consumer("oms", wait=wait)
     hop1 = np.empty(quotes, dtype=np.int64)
     hop2 = np.empty(quotes, dtype=np.int64)
-    buf = bytearray(64)
-    view = np.frombuffer(buf, dtype=EVENT)
+    buf = bytearray(INTENT.itemsize)
+    view = np.frombuffer(buf, dtype=INTENT)
     for i in range(quotes):
         c.recv_into(buf)
         now = time.perf_counter_ns()
-        hop1[i] = view[0]["t_decide"] - view[0]["t_feed"]
-        hop2[i] = now - view[0]["t_decide"]
+        hop1[i] = view[0]["ts_decide_ns"] - view[0]["ts_receive_ns"]
+        hop2[i] = now - view[0]["ts_decide_ns"]
     got, first_t, last_t, t_feed = 0, 0, 0, 0
     while True:
         try:
@@ -184,7 +219,7 @@ def _oms(names, core, wait, quotes, burst, out):
             break
         if got == 0:
             first_t = time.perf_counter_ns()
-            t_feed = int(batch["t_feed"][0])
+            t_feed = int(batch["ts_receive_ns"][0])
         got += len(batch)
         last_t = time.perf_counter_ns()
     c.release()
@@ -203,10 +238,10 @@ def run_demo(args) -> int:
     print(f"fxpipe demo: layout {layout}, waits {wait}, cores {cores}")
     print("  feed --md ring--> audit --gates--> decision --intent ring--> oms")
     blocking = wait == "block"
-    md = Ring.create(names["md"], slot_size=64, slot_count=4096, dtype=EVENT, blocking=blocking,
+    md = Ring.create(names["md"], slot_size=ev.SLOT_SIZE, slot_count=4096, dtype=QUOTE, blocking=blocking,
                      consumers=["audit", ("decision", ["audit"])], replace_stale=True)
-    intent = Ring.create(names["intent"], slot_size=64, slot_count=4096, dtype=EVENT, blocking=blocking,
-                         consumers=["oms"], replace_stale=True)
+    intent = Ring.create(names["intent"], slot_size=ev.SLOT_SIZE, slot_count=4096, dtype=INTENT,
+                         blocking=blocking, consumers=["oms"], replace_stale=True)
     ready = ctx.Event()
     a_out, a_in = ctx.Pipe(duplex=False)
     o_out, o_in = ctx.Pipe(duplex=False)
