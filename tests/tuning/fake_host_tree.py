@@ -11,16 +11,23 @@ part of a reboot the tests need: the kernel starts with the command line of the 
 """
 from __future__ import annotations
 
+import errno
 import json
 import os
+import re
 import shlex
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fxpipe.tuning.host import Host
 from fxpipe.tuning.values import format_cpulist, parse_cpulist
 
 STATE_EXCLUDED = ("var/lib/fxpipe", "var/log")
+# Files the kernel rewrites on a write (the option list with the new choice in brackets); as
+# plain files they read back what was written. FakeKernel emulates them in-process; a test that
+# runs the command as a process compares the tree without them.
+KERNEL_REWRITTEN = ("sys/kernel/mm/transparent_hugepage/enabled", "sys/kernel/mm/transparent_hugepage/defrag")
 
 
 def mask(cores, ncpu: int) -> str:
@@ -309,7 +316,7 @@ class FakeHost:
         nohz = params.get("nohz_full", "")
         self.write("sys/devices/system/cpu/nohz_full", (nohz or "(null)") + "\n")
 
-    def tree(self) -> dict[str, object]:
+    def tree(self, skip: tuple[str, ...] = ()) -> dict[str, object]:
         """Every file, link and mode of the tree, for before/after equality (state files excluded)."""
         out: dict[str, object] = {}
         for dirpath, dirnames, filenames in os.walk(self.root):
@@ -319,9 +326,47 @@ class FakeHost:
             for name in filenames + [d for d in dirnames if os.path.islink(os.path.join(dirpath, d))]:
                 path = os.path.join(dirpath, name)
                 rel = os.path.normpath(os.path.join(rel_dir, name))
+                if rel in skip:
+                    continue
                 if os.path.islink(path):
                     out[rel] = ("link", os.readlink(path))
                 else:
                     with open(path, "rb") as f:
                         out[rel] = (f.read(), os.stat(path).st_mode & 0o7777)
         return out
+
+
+class FakeKernel(Host):
+    """A Host over a FakeHost tree that answers writes the way the kernel does, where it matters.
+
+    A bracketed choice file (transparent huge pages) takes one of its options and shows the
+    list again with the new one in brackets, refusing anything else with EINVAL; taking a cpu
+    offline or online updates the online list and the SMT siblings' thread_siblings_list.
+    """
+
+    def __init__(self, fake: FakeHost):
+        super().__init__(fake.root)
+        self.fake = fake
+
+    def _write_raw(self, local, data):
+        rel = "/" + str(Path(local).relative_to(self.root))
+        value = data.strip()
+        if rel.startswith("/sys/kernel/mm/transparent_hugepage/"):
+            options = Path(local).read_text().replace("[", "").replace("]", "").split()
+            if value not in options:
+                raise OSError(errno.EINVAL, "Invalid argument")
+            data = " ".join(f"[{o}]" if o == value else o for o in options) + "\n"
+        super()._write_raw(local, data)
+        m = re.fullmatch(r"/sys/devices/system/cpu/cpu(\d+)/online", rel)
+        if m:
+            self._hotplug(int(m.group(1)), value == "1")
+
+    def _hotplug(self, cpu: int, online: bool) -> None:
+        listed = parse_cpulist(self.fake.read("sys/devices/system/cpu/online"))
+        listed = listed | {cpu} if online else listed - {cpu}
+        self.fake.write("sys/devices/system/cpu/online", format_cpulist(listed) + "\n")
+        for other in self.fake.siblings(cpu):
+            if other in listed:
+                siblings = [s for s in self.fake.siblings(other) if s in listed]
+                self.fake.write(f"sys/devices/system/cpu/cpu{other}/topology/thread_siblings_list",
+                                format_cpulist(siblings) + "\n")

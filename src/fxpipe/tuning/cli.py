@@ -75,12 +75,13 @@ def _layout(args: argparse.Namespace) -> Layout:
         layout = layout_from_cores(args.cores, args.housekeeping)
     if args.nic:
         layout = dataclasses.replace(layout, options=dataclasses.replace(layout.options, nics=tuple(args.nic)))
+    if args.user:
+        layout = dataclasses.replace(layout, options=dataclasses.replace(layout.options, user=args.user))
     return layout
 
 
 def _user(args: argparse.Namespace) -> str:
-    if args.user:
-        return args.user
+    """Who runs fxpipe when neither --user nor the layout says: whoever called sudo, or you."""
     if os.environ.get("SUDO_USER"):
         return os.environ["SUDO_USER"]
     try:

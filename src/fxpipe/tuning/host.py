@@ -151,6 +151,10 @@ class Host:
                                   env=env, timeout=_COMMAND_TIMEOUT_S, check=False)
         except subprocess.TimeoutExpired:
             raise Refused(f"{' '.join(argv)} did not finish within {_COMMAND_TIMEOUT_S} s") from None
+        except PermissionError:
+            raise NoPermission(f"no permission to run {found}") from None
+        except OSError as exc:
+            raise TuningError(f"cannot run {found}: {exc.strerror or exc}") from None
 
     def run_checked(self, argv: list[str]) -> str:
         """Run a command that changes something; a non-zero exit is a refusal."""

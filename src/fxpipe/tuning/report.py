@@ -72,8 +72,10 @@ def plan_text(plan: Plan, snapshot_path: str) -> str:
     lines = []
     if plan.changes:
         lines.append(f"changes apply --yes makes now (each original saved to {snapshot_path}):")
-        for title, item in _fold(plan.changes):
-            lines.append(f"  {item.action.describe() if item.action else title}   [{title}: {_show(item.current)}]")
+        # Every change on its own line, never folded: this is the exact list apply works through.
+        for item in plan.changes:
+            lines.append(f"  {item.action.describe() if item.action else item.title}   "
+                         f"[{item.title}: {_show(item.current)}]")
             if item.note and item.reboot:
                 lines.append(f"      {item.note}")
     else:
