@@ -2,6 +2,8 @@
 import json
 import os
 import shutil
+import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -147,3 +149,25 @@ def test_no_permission_on_a_tree_leaves_it_as_it_was(world_readable_tmp):
     # check works without privileges and says what it could not read.
     r = tune("check", "--cores", "2", "--root", str(fake.root), user=NOBODY, cwd="/", python=python)
     assert "no permission to read /proc/812/environ" in r.stdout
+
+
+def test_wrapper_script_runs_tune_on_its_own(fake):
+    script = Path(__file__).resolve().parents[2] / "tuning" / "fxpipe-tune"
+    env = dict(os.environ, FXPIPE_PYTHON=sys.executable)
+    r = subprocess.run([str(script), "check", "--cores", "2", "--root", str(fake.root)], capture_output=True,
+                       text=True, env=env, timeout=120)
+    assert r.returncode == 1, r.stderr
+    assert "[kernel]" in r.stdout
+    r = subprocess.run([str(script), "check", "--cores", "99", "--root", str(fake.root)], capture_output=True,
+                       text=True, env=env, timeout=120)
+    assert r.returncode == 2 and r.stderr.startswith("fxpipe tune: --cores 99: trading core 99")
+
+
+def test_user_option_beats_the_layout(fake, tmp_path):
+    layout = tmp_path / "layout.toml"
+    layout.write_text("[cores]\ntrading = [2]\n[tuning]\nuser = \"fxpipe\"\n")
+    doc = json.loads(tune("check", "--layout", str(layout), "--root", str(fake.root), "--json").stdout)
+    assert [i["title"] for i in doc["items"] if i["key"] == "memory.memlock"] == ["memlock limit of user fxpipe"]
+    doc = json.loads(tune("check", "--layout", str(layout), "--user", "ops", "--root", str(fake.root),
+                          "--json").stdout)
+    assert [i["title"] for i in doc["items"] if i["key"] == "memory.memlock"] == ["memlock limit of user ops"]

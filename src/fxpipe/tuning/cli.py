@@ -11,6 +11,7 @@ import argparse
 import dataclasses
 import os
 import pwd
+import sys
 from pathlib import Path
 
 from fxpipe.cli import CliError
@@ -156,3 +157,18 @@ def _revert(args: argparse.Namespace) -> int:
 
 
 _HANDLERS = {"check": _check, "plan": _plan, "apply": _apply, "revert": _revert}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m fxpipe.tuning ARGS` is `fxpipe tune ARGS` without loading the other commands, so
+    it runs from the source tree on a host's own python3 (3.11+), with no virtualenv or build."""
+    parser = argparse.ArgumentParser(prog="fxpipe")
+    sub = parser.add_subparsers(dest="command")
+    sub.required = True
+    register(sub)
+    args = parser.parse_args(["tune", *(sys.argv[1:] if argv is None else argv)])
+    try:
+        return int(args.func(args) or 0)
+    except CliError as exc:
+        print(f"fxpipe tune: {exc}", file=sys.stderr)
+        return 2

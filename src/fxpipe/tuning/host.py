@@ -121,12 +121,16 @@ class Host:
             tmp = local.with_name(f".{local.name}.fxpipe-tmp")
             fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
             try:
-                os.write(fd, content.encode())
-                os.fsync(fd)
-            finally:
-                os.close(fd)
-            os.chmod(tmp, mode)
-            os.replace(tmp, local)
+                try:
+                    os.write(fd, content.encode())
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+                os.chmod(tmp, mode)
+                os.replace(tmp, local)
+            except OSError:
+                tmp.unlink(missing_ok=True)
+                raise
         except OSError as exc:
             raise _write_error(host_path, "(file contents)", exc) from None
 
