@@ -61,7 +61,11 @@ def test_check_plan_apply_revert_round_trip(fake, tmp_path):
     assert after.returncode == 0, [i["key"] for i in json.loads(after.stdout)["items"] if i["status"] != "ok"]
 
     dry_revert = tune("revert", "--root", root)
-    assert "revert --yes would put back" in dry_revert.stdout and "/proc/irq/100/smp_affinity_list: 0-15" in dry_revert.stdout
+    assert "revert --yes would:" in dry_revert.stdout
+    assert "write 0-15 to /proc/irq/100/smp_affinity_list" in dry_revert.stdout
+    assert "run ethtool -C eth0 rx-usecs 8" in dry_revert.stdout
+    assert "put back the original /etc/default/grub" in dry_revert.stdout
+    assert "remove /etc/security/limits.d/99-fxpipe-memlock.conf (it did not exist)" in dry_revert.stdout
     reverted = tune("revert", "--root", root, "--yes")
     assert reverted.returncode == 0, reverted.stderr
     assert "reboot to return to the old kernel command line" in reverted.stdout

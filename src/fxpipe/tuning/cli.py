@@ -150,7 +150,7 @@ def _revert(args: argparse.Namespace) -> int:
     _need_root(host, "revert")
     entries = revert(host, snapshot)
     print(report.revert_text(entries, done=True))
-    if any(e.action.key.startswith(("/etc/default/grub", "/etc/kernel/cmdline")) for e in entries):
+    if any(getattr(e.action, "reboot", False) for e in entries):
         print("the boot config is back as it was: rebuild the boot entries and reboot to return to the old "
               "kernel command line")
     return 0

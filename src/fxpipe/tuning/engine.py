@@ -66,7 +66,7 @@ def make_plan(items: list[Item]) -> Plan:
     return plan
 
 
-def _undo_order(entries: list[Entry]) -> list[Entry]:
+def undo_order(entries: list[Entry]) -> list[Entry]:
     """Undo changes in reverse, but restart services last, once the files they read are back."""
     first = [e for e in reversed(entries) if e.action.phase == 0]
     return first + [e for e in entries if e.action.phase != 0]
@@ -75,7 +75,7 @@ def _undo_order(entries: list[Entry]) -> list[Entry]:
 def _undo_all(host: Host, entries: list[Entry]) -> list[str]:
     """Undo each entry, carrying on past failures; returns what could not be undone."""
     failures = []
-    for entry in _undo_order(entries):
+    for entry in undo_order(entries):
         try:
             entry.action.undo(host, entry.saved)
         except TuningError as exc:
@@ -122,7 +122,7 @@ def revert(host: Host, snapshot: Snapshot) -> list[Entry]:
             raise TuningError(f"nothing to revert: there is no snapshot at {snapshot.path} "
                               f"(fxpipe tune apply --yes writes one)")
         done: list[Entry] = []
-        for entry in _undo_order(entries):
+        for entry in undo_order(entries):
             try:
                 entry.action.undo(host, entry.saved)
             except TuningError as exc:

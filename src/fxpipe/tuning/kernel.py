@@ -10,7 +10,7 @@ from __future__ import annotations
 from fxpipe.tuning.boot import PARAM_FMT, BootPlan, plan_boot, same_param
 from fxpipe.tuning.host import Host
 from fxpipe.tuning.layout import Target
-from fxpipe.tuning.model import EditFile, Item
+from fxpipe.tuning.model import DIFFERS, EditFile, Item
 from fxpipe.tuning.topology import CPU_DIR, Topology
 from fxpipe.tuning.values import format_cpulist
 
@@ -61,19 +61,21 @@ def items(host: Host, target: Target, topo: Topology) -> list[Item]:
             note = "reboot needed: the boot config already sets it"
         else:
             note = "set in the boot config by kernel.boot-config; reboot needed"
-        out.append(Item(
-            key=f"kernel.cmdline.{key}", area=AREA, title=f"running kernel: {key}",
-            wanted=value, current=current, fmt=PARAM_FMT.get(key, "text"), reboot=True,
-            note=why if running is None else note,
-        ))
+        item = Item(key=f"kernel.cmdline.{key}", area=AREA, title=f"running kernel: {key}", wanted=value,
+                    current=current, fmt=PARAM_FMT.get(key, "text"), reboot=True, note=why)
+        if item.status == DIFFERS:
+            item.note = note
+        out.append(item)
     trading = format_cpulist(target.trading)
     for name, what in (("isolated", "isolated cores"), ("nohz_full", "tickless (nohz_full) cores")):
         current, missing = host.read_or_reason(f"{CPU_DIR}/{name}")
-        note = "reboot needed: follows the kernel command line"
+        item = Item(key=f"kernel.{name}", area=AREA, title=f"running kernel: {what}", wanted=trading,
+                    current=current, fmt="cpulist", reboot=True)
         if current is None:
-            note = f"{missing} (kernel built without it?)" if name == "nohz_full" else missing
-        out.append(Item(key=f"kernel.{name}", area=AREA, title=f"running kernel: {what}", wanted=trading,
-                        current=current, fmt="cpulist", reboot=True, note=note))
+            item.note = f"{missing} (kernel built without it?)" if name == "nohz_full" else missing
+        elif item.status == DIFFERS:
+            item.note = "reboot needed: follows the kernel command line"
+        out.append(item)
     return out
 
 
@@ -86,7 +88,7 @@ def _boot_item(boot: BootPlan) -> Item:
     title = f"boot config {boot.path}" if boot.path else "boot config"
     action = None
     if boot.path and boot.content is not None and boot.current is not None:
-        action = EditFile(path=boot.path, content=boot.content, summary=boot.summary)
-    note = boot.problem or f"reboot needed: {boot.next_step}"
+        action = EditFile(path=boot.path, content=boot.content, summary=boot.summary, reboot=True)
+    note = boot.problem or ("" if boot.current == boot.wanted else f"reboot needed: {boot.next_step}")
     return Item(key="kernel.boot-config", area=AREA, title=title, wanted=boot.wanted, current=boot.current,
                 action=action, note=note, reboot=True)

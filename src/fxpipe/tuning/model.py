@@ -50,6 +50,10 @@ class Action(ABC):
     def undo(self, host: Host, saved: dict[str, Any]) -> None:
         """Put back what capture() saw."""
 
+    @abstractmethod
+    def describe_undo(self, saved: dict[str, Any]) -> str:
+        """What undo would do, as revert prints it."""
+
 
 @dataclass
 class WriteValue(Action):
@@ -81,6 +85,9 @@ class WriteValue(Action):
     def undo(self, host: Host, saved: dict[str, Any]) -> None:
         self._write_and_verify(host, saved["value"])
 
+    def describe_undo(self, saved: dict[str, Any]) -> str:
+        return f"write {saved['value']} to {self.path}"
+
     def _write_and_verify(self, host: Host, value: str) -> None:
         host.write_value(self.path, value)
         # sysfs may accept a write and keep another value (e.g. a governor the driver lacks).
@@ -98,6 +105,7 @@ class EditFile(Action):
     path: str
     content: str | None
     summary: str = ""
+    reboot: bool = False  # a boot config: the change takes effect at the next boot
     kind: ClassVar[str] = "file"
 
     @property
@@ -124,6 +132,11 @@ class EditFile(Action):
 
     def undo(self, host: Host, saved: dict[str, Any]) -> None:
         host.write_file(self.path, saved["content"], saved["mode"])
+
+    def describe_undo(self, saved: dict[str, Any]) -> str:
+        if saved["content"] is None:
+            return f"remove {self.path} (it did not exist)"
+        return f"put back the original {self.path}"
 
 
 @dataclass
@@ -153,6 +166,9 @@ class RunCommand(Action):
     def undo(self, host: Host, saved: dict[str, Any]) -> None:
         host.run_checked(saved["undo_argv"])
 
+    def describe_undo(self, saved: dict[str, Any]) -> str:
+        return f"run {shlex.join(saved['undo_argv'])}"
+
 
 @dataclass
 class RestartService(Action):
@@ -174,6 +190,9 @@ class RestartService(Action):
 
     def undo(self, host: Host, saved: dict[str, Any]) -> None:
         host.run_checked(["systemctl", "try-restart", self.unit])
+
+    def describe_undo(self, saved: dict[str, Any]) -> str:
+        return f"run systemctl try-restart {self.unit} (after its config is back)"
 
 
 ACTION_KINDS: dict[str, type[Action]] = {

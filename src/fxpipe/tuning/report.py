@@ -9,7 +9,7 @@ import json
 import re
 from collections.abc import Iterable
 
-from fxpipe.tuning.engine import AREAS, Plan, counts
+from fxpipe.tuning.engine import AREAS, Plan, counts, undo_order
 from fxpipe.tuning.layout import Target
 from fxpipe.tuning.model import Item
 from fxpipe.tuning.snapshot import Entry
@@ -93,13 +93,8 @@ def plan_text(plan: Plan, snapshot_path: str) -> str:
 
 
 def revert_text(entries: list[Entry], done: bool) -> str:
-    head = "reverted:" if done else "revert --yes would put back:"
-    lines = [head]
-    for entry in entries:
-        saved = entry.saved.get("value", entry.saved.get("undo_argv", "the original file"))
-        if "content" in entry.saved:
-            saved = "the original file" if entry.saved["content"] is not None else "no file (removed)"
-        lines.append(f"  {entry.action.key}: {saved if isinstance(saved, str) else ' '.join(saved)}")
+    lines = ["reverted:" if done else "revert --yes would:"]
+    lines += [f"  {entry.action.describe_undo(entry.saved)}" for entry in undo_order(entries)]
     return "\n".join(lines)
 
 
