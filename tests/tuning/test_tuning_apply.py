@@ -199,7 +199,7 @@ def test_revert_that_is_refused_puts_the_applied_state_back(tmp_path):
     apply(host, survey(host, layout, "fxpipe")[1], Snapshot(host))
     applied = _states(host, layout)
     refusing = RefusingHost(fake, ["/proc/sys/vm/swappiness"])
-    with pytest.raises(ApplyFailed, match="revert stopped at: write 1 to /proc/sys/vm/swappiness"):
+    with pytest.raises(ApplyFailed, match="revert stopped at: write 60 to /proc/sys/vm/swappiness"):
         revert(refusing, Snapshot(refusing))
     assert _states(host, layout) == applied
     assert Snapshot(host).exists()

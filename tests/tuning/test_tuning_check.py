@@ -156,3 +156,16 @@ def test_report_folds_per_core_rows_on_a_big_host(tmp_path):
     assert "cpus 0-63 frequency governor" in text
     assert text.count("frequency governor") == 1
     assert text.splitlines()[-1].endswith("unknown")
+
+
+def test_tuning_options_change_what_is_wanted(tmp_path):
+    FakeHost(tmp_path, cores=4)
+    _, items = _survey(tmp_path, trading="2", idle_poll=True, max_cstate_latency_us=10, rx_ring="keep",
+                       tx_ring=512, turbo="on")
+    assert items["kernel.cmdline.idle"].wanted == "poll"
+    assert "idle=poll" in items["kernel.boot-config"].wanted
+    # C1E wakes in 10 us: allowed now; only C6 is disabled.
+    assert "cpu.cstates.cpu2.state2" not in items and items["cpu.cstates.cpu2.state3"].wanted == "1"
+    assert "network.eth0.ring.rx" not in items
+    assert items["network.eth0.ring.tx"].wanted == "512"
+    assert items["cpu.turbo"].wanted == "0"  # intel_pstate/no_turbo = 0 keeps turbo on

@@ -109,7 +109,7 @@ def apply(host: Host, items: list[Item], snapshot: Snapshot) -> list[Item]:
                     snapshot.save(previous)
                 except TuningError as save_exc:
                     failures.append(f"restore the snapshot {snapshot.path}: {save_exc}")
-                raise ApplyFailed(_failure_text("apply", entry, exc, len(done), failures)) from None
+                raise ApplyFailed(_failure_text("apply", entry.action.describe(), exc, len(done), failures)) from None
             done.append(entry)
     return changes
 
@@ -132,14 +132,15 @@ def revert(host: Host, snapshot: Snapshot) -> list[Entry]:
                         redo.action.perform(host)
                     except TuningError as redo_exc:
                         failures.append(f"{redo.action.describe()}: {redo_exc}")
-                raise ApplyFailed(_failure_text("revert", entry, exc, len(done), failures)) from None
+                raise ApplyFailed(_failure_text("revert", entry.action.describe_undo(entry.saved), exc, len(done),
+                                                failures)) from None
             done.append(entry)
         snapshot.save([])
     return entries
 
 
-def _failure_text(what: str, entry: Entry, exc: TuningError, done: int, failures: list[str]) -> str:
-    lines = [f"{what} stopped at: {entry.action.describe()}", f"  {exc}"]
+def _failure_text(what: str, step: str, exc: TuningError, done: int, failures: list[str]) -> str:
+    lines = [f"{what} stopped at: {step}", f"  {exc}"]
     if failures:
         lines.append(f"  rolling back the {done} change(s) made before it did NOT fully work; fix these by hand:")
         lines += [f"    {f}" for f in failures]
