@@ -14,6 +14,7 @@ import sys
 COMMAND_MODULES: list[str] = [
     "fxpipe.demo",
     "fxpipe.ring.cli",
+    "fxpipe.tuning.cli",
 ]
 
 

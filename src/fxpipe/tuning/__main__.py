@@ -1,0 +1,3 @@
+from fxpipe.tuning.cli import main
+
+raise SystemExit(main())
