@@ -14,6 +14,7 @@ from libc.stdint cimport int32_t, int64_t, uint32_t
 from libc.string cimport memchr
 
 from fxpipe.fix.dictionary cimport fix_check_msg_type, fix_validate
+from fxpipe.model.numbers cimport NUM_ERR_PRECISION, NUM_ERR_RANGE, NUM_OK, parse_scaled
 from fxpipe.fix.scan cimport (
     REASON_INVALID_TAG_NUMBER,
     SCAN_INDEX_FULL,
@@ -24,10 +25,8 @@ from fxpipe.fix.scan cimport (
     fix_scan,
 )
 from fxpipe.fix.values cimport (
-    VALUE_INEXACT,
     VALUE_OK,
     VALUE_OUT_OF_RANGE,
-    fix_parse_decimal,
     fix_parse_int,
     fix_parse_uint,
     fix_parse_utc_ns,
@@ -242,12 +241,12 @@ cdef class FieldView:
             return default
         if scale < 0 or scale > 18:
             raise ValueError(f"get_scaled: scale {scale} outside 0..18")
-        rc = fix_parse_decimal(self._buf + self._fields[i].off, self._fields[i].len, scale, &v)
-        if rc == VALUE_OK:
+        rc = parse_scaled(self._buf + self._fields[i].off, self._fields[i].len, scale, &v)
+        if rc == NUM_OK:
             return v
-        if rc == VALUE_INEXACT:
+        if rc == NUM_ERR_PRECISION:
             raise view_error(self, 5, i, f"more than {scale} decimals cannot be held exactly")
-        if rc == VALUE_OUT_OF_RANGE:
+        if rc == NUM_ERR_RANGE:
             raise view_error(self, 5, i, f"does not fit a 64-bit integer at scale {scale}")
         raise view_error(self, 6, i, "expected a decimal number")
 
