@@ -23,6 +23,8 @@ from fxpipe.fix.scan cimport (
     REASON_TAG_WITHOUT_VALUE,
     REASON_UNDEFINED_TAG,
     REASON_VALUE_OUT_OF_RANGE,
+    fix_check_header,
+    fix_scan,
     fix_value,
 )
 from fxpipe.fix.values cimport (
@@ -41,6 +43,8 @@ from fxpipe.fix import spec42
 
 cdef enum:
     MAX_GROUP_DEPTH = 4
+
+cdef const char* FIX42 = b"FIX.4.2"
 
 
 ctypedef struct GroupDef:
@@ -378,3 +382,18 @@ cdef int fix_validate(FixIndex* ix) noexcept nogil:
             if not tagset_has(&seen, md.required[k]):
                 return fail(ix, REASON_REQUIRED_TAG_MISSING, md.required[k], ix.n)
     return 0
+
+
+cdef int fix_parse_index(FixIndex* ix, FixField* fields, uint32_t cap, const char* p, Py_ssize_t n,
+                         bint validate) noexcept nogil:
+    cdef int rc
+    ix.fields = fields
+    ix.cap = cap
+    rc = fix_scan(ix, p, n)
+    if rc == 0:
+        rc = fix_check_header(ix, FIX42, 7)
+    if rc == 0:
+        rc = fix_check_msg_type(ix)
+    if rc == 0 and validate:
+        rc = fix_validate(ix)
+    return rc
