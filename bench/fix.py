@@ -25,11 +25,10 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _harness import Results, parse_args  # noqa: E402
-
 import quickfix  # noqa: E402
 import quickfix42  # noqa: E402
 import simplefix  # noqa: E402
+from _harness import Results, parse_args  # noqa: E402
 
 from fxpipe.fix import codec, direct, timing  # noqa: E402
 
@@ -101,7 +100,7 @@ def codec_paths():
         m.setField(quickfix.TimeInForce("3"))
         return m.toString()
 
-    c_parse = {mode: (lambda n, m=mode: timing.parse_loop(raw, n, m)) for mode in (0, 1, 2)}
+    c_parse = {mode: (lambda n, m=mode: timing.parse_loop(raw, n, m)) for mode in (0, 1, 2, 3)}
     return {
         ("fxpipe", "parse ExecutionReport, Python parse()"): loop(lambda: codec.parse(raw)),
         ("fxpipe", "parse ExecutionReport, Python parse(validate=False)"):
@@ -111,6 +110,7 @@ def codec_paths():
         ("fxpipe", "parse ExecutionReport, C scan + header"): c_parse[0],
         ("fxpipe", "parse ExecutionReport, C scan + validate"): c_parse[1],
         ("fxpipe", "parse ExecutionReport, C scan + validate + decode struct"): c_parse[2],
+        ("fxpipe", "parse ExecutionReport, C scan + validate -> OrderUpdate+Fill events"): c_parse[3],
         ("simplefix", "parse ExecutionReport"): loop(simplefix_parse),
         ("quickfix", "parse ExecutionReport (FIX42 dictionary)"):
             loop(lambda: quickfix.Message(raw_str, dd, True)),
@@ -122,6 +122,8 @@ def codec_paths():
             loop(lambda: direct.encode_order(enc, "D", 7, T0_NS, NOS_FIELDS)),
         ("fxpipe", "encode NewOrderSingle, C template from struct"):
             lambda n: timing.encode_loop(enc, n, T0_NS),
+        ("fxpipe", "encode NewOrderSingle, C from OrderIntent event"):
+            lambda n: timing.intent_loop(enc, n, T0_NS),
         ("simplefix", "encode NewOrderSingle"): loop(simplefix_encode),
         ("quickfix", "encode NewOrderSingle"): loop(quickfix_encode),
     }

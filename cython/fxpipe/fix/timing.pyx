@@ -16,6 +16,16 @@ from fxpipe.fix.orders cimport (
     fix_encode_order,
 )
 from fxpipe.fix.scan cimport FixField, FixIndex, fix_check_header, fix_scan
+from fxpipe.fix.bridge cimport fix_encode_intent, fix_execution_report_events
+from fxpipe.model.events cimport (
+    EVT_ORDER_INTENT,
+    INTENT_NEW,
+    ORD_TYPE_LIMIT,
+    SIDE_BUY,
+    TIF_IOC,
+    Event,
+    event_init,
+)
 
 cdef extern from *:
     """
@@ -62,10 +72,13 @@ cdef inline int64_t now_ns() noexcept nogil:
 
 def parse_loop(bytes raw, Py_ssize_t n, int mode):
     """ns for n parses of raw at C level. mode 0: scan + standard header only; 1: + FIX 4.2
-    validation; 2: + decode into an ExecutionReport struct (what the OMS path does)."""
+    validation; 2: + decode into an ExecutionReport struct; 3: + OrderUpdate and Fill events
+    (what the OMS path does)."""
     cdef FixField fields[CAP]
     cdef FixIndex ix
     cdef ExecutionReport e
+    cdef Event upd, fill
+    cdef bint has_fill
     cdef const char* p = raw
     cdef Py_ssize_t size = len(raw), i
     cdef int rc = 0
@@ -83,6 +96,8 @@ def parse_loop(bytes raw, Py_ssize_t n, int mode):
                 rc = fix_parse_index(&ix, fields, CAP, p, size, mode >= 1)
                 if rc == 0 and mode == 2:
                     rc = fix_decode_execution_report(&ix, &e)
+                elif rc == 0 and mode == 3:
+                    rc = fix_execution_report_events(&ix, &upd.update, &fill.fill, &has_fill)
             if rc:
                 break
         t0 = now_ns() - t0
@@ -113,5 +128,28 @@ def encode_loop(Encoder enc, Py_ssize_t n, int64_t sending_ns):
         t0 = now_ns()
         for i in range(n):
             length = fix_encode_order(buf, 1024, &enc.t, b'D', i + 1, sending_ns, &o, &start)
+        t0 = now_ns() - t0
+    return t0, buf[start:start + length]
+
+
+def intent_loop(Encoder enc, Py_ssize_t n, int64_t sending_ns):
+    """ns for n NewOrderSingles encoded straight from an OrderIntent event."""
+    cdef Event ev
+    cdef char buf[1024]
+    cdef Py_ssize_t i, start = 0, length = 0
+    cdef int64_t t0
+    event_init(&ev, EVT_ORDER_INTENT)
+    ev.intent.cl_ord_id = 1700000000000042
+    ev.intent.price_e8 = 108345000
+    ev.intent.qty_e2 = 500000000
+    ev.intent.action = INTENT_NEW
+    ev.intent.side = SIDE_BUY
+    ev.intent.ord_type = ORD_TYPE_LIMIT
+    ev.intent.time_in_force = TIF_IOC
+    with nogil:
+        t0 = now_ns()
+        for i in range(n):
+            length = fix_encode_intent(buf, 1024, &enc.t, i + 1, sending_ns, &ev.intent,
+                                       b"EUR/USD", 7, &start)
         t0 = now_ns() - t0
     return t0, buf[start:start + length]
