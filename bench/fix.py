@@ -160,8 +160,9 @@ def codec_section(results: Results, args) -> None:
     if isinstance(instructions, str):
         results.notes.append(f"callgrind: {instructions}")
     else:
-        for (system, metric), count in instructions.items():
-            results.add(system, f"{metric} instructions/msg", "count", count)
+        for system, metric in paths:
+            if (system, metric) in instructions:
+                results.add(system, f"{metric} instructions/msg", "count", instructions[(system, metric)])
     add_ratios(results)
 
 

@@ -18,7 +18,7 @@ from fxpipe.fix.orders cimport (
     fix_decode_order_cancel_reject,
     fix_encode_order,
 )
-from fxpipe.fix.scan cimport REASON_VALUE_OUT_OF_RANGE
+from fxpipe.fix.scan cimport REASON_VALUE_OUT_OF_RANGE, fix_value
 from fxpipe.fix.values cimport VALUE_OK, fix_format_uint, fix_parse_uint
 from fxpipe.model.events cimport (
     EVT_FILL,
@@ -83,6 +83,16 @@ cdef Py_ssize_t fix_encode_intent(char* buf, Py_ssize_t cap, const FixTemplate* 
     return fix_encode_order(buf, cap, t, mt, seq, sending_ns, &o, start)
 
 
+cdef inline unsigned short dup_flags(const FixIndex* ix) noexcept nogil:
+    """FLAG_POSS_DUP when the header says PossDupFlag=Y or PossResend=Y."""
+    cdef unsigned int i
+    for i in range(3, ix.n - 1):
+        if ((ix.fields[i].tag == 43 or ix.fields[i].tag == 97) and ix.fields[i].len == 1
+                and fix_value(ix, i)[0] == b'Y'):
+            return FLAG_POSS_DUP
+    return 0
+
+
 cdef inline int header_flags(FixIndex* ix, int64_t* sending_ns, unsigned short* flags) noexcept nogil:
     cdef FixHeaderInfo h
     cdef int rc = fix_read_header(ix, &h)
@@ -100,13 +110,19 @@ cdef int fix_execution_report_events(FixIndex* ix, OrderUpdate* u, Fill* f, bint
     cdef int64_t sending_ns
     cdef unsigned short flags
     cdef int rc = fix_decode_execution_report(ix, &e)
-    if rc == 0:
-        rc = header_flags(ix, &sending_ns, &flags)
     if rc:
         return rc
+    # SendingTime is read only when TransactTime is absent: the common report skips it.
+    if e.transact_time_ns:
+        sending_ns = e.transact_time_ns
+        flags = dup_flags(ix)
+    else:
+        rc = header_flags(ix, &sending_ns, &flags)
+        if rc:
+            return rc
     event_init(u, EVT_ORDER_UPDATE)
     u.hdr.flags = flags
-    u.hdr.ts_venue_ns = e.transact_time_ns if e.transact_time_ns else sending_ns
+    u.hdr.ts_venue_ns = sending_ns
     u.cl_ord_id = int_from_id(&e.cl_ord_id)
     u.orig_cl_ord_id = int_from_id(&e.orig_cl_ord_id)
     u.order_qty_e2 = e.order_qty_e2 if e.order_qty_e2 >= 0 else 0
