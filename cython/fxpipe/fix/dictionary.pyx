@@ -215,7 +215,7 @@ cdef bint in_enum(const char* allowed, const char* p, Py_ssize_t n) noexcept nog
     return False
 
 
-cdef int fix_check_field(int32_t tag, const char* p, Py_ssize_t n) noexcept nogil:
+cdef inline int check_field(int32_t tag, const char* p, Py_ssize_t n) noexcept nogil:
     """0, or the reason this value is not valid for the tag in FIX 4.2."""
     cdef int64_t v
     cdef int t
@@ -295,8 +295,8 @@ cdef int fix_check_msg_type(FixIndex* ix) noexcept nogil:
     return fail(ix, REASON_INVALID_MSG_TYPE, 35, 2)
 
 
-cdef int check_at(FixIndex* ix, uint32_t i) noexcept nogil:
-    cdef int r = fix_check_field(ix.fields[i].tag, fix_value(ix, i), ix.fields[i].len)
+cdef inline int check_at(FixIndex* ix, uint32_t i) noexcept nogil:
+    cdef int r = check_field(ix.fields[i].tag, fix_value(ix, i), ix.fields[i].len)
     if r:
         return fail(ix, r, ix.fields[i].tag, i)
     return 0
@@ -414,3 +414,8 @@ cdef int fix_parse_index(FixIndex* ix, FixField* fields, uint32_t cap, const cha
     if rc == 0 and validate:
         rc = fix_validate(ix)
     return rc
+
+
+cdef int fix_check_field(int32_t tag, const char* p, Py_ssize_t n) noexcept nogil:
+    """0, or the reason this value is not valid for the tag in FIX 4.2."""
+    return check_field(tag, p, n)
