@@ -32,14 +32,11 @@ GAP_FILL_FLAG = 123
 RESET_SEQ_NUM_FLAG = 141
 REF_TAG_ID, REF_MSG_TYPE, SESSION_REJECT_REASON = 371, 372, 373
 
-# Header and trailer tags of FIX 4.2: what a resend keeps as header and what it re-computes.
+# Header tags of FIX 4.2: what a resend keeps as header.
 HEADER_TAGS = frozenset((8, 9, 35, 49, 56, 115, 128, 90, 91, 34, 50, 142, 57, 143, 116, 144, 129, 145,
                          43, 97, 52, 122, 212, 213, 347, 369, 370))
-TRAILER_TAGS = frozenset((93, 89, 10))
 # Header fields the encoder writes itself; a resend must not repeat them.
 ENCODER_HEADER_TAGS = frozenset((8, 9, 35, 49, 56, 34, 52, 43, 122))
-# Parse failures on these tags mean the frame itself is not to be trusted: drop, never reject.
-GARBLED_TAGS = frozenset((BEGIN_STRING, BODY_LENGTH, CHECK_SUM, MSG_TYPE))
 
 
 class RejectReason(enum.IntEnum):

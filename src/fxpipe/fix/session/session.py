@@ -17,6 +17,8 @@ from collections.abc import Callable
 
 from . import admin, wire
 from .admin import RejectReason
+
+UNSUPPORTED_BEGIN_STRING = 1100  # the codec's reason for a BeginString of another FIX version
 from .gaps import InboundGaps
 from .resend import ResendJob, ResendStreamer
 
@@ -58,6 +60,7 @@ class Session:
         self.link = None
         self.heartbeat_ns = cfg.heartbeat_s * _NS
         self.gaps = InboundGaps(cfg.max_queued)
+        self._encoder = wire.Encoder(cfg.sender_comp_id, cfg.target_comp_id, begin_string=cfg.begin_string)
         self.resender = ResendStreamer(store, cfg.resend_chunk, self._stored_unparsable)
         self._resend: ResendJob | None = None
         self._held: list[bytes] = []
@@ -92,7 +95,7 @@ class Session:
             try:
                 n = wire.frame_length(buf, pos)
             except wire.FixParseError as exc:
-                nxt = buf.find(b"8=FIX", pos + 1)
+                nxt = wire.next_frame_start(buf, pos + 1)
                 skipped = (nxt if nxt >= 0 else len(buf)) - pos
                 self._event(f"garbled bytes dropped ({skipped} bytes): {exc}", logging.WARNING)
                 pos += skipped
@@ -183,12 +186,15 @@ class Session:
         self._dispatch(msg, now)
 
     def _on_invalid(self, frame: bytes, exc) -> None:
-        seq = wire.find_seq_num(frame)
-        if exc.ref_tag in admin.GARBLED_TAGS or seq is None:
+        if exc.garbled:
             self._event(f"garbled message dropped: {exc}", logging.WARNING)
             return
-        if self.state is not State.ACTIVE:
-            self._disconnect(f"invalid first message: {exc}")
+        seq = exc.ref_seq_num or wire.find_seq_num(frame)
+        if seq is None or self.state is not State.ACTIVE or exc.reason == UNSUPPORTED_BEGIN_STRING:
+            # Without a MsgSeqNum, before Logon, or in another FIX version: nothing to reject into.
+            text = f"unrecoverable message: {exc}"
+            self._send_admin(admin.LOGOUT, admin.logout(text[:200]))
+            self._disconnect(text)
             return
         expected = self.store.next_target
         if seq < expected:
@@ -398,14 +404,9 @@ class Session:
 
     def _emit_resend(self, seq: int, orig) -> None:
         header = [(admin.POSS_DUP_FLAG, "Y"), (admin.ORIG_SENDING_TIME, orig.get(admin.SENDING_TIME))]
-        body = []
-        for tag, value in orig.fields():
-            if tag in admin.HEADER_TAGS:
-                if tag not in admin.ENCODER_HEADER_TAGS:
-                    header.append((tag, value))
-            elif tag not in admin.TRAILER_TAGS:
-                body.append((tag, value))
-        self._write(self._encode(wire.msg_type(orig), seq, body, header))
+        header += [(tag, value) for tag, value in orig.fields()
+                   if tag in admin.HEADER_TAGS and tag not in admin.ENCODER_HEADER_TAGS]
+        self._write(self._encode(wire.msg_type(orig), seq, orig.body(), header))
 
     def _emit_gap_fill(self, seq: int, new_seq_no: int) -> None:
         self._write(self._encode(admin.SEQUENCE_RESET, seq, admin.gap_fill(new_seq_no),
@@ -417,8 +418,7 @@ class Session:
     # --- outgoing -----------------------------------------------------------------------
 
     def _encode(self, mt: str, seq: int, body, header=()) -> bytes:
-        return wire.encode(mt, self.cfg.sender_comp_id, self.cfg.target_comp_id, seq, self.clock(), body,
-                           header=header, begin_string=self.cfg.begin_string)
+        return self._encoder.encode(mt, seq, self.clock(), body, header)
 
     def _send(self, mt: str, body) -> int:
         seq = self.store.next_sender

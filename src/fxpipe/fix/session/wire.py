@@ -5,16 +5,15 @@ machine reads in FIX terms and a codec change touches one file.
 """
 from __future__ import annotations
 
+from fxpipe.fix.codec import Encoder, FixParseError, encode, format_utc_timestamp, frame_length, next_frame_start, parse
 from fxpipe.fix.codec import FixMessage as Message
-from fxpipe.fix.codec import FixParseError, encode, format_utc_timestamp, frame_length, parse
 
-__all__ = ["Message", "FixParseError", "encode", "format_utc_timestamp", "frame_length", "parse",
-           "msg_type", "find_seq_num"]
+__all__ = ["Encoder", "Message", "FixParseError", "encode", "format_utc_timestamp", "frame_length",
+           "next_frame_start", "parse", "msg_type", "find_seq_num"]
 
 
 def msg_type(msg: Message) -> str:
-    mt = msg.msg_type
-    return mt if isinstance(mt, str) else mt.decode()
+    return msg.msg_type
 
 
 def find_seq_num(frame: bytes) -> int | None:
