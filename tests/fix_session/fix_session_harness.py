@@ -190,3 +190,46 @@ class FxSide:
             self.stop_flag.set()
             self.thread.join(10)
             self.engine.close()
+
+
+class Venue(Recorder):
+    """fxpipe as the venue: every NewOrderSingle is filled in full at its price."""
+
+    def __init__(self):
+        super().__init__()
+        self.exec_id = 0
+
+    def on_message(self, session, msg):
+        super().on_message(session, msg)
+        if msg.msg_type == "D":
+            self.exec_id += 1
+            qty = msg.get(38)
+            px = msg.get(44) or b"1"
+            session.send("8", [(37, f"FX-{self.exec_id}"), (17, f"FXE-{self.exec_id}"), (20, "0"), (150, "2"),
+                               (39, "2"), (11, msg.get(11)), (55, msg.get(55)), (54, msg.get(54)),
+                               (38, qty), (32, qty), (31, px), (151, "0"), (14, qty), (6, px)])
+
+
+def new_order(cl_ord_id: str, qty: str = "1000000", px: str = "1.08512") -> list:
+    return [(11, cl_ord_id), (21, "1"), (55, "EUR/USD"), (54, "1"), (60, "20240306-12:00:00"),
+            (38, qty), (40, "2"), (44, px)]
+
+
+def fx_config(tmp: Path, role: str, sender: str, target: str, port: int, **over) -> SessionConfig:
+    values = dict(name=f"{sender}-{target}", role=role, sender_comp_id=sender, target_comp_id=target,
+                  host="127.0.0.1", port=port, store_dir=str(tmp / "fx-store"), log_dir=str(tmp / "fx-log"),
+                  heartbeat_s=30, fsync="never", reconnect_min_s=0.2, reconnect_max_s=1.0)
+    values.update(over)
+    return SessionConfig(**values)
+
+
+def message_log(cfg: SessionConfig) -> str:
+    return (Path(cfg.log_dir) / f"{cfg.name}.messages.log").read_text()
+
+
+def wait_until(pred, what: str, timeout: float = WAIT_S) -> None:
+    deadline = time.monotonic() + timeout
+    while not pred():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.02)
