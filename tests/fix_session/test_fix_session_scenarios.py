@@ -57,10 +57,13 @@ class FakeLink:
         self.sent: list[bytes] = []
         self.closed = False
         self.backlog_bytes = 0
+        self.congested = False  # True: writes pile up until the test drains them
 
     def write(self, data: bytes) -> None:
         assert not self.closed, "write after close"
         self.sent.append(data)
+        if self.congested:
+            self.backlog_bytes += len(data)
 
     def backlog(self) -> int:
         return self.backlog_bytes

@@ -63,6 +63,7 @@ class Session:
         self._encoder = wire.Encoder(cfg.sender_comp_id, cfg.target_comp_id, begin_string=cfg.begin_string)
         self.resender = ResendStreamer(store, cfg.resend_chunk, self._stored_unparsable)
         self._resend: ResendJob | None = None
+        self.resend_high_water = RESEND_HIGH_WATER
         self._held: list[bytes] = []
         self._rbuf = bytearray()
         self._last_sent = self._last_received = self._state_since = 0
@@ -392,7 +393,7 @@ class Session:
 
     def _pump_resend(self) -> None:
         job = self._resend
-        while job is not None and self.link is not None and self.link.backlog() < RESEND_HIGH_WATER:
+        while job is not None and self.link is not None and self.link.backlog() < self.resend_high_water:
             self.resender.step(job, self._emit_resend, self._emit_gap_fill)
             if job.done:
                 self._event(f"resend done: {job.resent} resent, {job.gap_filled} gap-filled")
