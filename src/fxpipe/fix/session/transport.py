@@ -347,6 +347,8 @@ class Engine:
         self.close()
 
     def close(self) -> None:
+        if self.sel.get_map() is None:
+            return  # closed already
         self._stopped = True
         for key in list(self.sel.get_map().values()):
             kind, obj = key.data
