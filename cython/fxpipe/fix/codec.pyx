@@ -14,6 +14,7 @@ from libc.stdint cimport int32_t, int64_t, uint32_t
 from libc.string cimport memchr
 
 from fxpipe.fix.dictionary cimport fix_check_msg_type, fix_validate
+from fxpipe.model.numbers cimport NUM_ERR_PRECISION, NUM_ERR_RANGE, NUM_OK, parse_scaled
 from fxpipe.fix.scan cimport (
     REASON_INVALID_TAG_NUMBER,
     SCAN_INDEX_FULL,
@@ -24,10 +25,8 @@ from fxpipe.fix.scan cimport (
     fix_scan,
 )
 from fxpipe.fix.values cimport (
-    VALUE_INEXACT,
     VALUE_OK,
     VALUE_OUT_OF_RANGE,
-    fix_parse_decimal,
     fix_parse_int,
     fix_parse_uint,
     fix_parse_utc_ns,
@@ -86,7 +85,7 @@ def frame_length(buf, Py_ssize_t start=0, Py_ssize_t max_body=MAX_BODY_LENGTH):
         raise ValueError(f"frame_length: start {start} is outside the buffer of {b.size} bytes")
     n = fix_frame(b.ptr + start, b.size - start, max_body, &reason)
     if n < 0:
-        raise make_error(reason, NULL, start)
+        raise fix_error(reason, NULL, start)
     return n
 
 
@@ -111,7 +110,7 @@ def next_frame_start(buf, Py_ssize_t start=0):
     return -1
 
 
-cdef object make_error(int code, const FixIndex* ix, Py_ssize_t offset):
+cdef object fix_error(int code, const FixIndex* ix, Py_ssize_t offset):
     cdef int reason = fix_reason(code)
     cdef int64_t seq
     cdef int i
@@ -242,12 +241,12 @@ cdef class FieldView:
             return default
         if scale < 0 or scale > 18:
             raise ValueError(f"get_scaled: scale {scale} outside 0..18")
-        rc = fix_parse_decimal(self._buf + self._fields[i].off, self._fields[i].len, scale, &v)
-        if rc == VALUE_OK:
+        rc = parse_scaled(self._buf + self._fields[i].off, self._fields[i].len, scale, &v)
+        if rc == NUM_OK:
             return v
-        if rc == VALUE_INEXACT:
+        if rc == NUM_ERR_PRECISION:
             raise view_error(self, 5, i, f"more than {scale} decimals cannot be held exactly")
-        if rc == VALUE_OUT_OF_RANGE:
+        if rc == NUM_ERR_RANGE:
             raise view_error(self, 5, i, f"does not fit a 64-bit integer at scale {scale}")
         raise view_error(self, 6, i, "expected a decimal number")
 
@@ -385,7 +384,7 @@ cdef FixMessage parse_bytes(bytes buf, Py_ssize_t start, Py_ssize_t end, bint va
     if rc == 0 and validate:
         rc = fix_validate(&m.ix)
     if rc != 0:
-        raise make_error(rc, &m.ix, start)
+        raise fix_error(rc, &m.ix, start)
     m._buf = m.ix.buf
     m._fields = m.ix.fields
     m._lo = 0

@@ -8,11 +8,12 @@
 from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memcpy
 
-from fxpipe.fix.values cimport fix_format_decimal, fix_format_int, fix_format_uint, fix_format_utc
+from fxpipe.fix.values cimport fix_format_int, fix_format_uint, fix_format_utc
+from fxpipe.model.numbers cimport format_scaled
 
 cdef enum:
     FIX_TEMPLATE_MAX = 512     # pre-rendered header bytes (comp ids and fixed header fields)
-    FIX_FIELD_SLACK = 32       # bytes beyond a value a put may need: tag, '=', SOH, number text
+    FIX_FIELD_SLACK = 40       # bytes beyond a value a put may need: tag, '=', SOH, number text
 
 ctypedef struct FixTemplate:
     char begin[24]             # "8=FIX.4.2<SOH>9="
@@ -80,9 +81,14 @@ cdef inline void fix_put_int(FixWriter* w, int32_t tag, int64_t v) noexcept nogi
 
 cdef inline void fix_put_decimal(FixWriter* w, int32_t tag, int64_t v, int scale) noexcept nogil:
     """An exact scaled integer as decimal text: price_e8 108345000 -> "1.08345"."""
+    cdef Py_ssize_t k
     if fix_room(w, 22):
         fix_put_tag(w, tag)
-        w.pos += fix_format_decimal(w.buf + w.pos, v, scale)
+        k = format_scaled(v, scale, w.buf + w.pos, 24)
+        if k < 0:
+            w.overflow = True      # a scale outside 0..18: refuse the message, never guess
+            return
+        w.pos += k
         w.buf[w.pos] = 1
         w.pos += 1
 
@@ -92,3 +98,7 @@ cdef inline void fix_put_utc(FixWriter* w, int32_t tag, int64_t ns, int frac_dig
         w.pos += fix_format_utc(w.buf + w.pos, ns, frac_digits)
         w.buf[w.pos] = 1
         w.pos += 1
+
+
+cdef class Encoder:
+    cdef FixTemplate t

@@ -228,7 +228,6 @@ def encode(msg_type, sender_comp_id, target_comp_id, int64_t msg_seq_num, int64_
 cdef class Encoder:
     """A session's encoder: the fixed header (BeginString, comp ids, sub ids...) pre-rendered
     once, so each message costs only its own fields."""
-    cdef FixTemplate t
 
     def __init__(self, sender_comp_id, target_comp_id, *, header=(), begin_string="FIX.4.2",
                  int frac_digits=3):

@@ -1,12 +1,12 @@
 # FIX value text <-> C numbers: the primitives every codec path uses, inline so a cimporting
-# module compiles them into its own loops. No Python objects; all nogil. Each parser returns
+# module compiles them into its own loops. Decimal text <-> scaled int64 is the shared exact
+# conversion of fxpipe.model.numbers (parse_scaled / format_scaled). No Python objects; all nogil. Each parser returns
 # 0 on success or a negative VALUE_* code and never reads outside [p, p + n).
 from libc.stdint cimport int64_t, uint64_t
 
 cdef enum:
     VALUE_OK = 0
     VALUE_BAD_FORMAT = -1     # not the FIX data type's syntax
-    VALUE_INEXACT = -2        # more decimals than the scale holds (never rounded)
     VALUE_OUT_OF_RANGE = -3   # syntax fine, but does not fit int64 (or the ns range)
 
 cdef inline bint fix_is_digit(char c) noexcept nogil:
@@ -43,7 +43,6 @@ cdef inline int fix_parse_int(const char* p, Py_ssize_t n, int64_t* out) noexcep
         return rc
     return fix_parse_uint(p, n, out)
 
-cdef int fix_parse_decimal(const char* p, Py_ssize_t n, int scale, int64_t* out) noexcept nogil
 cdef bint fix_check_float(const char* p, Py_ssize_t n) noexcept nogil
 cdef int fix_parse_utc_ns(const char* p, Py_ssize_t n, int64_t* out) noexcept nogil
 cdef bint fix_check_utc_date(const char* p, Py_ssize_t n) noexcept nogil
@@ -52,5 +51,4 @@ cdef bint fix_check_month_year(const char* p, Py_ssize_t n) noexcept nogil
 
 cdef Py_ssize_t fix_format_uint(char* dst, uint64_t v) noexcept nogil
 cdef Py_ssize_t fix_format_int(char* dst, int64_t v) noexcept nogil
-cdef Py_ssize_t fix_format_decimal(char* dst, int64_t v, int scale) noexcept nogil
 cdef Py_ssize_t fix_format_utc(char* dst, int64_t ns, int frac_digits) noexcept nogil

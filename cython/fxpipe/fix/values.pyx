@@ -1,8 +1,8 @@
-"""FIX value text <-> C numbers: decimals as exact scaled int64, UTCTimestamp as int64 ns since
-the epoch, and the date/time formats FIX 4.2 validation checks. The inline integer parsers live
+"""FIX value text <-> C numbers: UTCTimestamp as int64 ns since the epoch, float syntax, and the
+date/time formats FIX 4.2 validation checks (decimals go through fxpipe.model.numbers). The inline integer parsers live
 in values.pxd; the longer routines are here. Nothing here allocates or touches Python objects.
 """
-from libc.stdint cimport INT64_MAX, int64_t, uint64_t
+from libc.stdint cimport int64_t, uint64_t
 
 cdef uint64_t[19] POW10 = [
     1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
@@ -28,58 +28,6 @@ cdef bint fix_check_float(const char* p, Py_ssize_t n) noexcept nogil:
             return False
         i += 1
     return digits > 0
-
-
-cdef int fix_parse_decimal(const char* p, Py_ssize_t n, int scale, int64_t* out) noexcept nogil:
-    """Decimal text -> value * 10**scale exactly; more significant decimals than `scale`
-    give VALUE_INEXACT (a price is never silently rounded)."""
-    cdef Py_ssize_t i = 0
-    cdef bint neg = False, seen_dot = False
-    cdef int digits = 0, frac = 0
-    cdef uint64_t v = 0, d, limit
-    cdef char c
-    if scale < 0 or scale > 18:
-        return VALUE_OUT_OF_RANGE
-    if n > 0 and p[0] == b'-':
-        neg = True
-        i = 1
-    limit = <uint64_t>INT64_MAX + (1 if neg else 0)
-    while i < n:
-        c = p[i]
-        i += 1
-        if c == b'.':
-            if seen_dot:
-                return VALUE_BAD_FORMAT
-            seen_dot = True
-            continue
-        if not fix_is_digit(c):
-            return VALUE_BAD_FORMAT
-        digits += 1
-        d = <uint64_t>(c - 48)
-        if seen_dot:
-            if frac == scale:
-                # Beyond the scale only zeros keep the value exact; keep checking the syntax.
-                if d != 0:
-                    for j in range(i, n):
-                        if not fix_is_digit(p[j]):
-                            return VALUE_BAD_FORMAT
-                    return VALUE_INEXACT
-                continue
-            frac += 1
-        if v > (limit - d) // 10:
-            for j in range(i, n):
-                if not (fix_is_digit(p[j]) or p[j] == b'.'):
-                    return VALUE_BAD_FORMAT
-            return VALUE_OUT_OF_RANGE
-        v = v * 10 + d
-    if digits == 0:
-        return VALUE_BAD_FORMAT
-    d = POW10[scale - frac]
-    if v != 0 and v > limit // d:
-        return VALUE_OUT_OF_RANGE
-    v *= d
-    out[0] = <int64_t>(0 - v) if neg else <int64_t>v
-    return VALUE_OK
 
 
 cdef inline int two(const char* p) noexcept nogil:
@@ -199,34 +147,6 @@ cdef Py_ssize_t fix_format_int(char* dst, int64_t v) noexcept nogil:
         dst[0] = b'-'
         return 1 + fix_format_uint(dst + 1, <uint64_t>0 - <uint64_t>v)
     return fix_format_uint(dst, <uint64_t>v)
-
-
-cdef Py_ssize_t fix_format_decimal(char* dst, int64_t v, int scale) noexcept nogil:
-    """value * 10**-scale as the shortest exact decimal text: 108345000 @8 -> "1.08345"."""
-    cdef Py_ssize_t k = 0
-    cdef uint64_t mag = <uint64_t>v
-    cdef uint64_t ip, fp, p10
-    cdef int fd, i
-    if v < 0:
-        dst[0] = b'-'
-        k = 1
-        mag = <uint64_t>0 - <uint64_t>v
-    p10 = POW10[scale]
-    ip = mag // p10
-    fp = mag % p10
-    k += fix_format_uint(dst + k, ip)
-    if fp == 0:
-        return k
-    fd = scale
-    while fp % 10 == 0:
-        fp //= 10
-        fd -= 1
-    dst[k] = b'.'
-    k += 1
-    for i in range(fd - 1, -1, -1):
-        dst[k + i] = <char>(48 + fp % 10)
-        fp //= 10
-    return k + fd
 
 
 cdef inline void put2(char* d, int v) noexcept nogil:
