@@ -15,6 +15,7 @@ COMMAND_MODULES: list[str] = [
     "fxpipe.demo",
     "fxpipe.ring.cli",
     "fxpipe.tuning.cli",
+    "fxpipe.fix.session.cli",
 ]
 
 
