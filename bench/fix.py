@@ -29,6 +29,7 @@ import quickfix  # noqa: E402
 import quickfix42  # noqa: E402
 import simplefix  # noqa: E402
 from _harness import Results, parse_args  # noqa: E402
+from fix_roundtrip import roundtrip_section  # noqa: E402
 
 from fxpipe.fix import codec, direct, timing  # noqa: E402
 
@@ -219,7 +220,7 @@ def callgrind_child(n: int) -> None:
 
 
 # The loopback round trip (fxpipe <-> fxpipe against QuickFIX <-> QuickFIX) joins this list.
-SECTIONS = [codec_section]
+SECTIONS = [codec_section, roundtrip_section]
 
 
 def main() -> int:

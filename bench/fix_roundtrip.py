@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import gc
-import json
 import subprocess
 import sys
 import tempfile
@@ -252,6 +251,27 @@ def run_pair(system: str, n: int, cores: list[int]) -> list[int]:
     return samples
 
 
+def roundtrip_section(results: Results, args) -> None:
+    """The loopback order round trip for fxpipe (blocking and spinning) and QuickFIX, with
+    speed-up rows; also a section of `./scripts/bench fix`."""
+    n = getattr(args, "orders", None) or (3000 if args.quick else 20000)
+    cores = pick_cores(args.cores)
+    hists = {}
+    for system in ("fxpipe-block", "fxpipe-spin", "quickfix"):
+        samples = run_pair(system, n, cores)
+        hists[system] = histogram_from_ns(samples)
+        results.add_latency(system, "order round trip", hists[system])
+        results.add(system, "round trips", "count", len(samples))
+    for system in ("fxpipe-block", "fxpipe-spin"):
+        for q in ("p50", "p99", "max"):
+            fx = results.value(system, f"order round trip {q}")
+            qf = results.value("quickfix", f"order round trip {q}")
+            results.add(system, f"speed-up vs quickfix {q}", "x", round(qf / fx, 2))
+    results.notes.append(f"round trip: cores venue={cores[0]} client={cores[1]}; closed loop, one order in "
+                         "flight; target: fxpipe >= 3x faster than QuickFIX <-> QuickFIX")
+    plot_latency_cdf(args.plot, hists, "FIX 4.2 order round trip over loopback TCP (NewOrderSingle -> ExecutionReport)")
+
+
 def main(argv=None) -> int:
     def extra(p):
         # --role/--dir/--port/--core: how the driver starts a venue process; not for users.
@@ -269,25 +289,9 @@ def main(argv=None) -> int:
         else:
             fx_venue(args.dir, args.port, args.role.split("-")[1])
         return 0
-    n = args.orders or (3000 if args.quick else 20000)
-    cores = pick_cores(args.cores)
     results = Results("fix_roundtrip")
-    hists = {}
-    for system in ("fxpipe-block", "fxpipe-spin", "quickfix"):
-        samples = run_pair(system, n, cores)
-        hists[system] = histogram_from_ns(samples)
-        results.add_latency(system, "order round trip", hists[system])
-        results.add(system, "round trips", "count", len(samples))
-    for system in ("fxpipe-block", "fxpipe-spin"):
-        for q in ("p50", "p99", "max"):
-            fx = results.value(system, f"order round trip {q}")
-            qf = results.value("quickfix", f"order round trip {q}")
-            results.add(system, f"speed-up vs quickfix {q}", "x", round(qf / fx, 2))
-    results.notes.append(f"cores venue={cores[0]} client={cores[1]}; closed loop, one order in flight; "
-                         f"target: fxpipe >= 3x faster than QuickFIX <-> QuickFIX")
-    plot_latency_cdf(args.plot, hists, "FIX 4.2 order round trip over loopback TCP (NewOrderSingle -> ExecutionReport)")
+    roundtrip_section(results, args)
     results.finish(args)
-    print(json.dumps({s: results.value(s, "speed-up vs quickfix p50") for s in ("fxpipe-block", "fxpipe-spin")}))
     return 0
 
 
