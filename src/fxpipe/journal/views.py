@@ -1,0 +1,86 @@
+"""Numpy views of journal records for research: one structured array per segment, zero-copy
+over the segment's mapping whenever the records of the asked type are evenly spaced in it (a
+journal of one event type, or a run of one record size), otherwise gathered into a copy at C
+speed. Each element is a record: `hdr` (the journal record header) and `event` (the payload,
+typed by the event's dtype when known, raw bytes otherwise)."""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from fxpipe.journal import layout as L
+from fxpipe.journal.errors import JournalError
+from fxpipe.journal.types import payload_dtype, type_name
+
+
+@dataclass
+class SegmentView:
+    segment_no: int
+    array: np.ndarray     # read-only structured array: fields hdr, event
+    zero_copy: bool       # True: a view of the mapped file; False: a gathered copy
+
+
+def record_dtype(event: np.dtype, record_size: int) -> np.dtype:
+    return np.dtype({"names": ["hdr", "event"], "formats": [L.RECORD_HEADER_DTYPE, event],
+                     "offsets": [0, L.RECORD_HEADER_SIZE], "itemsize": record_size})
+
+
+def _event_dtype(rtype: int, length: int, given: np.dtype | None) -> np.dtype:
+    dt = given if given is not None else payload_dtype(rtype)
+    if dt is None:
+        return np.dtype((np.void, length))
+    if dt.itemsize != length:
+        raise JournalError(f"{type_name(rtype)} records hold {length}-byte payloads but the dtype "
+                           f"is {dt.itemsize} bytes; the journal was written with another layout")
+    return dt
+
+
+def segment_views(reader, rtype: int, event_dtype: np.dtype | None = None) -> Iterator[SegmentView]:
+    """A view of the `rtype` records of each segment that has any, in order."""
+    for info in reader.segments:
+        if info.count == 0:
+            continue
+        mm = reader.mapped(info.segment_no).mm
+        trusted = info.verified or not reader.verify
+        if trusted and info.uniform_type == rtype and info.uniform_size:
+            length = int(np.frombuffer(mm, "<u4", 1, L.SEGMENT_HEADER_SIZE + 8)[0])
+            dt = record_dtype(_event_dtype(rtype, length, event_dtype), info.uniform_size)
+            arr = np.ndarray((info.count,), dtype=dt, buffer=mm, offset=L.SEGMENT_HEADER_SIZE)
+            yield SegmentView(info.segment_no, arr, True)
+            continue
+        if trusted and info.uniform_type and info.uniform_type != rtype:
+            continue
+        t = reader.table(info.segment_no)
+        sel = t[t["type"] == rtype]
+        if not len(sel):
+            continue
+        lengths = np.unique(sel["length"])
+        if len(lengths) != 1:
+            raise JournalError(f"{type_name(rtype)} records in {info.path} have {len(lengths)} different "
+                               f"payload lengths ({lengths[:4].tolist()}...); read them with records()")
+        length = int(lengths[0])
+        size = L.record_size(length)
+        dt = record_dtype(_event_dtype(rtype, length, event_dtype), size)
+        offsets = sel["offset"].astype(np.int64)
+        steps = np.diff(offsets)
+        if len(offsets) == 1 or (steps[0] >= size and (steps == steps[0]).all()):
+            stride = int(steps[0]) if len(offsets) > 1 else size
+            arr = np.ndarray((len(offsets),), dtype=dt, buffer=mm, offset=int(offsets[0]), strides=(stride,))
+            yield SegmentView(info.segment_no, arr, True)
+            continue
+        # every 8-aligned offset viewed as a record start (overlapping), then gathered
+        starts = np.ndarray(((info.end - size) // 8 + 1,), dtype=dt, buffer=mm, offset=0, strides=(8,))
+        yield SegmentView(info.segment_no, starts.take(offsets // 8), False)
+
+
+def read_array(reader, rtype: int, event_dtype: np.dtype | None = None) -> np.ndarray:
+    """All `rtype` records of the journal as one array (a copy when it spans segments)."""
+    parts = [v.array for v in segment_views(reader, rtype, event_dtype)]
+    if not parts:
+        dt = event_dtype if event_dtype is not None else payload_dtype(rtype)
+        if dt is None:
+            dt = np.dtype((np.void, 0))
+        return np.empty(0, dtype=record_dtype(dt, L.record_size(dt.itemsize)))
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)
