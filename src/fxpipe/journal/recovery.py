@@ -26,6 +26,7 @@ from fxpipe.journal.segments import (
     SegmentHeader,
     check_contiguous,
     fsync_dir,
+    leftover_temp_files,
     list_segment_numbers,
     read_header,
     segment_path,
@@ -104,6 +105,9 @@ def load_state(directory: Path, writable: bool, index_every: int, live_writer: b
     finishes an interrupted roll-over; `live_writer` (readers only) means another process is
     appending, so a record without its commit marker is in progress, not torn."""
     directory = Path(directory)
+    leftovers = leftover_temp_files(directory) if writable else []
+    for p in leftovers:
+        p.unlink()  # a segment whose creation was interrupted: never named, never written to
     numbers = list_segment_numbers(directory)
     check_contiguous(directory, numbers)
     headers = [read_header(segment_path(directory, n)) for n in numbers]
@@ -119,10 +123,12 @@ def load_state(directory: Path, writable: bool, index_every: int, live_writer: b
     if index is not None and not _index_agrees(index, headers):
         index, why = None, "index disagrees with the segments"
     try:
-        return _walk(directory, headers, index, why, writable, index_every, live_writer)
+        state = _walk(directory, headers, index, why, writable, index_every, live_writer)
     except _StaleIndex:
-        return _walk(directory, headers, None, "a sealed segment it describes has changed", writable,
-                     index_every, live_writer)
+        state = _walk(directory, headers, None, "a sealed segment it describes has changed", writable,
+                      index_every, live_writer)
+    state.notes += [f"removed {p.name}, left by a roll-over interrupted while creating it" for p in leftovers]
+    return state
 
 
 def _walk(directory: Path, headers: list[SegmentHeader], index: SparseIndex | None, why: str,

@@ -15,6 +15,10 @@ from fxpipe.journal.errors import JournalError
 from fxpipe.journal.types import payload_dtype, type_name
 
 
+class MixedLengthError(JournalError):
+    """Records of one type with different payload lengths: no single dtype describes them."""
+
+
 @dataclass
 class SegmentView:
     segment_no: int
@@ -58,7 +62,7 @@ def segment_views(reader, rtype: int, event_dtype: np.dtype | None = None) -> It
             continue
         lengths = np.unique(sel["length"])
         if len(lengths) != 1:
-            raise JournalError(f"{type_name(rtype)} records in {info.path} have {len(lengths)} different "
+            raise MixedLengthError(f"{type_name(rtype)} records in {info.path} have {len(lengths)} different "
                                f"payload lengths ({lengths[:4].tolist()}...); read them with records()")
         length = int(lengths[0])
         size = L.record_size(length)

@@ -1,0 +1,60 @@
+"""`fxpipe journal show`: records as readable lines: sequence, UTC time, type, stage and role,
+then the payload's fields (decoded by the event dtype, scaled integers as exact decimals), or
+the payload in hex for a type the event model does not define."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+
+import numpy as np
+
+from fxpipe.journal import layout as L
+from fxpipe.journal.fields import flat_fields, format_field
+from fxpipe.journal.reader import Record
+from fxpipe.journal.timefmt import format_time_ns
+from fxpipe.journal.types import payload_dtype, type_name
+
+HEX_LIMIT = 64
+
+
+def role(flags: int) -> str:
+    if flags & L.FLAG_INPUT:
+        return "in"
+    if flags & L.FLAG_OUTPUT:
+        return "out"
+    return ""
+
+
+def describe_payload(rec: Record) -> str:
+    if rec.type == L.RT_STAGE_START:
+        n = int.from_bytes(rec.payload[:2], "little")
+        name = bytes(rec.payload[2:2 + n]).decode(errors="replace")
+        return f"stage={name} config={bytes(rec.payload[2 + n:]).decode(errors='replace')}"
+    if rec.type == L.RT_STATE_HASH:
+        return f"state_hash={bytes(rec.payload).hex()}"
+    dt = payload_dtype(rec.type)
+    if dt is not None and dt.itemsize == len(rec.payload):
+        ev = np.frombuffer(rec.payload, dtype=dt, count=1)
+        parts = []
+        for name, path in flat_fields(dt):
+            v = ev
+            for step in path:
+                v = v[step] if isinstance(step, str) else v[(slice(None),) + step]
+            shown, text = format_field(name, v[0].item() if hasattr(v[0], "item") else v[0])
+            parts.append(f"{shown}={text}")
+        return " ".join(parts)
+    data = bytes(rec.payload)
+    more = f"...(+{len(data) - HEX_LIMIT} bytes)" if len(data) > HEX_LIMIT else ""
+    return f"len={len(data)} hex={data[:HEX_LIMIT].hex()}{more}"
+
+
+def format_record(rec: Record) -> str:
+    stage = f" stage={rec.stage}{'/' + role(rec.flags) if role(rec.flags) else ''}" if rec.stage else ""
+    return (f"{rec.seq:>10}  {format_time_ns(rec.ts_ns)}  {type_name(rec.type):<12}{stage}  "
+            f"{describe_payload(rec)}")
+
+
+def show_lines(records: Iterable[Record], limit: int | None) -> Iterator[str]:
+    for i, rec in enumerate(records):
+        if limit is not None and i >= limit:
+            return
+        yield format_record(rec)
