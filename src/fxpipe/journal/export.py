@@ -40,10 +40,12 @@ def _instrument_path(dtype: np.dtype) -> tuple | None:
     return None
 
 
-def type_table(reader: JournalReader, rtype: int, sel: Selection) -> pa.Table:
-    """The selected records of one type as an Arrow table."""
+def type_table(reader: JournalReader, rtype: int, sel: Selection,
+               event_dtype: np.dtype | None = None) -> pa.Table:
+    """The selected records of one type as an Arrow table (`event_dtype` overrides the event
+    model's layout, e.g. for record types of your own)."""
     try:
-        arr = reader.array(rtype)
+        arr = reader.array(rtype, event_dtype)
         raw = None
     except MixedLengthError:
         arr = None  # payload lengths vary: only raw bytes can be exported
@@ -101,9 +103,11 @@ def present_types(reader: JournalReader) -> list[int]:
     return sorted(t for t in seen if t < L.RT_RESERVED_MIN)
 
 
-def export(directory, out, fmt: str, sel: Selection) -> dict[str, tuple[Path, int]]:
+def export(directory, out, fmt: str, sel: Selection,
+           event_dtypes: dict[int, np.dtype] | None = None) -> dict[str, tuple[Path, int]]:
     """Writes the selection; returns {type name: (file, rows)}. With one type, `out` is the file
-    (or a directory to put it in); with several, a directory with one file per type."""
+    (or a directory to put it in); with several, a directory with one file per type.
+    `event_dtypes` gives payload layouts for types the event model does not define."""
     if fmt not in FORMATS:
         raise JournalError(f"unknown export format {fmt!r}: use one of {', '.join(FORMATS)}")
     out = Path(out)
@@ -116,7 +120,7 @@ def export(directory, out, fmt: str, sel: Selection) -> dict[str, tuple[Path, in
             out.mkdir(parents=True, exist_ok=True)
         written = {}
         for rtype in types:
-            table = type_table(reader, rtype, sel)
+            table = type_table(reader, rtype, sel, (event_dtypes or {}).get(rtype))
             name = type_name(rtype)
             path = out / f"{name}.{fmt}" if (many or out.is_dir()) else out
             if fmt == "csv":

@@ -8,7 +8,7 @@ open need not rescan sealed segments. It is a cache: saved atomically (temp file
 segment roll-over and close, and rebuilt from the segments whenever it is missing, corrupt or
 disagrees with them (fxpipe.journal.recovery decides that).
 
-File index.fxi: a 64-byte header (magic, version, journal id, counts, the point up to which it
+File index.fxi: a 72-byte header (magic, version, journal id, counts, the point up to which it
 covers the journal, CRC32C of everything after the header), the segment rows, then the entries.
 """
 from __future__ import annotations

@@ -1,0 +1,63 @@
+"""Deterministic journal contents for the journal tests (and the crash-test writer process):
+every record's type, timestamp and payload follow from its sequence number, so a reader can
+check any record it finds without knowing what the writer managed to write."""
+from __future__ import annotations
+
+import numpy as np
+
+T0 = 1_700_000_000_000_000_000
+
+
+def type_for(seq: int) -> int:
+    return 1 + seq % 5
+
+
+def ts_for(seq: int) -> int:
+    # mostly increasing with some out-of-order stamps, as merged venue times are
+    return T0 + seq * 1000 - (seq % 7) * 1500
+
+
+def payload_for(seq: int, big_every: int = 0, big_size: int = 0) -> bytes:
+    n = big_size if big_every and seq % big_every == 0 else (seq * 37) % 300
+    return ((np.arange(n, dtype=np.uint32) * 7 + seq) & 0xFF).astype(np.uint8).tobytes()
+
+
+def write(journal, count: int, **big) -> list[int]:
+    seqs = []
+    for _ in range(count):
+        seq = journal.next_seq
+        got = journal.append(type_for(seq), payload_for(seq, **big), ts_for(seq))
+        assert got == seq
+        seqs.append(seq)
+    return seqs
+
+
+def check_all(reader, first: int = 1, **big) -> int:
+    """Asserts every record is the one its sequence implies and that sequences are contiguous
+    from `first`; returns the last sequence."""
+    expect = first
+    for rec in reader.records():
+        assert rec.seq == expect, f"expected seq {expect}, found {rec.seq}"
+        assert rec.type == type_for(rec.seq)
+        assert rec.ts_ns == ts_for(rec.seq)
+        assert bytes(rec.payload) == payload_for(rec.seq, **big), f"payload of seq {rec.seq} differs"
+        expect += 1
+    return expect - 1
+
+
+QUOTE_DTYPE = np.dtype([("instrument_id", "<u4"), ("venue_id", "<u2"), ("pad", "<u2"),
+                        ("bid_px_e8", "<i8"), ("ask_px_e8", "<i8"), ("bid_qty_e2", "<i8"),
+                        ("ask_qty_e2", "<i8"), ("venue_ts_ns", "<i8")])
+
+
+def quotes(n: int, seed: int = 1) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    q = np.zeros(n, dtype=QUOTE_DTYPE)
+    q["instrument_id"] = rng.integers(1, 4, n)
+    q["venue_id"] = rng.integers(1, 3, n)
+    q["bid_px_e8"] = 108_500_000 + rng.integers(-500, 500, n)
+    q["ask_px_e8"] = q["bid_px_e8"] + rng.integers(1, 30, n)
+    q["bid_qty_e2"] = rng.integers(1, 100, n) * 100_000_000
+    q["ask_qty_e2"] = rng.integers(1, 100, n) * 100_000_000
+    q["venue_ts_ns"] = T0 + np.arange(n, dtype=np.int64) * 1000
+    return q
