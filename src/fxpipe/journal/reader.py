@@ -17,7 +17,7 @@ import numpy as np
 from fxpipe.journal import layout as L
 from fxpipe.journal.errors import JournalCorruptError, JournalError
 from fxpipe.journal.lock import writer_is_live
-from fxpipe.journal.recovery import SegmentInfo, load_state
+from fxpipe.journal.recovery import CUT_ADVICE, SegmentInfo, load_state
 from fxpipe.journal.scan import scan_records
 from fxpipe.journal.scanning import CHUNK
 from fxpipe.journal.segments import MappedSegment
@@ -111,8 +111,11 @@ class JournalReader:
             if status == L.ScanStatus.MORE:
                 continue
             if pos < info.end and status != L.ScanStatus.SEAL:
-                raise JournalCorruptError(info.path, pos, L.SCAN_REASONS.get(L.ScanStatus(status), "bad record")
-                                          + " (the file changed after the journal was opened)")
+                reason = L.SCAN_REASONS.get(L.ScanStatus(status), "bad record")
+                if info.verified:
+                    reason += " (the file changed after the journal was opened)"
+                raise JournalCorruptError(info.path, pos, reason, CUT_ADVICE.format(
+                    dir=self.directory, name=info.path.name, offset=pos))
             break
         return np.concatenate(parts) if parts else np.empty(0, dtype=L.RECORD_INDEX_DTYPE)
 
