@@ -67,3 +67,32 @@ def quotes(n: int, seed: int = 1) -> np.ndarray:
     q["ask_qty_e2"] = rng.integers(1, 100, n) * 100_000_000
     q["venue_ts_ns"] = T0 + np.arange(n, dtype=np.int64) * 1000
     return q
+
+
+def model_events(event_type, n: int, seed: int = 0) -> np.ndarray:
+    """n well-formed fxpipe.model.events records of one type with every field set: enums to
+    valid members, text to ASCII, numbers random, pads zero; instruments 1..3, venues 1..2,
+    receive times increasing from T0."""
+    from fxpipe.model import events as ev
+
+    rng = np.random.default_rng(seed)
+    arr = ev.empty(event_type, n)
+    for name in arr.dtype.names:
+        fdt = arr.dtype.fields[name][0]
+        if name.startswith("_") or name in ("type", "flags"):
+            continue
+        cls, _ = ev.enum_for(event_type, name)
+        if cls is not None:
+            members = [int(m) for m in cls]
+            arr[name] = rng.choice(members, n)
+        elif fdt.kind == "S":
+            letters = np.frombuffer(b"ABCDEFGHJKLMNPQRSTUVWXYZ0123456789", dtype=np.uint8)
+            width = max(1, fdt.itemsize - 3)
+            arr[name] = [bytes(rng.choice(letters, width)) for _ in range(n)]
+        elif fdt.kind in "iu":
+            info = np.iinfo(fdt)
+            arr[name] = rng.integers(0, min(info.max, 10**12), n, dtype=np.int64).astype(fdt)
+    arr["instrument_id"] = rng.integers(1, 4, n)
+    arr["venue_id"] = rng.integers(1, 3, n)
+    arr["ts_receive_ns"] = T0 + np.arange(n, dtype=np.int64) * 1_000_000 + seed
+    return arr

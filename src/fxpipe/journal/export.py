@@ -1,6 +1,7 @@
 """`fxpipe journal export`: records to CSV or Parquet (pyarrow), selected by time range, type,
-instrument and sequence range. One table per record type (columns: seq, ts_ns, type, stage,
-flags, then the event's fields flattened; money stays exact scaled integers). Reads through the
+instrument and sequence range. One table per record type: the journal's columns (j_seq,
+j_ts_ns, j_type, j_stage, j_flags), then the event's fields flattened (money stays exact scaled
+integers, text fields text, pads left out), or payload_hex for a type without a layout. Reads through the
 numpy views, so selection and conversion run at array speed."""
 from __future__ import annotations
 
@@ -55,11 +56,11 @@ def type_table(reader: JournalReader, rtype: int, sel: Selection,
         if sel.instruments is not None:
             raise JournalError(f"{type_name(rtype)} payloads have no fixed layout, so they cannot be "
                                f"selected by instrument")
-        return pa.table({"seq": pa.array([r.seq for r in raw], pa.uint64()),
-                         "ts_ns": pa.array([r.ts_ns for r in raw], pa.int64()),
-                         "type": pa.array([r.type for r in raw], pa.uint16()),
-                         "stage": pa.array([r.stage for r in raw], pa.uint8()),
-                         "flags": pa.array([r.flags for r in raw], pa.uint8()),
+        return pa.table({"j_seq": pa.array([r.seq for r in raw], pa.uint64()),
+                         "j_ts_ns": pa.array([r.ts_ns for r in raw], pa.int64()),
+                         "j_type": pa.array([r.type for r in raw], pa.uint16()),
+                         "j_stage": pa.array([r.stage for r in raw], pa.uint8()),
+                         "j_flags": pa.array([r.flags for r in raw], pa.uint8()),
                          "payload_hex": pa.array([bytes(r.payload).hex() for r in raw], pa.string())})
     hdr = arr["hdr"]
     mask = np.ones(len(arr), dtype=bool)
@@ -80,13 +81,13 @@ def type_table(reader: JournalReader, rtype: int, sel: Selection,
         mask &= np.isin(column(arr["event"], path), np.asarray(sel.instruments))
     arr = arr[mask]
     hdr, ev = arr["hdr"], arr["event"]
-    cols = {"seq": hdr["seq"], "ts_ns": hdr["ts_ns"], "type": hdr["type"], "stage": hdr["stage"],
-            "flags": hdr["flags"]}
+    cols = {"j_seq": hdr["seq"], "j_ts_ns": hdr["ts_ns"], "j_type": hdr["type"], "j_stage": hdr["stage"],
+            "j_flags": hdr["flags"]}
     if ev_dtype.names is None:
         cols["payload_hex"] = column(ev, ())
     else:
         for name, path in flat_fields(ev_dtype):
-            cols[name if name not in cols else f"event_{name}"] = column(ev, path)
+            cols[name] = column(ev, path)
     return pa.table({k: pa.array(np.ascontiguousarray(v) if v.dtype != object else v.tolist())
                      for k, v in cols.items()})
 

@@ -1,13 +1,12 @@
-"""Event payload fields as flat, named columns (for show and export): nested structs become
-`outer_inner`, fixed arrays `name_0, name_1, ...`, byte strings text; scaled integers
-(`*_e8`, `*_e2`) print as exact decimals in `show`, and stay integers in exports."""
+"""Event payload fields as flat, named columns for export: nested structs become
+`outer_inner`, fixed arrays `name_0, name_1, ...`, byte strings text, explicit pads left out;
+scaled integers stay exact integers."""
 from __future__ import annotations
 
 import re
 
 import numpy as np
 
-_SCALED_RE = re.compile(r"^(.*)_e(\d+)$")
 _PAD_RE = re.compile(r"pad\d*|reserved\d*")
 
 
@@ -39,22 +38,3 @@ def column(arr: np.ndarray, path: tuple) -> np.ndarray:
     if col.dtype.kind == "V":
         return np.array([bytes(v).hex() for v in col], dtype=object)
     return col
-
-
-def scaled_text(value: int, scale: int) -> str:
-    """Exact decimal text of a scaled integer: scaled_text(108512000, 8) == '1.08512000'."""
-    sign = "-" if value < 0 else ""
-    whole, frac = divmod(abs(int(value)), 10 ** scale)
-    return f"{sign}{whole}.{frac:0{scale}d}" if scale else f"{sign}{whole}"
-
-
-def format_field(name: str, value) -> tuple[str, str]:
-    """(display name, text) for show: scaled integers as decimals under their plain name."""
-    m = _SCALED_RE.match(name)
-    if m and isinstance(value, (int, np.integer)):
-        return m.group(1), scaled_text(int(value), int(m.group(2)))
-    if isinstance(value, (bytes, np.bytes_)):
-        return name, bytes(value).rstrip(b"\x00").decode("ascii", errors="replace")
-    if isinstance(value, np.void):
-        return name, bytes(value).hex()
-    return name, str(value)

@@ -1,6 +1,6 @@
 """`fxpipe journal show`: records as readable lines: sequence, UTC time, type, stage and role,
-then the payload's fields (decoded by the event dtype, scaled integers as exact decimals), or
-the payload in hex for a type the event model does not define."""
+then the event in fxpipe.model.eventtext's readable form (enum names, scaled integers as exact
+decimals, ISO times), or the payload in hex for a type the event model does not define."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
@@ -8,10 +8,10 @@ from collections.abc import Iterable, Iterator
 import numpy as np
 
 from fxpipe.journal import layout as L
-from fxpipe.journal.fields import flat_fields, format_field
 from fxpipe.journal.reader import Record
 from fxpipe.journal.timefmt import format_time_ns
 from fxpipe.journal.types import payload_dtype, type_name
+from fxpipe.model.eventtext import format_event
 
 HEX_LIMIT = 64
 
@@ -33,15 +33,8 @@ def describe_payload(rec: Record) -> str:
         return f"state_hash={bytes(rec.payload).hex()}"
     dt = payload_dtype(rec.type)
     if dt is not None and dt.itemsize == len(rec.payload):
-        ev = np.frombuffer(rec.payload, dtype=dt, count=1)
-        parts = []
-        for name, path in flat_fields(dt):
-            v = ev
-            for step in path:
-                v = v[step] if isinstance(step, str) else v[(slice(None),) + step]
-            shown, text = format_field(name, v[0].item() if hasattr(v[0], "item") else v[0])
-            parts.append(f"{shown}={text}")
-        return " ".join(parts)
+        event = np.frombuffer(rec.payload, dtype=dt, count=1)[0]
+        return format_event(event)
     data = bytes(rec.payload)
     more = f"...(+{len(data) - HEX_LIMIT} bytes)" if len(data) > HEX_LIMIT else ""
     return f"len={len(data)} hex={data[:HEX_LIMIT].hex()}{more}"

@@ -106,6 +106,26 @@ class Journal:
         """Appends each row of a C-contiguous array as one record; returns the first sequence."""
         return self.appender.append_array(rtype, events, ts_ns, flags, stage)
 
+    def append_events(self, events, ts_field: str = "ts_receive_ns", flags: int = 0, stage: int = 0) -> int:
+        """Appends an array of fxpipe.model.events records (one dtype_for() type, or raw
+        192-byte slots viewed by any event dtype) as one record each, typed by each event's
+        `type` and stamped with its `ts_field`. Returns the first sequence, -1 when empty."""
+        import numpy as np
+
+        if events.dtype.names is None or "type" not in events.dtype.names or ts_field not in events.dtype.names:
+            raise ValueError(f"append_events takes event records (fxpipe.model.events dtypes) with a "
+                             f"'type' and a {ts_field!r} field, got dtype {events.dtype}")
+        if len(events) == 0:
+            return -1
+        types = events["type"]
+        cuts = np.flatnonzero(types[1:] != types[:-1]) + 1
+        first = -1
+        for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(events)].tolist(), strict=True):
+            run = np.ascontiguousarray(events[lo:hi])
+            seq = self.appender.append_array(int(types[lo]), run, run[ts_field], flags, stage)
+            first = seq if first < 0 else first
+        return first
+
     def append_stage_start(self, stage: int, name: str, config: bytes, ts_ns: int) -> int:
         """Marks where a recorded stage starts, with what replay needs to rebuild it."""
         nb = name.encode()
