@@ -13,6 +13,7 @@ import sys
 # Each module defines register(subparsers), adding its own commands.
 COMMAND_MODULES: list[str] = [
     "fxpipe.journal.cli",
+    "fxpipe.replay.cli",
 ]
 
 

@@ -96,3 +96,75 @@ def model_events(event_type, n: int, seed: int = 0) -> np.ndarray:
     arr["venue_id"] = rng.integers(1, 3, n)
     arr["ts_receive_ns"] = T0 + np.arange(n, dtype=np.int64) * 1_000_000 + seed
     return arr
+
+
+def market_events(n: int, seed: int = 0, venues=(1, 2, 3), instruments=(1, 2, 3)) -> list:
+    """A realistic-ish market-data stream of fxpipe events for the market-state stage: top-of-book
+    quotes from several venues (sometimes one-sided, indicative, or deeper levels), quiet gaps
+    long enough for quotes to go stale, timers, and market-data session drops and reconnects."""
+    from fxpipe.model import events as ev
+
+    rng = np.random.default_rng(seed)
+    mid = {i: 108_500_000 + 2_000_000 * i for i in instruments}
+    out = []
+    t = T0
+    for k in range(n):
+        t += int(rng.integers(100_000, 50_000_000))
+        if rng.random() < 0.01:
+            t += 6_000_000_000  # a quiet spell: everything older goes stale
+        r = rng.random()
+        venue = int(rng.choice(venues))
+        if r < 0.03:
+            e = ev.empty(ev.EventType.TIMER, 1)[0]
+            e["timer_id"], e["deadline_ns"], e["kind"] = k, t, int(ev.TimerKind.HEARTBEAT)
+        elif r < 0.045:
+            e = ev.empty(ev.EventType.SESSION, 1)[0]
+            e["session_kind"] = int(ev.SessionKind.MARKET_DATA)
+            e["state"] = int(rng.choice([ev.SessionState.DISCONNECTED, ev.SessionState.ACTIVE]))
+            e["prev_state"] = int(ev.SessionState.ACTIVE)
+            e["reason"] = int(ev.SessionReason.DISCONNECTED)
+            e["venue_id"] = venue
+        else:
+            instr = int(rng.choice(instruments))
+            mid[instr] += int(rng.integers(-300, 301))
+            half = int(rng.integers(1, 40))
+            e = ev.empty(ev.EventType.QUOTE, 1)[0]
+            e["venue_id"], e["instrument_id"] = venue, instr
+            e["bid_px_e8"], e["ask_px_e8"] = mid[instr] - half, mid[instr] + half
+            e["bid_qty_e2"] = 0 if rng.random() < 0.05 else int(rng.integers(1, 6)) * 100_000_000
+            e["ask_qty_e2"] = 0 if rng.random() < 0.05 else int(rng.integers(1, 6)) * 100_000_000
+            e["md_seq"] = k
+            e["level"] = 1 if rng.random() < 0.05 else 0
+            e["quote_cond"] = int(ev.QuoteCondition.INDICATIVE if rng.random() < 0.05 else ev.QuoteCondition.FIRM)
+        e["sequence"] = k + 1
+        e["ts_venue_ns"] = t - 300_000
+        e["ts_receive_ns"] = t
+        e["ts_decode_ns"] = t + 2_000
+        out.append(e)
+    return out
+
+
+def rewrite_record(jdir, seq: int, payload: bytes | None = None, flags: int | None = None) -> None:
+    """Changes one record in place and recomputes its CRC32C: the journal stays valid, only
+    its content differs (how the replay tests tamper with a recording)."""
+    import struct
+
+    from fxpipe.journal.crc import crc32c
+
+    from fxpipe.journal import JournalReader
+
+    with JournalReader(jdir) as r:
+        rec = r.get(seq)
+        path = r.segment(rec.segment_no).path
+    with open(path, "r+b") as f:
+        f.seek(rec.offset)
+        head = bytearray(f.read(32))
+        body = bytearray(f.read(len(rec.payload)))
+        if payload is not None:
+            assert len(payload) == len(body)
+            body[:] = payload
+        if flags is not None:
+            head[15] = flags
+        struct.pack_into("<I", head, 4, crc32c(bytes(head[8:]) + bytes(body)))
+        f.seek(rec.offset)
+        f.write(bytes(head) + bytes(body))

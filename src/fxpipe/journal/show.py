@@ -33,8 +33,9 @@ def describe_payload(rec: Record) -> str:
         return f"state_hash={bytes(rec.payload).hex()}"
     dt = payload_dtype(rec.type)
     if dt is not None and dt.itemsize == len(rec.payload):
-        event = np.frombuffer(rec.payload, dtype=dt, count=1)[0]
-        return format_event(event)
+        text = format_event(np.frombuffer(rec.payload, dtype=dt, count=1)[0])
+        name = type_name(rec.type) + " "
+        return text[len(name):] if text.startswith(name) else text  # the type is already shown
     data = bytes(rec.payload)
     more = f"...(+{len(data) - HEX_LIMIT} bytes)" if len(data) > HEX_LIMIT else ""
     return f"len={len(data)} hex={data[:HEX_LIMIT].hex()}{more}"
