@@ -11,6 +11,7 @@ cdef class SegmentAppender:
     cdef readonly uint64_t size
     cdef uint64_t limit
     cdef readonly uint64_t pos
+    cdef readonly uint64_t prepared
     cdef readonly uint64_t next_seq
     cdef readonly int64_t max_ts_ns
     cdef readonly uint64_t segment_no
@@ -40,3 +41,4 @@ cdef class SegmentAppender:
     cdef int64_t append_raw(self, uint16_t rtype, const unsigned char *payload, uint64_t n,
                             int64_t ts_ns, uint8_t flags, uint8_t stage) except -1
     cdef int sync_now(self) except -1
+    cdef int prepare(self, uint64_t upto) except -1

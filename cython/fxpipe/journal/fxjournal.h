@@ -42,6 +42,10 @@ static uint64_t fxj_last_nonzero(const unsigned char *base, uint64_t start, uint
     return start;
 }
 
+/* Zeros for preparing segment pages ahead of the writer with pwrite (see appender.pyx). */
+#define FXJ_PREPARE_CHUNK (1u << 20)
+static unsigned char fxj_zeros[FXJ_PREPARE_CHUNK];  /* bss: all zero, never written */
+
 static inline int64_t fxj_monotonic_ns(void) {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);

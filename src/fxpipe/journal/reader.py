@@ -82,7 +82,8 @@ class JournalReader:
     def mapped(self, segment_no: int) -> MappedSegment:
         m = self._maps.get(segment_no)
         if m is None:
-            m = self._maps[segment_no] = MappedSegment(self.segment(segment_no).header, populate=True)
+            info = self.segment(segment_no)
+            m = self._maps[segment_no] = MappedSegment(info.header, populate_to=info.end + L.SEAL_RECORD_SIZE)
         return m
 
     # --- record tables --------------------------------------------------------------------------

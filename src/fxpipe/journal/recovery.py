@@ -25,6 +25,7 @@ from fxpipe.journal.segments import (
     MappedSegment,
     SegmentHeader,
     check_contiguous,
+    data_bound,
     fsync_dir,
     leftover_temp_files,
     list_segment_numbers,
@@ -191,7 +192,7 @@ def _trusted_sealed(index: SparseIndex, h: SegmentHeader) -> SegmentInfo | None:
     row: SealedSegment | None = index.sealed.get(h.segment_no)
     if row is None:
         return None
-    seg = MappedSegment(h, populate=False)
+    seg = MappedSegment(h)
     try:
         off = row.seal_offset
         if off + L.SEAL_RECORD_SIZE > seg.size or record_status(seg.buf, off, row.last_seq + 1, True) != L.ScanStatus.SEAL:
@@ -211,7 +212,7 @@ def _scan_one(state: JournalState, h: SegmentHeader, last: bool, writable: bool,
               headers: list[SegmentHeader]) -> SegmentInfo:
     directory = state.directory
     index = state.index
-    seg = MappedSegment(h, populate=False)
+    seg = MappedSegment(h)
     try:
         end = min(seg.size, h.segment_size)
         sc = scan_segment(seg.buf, L.SEGMENT_HEADER_SIZE, end, h.first_seq, True, False, index,
@@ -240,11 +241,12 @@ def _scan_one(state: JournalState, h: SegmentHeader, last: bool, writable: bool,
                                        f"(expected {sc.next_seq})", directory)
         if sc.status == L.ScanStatus.END and live_writer and last:
             return info  # the next record is being written
-        found = intact_record_after(seg.buf, sc.stop + 8, end)
+        bound = data_bound(h.path, sc.stop, end)  # past it the file can only read as zeros
+        found = intact_record_after(seg.buf, sc.stop + 8, bound)
         if found >= 0:
             what = _bad_reason(sc.status)
             raise _corrupt(h, sc.stop, f"{what}, and intact records follow at offset {found}", directory)
-        garbage = last_nonzero(seg.buf, sc.stop, end) - sc.stop
+        garbage = last_nonzero(seg.buf, sc.stop, bound) - sc.stop
         truncated = seg.size < h.segment_size
         if not last:
             # Only a roll-over interrupted between creating the next segment and sealing this
@@ -267,7 +269,7 @@ def _scan_one(state: JournalState, h: SegmentHeader, last: bool, writable: bool,
 
 
 def _segment_is_empty(h: SegmentHeader) -> bool:
-    seg = MappedSegment(h, populate=False)
+    seg = MappedSegment(h)
     try:
         return record_status(seg.buf, L.SEGMENT_HEADER_SIZE) == L.ScanStatus.END
     finally:

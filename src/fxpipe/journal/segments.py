@@ -132,19 +132,33 @@ def create_segment(directory: Path, segment_no: int, journal_id: int, first_seq:
     return fd
 
 
-class MappedSegment:
-    """A read-only mapping of one segment file (the whole file, prefaulted)."""
+MADV_POPULATE_READ = 22  # Linux 5.14+: fault pages in now, in one call
 
-    def __init__(self, header: SegmentHeader, populate: bool = True):
+
+class MappedSegment:
+    """A read-only mapping of one segment file (the whole file; pages faulted in on demand, or
+    up front for a range with populate())."""
+
+    def __init__(self, header: SegmentHeader, populate_to: int = 0):
         self.header = header
         self.path = header.path
         self.segment_no = header.segment_no
         with open(self.path, "rb") as f:
             size = os.fstat(f.fileno()).st_size
-            flags = mmap.MAP_SHARED | (mmap.MAP_POPULATE if populate else 0)
-            self.mm = mmap.mmap(f.fileno(), size, flags=flags, prot=mmap.PROT_READ)
+            self.mm = mmap.mmap(f.fileno(), size, flags=mmap.MAP_SHARED, prot=mmap.PROT_READ)
         self.size = size
         self.buf = memoryview(self.mm)
+        if populate_to:
+            self.populate(populate_to)
+
+    def populate(self, upto: int) -> None:
+        """Maps the pages of [0, upto) now: only the part that holds records, not the
+        preallocated rest (which would fill the page cache with zeros)."""
+        length = min(self.size, -(-upto // L.PAGE) * L.PAGE)
+        try:
+            self.mm.madvise(MADV_POPULATE_READ, 0, length)
+        except OSError:
+            self.mm.madvise(mmap.MADV_WILLNEED, 0, length)
 
     def close(self) -> None:
         self.buf.release()
@@ -152,3 +166,17 @@ class MappedSegment:
             self.mm.close()
         except BufferError:
             pass  # numpy views still use it; the mapping goes when they do
+
+
+def data_bound(path: Path, start: int, end: int) -> int:
+    """Where the bytes that may hold records end, at or after `start`: the first hole the
+    filesystem reports (preallocated or never written space reads as zeros), else `end`."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            hole = os.lseek(fd, start, os.SEEK_HOLE)
+        finally:
+            os.close(fd)
+    except OSError:
+        return end
+    return min(end, max(start, -(-hole // L.PAGE) * L.PAGE))
