@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import gc
 import os
+import resource
 import shutil
 import sqlite3
 import struct
@@ -55,71 +56,93 @@ def make_quotes(n: int) -> np.ndarray:
     return q
 
 
+class Span:
+    """Wall and CPU (user + system, this process) seconds of one measured window. The machine
+    is shared, so CPU seconds show what the code costs when other tenants take the cores."""
+
+    def __init__(self, wall: float = 0.0, cpu: float = 0.0):
+        self.wall, self.cpu = wall, cpu
+
+    @staticmethod
+    def _cpu() -> float:
+        r = resource.getrusage(resource.RUSAGE_SELF)
+        return r.ru_utime + r.ru_stime
+
+    def start(self) -> Span:
+        self._w, self._c = time.perf_counter(), self._cpu()
+        return self
+
+    def stop(self) -> Span:
+        self.wall, self.cpu = time.perf_counter() - self._w, self._cpu() - self._c
+        return self
+
+
 def settle() -> None:
     """Writes back what earlier runs left dirty, so no run pays for another's data."""
     os.sync()
     gc.collect()
 
 
-def best(k: int, run) -> float:
-    """Best (lowest) time of k fresh runs: the machine is shared, so slow runs are mostly noise."""
-    times = []
+def best(k: int, run) -> Span:
+    """Best (lowest) wall and CPU time of k fresh runs: on a shared machine slow runs are noise."""
+    spans = []
     for i in range(k):
         settle()
-        times.append(run(i))
-    return min(times)
+        spans.append(run(i))
+    return Span(min(x.wall for x in spans), min(x.cpu for x in spans))
 
 
-def rate_rows(res: Results, system: str, what: str, n: int, secs: float) -> float:
-    eps = n / secs
+def rate_rows(res: Results, system: str, what: str, n: int, span: Span) -> float:
+    """events/s and payload MB/s by wall clock, and events per CPU-second; returns events/s."""
+    eps = n / span.wall
     res.add(system, f"{what} events/s", "events/s", round(eps))
     res.add(system, f"{what} payload MB/s", "MB/s", round(eps * ev.SLOT_SIZE / 1e6, 1))
+    if span.cpu > 0:
+        res.add(system, f"{what} events per CPU-second", "events/cpu-s", round(n / span.cpu))
     return eps
 
 
 # --- append ----------------------------------------------------------------------------------
 
-def fxpipe_append(tmp: Path, q: np.ndarray, policy: str, perf: bool = False, run: int = 0) -> tuple[float, int]:
+def fxpipe_append(tmp: Path, q: np.ndarray, policy: str, perf: bool = False, run: int = 0) -> Span:
     d = tmp / f"fx-{policy.replace(':', '_').replace('/', '_')}-{run}"
     if run:
         shutil.rmtree(tmp / f"fx-{policy.replace(':', '_').replace('/', '_')}-{run - 1}", ignore_errors=True)
     j = Journal.open(d, fsync=policy, segment_size=SEGMENT)
     ts = q["ts_receive_ns"]
     ps = PerfStat([os.getpid()]) if perf else None
-    t0 = time.perf_counter()
     if ps:
         ps.__enter__()
+    span = Span().start()
     for i in range(0, len(q), BATCH):
         j.append_array(QUOTE, q[i:i + BATCH], ts[i:i + BATCH])
-    secs = time.perf_counter() - t0
+    span.stop()
     if ps:
         ps.__exit__(None, None, None)
-    syncs = j.appender.syncs
-    j.close()
-    if ps:
         fxpipe_append.perf = ps
-    return secs, syncs
+    j.close()
+    return span
 
 
-def fxpipe_append_one_by_one(tmp: Path, q: np.ndarray, run: int = 0) -> float:
+def fxpipe_append_one_by_one(tmp: Path, q: np.ndarray, run: int = 0) -> Span:
     shutil.rmtree(tmp / "fx-single", ignore_errors=True)
     j = Journal.open(tmp / "fx-single", fsync="never", segment_size=SEGMENT)
     rows = [r.tobytes() for r in q]
     ts = q["ts_receive_ns"].tolist()
     append = j.append
-    t0 = time.perf_counter()
+    span = Span().start()
     for p, t in zip(rows, ts, strict=True):
         append(QUOTE, p, t)
-    secs = time.perf_counter() - t0
+    span.stop()
     j.close()
-    return secs
+    return span
 
 
 def sqlite_rows(q: np.ndarray) -> list[tuple]:
     return [(i + 1, QUOTE, int(t), r.tobytes()) for i, (t, r) in enumerate(zip(q["ts_receive_ns"], q, strict=True))]
 
 
-def sqlite_append(tmp: Path, rows: list[tuple], synchronous: str, commit_every: int, run: int = 0) -> float:
+def sqlite_append(tmp: Path, rows: list[tuple], synchronous: str, commit_every: int, run: int = 0) -> Span:
     path = tmp / f"sqlite-{synchronous}-{commit_every}.db"
     for p in tmp.glob(path.name + "*"):
         p.unlink()
@@ -127,20 +150,20 @@ def sqlite_append(tmp: Path, rows: list[tuple], synchronous: str, commit_every: 
     con.execute("PRAGMA journal_mode=WAL")
     con.execute(f"PRAGMA synchronous={synchronous}")
     con.execute("CREATE TABLE events (seq INTEGER PRIMARY KEY, type INTEGER, ts INTEGER, payload BLOB)")
-    t0 = time.perf_counter()
+    span = Span().start()
     for i in range(0, len(rows), commit_every):
         con.execute("BEGIN")
         con.executemany("INSERT INTO events VALUES (?, ?, ?, ?)", rows[i:i + commit_every])
         con.execute("COMMIT")
-    secs = time.perf_counter() - t0
+    span.stop()
     con.close()
-    return secs
+    return span
 
 
-def struct_append(tmp: Path, rows: list[tuple], fsync_every: int, run: int = 0) -> float:
+def struct_append(tmp: Path, rows: list[tuple], fsync_every: int, run: int = 0) -> Span:
     path = tmp / f"struct-{fsync_every}.bin"
     pack = STRUCT.pack
-    t0 = time.perf_counter()
+    span = Span().start()
     with open(path, "wb") as f:
         step = fsync_every or BATCH
         for i in range(0, len(rows), step):
@@ -148,20 +171,18 @@ def struct_append(tmp: Path, rows: list[tuple], fsync_every: int, run: int = 0) 
             if fsync_every:
                 f.flush()
                 os.fsync(f.fileno())
-    secs = time.perf_counter() - t0
-    return secs
+    return span.stop()
 
 
 # --- read ------------------------------------------------------------------------------------
 
-def best_of(k: int, fn) -> float:
-    best = float("inf")
-    for _ in range(k):
+def best_of(k: int, fn) -> Span:
+    def run(_i):
         gc.collect()
-        t0 = time.perf_counter()
+        span = Span().start()
         fn()
-        best = min(best, time.perf_counter() - t0)
-    return best
+        return span.stop()
+    return best(k, run)
 
 
 def fxpipe_read(res: Results, jdir: Path, n: int, expect: int, reps: int) -> None:
@@ -240,8 +261,8 @@ def crc_rows(res: Results) -> None:
     hw = best_of(3, lambda: crc32c(blob))
     tb = best_of(2, lambda: crc32c_table(blob))
     res.add("fxpipe", "CRC32C in use", "text", "SSE4.2" if uses_hardware() else "table")
-    res.add("fxpipe", "CRC32C dispatch GB/s", "GB/s", round(len(blob) / hw / 1e9, 2))
-    res.add("fxpipe", "CRC32C table GB/s", "GB/s", round(len(blob) / tb / 1e9, 2))
+    res.add("fxpipe", "CRC32C dispatch GB/s", "GB/s", round(len(blob) / hw.wall / 1e9, 2))
+    res.add("fxpipe", "CRC32C table GB/s", "GB/s", round(len(blob) / tb.wall / 1e9, 2))
 
 
 def main(argv=None) -> int:
@@ -263,12 +284,12 @@ def main(argv=None) -> int:
         # append: no fsync per record (best of `k` fresh runs each)
         k = 3
         fx_never = rate_rows(res, "fxpipe", "append fsync=never", n,
-                             best(k, lambda i: fxpipe_append(tmp, q, "never", perf=(i == k - 1), run=i)[0]))
+                             best(k, lambda i: fxpipe_append(tmp, q, "never", perf=(i == k - 1), run=i)))
         fxpipe_append.perf.report(res, "fxpipe", n)
         fx_1000 = rate_rows(res, "fxpipe", "append fsync=every:1000", n,
-                            best(k, lambda i: fxpipe_append(tmp, q, "every:1000", run=i)[0]))
+                            best(k, lambda i: fxpipe_append(tmp, q, "every:1000", run=i)))
         rate_rows(res, "fxpipe", "append fsync=every:/10ms", n,
-                  best(k, lambda i: fxpipe_append(tmp, q, "every:/10ms", run=i)[0]))
+                  best(k, lambda i: fxpipe_append(tmp, q, "every:/10ms", run=i)))
         m = min(n, 300_000)
         fx_one = rate_rows(res, "fxpipe", "append one record per Python call, fsync=never", m,
                            best(k, lambda i: fxpipe_append_one_by_one(tmp, q[:m], i)))
@@ -285,7 +306,7 @@ def main(argv=None) -> int:
         # append: fsync per record
         qs = q[:n_sync]
         fx_rec = rate_rows(res, "fxpipe", "append fsync=every-record", n_sync,
-                           best(2, lambda i: fxpipe_append(tmp, qs, "every-record", run=i)[0]))
+                           best(2, lambda i: fxpipe_append(tmp, qs, "every-record", run=i)))
         sq_rec = rate_rows(res, "sqlite3", "append WAL synchronous=FULL, commit per record", n_sync,
                            best(2, lambda i: sqlite_append(tmp, rows[:n_sync], "FULL", 1, i)))
         st_rec = rate_rows(res, "struct file", "append fsync per record", n_sync,
@@ -314,6 +335,11 @@ def main(argv=None) -> int:
             ("read numpy view / numpy.memmap of struct file",
              view / res.value("struct file", "read numpy.memmap (no checksums) events/s")),
         ]
+        cpu = {k: res.value(sysname, f"{what} events per CPU-second") for k, (sysname, what) in {
+            "fx": ("fxpipe", "append fsync=never"), "sq": ("sqlite3", "append WAL synchronous=NORMAL"),
+            "st": ("struct file", "append no fsync")}.items()}
+        ratios += [("append never / sqlite3 WAL NORMAL, per CPU-second", cpu["fx"] / cpu["sq"]),
+                   ("append never / struct file no fsync, per CPU-second", cpu["fx"] / cpu["st"])]
         for label, value in ratios:
             res.add("ratio", label, "x", round(value, 2))
         res.add("target", "append >= 20x sqlite3 (no fsync per record)", "met", bool(fx_never / sq_normal >= 20))
