@@ -170,5 +170,7 @@ def test_append_events_refuses_non_events(tmp_path):
     with Journal.open(tmp_path / "j", segment_size=1 << 16, fsync="never") as j:
         with pytest.raises(ValueError, match="event records"):
             j.append_events(np.zeros(3, dtype=[("a", "<i8")]))
+        with pytest.raises(ValueError, match="C-contiguous"):
+            j.append_events(ev.empty(ev.EventType.QUOTE, 6)[::2])
         assert j.append_events(ev.empty(ev.EventType.QUOTE, 0)) == -1
         assert j.next_seq == 1

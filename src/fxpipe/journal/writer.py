@@ -13,6 +13,8 @@ import os
 import struct
 from pathlib import Path
 
+import numpy as np
+
 from fxpipe.journal import layout as L
 from fxpipe.journal.appender import POLICY_NEVER, SegmentAppender
 from fxpipe.journal.errors import JournalError
@@ -97,12 +99,12 @@ class Journal:
 
     # --- appending ------------------------------------------------------------------------------
 
-    def append(self, rtype: int, payload, ts_ns: int, flags: int = 0, stage: int = 0) -> int:  # noqa: F811
+    def append(self, rtype: int, payload, ts_ns: int, flags: int = 0, stage: int = 0) -> int:
         """Appends one record; returns its sequence number. (Replaced per instance by the C
         appender's method; kept here for documentation.)"""
         return self.appender.append(rtype, payload, ts_ns, flags, stage)
 
-    def append_array(self, rtype: int, events, ts_ns, flags: int = 0, stage: int = 0) -> int:  # noqa: F811
+    def append_array(self, rtype: int, events, ts_ns, flags: int = 0, stage: int = 0) -> int:
         """Appends each row of a C-contiguous array as one record; returns the first sequence."""
         return self.appender.append_array(rtype, events, ts_ns, flags, stage)
 
@@ -110,18 +112,19 @@ class Journal:
         """Appends an array of fxpipe.model.events records (one dtype_for() type, or raw
         192-byte slots viewed by any event dtype) as one record each, typed by each event's
         `type` and stamped with its `ts_field`. Returns the first sequence, -1 when empty."""
-        import numpy as np
-
-        if events.dtype.names is None or "type" not in events.dtype.names or ts_field not in events.dtype.names:
+        if not isinstance(events, np.ndarray) or events.dtype.names is None or "type" not in events.dtype.names or ts_field not in events.dtype.names:
             raise ValueError(f"append_events takes event records (fxpipe.model.events dtypes) with a "
                              f"'type' and a {ts_field!r} field, got dtype {events.dtype}")
+        if not events.flags.c_contiguous:
+            raise ValueError("append_events needs a C-contiguous array (a copy of a structured array "
+                             "keeps only its named fields, not its pad bytes): pass the slots as they are")
         if len(events) == 0:
             return -1
         types = events["type"]
         cuts = np.flatnonzero(types[1:] != types[:-1]) + 1
         first = -1
         for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(events)].tolist(), strict=True):
-            run = np.ascontiguousarray(events[lo:hi])
+            run = events[lo:hi]
             seq = self.appender.append_array(int(types[lo]), run, run[ts_field], flags, stage)
             first = seq if first < 0 else first
         return first
