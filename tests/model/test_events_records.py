@@ -3,12 +3,15 @@ import mmap
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from fxpipe.model import events as ev
 from fxpipe.model import numbers
 from fxpipe.model.eventtext import as_dict, format_event, problems, validate
+
+# no per-example deadline: a loaded 2-core box must not turn slowness into failures
+RELAXED = settings(deadline=None)
 
 ASCII = st.text(alphabet=st.characters(min_codepoint=33, max_codepoint=126))
 
@@ -35,6 +38,7 @@ def field_values(event_type):
 
 
 @pytest.mark.parametrize("event_type", list(ev.EventType), ids=lambda t: t.name)
+@RELAXED
 @given(data=st.data())
 def test_round_trip_of_every_event_type(event_type, data):
     values = data.draw(field_values(event_type))
