@@ -133,8 +133,19 @@ def test_export_cli_all_types_to_a_directory(written, tmp_path):
         _check_table(pacsv.read_csv(tmp_path / "all" / f"{etype.name}.csv"), want, seqs)
 
 
+def test_export_cli_takes_an_instrument_symbol_from_the_reference_data(written, tmp_path):
+    jdir, per_type, order = written
+    r = subprocess.run([sys.executable, "-m", "fxpipe", "journal", "export", str(jdir), "--format", "parquet",
+                        "-o", str(tmp_path / "q.parquet"), "--type", "QUOTE", "--instrument", "GBP/USD"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    want, seqs = _expected(per_type, order, ev.EventType.QUOTE, Selection(instruments=[2]))
+    _check_table(pq.read_table(tmp_path / "q.parquet"), want, seqs)
+
+
 @pytest.mark.parametrize("args,match", [
     (["--type", "nosuch"], "unknown record type"),
+    (["--instrument", "XAU/XAG"], "unknown instrument"),
     (["--from", "yesterday"], "cannot read time"),
     (["--format", "xml"], "invalid choice"),
 ])

@@ -30,8 +30,9 @@ def register(subparsers) -> None:
     e.add_argument("-o", "--out", required=True,
                    help="output file (one type) or directory (one file per type)")
     _selection_args(e)
-    e.add_argument("--instrument", action="append", type=int, metavar="ID",
-                   help="only events of this instrument id (repeatable)")
+    e.add_argument("--instrument", action="append", metavar="INSTRUMENT",
+                   help="only events of this instrument: id, or symbol from the reference data "
+                        "(e.g. EUR/USD; FXPIPE_REFDATA names the file) (repeatable)")
     e.set_defaults(func=_export)
 
 
@@ -52,14 +53,23 @@ def _selection(args):
     from fxpipe.journal.types import parse_type
 
     try:
+        instruments = getattr(args, "instrument", None)
         return Selection(
             types=[parse_type(t) for t in args.type] if args.type else None,
             start_ts=parse_time_ns(args.start) if args.start else None,
             end_ts=parse_time_ns(args.end) if args.end else None,
-            instruments=getattr(args, "instrument", None),
+            instruments=[_instrument_id(i) for i in instruments] if instruments else None,
             start_seq=args.from_seq, end_seq=args.to_seq)
-    except ValueError as exc:
-        raise CliError(str(exc)) from None
+    except (ValueError, KeyError) as exc:
+        raise CliError(str(exc).strip("'\"")) from None
+
+
+def _instrument_id(text: str) -> int:
+    if text.strip().isdigit():
+        return int(text)
+    from fxpipe.model.refdata import load_refdata
+
+    return load_refdata().instrument(text.strip()).id
 
 
 def _verify(args) -> int:
