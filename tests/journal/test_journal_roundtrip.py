@@ -10,7 +10,7 @@ import jtestdata as d
 import numpy as np
 import pytest
 
-from fxpipe.journal import FsyncPolicy, Journal, JournalLockedError, JournalReader
+from fxpipe.journal import FsyncPolicy, Journal, JournalError, JournalLockedError, JournalReader
 from fxpipe.journal import layout as L
 from fxpipe.journal.index import INDEX_NAME
 
@@ -247,3 +247,16 @@ def test_stale_index_is_extended_from_the_segments(tmp_path):
     with JournalReader(tmp_path / "j") as r:
         assert d.check_all(r) == 2500
         assert r.get(2400).seq == 2400
+
+
+def test_a_file_or_missing_directory_is_a_clear_error(tmp_path):
+    (tmp_path / "f").write_text("not a journal")
+    with pytest.raises(JournalError, match="is a file"):
+        open_j(tmp_path / "f")
+    with pytest.raises(JournalError, match="no journal"):
+        Journal.open(tmp_path / "absent", create=False)
+    with pytest.raises(JournalError, match="no journal"):
+        JournalReader(tmp_path / "absent")
+    r = subprocess.run([sys.executable, "-m", "fxpipe", "journal", "verify", str(tmp_path / "absent")],
+                       capture_output=True, text=True)
+    assert r.returncode == 2 and "no journal at" in r.stderr

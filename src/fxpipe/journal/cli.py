@@ -91,6 +91,10 @@ def _verify(args) -> int:
             raise CliError(str(exc)) from None
         print(f"cut {name} at offset {offset}" + (f"; removed {', '.join(p.name for p in removed)}"
                                                    if removed else ""))
+    from pathlib import Path
+
+    if not Path(args.journal).is_dir():
+        raise CliError(f"no journal at {args.journal} (a journal is a directory of segment files)")
     rep = verify_journal(args.journal)
     print(format_report(rep))
     return 0 if rep.ok else 1

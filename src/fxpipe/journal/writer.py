@@ -42,6 +42,8 @@ class Journal:
         if first_seq < 1:
             raise ValueError("first_seq must be >= 1")
         self.segment_size = segment_size
+        if self.directory.exists() and not self.directory.is_dir():
+            raise JournalError(f"{self.directory} is a file; a journal is a directory of segment files")
         if not self.directory.is_dir():
             if not create:
                 raise JournalError(f"no journal at {self.directory}")
