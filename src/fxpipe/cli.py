@@ -16,6 +16,8 @@ COMMAND_MODULES: list[str] = [
     "fxpipe.ring.cli",
     "fxpipe.tuning.cli",
     "fxpipe.fix.session.cli",
+    "fxpipe.journal.cli",
+    "fxpipe.replay.cli",
 ]
 
 

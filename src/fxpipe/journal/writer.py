@@ -1,0 +1,206 @@
+"""Journal: the one writer of a journal directory.
+
+Opening takes the writer lock, checks the segments (fxpipe.journal.recovery: a torn tail is
+reported and cut, corruption in the middle refused), then resumes appending in the last
+segment through the C appender. Roll-over creates the next segment durably before sealing the
+current one, so a sealed segment always has a successor on disk. The index is saved at
+roll-over and close. Python callers use append/append_array; Cython callers take
+`journal.appender` and call its C-level append_raw.
+"""
+from __future__ import annotations
+
+import os
+import struct
+from pathlib import Path
+
+import numpy as np
+
+from fxpipe.journal import layout as L
+from fxpipe.journal.appender import POLICY_NEVER, SegmentAppender
+from fxpipe.journal.errors import JournalError
+from fxpipe.journal.index import SealedSegment
+from fxpipe.journal.lock import WriterLock
+from fxpipe.journal.policy import FsyncPolicy
+from fxpipe.journal.recovery import TailReport, load_state
+from fxpipe.journal.segments import create_segment, segment_path
+
+DEFAULT_SEGMENT_SIZE = 64 << 20
+DEFAULT_INDEX_EVERY = 4096
+DEFAULT_FSYNC = FsyncPolicy.batch(ms=100)
+
+
+class Journal:
+    """Appends records to the journal in `directory` (see `Journal.open`)."""
+
+    def __init__(self, directory, fsync: FsyncPolicy | str = DEFAULT_FSYNC,
+                 segment_size: int = DEFAULT_SEGMENT_SIZE, index_every: int = DEFAULT_INDEX_EVERY,
+                 create: bool = True, first_seq: int = 1):
+        self.directory = Path(directory)
+        self.policy = FsyncPolicy.parse(fsync) if isinstance(fsync, str) else fsync
+        if segment_size % L.PAGE or segment_size < 2 * L.PAGE:
+            raise ValueError(f"segment_size must be a multiple of {L.PAGE} and at least {2 * L.PAGE}")
+        if first_seq < 1:
+            raise ValueError("first_seq must be >= 1")
+        self.segment_size = segment_size
+        if self.directory.exists() and not self.directory.is_dir():
+            raise JournalError(f"{self.directory} is a file; a journal is a directory of segment files")
+        if not self.directory.is_dir():
+            if not create:
+                raise JournalError(f"no journal at {self.directory}")
+            self.directory.mkdir(parents=True)
+        self._lock = WriterLock(self.directory)
+        self._lock.acquire()
+        self._fd = -1
+        try:
+            self._open(index_every, first_seq)
+        except BaseException:
+            self._release()
+            raise
+
+    @classmethod
+    def open(cls, directory, **kwargs) -> Journal:
+        """Opens (creating if needed) the journal in `directory` for appending.
+
+        fsync: FsyncPolicy or 'never' | 'every-record' | 'every:N' | 'every:/Tms' | 'every:N/Tms'
+        segment_size: bytes per segment file (multiple of 4096); index_every: records per sparse
+        index entry (power of two); first_seq: the first sequence number of a new journal.
+        After opening, `tail` reports a cut torn tail (or None) and `notes` what else recovery did.
+        """
+        return cls(directory, **kwargs)
+
+    def _open(self, index_every: int, first_seq: int) -> None:
+        state = load_state(self.directory, writable=True, index_every=index_every)
+        self.tail: TailReport | None = state.tail
+        self.notes: list[str] = state.notes
+        self.index = state.index
+        if not state.segments:
+            self.journal_id = int.from_bytes(os.urandom(8), "little") or 1
+            self.index.journal_id = self.journal_id
+            self._fd = create_segment(self.directory, 0, self.journal_id, first_seq, self.segment_size)
+            last_no, pos, next_seq, max_ts = 0, L.SEGMENT_HEADER_SIZE, first_seq, -(1 << 63)
+            summary = (first_seq, 0, 0, 0, 0, 0, False, False)
+            size = self.segment_size
+        else:
+            self.journal_id = state.journal_id
+            last = state.segments[-1]
+            last_no, pos, next_seq, max_ts = last.segment_no, last.end, state.next_seq, state.max_ts
+            mixed = last.count > 0
+            summary = (last.first_seq, last.count, last.min_ts, last.max_ts, last.uniform_size,
+                       last.uniform_type, mixed and not last.uniform_size, mixed and not last.uniform_type)
+            size = last.header.segment_size
+            self._fd = os.open(segment_path(self.directory, last_no), os.O_RDWR)
+        p = self.policy
+        self.index.every = index_every
+        self.appender = SegmentAppender(self._roll, self.index.add, p.mode, p.every_records,
+                                        p.every_ms * 1_000_000, index_every, next_seq, max_ts)
+        self.appender.attach(self._fd, size, last_no, pos, *summary)
+        self._save_index()
+        # bound methods straight to the C appender: no extra Python frame per record
+        self.append = self.appender.append
+        self.append_array = self.appender.append_array
+
+    # --- appending ------------------------------------------------------------------------------
+
+    def append(self, rtype: int, payload, ts_ns: int, flags: int = 0, stage: int = 0) -> int:
+        """Appends one record; returns its sequence number. (Replaced per instance by the C
+        appender's method; kept here for documentation.)"""
+        return self.appender.append(rtype, payload, ts_ns, flags, stage)
+
+    def append_array(self, rtype: int, events, ts_ns, flags: int = 0, stage: int = 0) -> int:
+        """Appends each row of a C-contiguous array as one record; returns the first sequence."""
+        return self.appender.append_array(rtype, events, ts_ns, flags, stage)
+
+    def append_events(self, events, ts_field: str = "ts_receive_ns", flags: int = 0, stage: int = 0) -> int:
+        """Appends an array of fxpipe.model.events records (one dtype_for() type, or raw
+        192-byte slots viewed by any event dtype) as one record each, typed by each event's
+        `type` and stamped with its `ts_field`. Returns the first sequence, -1 when empty."""
+        if not isinstance(events, np.ndarray) or events.dtype.names is None or "type" not in events.dtype.names or ts_field not in events.dtype.names:
+            raise ValueError(f"append_events takes event records (fxpipe.model.events dtypes) with a "
+                             f"'type' and a {ts_field!r} field, got dtype {events.dtype}")
+        if not events.flags.c_contiguous:
+            raise ValueError("append_events needs a C-contiguous array (a copy of a structured array "
+                             "keeps only its named fields, not its pad bytes): pass the slots as they are")
+        if len(events) == 0:
+            return -1
+        types = events["type"]
+        cuts = np.flatnonzero(types[1:] != types[:-1]) + 1
+        first = -1
+        for lo, hi in zip(np.r_[0, cuts].tolist(), np.r_[cuts, len(events)].tolist(), strict=True):
+            run = events[lo:hi]
+            seq = self.appender.append_array(int(types[lo]), run, run[ts_field], flags, stage)
+            first = seq if first < 0 else first
+        return first
+
+    def append_stage_start(self, stage: int, name: str, config: bytes, ts_ns: int) -> int:
+        """Marks where a recorded stage starts, with what replay needs to rebuild it."""
+        nb = name.encode()
+        payload = struct.pack("<H", len(nb)) + nb + config
+        return self.appender.append_internal(L.RT_STAGE_START, payload, ts_ns, 0, stage)
+
+    def append_state_hash(self, stage: int, digest: bytes, ts_ns: int) -> int:
+        """Records a stage's state hash at this point of its input stream."""
+        return self.appender.append_internal(L.RT_STATE_HASH, digest, ts_ns, 0, stage)
+
+    @property
+    def next_seq(self) -> int:
+        return self.appender.next_seq
+
+    def sync(self) -> None:
+        """Makes everything appended so far durable, whatever the policy."""
+        self.appender.sync()
+
+    def maybe_sync(self) -> bool:
+        """Applies the time limit of a batch policy while idle; True when it synced."""
+        return self.appender.maybe_sync()
+
+    # --- roll-over and index --------------------------------------------------------------------
+
+    def _roll(self, needed: int) -> None:
+        a = self.appender
+        cur, new = a.segment_no, a.segment_no + 1
+        size = max(self.segment_size,
+                   -(-(needed + L.SEGMENT_HEADER_SIZE + L.SEAL_RECORD_SIZE) // L.PAGE) * L.PAGE)
+        fd_new = create_segment(self.directory, new, self.journal_id, a.next_seq, size)
+        count, first, min_ts, max_ts, uni_size, uni_type = a.segment_summary()
+        seal_at = a.write_seal(new)
+        self.index.sealed[cur] = SealedSegment(cur, seal_at, count, first if count else a.next_seq,
+                                               a.next_seq - 1, min_ts, max_ts, uni_size, uni_type)
+        a.detach()
+        os.close(self._fd)
+        self._fd = fd_new
+        a.attach(fd_new, size, new, L.SEGMENT_HEADER_SIZE, a.next_seq, 0, 0, 0, 0, 0, False, False)
+        self._save_index()
+
+    def _save_index(self) -> None:
+        a = self.appender
+        self.index.covered_segment, self.index.covered_offset = a.segment_no, a.pos
+        self.index.covered_next_seq = a.next_seq
+        self.index.save(self.directory, durable=self.policy.mode != POLICY_NEVER)
+
+    # --- closing --------------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Syncs (unless the policy is never), saves the index and releases the writer lock."""
+        if self._fd < 0:
+            self._release()
+            return
+        try:
+            if not self.appender.failed:
+                self.appender.detach()
+                self._save_index()
+        finally:
+            if self.appender.attached:
+                self.appender.detach()  # after a failed sync: unmap without syncing again
+            self._release()
+
+    def _release(self) -> None:
+        if self._fd >= 0:
+            os.close(self._fd)
+            self._fd = -1
+        self._lock.release()
+
+    def __enter__(self) -> Journal:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

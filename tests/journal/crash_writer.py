@@ -1,0 +1,34 @@
+"""A journal writer for the crash tests, run as its own process and killed with SIGKILL.
+
+usage: crash_writer.py JOURNAL ACK_FILE FSYNC_POLICY
+Appends the deterministic records of jtestdata forever (every 2nd one 128 KiB, so a kill often
+lands inside an append), storing the sequence of each record it has finished appending in
+ACK_FILE (a mapped 8-byte counter, which survives the kill in the page cache).
+Prints "NEXT_SEQ TAIL_CUT" once the journal is open.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import jtestdata as d  # noqa: E402
+import numpy as np  # noqa: E402
+
+from fxpipe.journal import Journal  # noqa: E402
+
+BIG = {"big_every": 2, "big_size": 128 * 1024}
+
+
+def main() -> None:
+    path, ack_path, policy = sys.argv[1:4]
+    ack = np.memmap(ack_path, dtype="<u8", mode="r+", shape=(1,))
+    j = Journal.open(path, segment_size=1 << 24, fsync=policy, index_every=256)
+    print(j.next_seq, int(j.tail is not None), flush=True)
+    while True:
+        seq = j.next_seq
+        j.append(d.type_for(seq), d.payload_for(seq, **BIG), d.ts_for(seq))
+        ack[0] = seq
+
+
+if __name__ == "__main__":
+    main()
