@@ -30,10 +30,9 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from fxpipe.journal.crc import crc32c, crc32c_table, uses_hardware  # noqa: E402
-
 from bench._harness import PerfStat, Results, parse_args, pick_cores, pin  # noqa: E402
 from fxpipe.journal import Journal, JournalReader  # noqa: E402
+from fxpipe.journal.crc import crc32c, crc32c_table, uses_hardware  # noqa: E402
 from fxpipe.model import events as ev  # noqa: E402
 
 QUOTE = int(ev.EventType.QUOTE)

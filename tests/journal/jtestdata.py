@@ -149,9 +149,8 @@ def rewrite_record(jdir, seq: int, payload: bytes | None = None, flags: int | No
     its content differs (how the replay tests tamper with a recording)."""
     import struct
 
-    from fxpipe.journal.crc import crc32c
-
     from fxpipe.journal import JournalReader
+    from fxpipe.journal.crc import crc32c
 
     with JournalReader(jdir) as r:
         rec = r.get(seq)

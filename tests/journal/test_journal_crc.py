@@ -6,9 +6,9 @@ import subprocess
 import sys
 
 import pytest
-from fxpipe.journal.crc import crc32c, crc32c_table, uses_hardware
 
 from fxpipe.journal import JournalReader
+from fxpipe.journal.crc import crc32c, crc32c_table, uses_hardware
 
 VECTORS = [
     (b"", 0x00000000),

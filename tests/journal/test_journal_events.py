@@ -9,13 +9,13 @@ import numpy as np
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
-from fxpipe.model.numbers import format_decimal
 
 from fxpipe.journal import Journal, JournalReader
 from fxpipe.journal.export import Selection, export
 from fxpipe.journal.fields import column, flat_fields
 from fxpipe.journal.timefmt import format_time_ns
 from fxpipe.model import events as ev
+from fxpipe.model.numbers import format_decimal
 
 TYPES = list(ev.EventType)
 

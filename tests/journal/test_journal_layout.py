@@ -2,9 +2,9 @@
 compiler lays them out, and the alignment every record relies on."""
 import numpy as np
 import pytest
-from fxpipe.journal.scan import layout_info
 
 from fxpipe.journal import layout as L
+from fxpipe.journal.scan import layout_info
 
 MIRRORS = {
     "SegmentHeader": L.SEGMENT_HEADER_DTYPE,

@@ -3,11 +3,11 @@ import math
 from fractions import Fraction
 
 import pytest
-from fxpipe.model.numbers import Rounding
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fxpipe.model import numbers as n
+from fxpipe.model.numbers import Rounding
 
 # no per-example deadline: a loaded 2-core box must not turn slowness into failures
 RELAXED = settings(deadline=None)
