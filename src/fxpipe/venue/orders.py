@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from fxpipe.model.numbers import divide
 from fxpipe.venue.book import PairBook
 from fxpipe.venue.enums import (
     DONE_STATUSES,
@@ -25,13 +26,6 @@ from fxpipe.venue.enums import (
     OrdType,
     TimeInForce,
 )
-
-
-def div_half_even(num: int, den: int) -> int:
-    q, r = divmod(num, den)
-    if 2 * r > den or (2 * r == den and q & 1):
-        q += 1
-    return q
 
 
 @dataclass(slots=True)
@@ -92,7 +86,7 @@ class Order:
 
     @property
     def avg_px_e8(self) -> int:
-        return div_half_even(self.notional_e10, self.cum_qty_e2) if self.cum_qty_e2 else 0
+        return divide(self.notional_e10, self.cum_qty_e2) if self.cum_qty_e2 else 0
 
     @property
     def is_open(self) -> bool:

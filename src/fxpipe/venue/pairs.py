@@ -99,12 +99,3 @@ def symbol_index(pairs: tuple[Pair, ...], fmt: SymbolFormat) -> dict[str, int]:
     `EURUSD` does not know `EUR/USD`, as real ones do not."""
     return {fmt.render(p): i for i, p in enumerate(pairs)}
 
-
-def format_price(price_e8: int, decimals: int) -> str:
-    """A price as the venue writes it: exactly `decimals` places (tick-aligned prices lose
-    nothing); more when an average price needs them, never a float."""
-    sign = "-" if price_e8 < 0 else ""
-    whole, frac = divmod(abs(price_e8), E8)
-    digits = f"{frac:08d}"
-    keep = max(decimals, len(digits.rstrip("0")))
-    return f"{sign}{whole}.{digits[:keep]}" if keep else f"{sign}{whole}"

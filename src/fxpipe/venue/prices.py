@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from fxpipe.model.numbers import divide
 from fxpipe.venue.pairs import E8, Pair
 
 _BLOCK = 4096  # draws per refill; part of the sequence's definition, do not change lightly
@@ -41,14 +42,6 @@ class ProcessParams:
             raise ValueError(f"jump_prob must be within [0, 1], got {self.jump_prob}")
         if not 0 <= self.spread_decay < 1:
             raise ValueError(f"spread_decay must be within [0, 1), got {self.spread_decay}")
-
-
-def _div_half_even(num: int, den: int) -> int:
-    q, r = divmod(num, den)
-    twice = 2 * r
-    if twice > den or (twice == den and q & 1):
-        q += 1
-    return q
 
 
 class PriceProcess:
@@ -132,8 +125,8 @@ class PriceProcess:
 
     def _cross_mid(self, a: int, b: int, op: str) -> int:
         if op == "mul":
-            return _div_half_even(self.mid_e8[a] * self.mid_e8[b], E8)
-        return _div_half_even(self.mid_e8[a] * E8, self.mid_e8[b])
+            return divide(self.mid_e8[a] * self.mid_e8[b], E8)
+        return divide(self.mid_e8[a] * E8, self.mid_e8[b])
 
     def _cross_excess(self, ci: int) -> float:
         a, b, _ = self._legs[ci]

@@ -15,31 +15,12 @@ import csv
 import datetime as dt
 from pathlib import Path
 
+from fxpipe.model.numbers import parse_price, parse_qty
 from fxpipe.venue.pairs import Pair
-
-E8_DIGITS = 8
-E2_DIGITS = 2
 
 
 class ReplayError(ValueError):
     """The replay file cannot be used; the message names the file, line and fix."""
-
-
-def parse_decimal(text: str, digits: int) -> int:
-    """'1.08505' -> 108505000 for digits=8; exact, no float, no rounding: more decimals than
-    the scale holds is an error rather than a silent cut."""
-    s = text.strip()
-    neg = s.startswith("-")
-    if neg or s.startswith("+"):
-        s = s[1:]
-    whole, dot, frac = s.partition(".")
-    if not whole and not frac or not (whole or "0").isdigit() or (dot and frac and not frac.isdigit()):
-        raise ValueError(f"{text!r} is not a decimal number")
-    frac = frac.rstrip("0")
-    if len(frac) > digits:
-        raise ValueError(f"{text!r} has more than {digits} decimal places")
-    value = int(whole or "0") * 10**digits + int((frac or "0").ljust(digits, "0"))
-    return -value if neg else value
 
 
 def parse_time_ns(text: str) -> int:
@@ -109,8 +90,8 @@ class ReplaySource:
             raise ValueError(f"symbol {sym!r} is not quoted by this venue ({known})")
         i = index[sym]
         tick = self.pairs[i].tick_e8
-        bid = parse_decimal(row["bid"] or "", E8_DIGITS)
-        ask = parse_decimal(row["ask"] or "", E8_DIGITS)
+        bid = parse_price(row["bid"] or "")
+        ask = parse_price(row["ask"] or "")
         if bid <= 0 or ask <= 0:
             raise ValueError(f"prices must be positive (bid {row['bid']}, ask {row['ask']})")
         if ask <= bid:
@@ -120,7 +101,7 @@ class ReplaySource:
         sizes = []
         for col in ("bid_size", "ask_size"):
             raw = (row.get(col) or "").strip()
-            q = parse_decimal(raw, E2_DIGITS) if raw else None
+            q = parse_qty(raw) if raw else None
             if q is not None and q <= 0:
                 raise ValueError(f"{col} must be positive, got {raw}")
             sizes.append(q)
