@@ -1,0 +1,100 @@
+"""Session-level (admin) message vocabulary of FIX 4.2: types, tags, reject reasons and bodies.
+
+The bodies built here are lists of (tag, value) in the order the spec lists the fields; the
+session hands them to the codec's encode with the header it owns.
+"""
+from __future__ import annotations
+
+import enum
+
+# MsgType values of the session layer; everything else is an application message.
+LOGON = "A"
+HEARTBEAT = "0"
+TEST_REQUEST = "1"
+RESEND_REQUEST = "2"
+REJECT = "3"
+SEQUENCE_RESET = "4"
+LOGOUT = "5"
+ADMIN_TYPES = frozenset((LOGON, HEARTBEAT, TEST_REQUEST, RESEND_REQUEST, REJECT, SEQUENCE_RESET, LOGOUT))
+
+# Tags the session reads or writes.
+BEGIN_STRING, BODY_LENGTH, CHECK_SUM = 8, 9, 10
+BEGIN_SEQ_NO, END_SEQ_NO = 7, 16
+MSG_SEQ_NUM, MSG_TYPE, NEW_SEQ_NO = 34, 35, 36
+POSS_DUP_FLAG, REF_SEQ_NUM = 43, 45
+SENDER_COMP_ID, SENDING_TIME, TARGET_COMP_ID = 49, 52, 56
+TEXT = 58
+POSS_RESEND = 97
+ENCRYPT_METHOD, HEART_BT_INT = 98, 108
+TEST_REQ_ID = 112
+ORIG_SENDING_TIME = 122
+GAP_FILL_FLAG = 123
+RESET_SEQ_NUM_FLAG = 141
+REF_TAG_ID, REF_MSG_TYPE, SESSION_REJECT_REASON = 371, 372, 373
+
+# Header tags of FIX 4.2: what a resend keeps as header.
+HEADER_TAGS = frozenset((8, 9, 35, 49, 56, 115, 128, 90, 91, 34, 50, 142, 57, 143, 116, 144, 129, 145,
+                         43, 97, 52, 122, 212, 213, 347, 369, 370))
+# Header fields the encoder writes itself; a resend must not repeat them.
+ENCODER_HEADER_TAGS = frozenset((8, 9, 35, 49, 56, 34, 52, 43, 122))
+
+
+class RejectReason(enum.IntEnum):
+    """SessionRejectReason (373) values of FIX 4.2."""
+
+    INVALID_TAG_NUMBER = 0
+    REQUIRED_TAG_MISSING = 1
+    TAG_NOT_DEFINED_FOR_MESSAGE_TYPE = 2
+    UNDEFINED_TAG = 3
+    TAG_SPECIFIED_WITHOUT_A_VALUE = 4
+    VALUE_IS_INCORRECT = 5
+    INCORRECT_DATA_FORMAT = 6
+    DECRYPTION_PROBLEM = 7
+    SIGNATURE_PROBLEM = 8
+    COMPID_PROBLEM = 9
+    SENDING_TIME_ACCURACY_PROBLEM = 10
+    INVALID_MSG_TYPE = 11
+
+
+def logon(heartbeat_s: int, reset: bool) -> list:
+    body = [(ENCRYPT_METHOD, 0), (HEART_BT_INT, heartbeat_s)]
+    if reset:
+        body.append((RESET_SEQ_NUM_FLAG, "Y"))
+    return body
+
+
+def heartbeat(test_req_id: bytes | str | None = None) -> list:
+    return [(TEST_REQ_ID, test_req_id)] if test_req_id else []
+
+
+def test_request(test_req_id: str) -> list:
+    return [(TEST_REQ_ID, test_req_id)]
+
+
+def resend_request(begin: int, end: int = 0) -> list:
+    # FIX 4.2: EndSeqNo 0 means "everything after BeginSeqNo".
+    return [(BEGIN_SEQ_NO, begin), (END_SEQ_NO, end)]
+
+
+def reject(ref_seq: int, reason: int, text: str, ref_tag: int | None = None, ref_msg_type: str | None = None) -> list:
+    body: list = [(REF_SEQ_NUM, ref_seq)]
+    if ref_tag:
+        body.append((REF_TAG_ID, ref_tag))
+    if ref_msg_type:
+        body.append((REF_MSG_TYPE, ref_msg_type))
+    body.append((SESSION_REJECT_REASON, int(reason)))
+    if text:
+        body.append((TEXT, text))
+    return body
+
+
+def gap_fill(new_seq_no: int) -> list:
+    return [(GAP_FILL_FLAG, "Y"), (NEW_SEQ_NO, new_seq_no)]
+
+
+def sequence_reset(new_seq_no: int) -> list:
+    return [(NEW_SEQ_NO, new_seq_no)]
+
+
+def logout(text: str = "") -> list:
+    return [(TEXT, text)] if text else []

@@ -1,0 +1,68 @@
+"""Answering a ResendRequest from the durable store, in bounded chunks (LESSONS 6).
+
+A job covers BeginSeqNo..EndSeqNo of what we sent. Each step reads at most `chunk` records
+from the store and turns them into wire messages: application messages go out again with
+their own MsgSeqNum, PossDupFlag=Y and OrigSendingTime = their first SendingTime; runs of
+admin messages, numbers the store does not hold (reset, cut after corruption) and stored
+messages that no longer parse become one SequenceReset-GapFill each (LESSONS 7). A gap-fill
+run that reaches the end of a chunk carries over into the next, so the counterparty sees one
+GapFill per run however the chunks fall. The session drives the steps as its link drains,
+so memory and the socket backlog stay bounded however large the range.
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from . import admin, wire
+
+
+@dataclass
+class ResendJob:
+    next_seq: int
+    end_seq: int
+    gap_start: int | None = None
+    resent: int = 0
+    gap_filled: int = 0
+
+    @property
+    def done(self) -> bool:
+        return self.next_seq > self.end_seq and self.gap_start is None
+
+
+class ResendStreamer:
+    """Turns stored messages into their resent form, one chunk per step."""
+
+    def __init__(self, store, chunk: int, on_unparsable: Callable[[int, str], None]):
+        self.store = store
+        self.chunk = chunk
+        self.on_unparsable = on_unparsable
+
+    def step(self, job: ResendJob, emit_resend: Callable[[int, wire.Message], None],
+             emit_gap_fill: Callable[[int, int], None]) -> None:
+        """Emit one chunk of `job`; the job records where it stopped."""
+        stop = min(job.end_seq, job.next_seq + self.chunk - 1)
+        for seq, raw in self.store.get_range(job.next_seq, stop, self.chunk):
+            msg = None
+            if raw is not None:
+                try:
+                    msg = wire.parse(raw, validate=False)
+                except wire.FixParseError as exc:
+                    self.on_unparsable(seq, str(exc))
+            if msg is None or wire.msg_type(msg) in admin.ADMIN_TYPES:
+                if job.gap_start is None:
+                    job.gap_start = seq
+                continue
+            self._close_gap(job, seq, emit_gap_fill)
+            emit_resend(seq, msg)
+            job.resent += 1
+        job.next_seq = stop + 1
+        if job.next_seq > job.end_seq:
+            self._close_gap(job, job.end_seq + 1, emit_gap_fill)
+
+    @staticmethod
+    def _close_gap(job: ResendJob, new_seq_no: int, emit_gap_fill) -> None:
+        if job.gap_start is not None:
+            emit_gap_fill(job.gap_start, new_seq_no)
+            job.gap_filled += new_seq_no - job.gap_start
+            job.gap_start = None

@@ -1,0 +1,497 @@
+"""The FIX 4.2 session state machine of one counterparty, independent of sockets and wall clock.
+
+A Session is driven by four inputs from its transport: connected(link), data_received(bytes),
+disconnected(reason) and on_timer() (plus on_drain() when the link's backlog empties), and
+by the application's send(). Time comes from the injected clock (ns since the epoch), so a
+test can play any scenario deterministically. Output goes to the link (write, close), the
+durable store, the message log, and the Application callbacks. Incoming messages are checked
+in the order the spec gives: framing (garbled frames are dropped), codec validation (Reject),
+comp ids and SendingTime (Reject + Logout), PossDup/OrigSendingTime, then MsgSeqNum (gap ->
+one ResendRequest, too low without PossDup -> Logout, PossDup duplicate -> ignored).
+"""
+from __future__ import annotations
+
+import enum
+import logging
+from collections.abc import Callable
+
+from . import admin, wire
+from .admin import RejectReason
+
+UNSUPPORTED_BEGIN_STRING = 1100  # the codec's reason for a BeginString of another FIX version
+from .gaps import InboundGaps
+from .resend import ResendJob, ResendStreamer
+
+_NS = 1_000_000_000
+MAX_UNFRAMED = 1 << 20        # bytes without a complete message before the link is dropped
+RESEND_HIGH_WATER = 1 << 20   # link backlog above which a resend waits for on_drain
+
+
+class State(enum.Enum):
+    DISCONNECTED = "disconnected"
+    LOGON_SENT = "logon-sent"      # initiator, waiting for the Logon reply
+    AWAIT_LOGON = "await-logon"    # acceptor, waiting for the counterparty's Logon
+    ACTIVE = "active"
+    LOGOUT_SENT = "logout-sent"
+
+
+class SessionNotLoggedOn(RuntimeError):
+    """send() outside an active session: the message was not sent and got no sequence number."""
+
+
+class Application:
+    """What the OMS or the venue simulator implements; every method is optional."""
+
+    def on_logon(self, session: Session) -> None: ...
+
+    def on_logout(self, session: Session, reason: str) -> None: ...
+
+    def on_message(self, session: Session, msg: wire.Message) -> None: ...
+
+
+class Session:
+    def __init__(self, cfg, store, app: Application, clock: Callable[[], int], log=None):
+        self.cfg = cfg
+        self.store = store
+        self.app = app
+        self.clock = clock
+        self.log = log
+        self.state = State.DISCONNECTED
+        self.link = None
+        self.heartbeat_ns = cfg.heartbeat_s * _NS
+        self.gaps = InboundGaps(cfg.max_queued)
+        self._encoder = wire.Encoder(cfg.sender_comp_id, cfg.target_comp_id, begin_string=cfg.begin_string)
+        self.resender = ResendStreamer(store, cfg.resend_chunk, self._stored_unparsable)
+        self._resend: ResendJob | None = None
+        self.resend_high_water = RESEND_HIGH_WATER
+        self._held: list[bytes] = []
+        self._rbuf = bytearray()
+        self._last_sent = self._last_received = self._state_since = 0
+        self._test_req_id: str | None = None
+        self._reset_sent = False
+        self.last_error = ""
+
+    # --- transport inputs -------------------------------------------------------------------
+
+    def connected(self, link) -> None:
+        now = self.clock()
+        self.link = link
+        self._rbuf.clear()
+        self._last_sent = self._last_received = now
+        self._check_new_period(now)
+        if self.cfg.is_initiator:
+            self._reset_sent = self.cfg.reset_on_logon
+            if self._reset_sent:
+                self._reset_store(now, "reset_on_logon")
+            self._enter(State.LOGON_SENT, now)
+            self._send_admin(admin.LOGON, admin.logon(self.cfg.heartbeat_s, self._reset_sent))
+        else:
+            self._enter(State.AWAIT_LOGON, now)
+
+    def data_received(self, data: bytes) -> None:
+        buf = self._rbuf
+        buf += data
+        pos = 0
+        while self.link is not None and pos < len(buf):
+            try:
+                n = wire.frame_length(buf, pos)
+            except wire.FixParseError as exc:
+                nxt = wire.next_frame_start(buf, pos + 1)
+                skipped = (nxt if nxt >= 0 else len(buf)) - pos
+                self._event(f"garbled bytes dropped ({skipped} bytes): {exc}", logging.WARNING)
+                pos += skipped
+                continue
+            if n == 0:
+                break
+            frame = bytes(buf[pos:pos + n])
+            pos += n
+            self._on_frame(frame)
+        del buf[:pos]
+        if len(buf) > MAX_UNFRAMED:
+            self._disconnect(f"{len(buf)} bytes without a complete FIX message")
+
+    def disconnected(self, reason: str) -> None:
+        """The transport lost the connection (peer closed, socket error)."""
+        if self.link is not None:
+            self._closed(self.clock(), reason)
+
+    def on_timer(self) -> None:
+        now = self.clock()
+        st = self.state
+        if st is State.ACTIVE:
+            if not self.cfg.schedule.is_open(now):
+                self.logout("end of the session window")
+            elif now - self._last_received >= self.heartbeat_ns * 12 // 10 * (2 if self._test_req_id else 1):
+                if self._test_req_id:
+                    self._disconnect(f"no answer to TestRequest {self._test_req_id}")
+                else:
+                    self._test_req_id = f"TEST-{now}"
+                    self._send_admin(admin.TEST_REQUEST, admin.test_request(self._test_req_id))
+            elif now - self._last_sent >= self.heartbeat_ns:
+                self._send_admin(admin.HEARTBEAT, admin.heartbeat())
+            if self._resend is not None:
+                self._pump_resend()
+        elif st in (State.LOGON_SENT, State.AWAIT_LOGON):
+            if now - self._state_since >= self.cfg.logon_timeout_s * _NS:
+                self._disconnect("no Logon within logon_timeout_s")
+        elif st is State.LOGOUT_SENT and now - self._state_since >= self.cfg.logout_timeout_s * _NS:
+            self._disconnect("no Logout reply within logout_timeout_s")
+        self.store.flush_due(now)
+        if self.log:
+            self.log.flush()
+
+    def on_drain(self) -> None:
+        if self._resend is not None and self.link is not None:
+            self._pump_resend()
+
+    # --- application API ----------------------------------------------------------------
+
+    def send(self, msg_type: str, body) -> int:
+        """Send an application message; returns its MsgSeqNum."""
+        if self.state is not State.ACTIVE:
+            raise SessionNotLoggedOn(
+                f"{self.cfg.name}: cannot send {msg_type}: session is {self.state.value}, not logged on")
+        if msg_type in admin.ADMIN_TYPES:
+            raise ValueError(f"{msg_type} is a session-level message; the session sends those itself")
+        return self._send(msg_type, body)
+
+    def logout(self, text: str = "") -> None:
+        if self.state in (State.ACTIVE, State.LOGON_SENT, State.AWAIT_LOGON):
+            self._send_admin(admin.LOGOUT, admin.logout(text))
+            self._enter(State.LOGOUT_SENT, self.clock())
+
+    def send_test_request(self, test_req_id: str) -> None:
+        self._test_req_id = test_req_id
+        self._send_admin(admin.TEST_REQUEST, admin.test_request(test_req_id))
+
+    @property
+    def is_logged_on(self) -> bool:
+        return self.state is State.ACTIVE
+
+    def can_connect(self, now: int) -> bool:
+        return self.cfg.schedule.is_open(now)
+
+    # --- incoming ---------------------------------------------------------------------------
+
+    def _on_frame(self, frame: bytes) -> None:
+        now = self.clock()
+        if self.log:
+            self.log.incoming(now, frame)
+        self._last_received = now
+        try:
+            msg = wire.parse(frame, validate=self.cfg.validate)
+        except wire.FixParseError as exc:
+            self._on_invalid(frame, exc)
+            return
+        self._test_req_id = None  # any message proves the link is alive
+        self._dispatch(msg, now)
+
+    def _on_invalid(self, frame: bytes, exc) -> None:
+        if exc.garbled:
+            self._event(f"garbled message dropped: {exc}", logging.WARNING)
+            return
+        seq = exc.ref_seq_num or wire.find_seq_num(frame)
+        if seq is None or self.state is not State.ACTIVE or exc.reason == UNSUPPORTED_BEGIN_STRING:
+            # Without a MsgSeqNum, before Logon, or in another FIX version: nothing to reject into.
+            text = f"unrecoverable message: {exc}"
+            self._send_admin(admin.LOGOUT, admin.logout(text[:200]))
+            self._disconnect(text)
+            return
+        expected = self.store.next_target
+        if seq < expected:
+            return  # an old number: a duplicate whatever its defects
+        self._reject(seq, exc.reason, str(exc), exc.ref_tag, exc.ref_msg_type)
+        if seq == expected:
+            self._advance()
+        else:
+            self._request_gap(seq)
+
+    def _dispatch(self, msg, now: int) -> None:
+        mt = wire.msg_type(msg)
+        if self.state in (State.AWAIT_LOGON, State.LOGON_SENT) and mt != admin.LOGON:
+            self._disconnect(f"first message was {mt}, not Logon")
+            return
+        if not self._check_header(msg, mt, now):
+            return
+        seq = msg.seq_num
+        expected = self.store.next_target
+        if mt == admin.SEQUENCE_RESET and msg.get(admin.GAP_FILL_FLAG) != b"Y":
+            self._on_sequence_reset(msg, seq, reset_mode=True)
+            return
+        if mt == admin.LOGON and self.state is not State.ACTIVE:
+            self._logon_resets(msg, now)
+            expected = self.store.next_target
+        if seq < expected:
+            self._too_low(msg, mt, seq, expected)
+        elif seq > expected:
+            if mt == admin.LOGON:
+                self._on_logon(msg, advance=False)
+            elif mt == admin.LOGOUT:
+                self._on_logout(msg, advance=False)
+                return
+            elif mt == admin.RESEND_REQUEST:
+                self._on_resend_request(msg)
+            self._hold_early(seq, msg, mt)
+        else:
+            self._handle(msg, mt)
+            self._drain_queue()
+
+    def _logon_resets(self, msg, now: int) -> None:
+        flag = msg.get(admin.RESET_SEQ_NUM_FLAG) == b"Y"
+        if self.state is State.AWAIT_LOGON and (flag or self.cfg.reset_on_logon):
+            self._reset_store(now, "counterparty ResetSeqNumFlag" if flag else "reset_on_logon")
+        elif self.state is State.LOGON_SENT and flag and not self._reset_sent:
+            # They reset and we did not: their numbers start again at 1, ours go on.
+            self.store.set_next_target(1)
+            self._event("counterparty reset its sequence numbers (ResetSeqNumFlag); next in = 1")
+
+    def _handle(self, msg, mt: str) -> None:
+        if mt == admin.LOGON:
+            self._on_logon(msg, advance=True)
+            return
+        if mt == admin.SEQUENCE_RESET:
+            self._on_sequence_reset(msg, msg.seq_num, reset_mode=False)
+            return
+        if mt == admin.LOGOUT:
+            self._on_logout(msg, advance=True)
+            return
+        self._advance()
+        if mt == admin.TEST_REQUEST:
+            self._send_admin(admin.HEARTBEAT, admin.heartbeat(msg.get(admin.TEST_REQ_ID)))
+        elif mt == admin.RESEND_REQUEST:
+            self._on_resend_request(msg)
+        elif mt == admin.REJECT:
+            self._event(f"Reject received for our seq {msg.get_str(admin.REF_SEQ_NUM)}: "
+                        f"reason {msg.get_str(admin.SESSION_REJECT_REASON)} {msg.get_str(admin.TEXT) or ''}",
+                        logging.WARNING)
+        elif mt not in admin.ADMIN_TYPES:
+            self.app.on_message(self, msg)
+
+    def _check_header(self, msg, mt: str, now: int) -> bool:
+        sender, target = msg.get_str(admin.SENDER_COMP_ID), msg.get_str(admin.TARGET_COMP_ID)
+        if sender != self.cfg.target_comp_id or target != self.cfg.sender_comp_id:
+            tag = admin.SENDER_COMP_ID if sender != self.cfg.target_comp_id else admin.TARGET_COMP_ID
+            self._fatal_reject(msg, mt, RejectReason.COMPID_PROBLEM, tag,
+                               f"CompID problem: got {sender}->{target}, expected "
+                               f"{self.cfg.target_comp_id}->{self.cfg.sender_comp_id}")
+            return False
+        sending = msg.get_utc_ns(admin.SENDING_TIME)
+        if self.cfg.max_latency_s and abs(now - sending) > self.cfg.max_latency_s * _NS:
+            self._fatal_reject(msg, mt, RejectReason.SENDING_TIME_ACCURACY_PROBLEM, admin.SENDING_TIME,
+                               f"SendingTime accuracy problem: {abs(now - sending) / _NS:.1f} s off, "
+                               f"limit {self.cfg.max_latency_s} s")
+            return False
+        if msg.get(admin.POSS_DUP_FLAG) == b"Y" and mt != admin.SEQUENCE_RESET:
+            if not msg.has(admin.ORIG_SENDING_TIME):
+                self._reject_and_count(msg, mt, RejectReason.REQUIRED_TAG_MISSING, admin.ORIG_SENDING_TIME,
+                                       "PossDupFlag=Y without OrigSendingTime")
+                return False
+            if msg.get_utc_ns(admin.ORIG_SENDING_TIME) > sending:
+                self._fatal_reject(msg, mt, RejectReason.SENDING_TIME_ACCURACY_PROBLEM,
+                                   admin.ORIG_SENDING_TIME, "OrigSendingTime later than SendingTime")
+                return False
+        return True
+
+    def _too_low(self, msg, mt: str, seq: int, expected: int) -> None:
+        if msg.get(admin.POSS_DUP_FLAG) == b"Y":
+            return  # a duplicate of something already processed
+        text = f"MsgSeqNum too low, expecting {expected} but received {seq}"
+        self._event(
+            f"{text}. Runbook: the counterparty reused sequence numbers without PossDupFlag (their store "
+            f"was reset, or ours kept numbers they dropped). Do not lower ours blindly: agree with them "
+            f"which numbers both sides will use, then either reset both (reset_on_logon / ResetSeqNumFlag) "
+            f"or set ours with `fxpipe fix-store set {self.cfg.store_path} --next-target N` while stopped.",
+            logging.ERROR)
+        self._send_admin(admin.LOGOUT, admin.logout(text))
+        self._disconnect(text)
+
+    def _hold_early(self, seq: int, msg, mt: str) -> None:
+        if mt not in (admin.LOGON, admin.RESEND_REQUEST):
+            self.gaps.hold(seq, msg)
+        self._request_gap(seq)
+
+    def _request_gap(self, seq: int) -> None:
+        expected = self.store.next_target
+        if self.gaps.should_request(expected):
+            self.gaps.requested(seq)
+            self._event(f"gap: expected {expected}, received {seq}; ResendRequest {expected}..0")
+            self._send_admin(admin.RESEND_REQUEST, admin.resend_request(expected, 0))
+
+    def _drain_queue(self) -> None:
+        while self.link is not None:
+            msg = self.gaps.pop_ready(self.store.next_target)
+            if msg is None:
+                break
+            self._handle(msg, wire.msg_type(msg))  # header checked on arrival
+        self.gaps.progress(self.store.next_target)
+
+    def _advance(self) -> None:
+        self.store.incr_next_target()
+
+    # --- session messages ---------------------------------------------------------------
+
+    def _on_logon(self, msg, advance: bool) -> None:
+        now = self.clock()
+        if not self.cfg.schedule.is_open(now):
+            self._send_admin(admin.LOGOUT, admin.logout("session window is closed"))
+            self._disconnect("Logon outside the session window")
+            return
+        if self.state is State.ACTIVE:
+            self._send_admin(admin.LOGOUT, admin.logout("Logon received on an active session"))
+            self._disconnect("Logon received on an active session")
+            return
+        hb = msg.get_int(admin.HEART_BT_INT) if msg.has(admin.HEART_BT_INT) else self.cfg.heartbeat_s
+        if advance:
+            self._advance()
+        if self.state is State.AWAIT_LOGON:
+            self.heartbeat_ns = max(1, hb) * _NS  # the acceptor adopts the initiator's interval
+            self._send_admin(admin.LOGON, admin.logon(hb, msg.get(admin.RESET_SEQ_NUM_FLAG) == b"Y"
+                                                      or self.cfg.reset_on_logon))
+        self._enter(State.ACTIVE, now)
+        self._event(f"logged on (next out {self.store.next_sender}, next in {self.store.next_target})")
+        self.app.on_logon(self)
+
+    def _on_logout(self, msg, advance: bool) -> None:
+        if advance:
+            self._advance()
+        if self.state is State.LOGOUT_SENT:
+            reason = "logout confirmed"
+        else:
+            reason = f"counterparty logged out: {msg.get_str(admin.TEXT) or ''}".rstrip(": ")
+            self._send_admin(admin.LOGOUT, admin.logout())
+        now = self.clock()
+        self._disconnect(reason)
+        if self.cfg.reset_on_logout:
+            self._reset_store(now, "reset_on_logout")
+
+    def _on_sequence_reset(self, msg, seq: int, reset_mode: bool) -> None:
+        new = msg.get_int(admin.NEW_SEQ_NO)
+        expected = self.store.next_target
+        if new > expected:
+            self.store.set_next_target(new)
+            self.gaps.drop_below(new)
+            self._drain_queue()
+        elif new < expected or not reset_mode:
+            self._reject(seq, RejectReason.VALUE_IS_INCORRECT,
+                         f"attempt to lower sequence number, invalid value NewSeqNo={new}",
+                         admin.NEW_SEQ_NO, admin.SEQUENCE_RESET)
+            if not reset_mode:
+                self._advance()
+
+    def _on_resend_request(self, msg) -> None:
+        begin = msg.get_int(admin.BEGIN_SEQ_NO)
+        end = msg.get_int(admin.END_SEQ_NO)
+        last = self.store.next_sender - 1
+        if end == 0 or end > last:
+            end = last
+        self._event(f"ResendRequest {begin}..{msg.get_str(admin.END_SEQ_NO)}: resending {begin}..{end}")
+        if begin > end:
+            return
+        # A newer request supersedes one still streaming: the counterparty's latest word counts.
+        self._resend = ResendJob(begin, end)
+        self._pump_resend()
+
+    def _pump_resend(self) -> None:
+        job = self._resend
+        while job is not None and self.link is not None and self.link.backlog() < self.resend_high_water:
+            self.resender.step(job, self._emit_resend, self._emit_gap_fill)
+            if job.done:
+                self._event(f"resend done: {job.resent} resent, {job.gap_filled} gap-filled")
+                self._resend = None
+                held, self._held = self._held, []
+                for raw in held:
+                    self._write(raw)
+                break
+
+    def _emit_resend(self, seq: int, orig) -> None:
+        header = [(admin.POSS_DUP_FLAG, "Y"), (admin.ORIG_SENDING_TIME, orig.get(admin.SENDING_TIME))]
+        header += [(tag, value) for tag, value in orig.fields()
+                   if tag in admin.HEADER_TAGS and tag not in admin.ENCODER_HEADER_TAGS]
+        self._write(self._encode(wire.msg_type(orig), seq, orig.body(), header))
+
+    def _emit_gap_fill(self, seq: int, new_seq_no: int) -> None:
+        self._write(self._encode(admin.SEQUENCE_RESET, seq, admin.gap_fill(new_seq_no),
+                                 [(admin.POSS_DUP_FLAG, "Y")]))
+
+    def _stored_unparsable(self, seq: int, why: str) -> None:
+        self._event(f"stored message {seq} no longer parses ({why}); gap-filled instead", logging.ERROR)
+
+    # --- outgoing -----------------------------------------------------------------------
+
+    def _encode(self, mt: str, seq: int, body, header=()) -> bytes:
+        return self._encoder.encode(mt, seq, self.clock(), body, header)
+
+    def _send(self, mt: str, body) -> int:
+        seq = self.store.next_sender
+        raw = self._encode(mt, seq, body)
+        self.store.save_sent(seq, raw)
+        if self._resend is not None:
+            self._held.append(raw)  # after the resend, so the counterparty sees numbers in order
+        else:
+            self._write(raw)
+        return seq
+
+    _send_admin = _send
+
+    def _write(self, raw: bytes) -> None:
+        if self.link is None:
+            return
+        self.link.write(raw)
+        self._last_sent = now = self.clock()
+        if self.log:
+            self.log.outgoing(now, raw)
+
+    def _reject(self, ref_seq: int, reason, text: str, ref_tag=None, ref_msg_type=None) -> None:
+        self._event(f"Reject sent for seq {ref_seq}: {text}", logging.WARNING)
+        self._send_admin(admin.REJECT, admin.reject(ref_seq, reason, text, ref_tag, ref_msg_type))
+
+    def _reject_and_count(self, msg, mt, reason, tag, text) -> None:
+        self._reject(msg.seq_num, reason, text, tag, mt)
+        if msg.seq_num == self.store.next_target:
+            self._advance()
+
+    def _fatal_reject(self, msg, mt, reason, tag, text) -> None:
+        """Reject, count the message, Logout and drop the link (comp ids, SendingTime)."""
+        self._reject_and_count(msg, mt, reason, tag, text)
+        self._send_admin(admin.LOGOUT, admin.logout(text))
+        self._disconnect(text)
+
+    # --- state ----------------------------------------------------------------------------
+
+    def _enter(self, state: State, now: int) -> None:
+        self.state = state
+        self._state_since = now
+
+    def _disconnect(self, reason: str) -> None:
+        if self.link is not None:
+            self.link.close()
+            self._closed(self.clock(), reason)
+
+    def _closed(self, now: int, reason: str) -> None:
+        was = self.state
+        self.link = None
+        self._enter(State.DISCONNECTED, now)
+        self._resend = None
+        self._held.clear()
+        self.gaps.clear()
+        self._test_req_id = None
+        self.last_error = reason
+        self._event(f"disconnected: {reason}", logging.INFO if was is State.LOGOUT_SENT else logging.WARNING)
+        if self.cfg.reset_on_disconnect:
+            self._reset_store(now, "reset_on_disconnect")
+        if was in (State.ACTIVE, State.LOGOUT_SENT):
+            self.app.on_logout(self, reason)
+
+    def _check_new_period(self, now: int) -> None:
+        if self.store.creation_ns < self.cfg.schedule.period_start_ns(now):
+            self._reset_store(now, "new session period of the schedule")
+
+    def _reset_store(self, now: int, why: str) -> None:
+        self.store.reset(now)
+        self._event(f"sequence numbers reset to 1 ({why})")
+
+    def _event(self, text: str, level: int = logging.INFO) -> None:
+        if self.log:
+            self.log.event(self.clock(), text, level)
+        elif level >= logging.WARNING:
+            logging.getLogger("fxpipe.fix.session").log(level, "%s: %s", self.cfg.name, text)

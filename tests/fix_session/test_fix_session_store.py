@@ -1,0 +1,218 @@
+"""The durable file store: numbers and messages survive restart, torn tails are cut, one writer."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import pytest
+
+from fxpipe.fix.session.store import FileStore, StoreError, StoreLockedError
+
+T0 = 1_700_000_000_000_000_000
+
+
+def opened(path, **kw):
+    s = FileStore(path, **kw)
+    s.open(T0)
+    return s
+
+
+def test_new_store_starts_at_one(tmp_path):
+    s = opened(tmp_path / "st")
+    assert (s.next_sender, s.next_target, s.creation_ns) == (1, 1, T0)
+    assert s.recovery.messages == 0 and s.recovery.torn_bytes_cut == 0
+    s.close()
+
+
+def test_sequence_numbers_and_messages_survive_restart(tmp_path):
+    s = opened(tmp_path / "st", fsync="always")
+    for seq in range(1, 6):
+        s.save_sent(seq, b"msg-%d" % seq)
+    for _ in range(3):
+        s.incr_next_target()
+    s.close()
+    s = FileStore(tmp_path / "st")
+    rec = s.open(T0 + 99)
+    assert (s.next_sender, s.next_target, s.creation_ns) == (6, 4, T0)
+    assert rec.messages == 5
+    assert s.get_range(2, 4, 100) == [(2, b"msg-2"), (3, b"msg-3"), (4, b"msg-4")]
+    assert s.get_range(4, 10, 2) == [(4, b"msg-4"), (5, b"msg-5")]
+    assert s.get(9) is None
+    s.close()
+
+
+def test_message_store_corruption_torn_tail_is_cut(tmp_path):
+    """LESSONS 7/9: a half-written last record is cut at recovery; every whole one is kept."""
+    s = opened(tmp_path / "st")
+    for seq in range(1, 4):
+        s.save_sent(seq, b"x" * 50)
+    s.close()
+    log = tmp_path / "st" / "messages"
+    whole = log.stat().st_size
+    with open(log, "ab") as f:
+        f.write(b"\xc5\xf1\x01\x01" + b"\x00" * 9)  # a record header cut mid-way
+    s = FileStore(tmp_path / "st")
+    rec = s.open(T0)
+    assert rec.torn_bytes_cut == 13 and rec.messages == 3
+    assert log.stat().st_size == whole
+    assert s.next_sender == 4
+    s.save_sent(4, b"after")
+    s.close()
+    s = opened(tmp_path / "st")
+    assert s.get(4) == b"after" and s.get(3) == b"x" * 50
+    s.close()
+
+
+def test_message_store_corruption_bad_checksum_cuts_from_there(tmp_path):
+    s = opened(tmp_path / "st")
+    for seq in range(1, 5):
+        s.save_sent(seq, b"payload-%d" % seq)
+    s.close()
+    log = tmp_path / "st" / "messages"
+    data = bytearray(log.read_bytes())
+    rec_len = len(data) // 4
+    data[2 * rec_len + 25] ^= 0xFF  # flip a byte in record 3's payload
+    log.write_bytes(bytes(data))
+    s = opened(tmp_path / "st")
+    assert s.recovery.messages == 2 and s.recovery.torn_bytes_cut == 2 * rec_len
+    # seqnums slot still says 5: a resend of 3..4 becomes a gap fill, never a reused number.
+    assert s.next_sender == 5
+    assert s.get(3) is None
+    s.close()
+
+
+def test_torn_seqnum_slot_falls_back_to_the_other(tmp_path):
+    s = opened(tmp_path / "st")
+    s.set_next_target(7)
+    s.set_next_target(8)
+    s.close()
+    seq = tmp_path / "st" / "seqnums"
+    data = bytearray(seq.read_bytes())
+    # the slot with the higher generation is the newest; corrupt that one.
+    newest = max((0, 64), key=lambda off: int.from_bytes(data[off + 8:off + 16], "little"))
+    data[newest + 20] ^= 0xFF
+    seq.write_bytes(bytes(data))
+    s2 = FileStore(tmp_path / "st")
+    s2.open(T0)
+    assert s2.next_target == 7
+    s2.close()
+
+
+def test_both_slots_bad_is_a_clear_error(tmp_path):
+    s = opened(tmp_path / "st")
+    s.close()
+    (tmp_path / "st" / "seqnums").write_bytes(b"\x00" * 128)
+    with pytest.raises(StoreError, match="set them with"):
+        FileStore(tmp_path / "st").open(T0)
+    # the failed open released the lock
+    opened(tmp_path / "st2").close()
+
+
+def test_message_store_corruption_two_writers_refused(tmp_path):
+    """LESSONS 7: one writer per store; the second is told who holds it."""
+    s = opened(tmp_path / "st")
+    with pytest.raises(StoreLockedError, match=f"process {os.getpid()}"):
+        FileStore(tmp_path / "st").open(T0)
+    s.close()
+    opened(tmp_path / "st").close()
+
+
+def test_lock_held_by_another_process(tmp_path):
+    code = textwrap.dedent(f"""
+        import sys, time
+        from fxpipe.fix.session.store import FileStore
+        s = FileStore({str(tmp_path / 'st')!r}); s.open(0)
+        print("ready", flush=True); sys.stdin.readline()
+    """)
+    p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        with pytest.raises(StoreLockedError, match=str(p.pid)):
+            FileStore(tmp_path / "st").open(T0)
+    finally:
+        p.stdin.close()
+        p.wait(10)
+    opened(tmp_path / "st").close()
+
+
+def test_message_store_corruption_stale_offsets_after_reset(tmp_path):
+    """LESSONS 7: after a reset no old message is served for a reused sequence number."""
+    s = opened(tmp_path / "st")
+    for seq in range(1, 4):
+        s.save_sent(seq, b"old-%d" % seq)
+    s.incr_next_target()
+    s.reset(T0 + 5)
+    assert (s.next_sender, s.next_target, s.creation_ns) == (1, 1, T0 + 5)
+    assert s.get(2) is None
+    s.save_sent(1, b"new-1")
+    s.close()
+    s = opened(tmp_path / "st")
+    assert s.get(1) == b"new-1" and s.get(2) is None and s.next_sender == 2
+    assert s.creation_ns == T0 + 5
+    s.close()
+
+
+def test_lowering_next_sender_survives_restart(tmp_path):
+    s = opened(tmp_path / "st")
+    for seq in range(1, 11):
+        s.save_sent(seq, b"m")
+    s.set_next_sender(5)
+    assert s.get(7) is None
+    s.close()
+    s = opened(tmp_path / "st")
+    assert s.next_sender == 5 and s.get(4) == b"m" and s.get(7) is None
+    s.close()
+
+
+def test_bad_sequence_number_rejected(tmp_path):
+    s = opened(tmp_path / "st")
+    with pytest.raises(StoreError, match="next_target must be >= 1"):
+        s.set_next_target(0)
+    s.close()
+
+
+def test_unusable_directory_is_a_clear_error(tmp_path):
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(StoreError, match="check the store_dir"):
+        FileStore(tmp_path / "file" / "st").open(T0)
+
+
+def test_interval_fsync_policy_syncs_when_due(tmp_path):
+    s = opened(tmp_path / "st", fsync="interval", fsync_interval_ns=1000)
+    s.save_sent(1, b"a")
+    assert s._dirty
+    s.flush_due(T0 + 10)
+    assert s._dirty
+    s.flush_due(T0 + 2000)
+    assert not s._dirty
+    s.close()
+
+
+def test_half_written_records_after_kill_9(tmp_path):
+    """LESSONS 9: kill -9 during writes; every record recovered is whole and in order."""
+    code = textwrap.dedent(f"""
+        from fxpipe.fix.session.store import FileStore
+        s = FileStore({str(tmp_path / 'st')!r}, fsync="never"); s.open(0)
+        print("ready", flush=True)
+        seq = 1
+        while True:
+            s.save_sent(seq, (b"%08d" % seq) * (1 + seq % 40))
+            seq += 1
+    """)
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    try:
+        assert p.stdout.readline().strip() == "ready"
+        time.sleep(0.3)
+    finally:
+        p.send_signal(signal.SIGKILL)
+        p.wait(10)
+        p.stdout.close()
+    s = opened(tmp_path / "st")
+    n = s.recovery.messages
+    assert n > 10
+    for seq in range(1, n + 1):
+        assert s.get(seq) == (b"%08d" % seq) * (1 + seq % 40)
+    assert s.next_sender == n + 1
+    s.close()
