@@ -47,6 +47,7 @@ class FeedPublisher:
         self.stream_id = stream_id & 0xFFFFFFFF
         self.heartbeat_ns = int(heartbeat_ms * 1_000_000)
         self.drop = drop
+        self._lose = 0  # packets still to lose (the feed_loss fault)
         self.seq = 0  # last incremental sequence number used
         self.snapshot_seq = 0
         self.last_send_ns = 0
@@ -80,7 +81,8 @@ class FeedPublisher:
             return
         data = self._w.finish()
         self._open = False
-        if self.drop is not None and self.drop(self.seq):
+        if self._lose or (self.drop is not None and self.drop(self.seq)):
+            self._lose = max(0, self._lose - 1)
             self.packets_dropped += 1
             return
         for dest in self.destinations:
@@ -109,6 +111,10 @@ class FeedPublisher:
                 self._w.add_book(iid, rpt, ts, bids, asks)
         self._flush()
         self.last_send_ns = now_ns
+
+    def lose_next(self, count: int) -> None:
+        """Loses the next `count` incremental packets on purpose (their numbers are used)."""
+        self._lose += count
 
     def heartbeat(self, now_ns: int) -> bool:
         """Sends a heartbeat packet when nothing went out for the heartbeat interval."""

@@ -82,7 +82,8 @@ class Order:
     cum_qty_e2: int = 0
     notional_e10: int = 0  # sum of px_e8 * qty_e2 over live fills
     status: OrdStatus = OrdStatus.PENDING_NEW
-    executions: dict[str, tuple[int, int]] = field(default_factory=dict)  # exec_id -> (qty, px)
+    # exec_id -> (qty_e2, px_e8, ExecType) of every fill still standing (busts remove them)
+    executions: dict[str, tuple[int, int, str]] = field(default_factory=dict)
 
     @property
     def avg_px_e8(self) -> int:
@@ -122,6 +123,7 @@ class ExecReport:
     ord_rej_reason: int | None = None
     exec_ref_id: str | None = None
     trade_ns: int = 0  # the instant the order was entered: its trade date fixes the value date
+    symbol: str | None = None  # the client's own text, for a refusal of a symbol the venue does not know
 
 
 @dataclass(slots=True)
@@ -150,6 +152,7 @@ class OrderManager:
         self.by_order_id: dict[str, Order] = {}
         self._order_seq = 0
         self._exec_seq = 0
+        self.phantoms = 0
 
     # -- ids -------------------------------------------------------------------------------
     def next_exec_id(self) -> str:
@@ -179,6 +182,13 @@ class OrderManager:
         self.by_cl_ord_id[(req.session, req.cl_ord_id)] = o
         self.by_order_id[o.order_id] = o
         return o
+
+    def refusal(self, session: str, cl_ord_id: str, pair_index: int, side: str, now: int, text: str,
+                reason: int, symbol: str | None = None) -> ExecReport:
+        """The reject of a request that never became an order (bad tags, unknown symbol...)."""
+        ghost = Order(0, session, "NONE", cl_ord_id, pair_index, side, OrdType.LIMIT, TimeInForce.DAY, 0, None,
+                      None, now, status=OrdStatus.REJECTED)
+        return self.report(ghost, ExecType.REJECTED, now, text=text, ord_rej_reason=reason, symbol=symbol)
 
     def ack(self, o: Order, now: int) -> ExecReport:
         o.status = OrdStatus.NEW
@@ -233,7 +243,7 @@ class OrderManager:
             o.status = OrdStatus.PARTIALLY_FILLED
             kind = ExecType.PARTIAL_FILL
         r = self.report(o, kind, now, qty, px)
-        o.executions[r.exec_id] = (qty, px)
+        o.executions[r.exec_id] = (qty, px, kind)
         return r
 
     def on_ladder(self, fills: list[tuple], now: int) -> list[ExecReport]:

@@ -138,8 +138,8 @@ def parse_profile(name: str, t: dict) -> Profile:
     if unknown:
         raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(_PROFILE_KEYS)}")
     port = _get(t, where, "port", int, required=True)
-    if not 0 <= port < 65536:
-        raise ConfigError(f"{where}.port: {port} is not a TCP port (0 picks a free one)")
+    if not 0 < port < 65536:
+        raise ConfigError(f"{where}.port: {port} is not a TCP port (1..65535)")
     clients = tuple(_get(t, where, "clients", list, required=True))
     if not clients or not all(isinstance(c, str) and c for c in clients):
         raise ConfigError(f"{where}.clients: list the SenderCompIDs allowed to log on, e.g. [\"FXPIPE\"]")

@@ -41,3 +41,13 @@ def value_date(ts_ns: int, settle_days: int) -> dt.date:
 def fix_date(d: dt.date) -> str:
     """LocalMktDate as FIX writes it: YYYYMMDD."""
     return d.strftime("%Y%m%d")
+
+
+def next_roll_ns(ts_ns: int) -> int:
+    """The first 17:00 New York instant after ts_ns (when DAY orders expire)."""
+    local = dt.datetime.fromtimestamp(ts_ns // 1_000_000_000, tz=NEW_YORK)
+    roll = local.replace(hour=ROLL_HOUR, minute=0, second=0, microsecond=0)
+    if local >= roll:
+        # wall-clock arithmetic on an aware datetime keeps 17:00 across a DST change
+        roll = (roll + dt.timedelta(days=1)).replace(hour=ROLL_HOUR)
+    return int(roll.timestamp()) * 1_000_000_000
