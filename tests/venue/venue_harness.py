@@ -71,6 +71,7 @@ class VenueProcess:
                  ecn_extra: str = "", lp_extra: str = "", hold_ms: float = 30, market_extra: str = "",
                  args=(), with_lp: bool = True):
         self.tmp = tmp
+        tmp.mkdir(parents=True, exist_ok=True)
         self.ecn_port = free_port()
         self.lp_port = free_port()
         text = (f"[market]\nseed = {seed}\npace = \"{pace}\"\nrate = {rate}\n{market_extra}\n"
