@@ -2,9 +2,12 @@
 from fractions import Fraction
 
 import pytest
+from fxpipe.model.numbers import divide
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from fxpipe.venue.pairs import BY_SYMBOL, PAIRS, UnknownSymbol, select
-from fxpipe.venue.prices import PriceProcess, ProcessParams
+from fxpipe.venue.prices import PriceProcess, ProcessParams, half_even
 from fxpipe.venue.replay import ReplayError, ReplaySource, parse_time_ns
 
 N = 20_000
@@ -77,6 +80,12 @@ def test_spread_varies_over_time_and_jumps_happen():
     assert len(spreads) >= 4
     big = [m for m in moves if m > 2 * PAIRS[0].pip_e8]
     assert big, "a jump of more than 2 pips in EUR/USD"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(1, 10**17), st.integers(1, 10**12))
+def test_cross_rounding_agrees_with_model_numbers(num, den):
+    assert half_even(num, den) == divide(num, den)
 
 
 def test_shift_moves_a_major_and_its_crosses_and_a_cross_through_its_leg():

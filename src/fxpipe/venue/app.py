@@ -107,7 +107,7 @@ class Venue:
                 for r in self.orders.on_ladder(fills, now):
                     self.report(r, t)
             for session, (mt, body) in self.md.on_ladder(vi, *shown):
-                self.emit(session, mt, body, now)
+                self.emit(session, mt, body, now, now=now)
             if self.feed is not None:
                 feed_updates.append((pair.instrument_id, now, shown[0], shown[1]))
         if feed_updates:
@@ -142,7 +142,12 @@ class Venue:
         faultops.fire_due(self, key, now)
 
     # -- outgoing -----------------------------------------------------------------------------------
-    def emit(self, session: str, mt: str, body: list, due: int, possdup: bool = False) -> None:
+    def emit(self, session: str, mt: str, body: list, due: int, possdup: bool = False, now: int | None = None) -> None:
+        """Sends now when due now and nothing waits before it (market data, zero latency);
+        queues otherwise."""
+        if now is not None and due <= now and not possdup and self.out.idle(session, now):
+            self._deliver(Outgoing(due, 0, session, mt, body), now)
+            return
         self.out.push(due, session, mt, body, possdup)
 
     def report(self, r: ExecReport, due: int) -> None:

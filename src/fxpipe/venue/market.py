@@ -41,26 +41,27 @@ class Market:
     def is_replay(self) -> bool:
         return isinstance(self.source, ReplaySource)
 
-    def _due(self, now: int) -> int:
-        """Synthetic updates due by now, at most MAX_BATCH."""
+    def _due(self, now: int, limit: int) -> int:
+        """Synthetic updates due by now, at most `limit`."""
         due = (now - self.t0) * self.rate // 1_000_000_000 - self.played
         if due > self.rate:  # more than a second behind: skip rather than burst
             skip = int(due - self.rate // 10)
             self.skipped += skip
             self.played += skip
             due -= skip
-        return int(min(due, MAX_BATCH))
+        return int(min(due, limit))
 
-    def poll(self, now: int | None = None) -> list[int]:
-        """Plays the updates due now; returns the pair indices whose quote changed, sorted."""
+    def poll(self, now: int | None = None, limit: int = MAX_BATCH) -> list[int]:
+        """Plays up to `limit` of the updates due now; returns the pair indices whose quote
+        changed, sorted (several updates of one pair between two polls are conflated)."""
         if self.pace == "step":
             return []
         now = self.clock() if now is None else now
         if self.is_replay:
-            return self._play_replay(self._replay_t0 + int((now - self.t0) * self.speed), MAX_BATCH)
+            return self._play_replay(self._replay_t0 + int((now - self.t0) * self.speed), limit)
         if self.rate <= 0:
             return []
-        n = self._due(now)
+        n = self._due(now, limit)
         return self.play(n) if n > 0 else []
 
     def _play_replay(self, horizon: int, limit: int) -> list[int]:

@@ -29,6 +29,7 @@ class OutQueue:
         self._last_due: dict[str, int] = {}
         self._stall_until: dict[str, int] = {}
         self.held: dict[str, list[Outgoing]] = {}  # sessions not logged on
+        self._pending: dict[str, int] = {}  # queued messages per session
 
     def push(self, due_ns: int, session: str, msg_type: str, body: list, possdup: bool = False,
              keep_order: bool = True) -> int:
@@ -38,7 +39,14 @@ class OutQueue:
         self._last_due[session] = max(due_ns, self._last_due.get(session, 0))
         self._seq += 1
         heapq.heappush(self._heap, Outgoing(due_ns, self._seq, session, msg_type, body, possdup))
+        self._pending[session] = self._pending.get(session, 0) + 1
         return due_ns
+
+    def idle(self, session: str, now_ns: int) -> bool:
+        """Nothing queued or held for the session and no stall: a message due now may go at once
+        without overtaking anything."""
+        return (not self._pending.get(session) and self._stall_until.get(session, 0) <= now_ns
+                and not self.held.get(session))
 
     def stall(self, session: str, until_ns: int) -> None:
         """Holds every message to `session` (queued or to come) until until_ns."""
@@ -62,7 +70,9 @@ class OutQueue:
         out = []
         h = self._heap
         while h and h[0].due_ns <= now_ns:
-            out.append(heapq.heappop(h))
+            item = heapq.heappop(h)
+            self._pending[item.session] -= 1
+            out.append(item)
         return out
 
     def hold(self, item: Outgoing) -> None:

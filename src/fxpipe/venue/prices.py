@@ -16,7 +16,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fxpipe.model.numbers import divide
 from fxpipe.venue.pairs import E8, Pair
 
 _BLOCK = 4096  # draws per refill; part of the sequence's definition, do not change lightly
@@ -42,6 +41,15 @@ class ProcessParams:
             raise ValueError(f"jump_prob must be within [0, 1], got {self.jump_prob}")
         if not 0 <= self.spread_decay < 1:
             raise ValueError(f"spread_decay must be within [0, 1), got {self.spread_decay}")
+
+
+def half_even(num: int, den: int) -> int:
+    """num / den rounded half to even, as fxpipe.model.numbers.divide does by default; inlined
+    here because a cross is re-derived on every update of its legs (a test checks they agree)."""
+    q, r = divmod(num, den)
+    if 2 * r > den or (2 * r == den and q & 1):
+        q += 1
+    return q
 
 
 class PriceProcess:
@@ -125,8 +133,8 @@ class PriceProcess:
 
     def _cross_mid(self, a: int, b: int, op: str) -> int:
         if op == "mul":
-            return divide(self.mid_e8[a] * self.mid_e8[b], E8)
-        return divide(self.mid_e8[a] * E8, self.mid_e8[b])
+            return half_even(self.mid_e8[a] * self.mid_e8[b], E8)
+        return half_even(self.mid_e8[a] * E8, self.mid_e8[b])
 
     def _cross_excess(self, ci: int) -> float:
         a, b, _ = self._legs[ci]

@@ -28,6 +28,8 @@ from fxpipe.venue.replay import ReplaySource
 logger = logging.getLogger("fxpipe.venue")
 ENGINE_TICK_S = 0.02
 MAX_WAIT_S = 0.05
+MARKET_CHUNK = 8  # updates published per step: small, so each update reaches subscribers
+MARKET_BUDGET_NS = 2_000_000  # market time per turn before the sessions are served again
 
 
 class _SessionApp(Application):
@@ -66,6 +68,7 @@ class VenueServer:
         self.venues: list[Venue] = []
         self.control: ControlServer | None = None
         self._sel = selectors.DefaultSelector()
+        self._played = 0
         stream_id = (time.time_ns() // 1_000_000) & 0xFFFFFFFF or 1
         try:
             for vc in cfg.venues:
@@ -158,10 +161,17 @@ class VenueServer:
 
     def turn(self) -> None:
         self.engine.poll(0)
+        end = time.monotonic_ns() + MARKET_BUDGET_NS
+        while True:
+            changed = self.market.poll(limit=MARKET_CHUNK)
+            if not changed and self.market.played == self._played:
+                break
+            self._played = self.market.played
+            if changed:
+                self._moved(changed, self.clock())
+            if time.monotonic_ns() >= end:
+                break
         now = self.clock()
-        changed = self.market.poll()
-        if changed:
-            self._moved(changed, now)
         for v in self.venues:
             v.on_timer(now)
             if v.feed is not None:
