@@ -53,6 +53,7 @@ class FeedPublisher:
         self.last_send_ns = 0
         self.books: dict[int, tuple[int, int, list, list]] = {}  # iid -> (rpt_seq, ts, bids, asks)
         self.packets_sent = 0
+        self.refreshes = 0  # BookRefresh messages built (sent or lost)
         self.packets_dropped = 0
         self.snapshots_served = 0
         self.bad_requests = 0
@@ -103,6 +104,7 @@ class FeedPublisher:
             bids = [tuple(lv) for lv in bids]
             asks = [tuple(lv) for lv in asks]
             self.books[iid] = (rpt, ts, bids, asks)
+            self.refreshes += 1
             if not self._open:
                 self._start(now_ns)
             if not self._w.add_book(iid, rpt, ts, bids, asks):
@@ -186,6 +188,7 @@ class FeedPublisher:
 
     def stats(self) -> dict:
         return {"seq": self.seq, "packets_sent": self.packets_sent, "packets_dropped": self.packets_dropped,
+                "refreshes": self.refreshes,
                 "snapshots_served": self.snapshots_served, "bad_requests": self.bad_requests}
 
     def close(self) -> None:
