@@ -4,10 +4,13 @@ from fractions import Fraction
 
 import pytest
 from fxpipe.model.numbers import Rounding
-from hypothesis import example, given
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from fxpipe.model import numbers as n
+
+# no per-example deadline: a loaded 2-core box must not turn slowness into failures
+RELAXED = settings(deadline=None)
 
 INT64_MAX = 2**63 - 1
 i64 = st.integers(min_value=-INT64_MAX, max_value=INT64_MAX)
@@ -51,6 +54,7 @@ def check(fn, exact: Fraction, mode: Rounding):
         assert fn() == expected
 
 
+@RELAXED
 @given(prices, qtys, modes)
 @example(108505000, 100000050, Rounding.HALF_EVEN)
 @example(INT64_MAX, INT64_MAX, Rounding.HALF_EVEN)
@@ -60,6 +64,7 @@ def test_notional(px, qty, mode):
     check(lambda: n.notional(px, qty, mode), Fraction(px * qty, 10**6), mode)
 
 
+@RELAXED
 @given(qtys, prices, prices, modes)
 @example(INT64_MAX, -INT64_MAX, INT64_MAX, Rounding.HALF_EVEN)  # the largest 128-bit product
 @example(-INT64_MAX, INT64_MAX, -INT64_MAX, Rounding.CEILING)
@@ -67,11 +72,13 @@ def test_pnl(qty, open_px, close_px, mode):
     check(lambda: n.pnl(qty, open_px, close_px, mode), Fraction((close_px - open_px) * qty, 10**6), mode)
 
 
+@RELAXED
 @given(i64, prices, modes)
 def test_convert(money, rate, mode):
     check(lambda: n.convert(money, rate, mode), Fraction(money * rate, 10**8), mode)
 
 
+@RELAXED
 @given(prices, qtys, prices, qtys, modes)
 def test_average_price(avg, qty, px, add, mode):
     if (qty > 0 > add) or (qty < 0 < add):
@@ -84,6 +91,7 @@ def test_average_price(avg, qty, px, add, mode):
         check(lambda: n.average_price(avg, qty, px, add, mode), Fraction(avg * qty + px * add, qty + add), mode)
 
 
+@RELAXED
 @given(i64, i64, i64, modes)
 def test_muldiv(a, b, d, mode):
     if d == 0:
@@ -96,6 +104,7 @@ def test_muldiv(a, b, d, mode):
 wide = st.integers(min_value=-(2**127) + 1, max_value=2**127 - 1)
 
 
+@RELAXED
 @given(wide, st.one_of(i64, wide), modes)
 @example(2**127 - 1, -1, Rounding.HALF_EVEN)
 @example(-(2**126), 2**63, Rounding.HALF_EVEN)
@@ -109,11 +118,13 @@ def test_divide_128_bit_numerators(num, den, mode):
         check(lambda: n.divide(num, den, mode), Fraction(num, den), mode)
 
 
+@RELAXED
 @given(i64, st.integers(0, 18), st.integers(0, 18), modes)
 def test_change_scale(v, frm, to, mode):
     check(lambda: n.change_scale(v, frm, to, mode), Fraction(v * 10**to, 10**frm), mode)
 
 
+@RELAXED
 @given(i64, st.integers(min_value=1, max_value=INT64_MAX), modes)
 def test_round_to_multiple(v, inc, mode):
     steps = reference_round(Fraction(v, inc), mode)
@@ -127,6 +138,7 @@ def test_round_to_multiple(v, inc, mode):
         assert n.round_to_multiple(v, inc, mode) == steps * inc
 
 
+@RELAXED
 @given(i64, i64)
 def test_checked_int64_ops_never_wrap(a, b):
     for fn, exact in ((n.int64_add, a + b), (n.int64_sub, a - b), (n.int64_mul, a * b)):

@@ -298,8 +298,10 @@ class DecimalTextError(ValueError):
 
 
 
-def _int64(name, value):
-    """value as a Python int in the symmetric int64 range, or a clear TypeError/OverflowError."""
+cdef int64_t _int64(str name, object value) except? -1:
+    """value as an int64 in the symmetric range, or a clear TypeError/OverflowError."""
+    if type(value) is int and -INT64_MAX <= value <= INT64_MAX:  # the common case
+        return value
     if isinstance(value, bool) or not hasattr(value, "__index__"):
         raise TypeError(f"{name} must be an integer (a scaled int64), got "
                         f"{type(value).__name__} {value!r}; convert text with parse_price/parse_qty")
@@ -309,7 +311,9 @@ def _int64(name, value):
     return v
 
 
-def _rounding(rounding):
+cdef int _rounding(object rounding) except -1:
+    if type(rounding) is Rounding:  # the common case, without an enum lookup
+        return rounding
     try:
         return Rounding(rounding)
     except ValueError:
@@ -317,9 +321,12 @@ def _rounding(rounding):
         raise ValueError(f"unknown rounding {rounding!r}; use one of {names}") from None
 
 
-def _check(int rc, what):
+def _check(int rc, what, *args):
+    """Raise the Python error for a C error code; what.format(*args) names the operation
+    (formatted only on error, so the success path pays nothing for the message)."""
     if rc == NUM_OK:
         return
+    what = what.format(*args)
     if rc == NUM_ERR_OVERFLOW:
         raise OverflowError(f"{what}: the result does not fit in int64 (|value| <= {INT64_MAX})")
     if rc == NUM_ERR_DIV_ZERO:
@@ -438,19 +445,19 @@ def format_money(money_e4, int min_decimals=0):
 
 def int64_add(a, b):
     cdef int64_t out = 0
-    _check(checked_add(_int64("a", a), _int64("b", b), &out), f"{a} + {b}")
+    _check(checked_add(_int64("a", a), _int64("b", b), &out), "{} + {}", a, b)
     return out
 
 
 def int64_sub(a, b):
     cdef int64_t out = 0
-    _check(checked_sub(_int64("a", a), _int64("b", b), &out), f"{a} - {b}")
+    _check(checked_sub(_int64("a", a), _int64("b", b), &out), "{} - {}", a, b)
     return out
 
 
 def int64_mul(a, b):
     cdef int64_t out = 0
-    _check(checked_mul(_int64("a", a), _int64("b", b), &out), f"{a} * {b}")
+    _check(checked_mul(_int64("a", a), _int64("b", b), &out), "{} * {}", a, b)
     return out
 
 
@@ -475,7 +482,7 @@ def divide(num, den, rounding=Rounding.HALF_EVEN):
         if not -(1 << 127) < v.__index__() < (1 << 127):
             raise OverflowError(f"{name}={v} does not fit in 128 bits")
     _check(div_round(_int128(num.__index__()), _int128(den.__index__()), mode, &out),
-           f"{num} / {den}")
+           "{} / {}", num, den)
     return out
 
 
@@ -483,7 +490,7 @@ def muldiv(a, b, d, rounding=Rounding.HALF_EVEN):
     """a * b / d with a 128-bit product, rounded once."""
     cdef int64_t out = 0
     _check(mul_div(_int64("a", a), _int64("b", b), _int64("d", d), _rounding(rounding), &out),
-           f"{a} * {b} / {d}")
+           "{} * {} / {}", a, b, d)
     return out
 
 
@@ -491,7 +498,7 @@ def change_scale(value, int from_scale, int to_scale, rounding=Rounding.HALF_EVE
     """value at 10**-from_scale -> 10**-to_scale (rounded when digits are dropped)."""
     cdef int64_t out = 0
     _check(rescale(_int64("value", value), from_scale, to_scale, _rounding(rounding), &out),
-           f"change_scale({value}, {from_scale}, {to_scale})")
+           "change_scale({}, {}, {})", value, from_scale, to_scale)
     return out
 
 
@@ -505,7 +512,7 @@ def notional(price_e8, qty_e2, rounding=Rounding.HALF_EVEN):
     cdef int64_t out = 0
     _check(notional_money(_int64("price_e8", price_e8), _int64("qty_e2", qty_e2),
                           _rounding(rounding), &out),
-           f"notional of price_e8={price_e8} qty_e2={qty_e2}")
+           "notional of price_e8={} qty_e2={}", price_e8, qty_e2)
     return out
 
 
@@ -514,7 +521,7 @@ def pnl(qty_e2, open_px_e8, close_px_e8, rounding=Rounding.HALF_EVEN):
     cdef int64_t out = 0
     _check(pnl_money(_int64("qty_e2", qty_e2), _int64("open_px_e8", open_px_e8),
                      _int64("close_px_e8", close_px_e8), _rounding(rounding), &out),
-           f"pnl of qty_e2={qty_e2} from {open_px_e8} to {close_px_e8}")
+           "pnl of qty_e2={} from {} to {}", qty_e2, open_px_e8, close_px_e8)
     return out
 
 
@@ -523,7 +530,7 @@ def convert(money_e4, rate_e8, rounding=Rounding.HALF_EVEN):
     cdef int64_t out = 0
     _check(convert_money(_int64("money_e4", money_e4), _int64("rate_e8", rate_e8),
                          _rounding(rounding), &out),
-           f"convert {money_e4} at rate_e8={rate_e8}")
+           "convert {} at rate_e8={}", money_e4, rate_e8)
     return out
 
 
@@ -536,7 +543,7 @@ def average_price(avg_px_e8, qty_e2, px_e8, add_qty_e2, rounding=Rounding.HALF_E
     if rc == NUM_ERR_ARGUMENT:
         raise ValueError(f"average_price: qty_e2={qty_e2} and add_qty_e2={add_qty_e2} have "
                          f"opposite signs; a reduction keeps the average price, split flips first")
-    _check(rc, f"average price of {qty_e2}@{avg_px_e8} + {add_qty_e2}@{px_e8}")
+    _check(rc, "average price of {}@{} + {}@{}", qty_e2, avg_px_e8, add_qty_e2, px_e8)
     return out
 
 
@@ -547,7 +554,7 @@ def round_to_multiple(value, increment, rounding=Rounding.HALF_EVEN):
                                      _rounding(rounding), &out)
     if rc == NUM_ERR_ARGUMENT:
         raise ValueError(f"round_to_multiple: increment must be > 0, got {increment}")
-    _check(rc, f"round {value} to a multiple of {increment}")
+    _check(rc, "round {} to a multiple of {}", value, increment)
     return out
 
 
