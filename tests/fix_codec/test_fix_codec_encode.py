@@ -95,3 +95,10 @@ def test_format_utc_timestamp(ns, millis, text):
 def test_format_utc_timestamp_range():
     with pytest.raises(ValueError, match="1678"):
         codec.format_utc_timestamp(-(2**63))
+
+
+def test_encode_reuses_templates_per_comp_ids_and_takes_bytearray():
+    a = codec.encode("0", "A", "B", 1, T0_NS, [])
+    b = codec.encode("0", "A", "C", 1, T0_NS, [])
+    assert b"56=B\x01" in a and b"56=C\x01" in b
+    assert codec.encode("0", bytearray(b"A"), "B", 1, T0_NS, []) == a

@@ -23,3 +23,6 @@ cdef class FixMessage(FieldView):
     cdef FixField _inline[INLINE_FIELDS]
 
 cdef FixMessage parse_bytes(bytes buf, Py_ssize_t start, Py_ssize_t end, bint validate)
+
+# FixParseError for a failure code of scan/validate/direct decode (ix may be NULL).
+cdef object fix_error(int code, const FixIndex* ix, Py_ssize_t offset)

@@ -85,7 +85,7 @@ def frame_length(buf, Py_ssize_t start=0, Py_ssize_t max_body=MAX_BODY_LENGTH):
         raise ValueError(f"frame_length: start {start} is outside the buffer of {b.size} bytes")
     n = fix_frame(b.ptr + start, b.size - start, max_body, &reason)
     if n < 0:
-        raise make_error(reason, NULL, start)
+        raise fix_error(reason, NULL, start)
     return n
 
 
@@ -110,7 +110,7 @@ def next_frame_start(buf, Py_ssize_t start=0):
     return -1
 
 
-cdef object make_error(int code, const FixIndex* ix, Py_ssize_t offset):
+cdef object fix_error(int code, const FixIndex* ix, Py_ssize_t offset):
     cdef int reason = fix_reason(code)
     cdef int64_t seq
     cdef int i
@@ -384,7 +384,7 @@ cdef FixMessage parse_bytes(bytes buf, Py_ssize_t start, Py_ssize_t end, bint va
     if rc == 0 and validate:
         rc = fix_validate(&m.ix)
     if rc != 0:
-        raise make_error(rc, &m.ix, start)
+        raise fix_error(rc, &m.ix, start)
     m._buf = m.ix.buf
     m._fields = m.ix.fields
     m._lo = 0

@@ -1,7 +1,7 @@
 # The FIX 4.2 data dictionary as C tables (built once at import from fxpipe.fix.spec42) and the
 # validation walk over a FixIndex: field formats and enumerations, tags defined per message
 # type, header/body/trailer order, duplicates, repeating groups and required fields.
-from libc.stdint cimport int32_t, uint64_t
+from libc.stdint cimport int32_t, uint32_t, uint64_t
 
 from fxpipe.fix.scan cimport FixIndex
 
@@ -38,3 +38,9 @@ cdef inline void tagset_add(TagSet* s, int32_t tag) noexcept nogil:
 cdef int fix_check_msg_type(FixIndex* ix) noexcept nogil
 cdef int fix_validate(FixIndex* ix) noexcept nogil
 cdef int fix_check_field(int32_t tag, const char* p, Py_ssize_t n) noexcept nogil
+
+# scan + standard header + MsgType (+ the dictionary walk when validate): the one-call C parse.
+# fields/cap are the caller's storage; returns 0 or a failure code (scan.pxd).
+from fxpipe.fix.scan cimport FixField
+cdef int fix_parse_index(FixIndex* ix, FixField* fields, uint32_t cap, const char* p, Py_ssize_t n,
+                         bint validate) noexcept nogil

@@ -8,7 +8,7 @@ repeating groups (15: entry not starting with its delimiter, 16: entry count dif
 NumInGroup field) and required fields (1), checked last.
 """
 from cpython.mem cimport PyMem_Malloc
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint32_t, uint64_t
 from libc.string cimport memcmp, memset
 
 from fxpipe.fix.scan cimport (
@@ -23,6 +23,8 @@ from fxpipe.fix.scan cimport (
     REASON_TAG_WITHOUT_VALUE,
     REASON_UNDEFINED_TAG,
     REASON_VALUE_OUT_OF_RANGE,
+    fix_check_header,
+    fix_scan,
     fix_value,
 )
 from fxpipe.fix.values cimport (
@@ -42,6 +44,8 @@ from fxpipe.fix import spec42
 cdef enum:
     MAX_GROUP_DEPTH = 4
 
+cdef const char* FIX42 = b"FIX.4.2"
+
 
 ctypedef struct GroupDef:
     int32_t count_tag
@@ -55,6 +59,7 @@ ctypedef struct GroupDef:
 
 ctypedef struct MsgDef:
     TagSet allowed       # top-level body tags (group count tags included, members not)
+    TagSet group_tags    # the count tags of this message's top-level groups
     int32_t* required
     int n_required
     int* groups
@@ -62,7 +67,9 @@ ctypedef struct MsgDef:
 
 
 cdef uint8_t g_type[MAX_TAG + 1]
-cdef const char* g_enum[MAX_TAG + 1]
+cdef const char* g_enum[MAX_TAG + 1]       # "\x01A\x01B\x01" for enumerations of strings
+cdef uint64_t g_char_enum[MAX_TAG + 1][4]  # bitmap of allowed bytes when every value is one char
+cdef bint g_is_char_enum[MAX_TAG + 1]
 cdef TagSet g_header
 cdef TagSet g_trailer
 cdef GroupDef* g_groups = NULL
@@ -123,6 +130,8 @@ cdef void build() except *:
     global g_groups, g_msgs
     memset(g_type, 0, sizeof(g_type))
     memset(g_enum, 0, sizeof(g_enum))
+    memset(g_char_enum, 0, sizeof(g_char_enum))
+    memset(g_is_char_enum, 0, sizeof(g_is_char_enum))
     memset(&g_header, 0, sizeof(TagSet))
     memset(&g_trailer, 0, sizeof(TagSet))
     for k in range(128):
@@ -135,6 +144,10 @@ cdef void build() except *:
             raw = ("\x01" + "\x01".join(values) + "\x01").encode("ascii")
             _keep.append(raw)
             g_enum[tag] = <const char*>raw
+            if ftype != "MULTIPLEVALUESTRING" and all(len(v) == 1 for v in values):
+                g_is_char_enum[tag] = True
+                for v in values:
+                    g_char_enum[tag][ord(v) >> 6] |= (<uint64_t>1) << (ord(v) & 63)
     for item in spec42.HEADER:
         tagset_add(&g_header, item[0])
     for item in spec42.TRAILER:
@@ -154,6 +167,9 @@ cdef void build() except *:
         md.required = int_array(req)
         md.n_required = len(req)
         groups = [build_group(msg_type, item) for item in body if len(item) == 3]
+        for item in body:
+            if len(item) == 3:
+                tagset_add(&md.group_tags, item[0])
         md.groups = <int*>int_array(groups)
         md.n_groups = len(groups)
         g_msg_index[ord(msg_type)] = mi
@@ -199,7 +215,7 @@ cdef bint in_enum(const char* allowed, const char* p, Py_ssize_t n) noexcept nog
     return False
 
 
-cdef int fix_check_field(int32_t tag, const char* p, Py_ssize_t n) noexcept nogil:
+cdef inline int check_field(int32_t tag, const char* p, Py_ssize_t n) noexcept nogil:
     """0, or the reason this value is not valid for the tag in FIX 4.2."""
     cdef int64_t v
     cdef int t
@@ -245,7 +261,10 @@ cdef int fix_check_field(int32_t tag, const char* p, Py_ssize_t n) noexcept nogi
     elif t == FT_MONTHYEAR:
         if not fix_check_month_year(p, n):
             return REASON_INCORRECT_DATA_FORMAT
-    if g_enum[tag] != NULL:
+    if g_is_char_enum[tag]:
+        if n != 1 or not (g_char_enum[tag][(<unsigned char>p[0]) >> 6] >> ((<unsigned char>p[0]) & 63)) & 1:
+            return REASON_VALUE_OUT_OF_RANGE
+    elif g_enum[tag] != NULL:
         if t == FT_MULTI:
             s = 0
             while s <= n:
@@ -276,8 +295,8 @@ cdef int fix_check_msg_type(FixIndex* ix) noexcept nogil:
     return fail(ix, REASON_INVALID_MSG_TYPE, 35, 2)
 
 
-cdef int check_at(FixIndex* ix, uint32_t i) noexcept nogil:
-    cdef int r = fix_check_field(ix.fields[i].tag, fix_value(ix, i), ix.fields[i].len)
+cdef inline int check_at(FixIndex* ix, uint32_t i) noexcept nogil:
+    cdef int r = check_field(ix.fields[i].tag, fix_value(ix, i), ix.fields[i].len)
     if r:
         return fail(ix, r, ix.fields[i].tag, i)
     return 0
@@ -347,9 +366,11 @@ cdef int fix_validate(FixIndex* ix) noexcept nogil:
     tagset_add(&seen, 35)
     while i < last:
         tag = ix.fields[i].tag
-        r = check_at(ix, i)
-        if r:
-            return r
+        # MsgSeqNum and SendingTime were checked with the standard header.
+        if tag != 34 and tag != 52:
+            r = check_at(ix, i)
+            if r:
+                return r
         if tagset_has(&g_header, tag):
             if phase != 0:
                 return fail(ix, REASON_TAG_OUT_OF_ORDER, tag, i)
@@ -365,7 +386,7 @@ cdef int fix_validate(FixIndex* ix) noexcept nogil:
             return fail(ix, REASON_TAG_APPEARS_MORE_THAN_ONCE, tag, i)
         tagset_add(&seen, tag)
         nxt = i + 1
-        if md != NULL:
+        if md != NULL and tagset_has(&md.group_tags, tag):
             for k in range(md.n_groups):
                 if g_groups[md.groups[k]].count_tag == tag:
                     nxt = walk_group(ix, &g_groups[md.groups[k]], i, last, 1)
@@ -378,3 +399,23 @@ cdef int fix_validate(FixIndex* ix) noexcept nogil:
             if not tagset_has(&seen, md.required[k]):
                 return fail(ix, REASON_REQUIRED_TAG_MISSING, md.required[k], ix.n)
     return 0
+
+
+cdef int fix_parse_index(FixIndex* ix, FixField* fields, uint32_t cap, const char* p, Py_ssize_t n,
+                         bint validate) noexcept nogil:
+    cdef int rc
+    ix.fields = fields
+    ix.cap = cap
+    rc = fix_scan(ix, p, n)
+    if rc == 0:
+        rc = fix_check_header(ix, FIX42, 7)
+    if rc == 0:
+        rc = fix_check_msg_type(ix)
+    if rc == 0 and validate:
+        rc = fix_validate(ix)
+    return rc
+
+
+cdef int fix_check_field(int32_t tag, const char* p, Py_ssize_t n) noexcept nogil:
+    """0, or the reason this value is not valid for the tag in FIX 4.2."""
+    return check_field(tag, p, n)

@@ -98,3 +98,7 @@ cdef inline void fix_put_utc(FixWriter* w, int32_t tag, int64_t ns, int frac_dig
         w.pos += fix_format_utc(w.buf + w.pos, ns, frac_digits)
         w.buf[w.pos] = 1
         w.pos += 1
+
+
+cdef class Encoder:
+    cdef FixTemplate t

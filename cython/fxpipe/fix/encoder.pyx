@@ -220,15 +220,29 @@ def encode(msg_type, sender_comp_id, target_comp_id, int64_t msg_seq_num, int64_
     """One FIX message as bytes: 8, 9, 35, 49, 56, 34, 52 (millisecond UTCTimestamp), then the
     header pairs (e.g. PossDupFlag, OrigSendingTime), the body pairs, and CheckSum. Values are
     bytes, str, int, or bool (written Y/N); BodyLength and CheckSum are computed."""
-    cdef FixTemplate t
-    template_from(&t, begin_string, sender_comp_id, target_comp_id, b"")
-    return build(&t, msg_type, msg_seq_num, sending_time_ns, header, body)
+    # A session sends with the same comp ids every time: reuse its rendered template.
+    key = (sender_comp_id, target_comp_id, begin_string)
+    try:
+        enc = g_encoders.get(key)
+    except TypeError:      # an unhashable comp id (bytearray): no caching
+        enc = key = None
+    if key is None:
+        return Encoder(sender_comp_id, target_comp_id, begin_string=begin_string).encode(
+            msg_type, msg_seq_num, sending_time_ns, body, header)
+    if enc is None:
+        enc = Encoder(sender_comp_id, target_comp_id, begin_string=begin_string)
+        if len(g_encoders) >= 256:
+            g_encoders.clear()
+        g_encoders[key] = enc
+    return build(&(<Encoder>enc).t, msg_type, msg_seq_num, sending_time_ns, header, body)
+
+
+cdef dict g_encoders = {}
 
 
 cdef class Encoder:
     """A session's encoder: the fixed header (BeginString, comp ids, sub ids...) pre-rendered
     once, so each message costs only its own fields."""
-    cdef FixTemplate t
 
     def __init__(self, sender_comp_id, target_comp_id, *, header=(), begin_string="FIX.4.2",
                  int frac_digits=3):

@@ -43,7 +43,22 @@ cdef inline int fix_parse_int(const char* p, Py_ssize_t n, int64_t* out) noexcep
         return rc
     return fix_parse_uint(p, n, out)
 
-cdef bint fix_check_float(const char* p, Py_ssize_t n) noexcept nogil
+cdef inline bint fix_check_float(const char* p, Py_ssize_t n) noexcept nogil:
+    """FIX float syntax: optional '-', digits, at most one '.', at least one digit."""
+    cdef Py_ssize_t i = 0
+    cdef int digits = 0, dots = 0
+    if n > 0 and p[0] == b'-':
+        i = 1
+    while i < n:
+        if fix_is_digit(p[i]):
+            digits += 1
+        elif p[i] == b'.' and dots == 0:
+            dots = 1
+        else:
+            return False
+        i += 1
+    return digits > 0
+
 cdef int fix_parse_utc_ns(const char* p, Py_ssize_t n, int64_t* out) noexcept nogil
 cdef bint fix_check_utc_date(const char* p, Py_ssize_t n) noexcept nogil
 cdef bint fix_check_utc_time_only(const char* p, Py_ssize_t n) noexcept nogil

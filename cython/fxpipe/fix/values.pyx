@@ -13,23 +13,6 @@ cdef int64_t NS_PER_DAY = 86400000000000
 cdef int[13] DAYS_IN_MONTH = [0, 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
 
-cdef bint fix_check_float(const char* p, Py_ssize_t n) noexcept nogil:
-    """FIX float syntax: optional '-', digits, at most one '.', at least one digit."""
-    cdef Py_ssize_t i = 0
-    cdef int digits = 0, dots = 0
-    if n > 0 and p[0] == b'-':
-        i = 1
-    while i < n:
-        if fix_is_digit(p[i]):
-            digits += 1
-        elif p[i] == b'.' and dots == 0:
-            dots = 1
-        else:
-            return False
-        i += 1
-    return digits > 0
-
-
 cdef inline int two(const char* p) noexcept nogil:
     if not (fix_is_digit(p[0]) and fix_is_digit(p[1])):
         return -1
