@@ -12,6 +12,7 @@ import sys
 
 # Each module defines register(subparsers), adding its own commands.
 COMMAND_MODULES: list[str] = [
+    "fxpipe.fix.session.cli",
     "fxpipe.venue.cli",
 ]
 

@@ -100,6 +100,14 @@ class QfPeer:
             if ev["event"] == "exited":
                 raise AssertionError("QuickFIX peer exited")
 
+    def set_next(self, sender: int | None = None, target: int | None = None) -> tuple[int, int]:
+        """Moves QuickFIX's numbers; returns once it has done so (the seqnums reply follows)."""
+        if sender is not None:
+            self.cmd("set_next_sender", n=sender)
+        if target is not None:
+            self.cmd("set_next_target", n=target)
+        return self.seqnums()
+
     def seqnums(self) -> tuple[int, int]:
         self.cmd("seqnums")
         ev = self.wait(lambda e: e["event"] == "seqnums")

@@ -47,7 +47,7 @@ def test_fxpipe_initiator_with_quickfix_acceptor(tmp_path, cleanup):
     assert fill.get(11) == b"ORD-1" and fill.get(39) == b"2" and fill.get_scaled(31, 8) == 108512000
 
     # gap from QuickFIX: it skips 5 numbers; fxpipe asks once, QuickFIX gap-fills, flow goes on
-    qf.cmd("set_next_sender", n=qf.seqnums()[0] + 5)
+    qf.set_next(sender=qf.seqnums()[0] + 5)
     fx.call(fx.session.send, "D", new_order("ORD-2"))
     fill = fx.wait("app", lambda m: m.msg_type == "8")
     assert fill.get(11) == b"ORD-2"
@@ -56,8 +56,9 @@ def test_fxpipe_initiator_with_quickfix_acceptor(tmp_path, cleanup):
     wait_until(lambda: fx.session.store.next_target == qf.seqnums()[0], "fxpipe to catch up with QuickFIX")
 
     # gap the other way: QuickFIX forgets our last two; it asks, fxpipe resends with PossDup
-    sender, target = qf.seqnums()
-    qf.cmd("set_next_target", n=target - 2)
+    # QuickFIX counts a message after its callback returns: wait until it has counted ours
+    wait_until(lambda: qf.seqnums()[1] == fx.session.store.next_sender, "QuickFIX to count our messages")
+    qf.set_next(target=qf.seqnums()[1] - 2)
     fx.call(fx.session.send, "D", new_order("ORD-3"))
     resent = fields_of(qf.wait(lambda e: e["event"] == "app" and "|43=Y|" in e["raw"])["raw"])
     assert resent[35] == "D" and 122 in resent
@@ -108,7 +109,7 @@ def test_quickfix_initiator_with_fxpipe_acceptor(tmp_path, cleanup):
     assert fx.wait("app").get(11) == b"Q-1"
 
     # QuickFIX skips numbers: fxpipe sends one ResendRequest and takes QuickFIX's gap fill
-    qf.cmd("set_next_sender", n=qf.seqnums()[0] + 3)
+    qf.set_next(sender=qf.seqnums()[0] + 3)
     qf.send("D", new_order("Q-2"))
     assert fx.wait("app").get(11) == b"Q-2"
     qf.wait(lambda e: e["event"] == "app" and "|11=Q-2|" in e["raw"])
@@ -117,7 +118,9 @@ def test_quickfix_initiator_with_fxpipe_acceptor(tmp_path, cleanup):
     assert "ResendRequest" in (tmp_path / "fx-log" / f"{cfg.name}.events.log").read_text()
 
     # QuickFIX asks fxpipe to resend: fills come again with PossDup and OrigSendingTime
-    qf.cmd("set_next_target", n=qf.seqnums()[1] - 2)
+    # QuickFIX counts a message after its callback returns: wait until it has counted ours
+    wait_until(lambda: qf.seqnums()[1] == fx.session.store.next_sender, "QuickFIX to count our messages")
+    qf.set_next(target=qf.seqnums()[1] - 2)
     qf.send("D", new_order("Q-3"))
     resent = fields_of(qf.wait(lambda e: e["event"] == "app" and "|43=Y|" in e["raw"])["raw"])
     assert resent[35] == "8" and resent[11] == "Q-2" and 122 in resent

@@ -11,6 +11,8 @@ import pytest
 from fxpipe.fix.session.store import FileStore, StoreError, StoreLockedError
 
 T0 = 1_700_000_000_000_000_000
+# Child processes import fxpipe from wherever this test run does.
+CHILD_ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
 
 
 def opened(path, **kw):
@@ -126,7 +128,8 @@ def test_lock_held_by_another_process(tmp_path):
         s = FileStore({str(tmp_path / 'st')!r}); s.open(0)
         print("ready", flush=True); sys.stdin.readline()
     """)
-    p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+                         env=CHILD_ENV)
     try:
         assert p.stdout.readline().strip() == "ready"
         with pytest.raises(StoreLockedError, match=str(p.pid)):
@@ -201,7 +204,7 @@ def test_half_written_records_after_kill_9(tmp_path):
             s.save_sent(seq, (b"%08d" % seq) * (1 + seq % 40))
             seq += 1
     """)
-    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True, env=CHILD_ENV)
     try:
         assert p.stdout.readline().strip() == "ready"
         time.sleep(0.3)

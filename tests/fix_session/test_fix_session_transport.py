@@ -139,3 +139,9 @@ def test_listen_port_in_use_is_a_clear_error(tmp_path, loops):
         lp.engine.add_session(fx_config(tmp_path, "acceptor", "LP", "DESK", port), Venue())
         with pytest.raises(OSError, match=f"cannot listen on 127.0.0.1:{port}"):
             lp.engine.start()
+
+
+def test_wait_strategy_is_checked():
+    with pytest.raises(ValueError, match="wait must be 'block' or 'spin'"):
+        Engine(wait="nap")
+    Engine(wait="spin").close()

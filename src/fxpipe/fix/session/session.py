@@ -17,8 +17,6 @@ from collections.abc import Callable
 
 from . import admin, wire
 from .admin import RejectReason
-
-UNSUPPORTED_BEGIN_STRING = 1100  # the codec's reason for a BeginString of another FIX version
 from .gaps import InboundGaps
 from .resend import ResendJob, ResendStreamer
 
@@ -191,7 +189,7 @@ class Session:
             self._event(f"garbled message dropped: {exc}", logging.WARNING)
             return
         seq = exc.ref_seq_num or wire.find_seq_num(frame)
-        if seq is None or self.state is not State.ACTIVE or exc.reason == UNSUPPORTED_BEGIN_STRING:
+        if seq is None or self.state is not State.ACTIVE or exc.reason == wire.UNSUPPORTED_BEGIN_STRING:
             # Without a MsgSeqNum, before Logon, or in another FIX version: nothing to reject into.
             text = f"unrecoverable message: {exc}"
             self._send_admin(admin.LOGOUT, admin.logout(text[:200]))
@@ -360,7 +358,7 @@ class Session:
             reason = f"counterparty logged out: {msg.get_str(admin.TEXT) or ''}".rstrip(": ")
             self._send_admin(admin.LOGOUT, admin.logout())
         now = self.clock()
-        self._disconnect(reason)
+        self._disconnect(reason, logging.INFO)
         if self.cfg.reset_on_logout:
             self._reset_store(now, "reset_on_logout")
 
@@ -462,12 +460,12 @@ class Session:
         self.state = state
         self._state_since = now
 
-    def _disconnect(self, reason: str) -> None:
+    def _disconnect(self, reason: str, level: int = logging.WARNING) -> None:
         if self.link is not None:
             self.link.close()
-            self._closed(self.clock(), reason)
+            self._closed(self.clock(), reason, level)
 
-    def _closed(self, now: int, reason: str) -> None:
+    def _closed(self, now: int, reason: str, level: int = logging.WARNING) -> None:
         was = self.state
         self.link = None
         self._enter(State.DISCONNECTED, now)
@@ -476,7 +474,7 @@ class Session:
         self.gaps.clear()
         self._test_req_id = None
         self.last_error = reason
-        self._event(f"disconnected: {reason}", logging.INFO if was is State.LOGOUT_SENT else logging.WARNING)
+        self._event(f"disconnected: {reason}", logging.INFO if was is State.LOGOUT_SENT else level)
         if self.cfg.reset_on_disconnect:
             self._reset_store(now, "reset_on_disconnect")
         if was in (State.ACTIVE, State.LOGOUT_SENT):

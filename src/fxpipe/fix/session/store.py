@@ -2,7 +2,8 @@
 
 A store is a directory with three files. `lock` holds an exclusive flock for the one process
 allowed to write (a second writer is refused with the holder's pid). `seqnums` holds two
-checksummed slots, written alternately, so a torn write of one leaves the other intact:
+checksummed slots, written alternately (through a memory map: no syscall per message), so a
+torn write of one leaves the other intact:
 
     slot (at 0 and 64): | magic "FXSQ" | version | generation | next_sender | next_target |
                         | creation_ns | crc32 |
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import enum
 import fcntl
+import mmap
 import os
 import struct
 import zlib
@@ -32,6 +34,7 @@ from pathlib import Path
 _SLOT = struct.Struct("<4sIQQQqI")
 _SLOT_MAGIC = b"FXSQ"
 _SLOT_OFFSETS = (0, 64)
+_SEQ_FILE_SIZE = 128
 _REC = struct.Struct("<HBBQII")
 _REC_MAGIC = 0xF1C5
 _VERSION = 1
@@ -82,6 +85,7 @@ class FileStore:
         self._log_end = 0
         self._lock_fd = -1
         self._seq_fd = -1
+        self._seq_map: mmap.mmap | None = None  # slots are written in memory: no syscall per message
         self._log_fd = -1
         self._dirty = False
         self._last_sync_ns = 0
@@ -99,6 +103,9 @@ class FileStore:
             self._seq_fd = os.open(self.path / "seqnums", os.O_RDWR | os.O_CREAT, 0o600)
             self._log_fd = os.open(self.path / "messages", os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
             slot = self._read_slots()
+            if os.fstat(self._seq_fd).st_size < _SEQ_FILE_SIZE:
+                os.ftruncate(self._seq_fd, _SEQ_FILE_SIZE)
+            self._seq_map = mmap.mmap(self._seq_fd, _SEQ_FILE_SIZE)
             cut, last_seq = self._scan_log()
             if slot is None:
                 self.next_sender, self.next_target, self.creation_ns = 1, 1, now_ns
@@ -118,6 +125,11 @@ class FileStore:
         return self.recovery
 
     def close(self) -> None:
+        if self._seq_map is not None:
+            if self._dirty:
+                self._seq_map.flush()
+            self._seq_map.close()
+            self._seq_map = None
         for name in ("_log_fd", "_seq_fd"):
             fd = getattr(self, name)
             if fd >= 0:
@@ -168,9 +180,12 @@ class FileStore:
         self._generation += 1
         body = _SLOT.pack(_SLOT_MAGIC, _VERSION, self._generation, self.next_sender, self.next_target,
                           self.creation_ns, 0)[:-4]
-        os.pwrite(self._seq_fd, body + struct.pack("<I", zlib.crc32(body)),
-                  _SLOT_OFFSETS[self._generation & 1])
-        self._wrote(self._seq_fd)
+        off = _SLOT_OFFSETS[self._generation & 1]
+        self._seq_map[off:off + _SLOT.size] = body + struct.pack("<I", zlib.crc32(body))
+        if self.fsync is FsyncPolicy.ALWAYS:
+            self._seq_map.flush()
+        else:
+            self._dirty = True
 
     def incr_next_target(self) -> None:
         self.next_target += 1
@@ -280,7 +295,7 @@ class FileStore:
 
     def _sync(self) -> None:
         os.fdatasync(self._log_fd)
-        os.fdatasync(self._seq_fd)
+        self._seq_map.flush()  # msync: the slots reach the disk
         self._dirty = False
 
 

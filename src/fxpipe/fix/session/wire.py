@@ -5,11 +5,20 @@ machine reads in FIX terms and a codec change touches one file.
 """
 from __future__ import annotations
 
-from fxpipe.fix.codec import Encoder, FixParseError, encode, format_utc_timestamp, frame_length, next_frame_start, parse
+from fxpipe.fix.codec import (
+    Encoder,
+    FixParseError,
+    encode,
+    format_utc_timestamp,
+    frame_length,
+    next_frame_start,
+    parse,
+)
 from fxpipe.fix.codec import FixMessage as Message
+from fxpipe.fix.enums import UNSUPPORTED_BEGIN_STRING
 
-__all__ = ["Encoder", "Message", "FixParseError", "encode", "format_utc_timestamp", "frame_length",
-           "next_frame_start", "parse", "msg_type", "find_seq_num"]
+__all__ = ["Encoder", "Message", "FixParseError", "UNSUPPORTED_BEGIN_STRING", "encode", "format_utc_timestamp",
+           "frame_length", "next_frame_start", "parse", "msg_type", "find_seq_num"]
 
 
 def msg_type(msg: Message) -> str:
