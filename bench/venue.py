@@ -273,9 +273,10 @@ def bench_decode(res: Results, seconds: float) -> None:
 
     from fxpipe.feed import books as fb
     from fxpipe.venue.book import build_ladder
-    from fxpipe.venue.pairs import PAIRS
+    from fxpipe.venue.pairs import load
     from fxpipe.venue.prices import PriceProcess
 
+    PAIRS = load()
     pp = PriceProcess(PAIRS, 1)
     w = PacketWriter()
     packets, refreshes = [], 0
@@ -302,13 +303,13 @@ def bench_decode(res: Results, seconds: float) -> None:
 
 
 def bench_fix_quotes(res: Results, tmp: Path, cores, seconds: float) -> None:
-    from fxpipe.venue.pairs import PAIRS
+    from fxpipe.venue.pairs import load
 
     port = free_port()
     v = start_venue(venue_config(tmp, port, "wall", 2_000_000), cores[0])
     try:
         c = Client(tmp / "fq", port, "ECN1")
-        c.subscribe_all([p.symbol for p in PAIRS])
+        c.subscribe_all([p.symbol for p in load()])
         c.run_for(0.5)
         q0, s0, t0 = c.quotes, v.status()["venues"]["ecn"]["md_messages"], time.perf_counter()
         c.run_for(seconds)

@@ -5,9 +5,9 @@ from fractions import Fraction
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fxpipe.fix.enums import ExecTransType, ExecType, OrdStatus, OrdType, TimeInForce
 from fxpipe.venue import corrections
 from fxpipe.venue.book import PairBook, build_ladder
-from fxpipe.venue.enums import ExecTransType, ExecType, OrdStatus, OrdType, TimeInForce
 from fxpipe.venue.orders import (
     CancelReject,
     CancelRequest,
@@ -94,7 +94,7 @@ def test_resting_orders_fill_by_price_then_time():
 
 def test_ioc_remainder_is_cancelled_with_its_own_report():
     _, om = market()
-    o, reps = new(om, "A", qty=2 * M, price=108_502_000, tif=TimeInForce.IOC)
+    o, reps = new(om, "A", qty=2 * M, price=108_502_000, tif=TimeInForce.IMMEDIATE_OR_CANCEL)
     assert kinds(reps) == [
         (ExecType.PARTIAL_FILL, OrdStatus.PARTIALLY_FILLED, M, 108_502_000, M, M),
         (ExecType.CANCELED, OrdStatus.CANCELED, 0, 0, 0, M),
@@ -105,15 +105,15 @@ def test_ioc_remainder_folded_into_the_last_fill_when_the_venue_does_that():
     book = PairBook(0)
     book.set_ladder(*build_ladder(108_500_000, 108_502_000, 1_000, 1, SIZES))
     om = OrderManager("V", [book], ioc_cancel_report=False)
-    o, reps = new(om, "A", qty=2 * M, price=108_502_000, tif=TimeInForce.IOC)
+    o, reps = new(om, "A", qty=2 * M, price=108_502_000, tif=TimeInForce.IMMEDIATE_OR_CANCEL)
     assert kinds(reps) == [(ExecType.PARTIAL_FILL, OrdStatus.CANCELED, M, 108_502_000, 0, M)]
 
 
 def test_fok_fills_in_full_or_not_at_all():
     _, om = market()
-    o, reps = new(om, "A", qty=4 * M, price=108_503_000, tif=TimeInForce.FOK)
+    o, reps = new(om, "A", qty=4 * M, price=108_503_000, tif=TimeInForce.FILL_OR_KILL)
     assert kinds(reps) == [(ExecType.CANCELED, OrdStatus.CANCELED, 0, 0, 0, 0)] and "FOK" in reps[0].text
-    o, reps = new(om, "B", qty=3 * M, price=108_503_000, tif=TimeInForce.FOK)
+    o, reps = new(om, "B", qty=3 * M, price=108_503_000, tif=TimeInForce.FILL_OR_KILL)
     assert reps[-1].ord_status == OrdStatus.FILLED and reps[-1].cum_qty_e2 == 3 * M
 
 
@@ -132,7 +132,7 @@ def test_duplicate_clordid_is_rejected():
 
 def test_cancel_and_its_rejects():
     book, om = market()
-    o, _ = new(om, "A", price=108_000_000, tif=TimeInForce.GTC)
+    o, _ = new(om, "A", price=108_000_000, tif=TimeInForce.GOOD_TILL_CANCEL)
     r = om.cancel(CancelRequest("S", "A2", "A", 0, "1"), T0)
     assert (r.exec_type, r.ord_status, r.cl_ord_id, r.orig_cl_ord_id) == (ExecType.CANCELED, OrdStatus.CANCELED, "A2", "A")
     assert book.resting() == []
@@ -186,7 +186,7 @@ def test_status_request_known_and_unknown():
 def test_day_orders_expire_at_the_new_york_roll_gtc_do_not():
     book, om = market()
     day, _ = new(om, "A", price=108_000_000)
-    gtc, _ = new(om, "B", price=108_000_000, tif=TimeInForce.GTC)
+    gtc, _ = new(om, "B", price=108_000_000, tif=TimeInForce.GOOD_TILL_CANCEL)
     roll = next_roll_ns(T0)
     assert om.expire_day_orders(trade_date, roll - 1) == []
     reps = om.expire_day_orders(trade_date, roll)
@@ -220,7 +220,7 @@ def test_overfill_leaves_cum_above_order_qty():
 def test_avg_px_is_the_exact_mean_rounded_half_even(fills):
     book, om = market()
     total = sum(q for _, q in fills)
-    o = om.accept(NewOrder("S", "H", 0, "1", OrdType.LIMIT, TimeInForce.GTC, total, 10**9), T0)
+    o = om.accept(NewOrder("S", "H", 0, "1", OrdType.LIMIT, TimeInForce.GOOD_TILL_CANCEL, total, 10**9), T0)
     for q, px in ((q, px) for px, q in fills):
         r = om.fill(o, q, px, T0)
     exact = Fraction(sum(px * q for px, q in fills), total)

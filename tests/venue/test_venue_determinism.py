@@ -64,7 +64,7 @@ def log(c) -> list[bytes]:
     return [STAMPED.sub(rb"|\1=T", line.split(b" ", 1)[1]) for line in lines]
 
 
-def test_same_seed_same_flow_same_bytes(tmp_path):
+def test_lessons12_same_seed_same_flow_same_bytes(tmp_path):
     ecn1, lp1 = flow(tmp_path / "run1", seed=4242)
     ecn2, lp2 = flow(tmp_path / "run2", seed=4242)
     assert len(ecn1) > 40 and len(lp1) > 6

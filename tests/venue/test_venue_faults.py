@@ -76,7 +76,7 @@ def test_reject_logon_answers_with_a_logout(venue):
 
 
 @pytest.mark.parametrize("possdup", [True, False])
-def test_duplicate_execution_reports_with_and_without_possdup(venue, possdup):
+def test_lessons3_duplicate_execution_reports_with_and_without_possdup(venue, possdup):
     c = venue.client()
     venue.fault(f"duplicate_exec count=1 possdup={'yes' if possdup else 'no'} session=C1")
     market(c, "X1")
@@ -141,7 +141,7 @@ def test_trade_correction(venue):
     assert corr.get_str(14) == "1000000"
 
 
-def test_overfill(venue):
+def test_lessons2_overfill_is_sent_as_a_normal_fill_beyond_order_qty(venue):
     c = venue.client()
     venue.fault("overfill qty=250000 session=C1")
     market(c, "O1")

@@ -10,6 +10,7 @@ import pytest
 
 from fxpipe.feed import books as fb
 from fxpipe.feed import sbe
+from fxpipe.model import events
 
 PKT = struct.Struct("<QQIHBB")  # seq, sending_ns, stream_id, channel_id, channel_type, msg_count
 MSG = struct.Struct("<HHHHH")  # size, block_length, template_id, schema_id, version
@@ -142,7 +143,7 @@ def test_books_apply_in_sequence_and_flag_gaps_and_duplicates():
     assert b.on_packet(incr(6, [])) == fb.OK and b.stats()["heartbeats"] == 1
 
 
-def test_snapshot_clears_staleness_and_never_rolls_a_book_back():
+def test_lessons11_stale_after_a_gap_until_a_snapshot_and_never_rolled_back():
     b = fb.FeedBooks(1)
     b.on_packet(incr(1, [(1, 1, BIDS, ASKS), (2, 1, BIDS, ASKS)]))
     b.on_packet(incr(4, [(2, 3, [], ASKS)]))  # gap; 2 refreshed (rpt 3), 1 stale
@@ -175,6 +176,19 @@ def test_a_publisher_restart_resets_update_numbers():
     assert b.on_packet(incr(1, [(1, 1, [], ASKS)], stream=2)) == fb.NEW_STREAM
     assert b.levels(1) == ([], ASKS) and b.rpt_seq(1) == 1
     assert b.on_snapshot_packet(snapshot(0, 1, [], stream=1)) == fb.IGNORED
+
+
+def test_books_give_fxpipe_quote_events_per_level():
+    b = fb.FeedBooks(1)
+    b.on_packet(incr(1, [(3, 1, BIDS, ASKS)]))
+    q = b.quotes(3, venue_id=2, ts_receive_ns=555)
+    assert len(q) == 2 and (q["type"] == events.EventType.QUOTE).all()
+    assert list(q["level"]) == [0, 1] and list(q["venue_id"]) == [2, 2] and list(q["instrument_id"]) == [3, 3]
+    assert list(q["bid_px_e8"]) == [p for p, _ in BIDS] and list(q["bid_qty_e2"]) == [s for _, s in BIDS]
+    assert list(q["ask_px_e8"]) == [ASKS[0][0], 0] and list(q["ask_qty_e2"]) == [ASKS[0][1], 0]  # no 2nd offer
+    assert list(q["md_seq"]) == [1, 1] and list(q["ts_venue_ns"]) == [1, 1] and list(q["ts_receive_ns"]) == [555, 555]
+    assert (q["quote_cond"] == events.QuoteCondition.FIRM).all()
+    assert len(b.quotes(4, 2)) == 0
 
 
 def test_instrument_definitions_arrive_with_the_snapshot():

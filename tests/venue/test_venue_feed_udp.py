@@ -10,9 +10,10 @@ from fxpipe.feed import books as fb
 from fxpipe.feed.publisher import FeedPublisher, InstrumentDef, check_loopback
 from fxpipe.feed.receiver import FeedReceiver
 from fxpipe.venue.book import build_ladder
-from fxpipe.venue.pairs import PAIRS
+from fxpipe.venue.pairs import load
 from fxpipe.venue.prices import PriceProcess
 
+PAIRS = load()
 DEFS = [InstrumentDef(p.instrument_id, p.symbol, p.pip_e8, p.tick_e8, p.price_decimals, p.settle_days) for p in PAIRS]
 SIZES = (100_000_000, 200_000_000, 300_000_000, 500_000_000, 1_000_000_000)
 

@@ -4,7 +4,9 @@ unsubscribe, and a live (wall-paced) stream."""
 import pytest
 from venue_harness import FixClient, VenueProcess, levels, md_request
 
-from fxpipe.venue.pairs import BY_SYMBOL
+from fxpipe.venue.pairs import load
+
+BY_SYMBOL = {p.symbol: p for p in load()}
 
 
 @pytest.fixture

@@ -161,6 +161,8 @@ def test_refusals_say_what_is_wrong(venue, change, where, reason, text):
     (rej,) = reports(c, "X1", 1)
     assert pick(rej, 150, 39, 103) == ("8", "8", reason)
     assert text in rej[58]
+    assert rej[55] == dict(body)[55]  # the client's own symbol, even one the venue does not know
+    assert 64 not in rej and 15 not in rej  # no order, no value date
 
 
 def test_duplicate_clordid_and_unsupported_message_type(venue):

@@ -6,11 +6,13 @@ from fxpipe.model.numbers import divide
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from fxpipe.venue.pairs import BY_SYMBOL, PAIRS, UnknownSymbol, select
+from fxpipe.venue.pairs import UnknownSymbol, load
 from fxpipe.venue.prices import PriceProcess, ProcessParams, half_even
 from fxpipe.venue.replay import ReplayError, ReplaySource, parse_time_ns
 
 N = 20_000
+PAIRS = load()  # the default reference data: the eight pairs fxpipe trades
+BY_SYMBOL = {p.symbol: p for p in PAIRS}
 
 
 def run(seed: int, n: int = N) -> list[tuple]:
@@ -101,10 +103,11 @@ def test_shift_moves_a_major_and_its_crosses_and_a_cross_through_its_leg():
     assert -11 < moved_pips < -9
 
 
-def test_select_adds_the_legs_of_a_cross_and_refuses_unknown_pairs():
-    assert [p.symbol for p in select(["EUR/JPY"])] == ["EUR/USD", "USD/JPY", "EUR/JPY"]
+def test_load_adds_the_legs_of_a_cross_and_refuses_unknown_pairs():
+    assert [p.symbol for p in load(symbols=["EUR/JPY"])] == ["EUR/USD", "USD/JPY", "EUR/JPY"]
+    assert [p.instrument_id for p in load(symbols=["EUR/JPY"])] == [1, 3, 7]  # the reference-data ids
     with pytest.raises(UnknownSymbol, match="EURUSD"):
-        select(["EURUSD"])
+        load(symbols=["EURUSD"])
 
 
 def test_process_params_are_checked():

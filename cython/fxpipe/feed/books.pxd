@@ -8,6 +8,7 @@
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 from fxpipe.feed.sbe cimport MAX_LEVELS, SYMBOL_SIZE, BookMsg, Level
+from fxpipe.model.events cimport Quote
 
 cdef enum:
     MAX_INSTRUMENTS = 256    # instrument ids are 1..255; id 0 means "all" in requests
@@ -59,3 +60,7 @@ cdef class FeedBooks:
     cdef int _apply_book(self, const BookMsg* m) noexcept nogil
     cdef void _all_stale(self) noexcept nogil
     cdef const InstrumentBook* book(self, uint32_t instrument_id) noexcept nogil
+    # fxpipe Quote events (model/events.pxd), one per level, best first, into out[0..max_out):
+    # what the feed stage puts on the md ring. Returns how many were written.
+    cdef int write_quotes(self, uint32_t instrument_id, uint16_t venue_id, int64_t ts_receive_ns,
+                          Quote* out, int max_out) noexcept nogil

@@ -8,6 +8,11 @@ objects; on_packet()/on_snapshot_packet() are their thin Python shells for the U
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
+import numpy as np
+
+from fxpipe.model import events
+from fxpipe.model.events cimport EVT_QUOTE, QUOTE_FIRM, event_init
+
 from fxpipe.feed.sbe cimport (
     CHANNEL_INCREMENTAL,
     CHANNEL_SNAPSHOT,
@@ -67,6 +72,32 @@ cdef class FeedBooks:
         if instrument_id >= MAX_INSTRUMENTS:
             return NULL
         return &self.books[instrument_id]
+
+    cdef int write_quotes(self, uint32_t instrument_id, uint16_t venue_id, int64_t ts_receive_ns,
+                          Quote* out, int max_out) noexcept nogil:
+        cdef const InstrumentBook* b = self.book(instrument_id)
+        cdef int k, n
+        if b == NULL or not b.has_book:
+            return 0
+        n = b.n_bids if b.n_bids > b.n_asks else b.n_asks
+        if n > max_out:
+            n = max_out
+        for k in range(n):
+            event_init(&out[k], EVT_QUOTE)
+            out[k].hdr.venue_id = venue_id
+            out[k].hdr.instrument_id = <uint16_t>instrument_id
+            out[k].hdr.ts_venue_ns = b.transact_ns
+            out[k].hdr.ts_receive_ns = ts_receive_ns
+            if k < b.n_bids:
+                out[k].bid_px_e8 = b.bids[k].price_e8
+                out[k].bid_qty_e2 = b.bids[k].qty_e2
+            if k < b.n_asks:
+                out[k].ask_px_e8 = b.asks[k].price_e8
+                out[k].ask_qty_e2 = b.asks[k].qty_e2
+            out[k].md_seq = b.rpt_seq
+            out[k].level = <uint8_t>k
+            out[k].quote_cond = QUOTE_FIRM
+        return n
 
     cdef int _apply_book(self, const BookMsg* m) noexcept nogil:
         cdef InstrumentBook* b
@@ -260,6 +291,15 @@ cdef class FeedBooks:
         """(bid_e8, ask_e8), 0 for an empty side."""
         cdef InstrumentBook* b = &self.books[self._get(instrument_id)]
         return (b.bids[0].price_e8 if b.n_bids else 0, b.asks[0].price_e8 if b.n_asks else 0)
+
+    def quotes(self, uint32_t instrument_id, uint16_t venue_id, int64_t ts_receive_ns=0):
+        """The instrument's ladder as fxpipe Quote events (numpy records of
+        fxpipe.model.events' Quote dtype), one per level, best first."""
+        self._get(instrument_id)
+        arr = events.empty(events.EventType.QUOTE, MAX_LEVELS)
+        cdef unsigned char[::1] raw = arr.view(np.uint8).reshape(-1)
+        cdef int n = self.write_quotes(instrument_id, venue_id, ts_receive_ns, <Quote*>&raw[0], MAX_LEVELS)
+        return arr[:n]
 
     def definition(self, uint32_t instrument_id):
         cdef InstrumentBook* b = &self.books[self._get(instrument_id)]

@@ -14,10 +14,11 @@ import heapq
 import random
 import zlib
 
+from fxpipe.fix.enums import ExecType, OrdStatus
 from fxpipe.fix.session.session import SessionNotLoggedOn
 from fxpipe.venue import faultops, link
 from fxpipe.venue.book import PairBook, build_ladder
-from fxpipe.venue.enums import ExecType, OrdRejReason, OrdStatus
+from fxpipe.venue.enums import OrdRejReason
 from fxpipe.venue.faults import FaultBook
 from fxpipe.venue.inbound import Refusal, RequestReader
 from fxpipe.venue.market import Market
@@ -25,7 +26,7 @@ from fxpipe.venue.marketdata import MarketData
 from fxpipe.venue.orders import CancelReject, ExecReport, Order, OrderManager
 from fxpipe.venue.outbound import Renderer
 from fxpipe.venue.outq import Outgoing, OutQueue
-from fxpipe.venue.pairs import select, symbol_index
+from fxpipe.venue.pairs import subset, symbol_index
 from fxpipe.venue.profiles import Profile
 from fxpipe.venue.settlement import next_roll_ns, trade_date
 
@@ -39,7 +40,7 @@ class Venue:
         self.market = market
         self.clock = clock
         self.broadcast = broadcast  # fn(changed market indices, now): step pace moves every venue
-        wanted = {p.symbol for p in select(list(profile.pairs) if profile.pairs else None)}
+        wanted = {p.symbol for p in subset(market.pairs, list(profile.pairs) if profile.pairs else None)}
         self.mkt_index = [i for i, p in enumerate(market.pairs) if p.symbol in wanted]
         self.pairs = tuple(market.pairs[i] for i in self.mkt_index)
         self.venue_index = {mi: vi for vi, mi in enumerate(self.mkt_index)}
@@ -48,7 +49,7 @@ class Venue:
         self.orders = OrderManager(profile.comp_id, self.books, profile.ioc_cancel_report)
         self.reader = RequestReader(profile, self.pairs, self.symbols)
         self.render = Renderer(profile, self.pairs)
-        self.md = MarketData(self.render, self.symbols, profile.md_max_depth)
+        self.md = MarketData(self.render, self.symbols, profile.depth)
         self.out = OutQueue()
         self.faults = FaultBook()
         self.rng = random.Random(seed * 1_000_003 + zlib.crc32(profile.name.encode()))

@@ -17,12 +17,14 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from fxpipe.fix.session import config as fixcfg
+from fxpipe.model.refdata import RefData, RefDataError, load_refdata
 from fxpipe.venue import faults as faultspec
-from fxpipe.venue.pairs import UnknownSymbol, select
+from fxpipe.venue import pairs as pairdata
+from fxpipe.venue.pairs import Pair, UnknownSymbol, subset
 from fxpipe.venue.prices import ProcessParams
 from fxpipe.venue.profiles import ConfigError, Profile, parse_profile
 
-MARKET_KEYS = {"seed", "pairs", "pace", "rate", "step_updates", "replay", "replay_speed", "replay_loop", "process"}
+MARKET_KEYS = {"seed", "refdata", "pairs", "pace", "rate", "step_updates", "replay", "replay_speed", "replay_loop", "process"}
 FEED_KEYS = {"channel_id", "destinations", "snapshot_port", "heartbeat_ms", "stream_id"}
 SESSION_DEFAULTS = {"heartbeat_s": 30, "store_dir": "var/venue/store", "log_dir": "var/venue/log",
                     "fsync": "never", "reset_on_logon": True, "schedule": "always"}
@@ -31,6 +33,7 @@ SESSION_DEFAULTS = {"heartbeat_s": 30, "store_dir": "var/venue/store", "log_dir"
 @dataclass(frozen=True)
 class MarketConfig:
     seed: int = 1
+    refdata: str | None = None  # reference-data TOML; None: fxpipe's default (config/refdata.toml)
     pairs: tuple[str, ...] | None = None
     pace: str = "wall"
     rate: float = 1000.0
@@ -62,6 +65,7 @@ class VenueConfig:
 class SimConfig:
     path: str
     market: MarketConfig
+    refdata: RefData
     venues: list[VenueConfig] = field(default_factory=list)
     control_port: int | None = None
 
@@ -85,17 +89,24 @@ def parse(doc: dict, where: str = "<config>") -> SimConfig:
     if unknown:
         raise ConfigError(f"unknown tables {sorted(unknown)}; expected [market], [session], [control], [venues.NAME]")
     market = _market(doc.get("market", {}))
+    try:
+        refdata = load_refdata(market.refdata)
+        pairs = pairdata.load(refdata, list(market.pairs) if market.pairs else None)
+    except RefDataError as exc:
+        raise ConfigError(f"market.refdata: {exc}") from None
+    except UnknownSymbol as exc:
+        raise ConfigError(f"market.pairs: {exc}") from None
     venues_doc = doc.get("venues", {})
     if not isinstance(venues_doc, dict) or not venues_doc:
         raise ConfigError("no venues: add at least one [venues.NAME] table")
     session_defaults = {**SESSION_DEFAULTS, **doc.get("session", {})}
-    cfg = SimConfig(where, market)
+    cfg = SimConfig(where, market, refdata)
     ports, comp_ids, channels = {}, set(), {}
     for name, table in venues_doc.items():
         if not isinstance(table, dict):
             raise ConfigError(f"venues.{name} must be a table")
         profile = parse_profile(name, {k: v for k, v in table.items()})
-        _check_pairs(name, profile, market)
+        _check_pairs(name, profile, pairs)
         if profile.port in ports:
             raise ConfigError(f"venues.{name}.port {profile.port} is also venue {ports[profile.port]}'s port")
         ports[profile.port] = name
@@ -149,13 +160,11 @@ def _market(t: dict) -> MarketConfig:
     if "step_updates" in vals and (not isinstance(vals["step_updates"], int) or vals["step_updates"] < 0):
         raise ConfigError("market.step_updates must be an integer >= 0")
     if "pairs" in vals:
-        if not isinstance(vals["pairs"], list):
+        if not isinstance(vals["pairs"], list) or not all(isinstance(s, str) for s in vals["pairs"]):
             raise ConfigError("market.pairs: a list like [\"EUR/USD\", \"USD/JPY\"]")
-        try:
-            select(vals["pairs"])
-        except UnknownSymbol as exc:
-            raise ConfigError(f"market.pairs: {exc}") from None
         vals["pairs"] = tuple(vals["pairs"])
+    if "refdata" in vals and not isinstance(vals["refdata"], str):
+        raise ConfigError("market.refdata: the path of a reference-data TOML file")
     proc = t.get("process", {})
     known = {f.name for f in fields(ProcessParams)}
     if set(proc) - known:
@@ -170,15 +179,11 @@ def _market(t: dict) -> MarketConfig:
     return MarketConfig(**{**vals, "process": params})
 
 
-def _check_pairs(name: str, profile: Profile, market: MarketConfig) -> None:
+def _check_pairs(name: str, profile: Profile, pairs: tuple[Pair, ...]) -> None:
     try:
-        wanted = select(list(profile.pairs) if profile.pairs else None)
+        subset(pairs, list(profile.pairs) if profile.pairs else None)
     except UnknownSymbol as exc:
-        raise ConfigError(f"venues.{name}.pairs: {exc}") from None
-    have = {p.symbol for p in select(list(market.pairs) if market.pairs else None)}
-    missing = [p.symbol for p in wanted if p.symbol not in have]
-    if missing:
-        raise ConfigError(f"venues.{name}.pairs: {missing} are not in market.pairs; add them there")
+        raise ConfigError(f"venues.{name}.pairs: {exc}; add it to market.pairs (and the reference data)") from None
 
 
 def _feed(name: str, t) -> FeedConfig | None:

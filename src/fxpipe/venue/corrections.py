@@ -9,12 +9,12 @@ fill beyond OrderQty: CumQty ends above OrderQty, which the OMS must record and 
 """
 from __future__ import annotations
 
-from fxpipe.venue.enums import ExecTransType, ExecType, OrdStatus, OrdType, TimeInForce
+from fxpipe.fix.enums import ExecTransType, ExecType, OrdStatus, OrdType, TimeInForce
 from fxpipe.venue.orders import ExecReport, Order, OrderManager
 
 
 def _works_again(o: Order) -> bool:
-    return o.ord_type == OrdType.LIMIT and o.tif in (TimeInForce.DAY, TimeInForce.GTC) and o.status in (
+    return o.ord_type == OrdType.LIMIT and o.tif in (TimeInForce.DAY, TimeInForce.GOOD_TILL_CANCEL) and o.status in (
         OrdStatus.NEW, OrdStatus.PARTIALLY_FILLED, OrdStatus.FILLED)
 
 
@@ -64,6 +64,6 @@ def phantom(om: OrderManager, session: str, pair_index: int, side: str, qty: int
     """A fill report for an order nobody entered (a venue mixing up sessions or ids)."""
     om.phantoms += 1
     o = Order(0, session, f"{om.venue_id}-OX{om.phantoms}", f"UNKNOWN-{om.phantoms}", pair_index, side,
-              OrdType.LIMIT, TimeInForce.IOC, qty, px, None, now, cum_qty_e2=qty, notional_e10=qty * px,
+              OrdType.LIMIT, TimeInForce.IMMEDIATE_OR_CANCEL, qty, px, None, now, cum_qty_e2=qty, notional_e10=qty * px,
               status=OrdStatus.FILLED)
     return om.report(o, ExecType.FILL, now, qty, px)

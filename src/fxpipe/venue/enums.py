@@ -1,58 +1,11 @@
-"""FIX 4.2 code values the venue speaks, named as the spec names them; each member's value is
-the character that travels on the wire."""
+"""FIX 4.2 code values the venue needs beyond the codec's vocabulary (fxpipe.fix.enums: Side,
+OrdType, TimeInForce, ExecType, OrdStatus, ExecTransType, CxlRejResponseTo): the reasons it
+gives when it refuses something, and which order states are final."""
 from __future__ import annotations
 
 import enum
 
-
-class Side(enum.StrEnum):
-    BUY = "1"
-    SELL = "2"
-
-
-class OrdType(enum.StrEnum):
-    MARKET = "1"
-    LIMIT = "2"
-
-
-class TimeInForce(enum.StrEnum):
-    DAY = "0"
-    GTC = "1"
-    IOC = "3"
-    FOK = "4"
-
-
-class ExecType(enum.StrEnum):
-    NEW = "0"
-    PARTIAL_FILL = "1"
-    FILL = "2"
-    DONE_FOR_DAY = "3"
-    CANCELED = "4"
-    REPLACE = "5"
-    PENDING_CANCEL = "6"
-    REJECTED = "8"
-    PENDING_NEW = "A"
-    EXPIRED = "C"
-    PENDING_REPLACE = "E"
-
-
-class OrdStatus(enum.StrEnum):
-    NEW = "0"
-    PARTIALLY_FILLED = "1"
-    FILLED = "2"
-    CANCELED = "4"
-    PENDING_CANCEL = "6"
-    REJECTED = "8"
-    PENDING_NEW = "A"
-    EXPIRED = "C"
-    PENDING_REPLACE = "E"
-
-
-class ExecTransType(enum.StrEnum):
-    NEW = "0"
-    CANCEL = "1"
-    CORRECT = "2"
-    STATUS = "3"
+from fxpipe.fix.enums import OrdStatus
 
 
 class OrdRejReason(enum.IntEnum):
@@ -70,11 +23,6 @@ class CxlRejReason(enum.IntEnum):
     UNKNOWN_ORDER = 1
     BROKER_OPTION = 2
     ALREADY_PENDING = 3
-
-
-class CxlRejResponseTo(enum.StrEnum):
-    CANCEL = "1"
-    REPLACE = "2"
 
 
 class MDReqRejReason(enum.StrEnum):

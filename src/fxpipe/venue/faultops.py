@@ -8,8 +8,9 @@ late. Without an armed fault each of these is the venue's normal path.
 """
 from __future__ import annotations
 
+from fxpipe.fix.enums import CxlRejResponseTo, ExecType, OrdStatus, OrdType
 from fxpipe.venue import corrections, link
-from fxpipe.venue.enums import CxlRejReason, CxlRejResponseTo, ExecType, OrdStatus, OrdType
+from fxpipe.venue.enums import CxlRejReason
 from fxpipe.venue.orders import CancelReject, CancelRequest, ExecReport
 
 REORDER_MAX_HOLD_NS = 1_000_000_000  # a reorder batch that never fills is released after this
@@ -85,7 +86,7 @@ def fill_after_cancel(v, key: str, req: CancelRequest, now: int) -> bool:
     v.books[o.pair_index].remove(o)
     v.report(v.orders.fill(o, o.leaves_qty_e2, o.price_e8, now), t)
     v.cancel_reject(CancelReject(key, o.order_id, req.cl_ord_id, req.orig_cl_ord_id, o.status,
-                                 CxlRejResponseTo.CANCEL, CxlRejReason.TOO_LATE_TO_CANCEL,
+                                 CxlRejResponseTo.ORDER_CANCEL_REQUEST, CxlRejReason.TOO_LATE_TO_CANCEL,
                                  "too late to cancel: the order is filled", now), t)
     return True
 

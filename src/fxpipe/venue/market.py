@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import time
 
-from fxpipe.venue.pairs import BY_SYMBOL
 from fxpipe.venue.prices import PriceProcess
 from fxpipe.venue.replay import ReplaySource
 
@@ -109,6 +108,5 @@ class Market:
             raise ValueError("price_jump needs the synthetic price process; this market replays a file")
         if symbol not in self.index:
             known = ", ".join(self.index) or "none"
-            hint = f" (write it as {BY_SYMBOL[symbol].symbol})" if symbol in BY_SYMBOL else ""
-            raise ValueError(f"price_jump: {symbol!r} is not in this market{hint}; pairs: {known}")
+            raise ValueError(f"price_jump: {symbol!r} is not in this market; pairs (written like this): {known}")
         return sorted(self.source.shift(self.index[symbol], pips))

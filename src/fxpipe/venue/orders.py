@@ -13,19 +13,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from fxpipe.fix.enums import CxlRejResponseTo, ExecTransType, ExecType, OrdStatus, OrdType, TimeInForce
 from fxpipe.model.numbers import divide
 from fxpipe.venue.book import PairBook
-from fxpipe.venue.enums import (
-    DONE_STATUSES,
-    CxlRejReason,
-    CxlRejResponseTo,
-    ExecTransType,
-    ExecType,
-    OrdRejReason,
-    OrdStatus,
-    OrdType,
-    TimeInForce,
-)
+from fxpipe.venue.enums import DONE_STATUSES, CxlRejReason, OrdRejReason
 
 
 @dataclass(slots=True)
@@ -124,6 +115,7 @@ class ExecReport:
     exec_ref_id: str | None = None
     trade_ns: int = 0  # the instant the order was entered: its trade date fixes the value date
     symbol: str | None = None  # the client's own text, for a refusal of a symbol the venue does not know
+    is_order: bool = True  # False: the answer to a request that never became an order (no value date)
 
 
 @dataclass(slots=True)
@@ -174,7 +166,7 @@ class OrderManager:
             o = Order(0, req.session, "NONE", req.cl_ord_id, req.pair_index, req.side, req.ord_type,
                       req.tif, req.order_qty_e2, req.price_e8, req.account, now, status=OrdStatus.REJECTED)
             return self.report(o, ExecType.REJECTED, now, ord_rej_reason=OrdRejReason.DUPLICATE_ORDER,
-                               text=f"duplicate ClOrdID {req.cl_ord_id}")
+                               text=f"duplicate ClOrdID {req.cl_ord_id}", is_order=False)
         self._order_seq += 1
         o = Order(self._order_seq, req.session, f"{self.venue_id}-O{self._order_seq}", req.cl_ord_id,
                   req.pair_index, req.side, req.ord_type, req.tif, req.order_qty_e2, req.price_e8,
@@ -188,7 +180,8 @@ class OrderManager:
         """The reject of a request that never became an order (bad tags, unknown symbol...)."""
         ghost = Order(0, session, "NONE", cl_ord_id, pair_index, side, OrdType.LIMIT, TimeInForce.DAY, 0, None,
                       None, now, status=OrdStatus.REJECTED)
-        return self.report(ghost, ExecType.REJECTED, now, text=text, ord_rej_reason=reason, symbol=symbol)
+        return self.report(ghost, ExecType.REJECTED, now, text=text, ord_rej_reason=reason, symbol=symbol,
+                           is_order=False)
 
     def ack(self, o: Order, now: int) -> ExecReport:
         o.status = OrdStatus.NEW
@@ -207,13 +200,13 @@ class OrderManager:
         book = self.books[o.pair_index]
         limit = o.price_e8 if o.ord_type == OrdType.LIMIT else None
         out: list[ExecReport] = []
-        if o.tif == TimeInForce.FOK and book.available(o.side, limit) < o.leaves_qty_e2:
+        if o.tif == TimeInForce.FILL_OR_KILL and book.available(o.side, limit) < o.leaves_qty_e2:
             return [self._kill(o, now, "FOK: not enough liquidity at the limit to fill in full", out)]
         for px, qty in book.take(o.side, o.leaves_qty_e2, limit):
             out.append(self.fill(o, qty, px, now))
         if o.leaves_qty_e2 == 0:
             return out
-        if o.ord_type == OrdType.MARKET or o.tif in (TimeInForce.IOC, TimeInForce.FOK):
+        if o.ord_type == OrdType.MARKET or o.tif in (TimeInForce.IMMEDIATE_OR_CANCEL, TimeInForce.FILL_OR_KILL):
             what = "market order" if o.ord_type == OrdType.MARKET else "IOC"
             out.append(self._kill(o, now, f"{what} remainder canceled: no more liquidity", out))
             return [r for r in out if r is not None]
@@ -278,7 +271,7 @@ class OrderManager:
         return o, None
 
     def cancel(self, req: CancelRequest, now: int) -> ExecReport | CancelReject:
-        o, rej = self._check_amend(req, CxlRejResponseTo.CANCEL, now)
+        o, rej = self._check_amend(req, CxlRejResponseTo.ORDER_CANCEL_REQUEST, now)
         if rej:
             return rej
         self.books[o.pair_index].remove(o)
@@ -293,16 +286,16 @@ class OrderManager:
         self.by_cl_ord_id[(o.session, cl_ord_id)] = o
 
     def replace(self, req: ReplaceRequest, now: int) -> list[ExecReport | CancelReject]:
-        o, rej = self._check_amend(req, CxlRejResponseTo.REPLACE, now)
+        o, rej = self._check_amend(req, CxlRejResponseTo.ORDER_CANCEL_REPLACE_REQUEST, now)
         if rej:
             return [rej]
         if req.ord_type != o.ord_type or req.tif != o.tif:
             return [self._cxl_reject(req, o, CxlRejReason.BROKER_OPTION,
-                                     "OrdType and TimeInForce cannot be replaced", CxlRejResponseTo.REPLACE, now)]
+                                     "OrdType and TimeInForce cannot be replaced", CxlRejResponseTo.ORDER_CANCEL_REPLACE_REQUEST, now)]
         if req.order_qty_e2 < o.cum_qty_e2:
             return [self._cxl_reject(req, o, CxlRejReason.BROKER_OPTION,
                                      "new OrderQty is below the quantity already filled",
-                                     CxlRejResponseTo.REPLACE, now)]
+                                     CxlRejResponseTo.ORDER_CANCEL_REPLACE_REQUEST, now)]
         book = self.books[o.pair_index]
         book.remove(o)
         loses_priority = req.price_e8 != o.price_e8 or req.order_qty_e2 > o.order_qty_e2
@@ -326,7 +319,8 @@ class OrderManager:
             ghost = Order(0, session, "NONE", cl_ord_id, pair_index, side, OrdType.LIMIT, TimeInForce.DAY,
                           0, None, None, now, status=OrdStatus.REJECTED)
             return self.report(ghost, ExecType.REJECTED, now, trans=ExecTransType.STATUS,
-                               ord_rej_reason=OrdRejReason.UNKNOWN_ORDER, text=f"unknown order {cl_ord_id}")
+                               ord_rej_reason=OrdRejReason.UNKNOWN_ORDER, text=f"unknown order {cl_ord_id}",
+                               is_order=False)
         # FIX 4.2 has no ExecType "order status": a status reply repeats the current OrdStatus
         return self.report(o, o.status, now, trans=ExecTransType.STATUS)
 

@@ -50,16 +50,18 @@ class Renderer:
             body.append((103, int(r.ord_rej_reason)))
         if r.account:
             body.append((1, r.account))
-        if self.profile.settlement_tags and r.trade_ns:
+        settles = self.profile.settlement_tags and r.is_order
+        if settles:
             body += [(63, "0"), (64, fix_date(value_date(r.trade_ns, self.pairs[i].settle_days)))]
-        body += [(55, self.symbols[i]), (54, r.side)]
+        body += [(55, r.symbol or self.symbols[i]), (54, r.side)]
         if r.order_qty_e2:
             body.append((38, format_qty(r.order_qty_e2)))
         body.append((40, r.ord_type))
         if r.price_e8 is not None:
             body.append((44, self.px(i, r.price_e8)))
+        if r.is_order:
+            body.append((15, self.pairs[i].base))
         body += [
-            (15, self.pairs[i].base),
             (59, r.tif),
             (32, format_qty(r.last_qty_e2)),
             (31, self.px(i, r.last_px_e8) if r.last_qty_e2 else "0"),
@@ -67,7 +69,7 @@ class Renderer:
             (14, format_qty(r.cum_qty_e2)),
             (6, self.px(i, r.avg_px_e8) if r.cum_qty_e2 else "0"),
         ]
-        if self.profile.settlement_tags and r.trade_ns:
+        if settles:
             body.append((75, fix_date(trade_date(r.trade_ns))))
         body.append((60, _utc(r.transact_ns)))
         if r.text:

@@ -13,7 +13,7 @@ import math
 import random
 from dataclasses import dataclass, field
 
-from fxpipe.venue.enums import OrdType, TimeInForce
+from fxpipe.fix.enums import OrdType, TimeInForce
 from fxpipe.venue.pairs import SymbolFormat
 
 
@@ -22,7 +22,8 @@ class ConfigError(ValueError):
 
 
 ORD_TYPES = {"market": OrdType.MARKET, "limit": OrdType.LIMIT}
-TIFS = {"day": TimeInForce.DAY, "gtc": TimeInForce.GTC, "ioc": TimeInForce.IOC, "fok": TimeInForce.FOK}
+TIFS = {"day": TimeInForce.DAY, "gtc": TimeInForce.GOOD_TILL_CANCEL, "ioc": TimeInForce.IMMEDIATE_OR_CANCEL,
+        "fok": TimeInForce.FILL_OR_KILL}
 
 
 @dataclass(frozen=True)
@@ -108,7 +109,6 @@ class Profile:
     last_look: LastLook | None = None
     ack_latency: LatencyDist = LatencyDist()
     fill_latency: LatencyDist = LatencyDist()
-    md_max_depth: int = 5
 
 
 _PROFILE_KEYS = {
@@ -189,7 +189,6 @@ def parse_profile(name: str, t: dict) -> Profile:
         max_order_qty_e2=max_qty * 100, last_look=last_look,
         ack_latency=LatencyDist.parse(f"{where}.ack_latency_us", t.get("ack_latency_us", 0)),
         fill_latency=LatencyDist.parse(f"{where}.fill_latency_us", t.get("fill_latency_us", 0)),
-        md_max_depth=depth,
     )
 
 

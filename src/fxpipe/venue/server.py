@@ -21,7 +21,7 @@ from fxpipe.venue.control import ControlServer
 from fxpipe.venue.faults import Fault
 from fxpipe.venue.link import VenueEngine
 from fxpipe.venue.market import Market
-from fxpipe.venue.pairs import select
+from fxpipe.venue.pairs import load
 from fxpipe.venue.prices import PriceProcess
 from fxpipe.venue.replay import ReplaySource
 
@@ -58,7 +58,7 @@ class VenueServer:
         self.cfg = cfg
         self.clock = clock
         m = cfg.market
-        pairs = select(list(m.pairs) if m.pairs else None)
+        pairs = load(cfg.refdata, list(m.pairs) if m.pairs else None)
         if m.replay:
             source = ReplaySource(m.replay, pairs, loop=m.replay_loop)
         else:
