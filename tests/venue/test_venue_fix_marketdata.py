@@ -144,3 +144,29 @@ def test_a_wall_paced_market_streams_incrementals(tmp_path):
     finally:
         c.close()
         v.stop()
+
+
+def test_a_replayed_csv_is_what_subscribers_see(tmp_path):
+    rows = [("1.08501", "1.08503", "1500000"), ("1.08502", "1.08504", "2500000"), ("1.08499", "1.08502", "500000")]
+    csv = tmp_path / "quotes.csv"
+    csv.write_text("time,symbol,bid,ask,bid_size,ask_size\n" + "".join(
+        f"{1_700_000_000_000_000_000 + k * 20_000_000},EUR/USD,{b},{a},{q},{q}\n" for k, (b, a, q) in enumerate(rows)))
+    v = VenueProcess(tmp_path, pace="wall", market_extra=f'replay = "{csv}"\nreplay_loop = true', with_lp=False)
+    c = FixClient(tmp_path, v.ecn_port, "C1", "ECN1")
+    try:
+        c.send("V", md_request("R", ["EUR/USD"], depth=2))
+        (w,) = c.wait_for("W", 1, t262="R")
+        c.wait_for("X", 6, t262="R")
+        book = {"EUR/USD": tuple(list(x) for x in levels(w))}
+        seen = {(book["EUR/USD"][0][0], book["EUR/USD"][1][0])}
+        for x in c.of_type("X", t262="R"):
+            apply_x(book, x)
+            bids, asks = book["EUR/USD"]
+            seen.add((bids[0], asks[0]))
+            assert bids[1] == (bids[0][0] - 1_000, 200_000_000)  # deeper levels from the profile
+        want = {((int(b.replace(".", "")) * 1000, int(q) * 100), (int(a.replace(".", "")) * 1000, int(q) * 100))
+                for b, a, q in rows}
+        assert seen == want  # every recorded quote, exactly, and nothing else
+    finally:
+        c.close()
+        v.stop()
