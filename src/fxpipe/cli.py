@@ -18,6 +18,7 @@ COMMAND_MODULES: list[str] = [
     "fxpipe.fix.session.cli",
     "fxpipe.journal.cli",
     "fxpipe.replay.cli",
+    "fxpipe.venue.cli",
 ]
 
 

@@ -1,0 +1,110 @@
+"""Receives one binary feed channel: incremental packets into FeedBooks (decoded and applied
+in C), and the snapshot exchange that recovers from lost packets.
+
+The receiver owns two UDP sockets on loopback: the one the publisher sends incrementals to,
+and one it asks the publisher's snapshot server from. FeedBooks says when a snapshot is
+needed (first packet, a gap, a publisher restart); the receiver sends a SnapshotRequest, and
+asks again if the answer is incomplete or does not come within `snapshot_timeout_ms`. Books
+stay usable throughout: an instrument is only flagged stale until a refresh or the snapshot
+brings it up to date. Each datagram is received into one preallocated buffer.
+"""
+from __future__ import annotations
+
+import select
+import socket
+import time
+
+from fxpipe.feed import books as fb
+from fxpipe.feed.publisher import LOOPBACK, check_loopback
+from fxpipe.feed.sbe import CHANNELS, MAX_PACKET_BYTES, PacketWriter
+
+
+class FeedReceiver:
+    def __init__(self, channel_id: int, listen_port: int, snapshot_server: tuple[str, int],
+                 snapshot_timeout_ms: float = 200.0):
+        self.channel_id = channel_id
+        self.books = fb.FeedBooks(channel_id)
+        self.snapshot_server = check_loopback(*snapshot_server)
+        self.snapshot_timeout_ns = int(snapshot_timeout_ms * 1_000_000)
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self.sock.setblocking(False)
+        self.snap_sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.snap_sock.setblocking(False)
+        try:
+            self.sock.bind((LOOPBACK, listen_port))
+            self.snap_sock.bind((LOOPBACK, 0))
+        except OSError as exc:
+            self.close()
+            raise OSError(exc.errno, f"feed channel {channel_id}: cannot listen on {LOOPBACK}:{listen_port}: "
+                          f"{exc.strerror}") from None
+        self.port = self.sock.getsockname()[1]
+        self._buf = bytearray(MAX_PACKET_BYTES)
+        self._view = memoryview(self._buf)
+        self._w = PacketWriter()
+        self.request_id = 0
+        self.recovering = False
+        self.requests_sent = 0
+        self.snapshots_done = 0
+        self._deadline_ns = 0
+
+    def request_snapshot(self) -> None:
+        self.request_id += 1
+        self.books.begin_snapshot(self.request_id)
+        self._w.start(self.request_id, time.time_ns(), 0, self.channel_id, CHANNELS["request"])
+        self._w.add_snapshot_request(self.request_id, 0)
+        try:
+            self.snap_sock.sendto(self._w.finish(), self.snapshot_server)
+        except (BlockingIOError, ConnectionRefusedError):
+            pass  # the timeout below asks again
+        self.requests_sent += 1
+        self.recovering = True
+        self._deadline_ns = time.monotonic_ns() + self.snapshot_timeout_ns
+
+    def _incremental(self, n: int) -> int:
+        status = self.books.on_packet(self._view[:n])
+        if status in (fb.GAP, fb.NEW_STREAM):
+            self.request_snapshot()
+        return status
+
+    def _snapshot(self, n: int) -> int:
+        status = self.books.on_snapshot_packet(self._view[:n])
+        if status == fb.DONE:
+            self.recovering = False
+            self.snapshots_done += 1
+        elif status == fb.INCOMPLETE:
+            self.request_snapshot()
+        return status
+
+    def poll(self, timeout_s: float = 0.0) -> int:
+        """Handles every datagram waiting (waiting up to timeout_s for the first); returns how
+        many incremental packets were applied or skipped."""
+        handled = 0
+        r, _, _ = select.select([self.sock, self.snap_sock], [], [], timeout_s)
+        if self.snap_sock in r:
+            while True:
+                try:
+                    n = self.snap_sock.recv_into(self._buf)
+                except (BlockingIOError, ConnectionRefusedError):
+                    break
+                self._snapshot(n)
+        if self.sock in r:
+            while True:
+                try:
+                    n = self.sock.recv_into(self._buf)
+                except BlockingIOError:
+                    break
+                self._incremental(n)
+                handled += 1
+        if self.recovering and time.monotonic_ns() > self._deadline_ns:
+            self.request_snapshot()
+        return handled
+
+    def stats(self) -> dict:
+        s = self.books.stats()
+        s.update(requests_sent=self.requests_sent, snapshots_done=self.snapshots_done, recovering=self.recovering)
+        return s
+
+    def close(self) -> None:
+        for s in (self.sock, self.snap_sock):
+            s.close()

@@ -1,0 +1,111 @@
+"""`fxpipe venue`: run the venue simulator; `fxpipe venue-fault`: inject a fault into a running one.
+
+    fxpipe venue --config config/venues.toml [--fault SPEC ...] [--seed N] [--pace step]
+                 [--duration S] [--control-port P]
+    fxpipe venue-fault --control-port P "duplicate_exec possdup=no session=FXPIPE"
+    fxpipe venue-fault --list
+
+On start the simulator prints one JSON line {"event": "ready", ...} with every port it
+listens on, then runs until interrupted (SIGINT/SIGTERM log every session out first).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import signal
+
+from fxpipe.cli import CliError
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("venue", help="run the FX venue simulator (FIX 4.2 acceptors + binary feed)",
+                              description=__doc__, formatter_class=_raw())
+    p.add_argument("--config", required=True, metavar="FILE", help="venues TOML (see config/venues.toml)")
+    p.add_argument("--fault", action="append", default=[], metavar="SPEC",
+                   help="arm a fault at start (repeatable); `fxpipe venue-fault --list` shows them all")
+    p.add_argument("--seed", type=int, help="override market.seed")
+    p.add_argument("--pace", choices=("wall", "step"), help="override market.pace")
+    p.add_argument("--rate", type=float, help="override market.rate (updates per second)")
+    p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
+    p.add_argument("--control-port", type=int, metavar="P", help="listen for fault commands (0: a free port)")
+    p.set_defaults(func=run_venue)
+    q = subparsers.add_parser("venue-fault", help="inject a fault into a running venue simulator",
+                              description=__doc__, formatter_class=_raw())
+    q.add_argument("spec", nargs="?", help="fault spec, e.g. \"drop session=FXPIPE at_s=5\"")
+    q.add_argument("--control-port", type=int, metavar="P", help="the simulator's control port")
+    q.add_argument("--list", action="store_true", help="list every fault and its parameters")
+    q.add_argument("--status", action="store_true", help="print the simulator's status instead")
+    q.set_defaults(func=run_fault)
+
+
+def _raw():
+    return argparse.RawDescriptionHelpFormatter
+
+
+def run_venue(args) -> int:
+    from fxpipe.venue import faults as faultspec
+    from fxpipe.venue.config import load
+    from fxpipe.venue.profiles import ConfigError
+    from fxpipe.venue.server import VenueServer
+
+    try:
+        cfg = load(args.config)
+        armed = [faultspec.parse(s) for s in args.fault]
+    except (ConfigError, faultspec.FaultSpecError) as exc:
+        raise CliError(str(exc)) from None
+    overrides = {k: v for k, v in (("seed", args.seed), ("pace", args.pace), ("rate", args.rate)) if v is not None}
+    if overrides:
+        cfg.market = dataclasses.replace(cfg.market, **overrides)
+    if args.control_port is not None:
+        cfg.control_port = args.control_port
+    try:
+        server = VenueServer(cfg, armed)
+    except (OSError, ValueError) as exc:
+        raise CliError(str(exc)) from None
+    stopping = []
+
+    def stop(signum, frame):
+        stopping.append(signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        try:
+            ready = server.start()
+        except OSError as exc:
+            raise CliError(str(exc)) from None
+        print(json.dumps({"event": "ready", **ready}), flush=True)
+        server.run(lambda: bool(stopping), args.duration)
+        print(json.dumps({"event": "stopped", **server.status()}), flush=True)
+    finally:
+        server.close()
+    return 0
+
+
+def run_fault(args) -> int:
+    from fxpipe.venue import faults as faultspec
+    from fxpipe.venue.control import send_command
+
+    if args.list:
+        print("faults (add session=COMPID, venue=NAME, at_s=S | after_orders=N, every_s=S):")
+        print(faultspec.help_text())
+        return 0
+    if args.control_port is None:
+        raise CliError("give --control-port (printed by `fxpipe venue` as control_port)")
+    if args.status:
+        line = "status"
+    else:
+        if not args.spec:
+            raise CliError("give a fault spec, or --list to see them")
+        try:
+            faultspec.parse(args.spec)
+        except faultspec.FaultSpecError as exc:
+            raise CliError(str(exc)) from None
+        line = f"fault {args.spec}"
+    try:
+        reply = send_command(args.control_port, line)
+    except OSError as exc:
+        raise CliError(f"control port 127.0.0.1:{args.control_port}: {exc.strerror or exc}") from None
+    print(reply)
+    return 0 if not reply.startswith("error") else 1

@@ -1,0 +1,228 @@
+"""The venue simulator's settings file (config/venues.toml): the market, the FIX session
+settings, the control port, and one `[venues.NAME]` table per venue (profile, binary feed,
+faults armed at start).
+
+    [market]    seed, pairs, pace ("wall" | "step"), rate, step_updates, replay, replay_speed,
+                replay_loop, [market.process] (shape of the walk, see prices.ProcessParams)
+    [session]   fxpipe FIX session keys for every venue session (heartbeat_s, store_dir, ...)
+    [control]   port: the loopback TCP port that takes fault commands (0 picks one)
+    [venues.X]  the profile keys (profiles.py), plus [venues.X.feed] and faults = ["..."]
+
+Every error names the file and key and says what to write instead.
+"""
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+from fxpipe.fix.session import config as fixcfg
+from fxpipe.model.refdata import RefData, RefDataError, load_refdata
+from fxpipe.venue import faults as faultspec
+from fxpipe.venue import pairs as pairdata
+from fxpipe.venue.pairs import Pair, UnknownSymbol, subset
+from fxpipe.venue.prices import ProcessParams
+from fxpipe.venue.profiles import ConfigError, Profile, parse_profile
+
+MARKET_KEYS = {"seed", "refdata", "pairs", "pace", "rate", "step_updates", "replay", "replay_speed", "replay_loop", "process"}
+FEED_KEYS = {"channel_id", "destinations", "snapshot_port", "heartbeat_ms", "stream_id"}
+SESSION_DEFAULTS = {"heartbeat_s": 30, "store_dir": "var/venue/store", "log_dir": "var/venue/log",
+                    "fsync": "never", "reset_on_logon": True, "schedule": "always"}
+
+
+@dataclass(frozen=True)
+class MarketConfig:
+    seed: int = 1
+    refdata: str | None = None  # reference-data TOML; None: fxpipe's default (config/refdata.toml)
+    pairs: tuple[str, ...] | None = None
+    pace: str = "wall"
+    rate: float = 1000.0
+    step_updates: int = 1
+    replay: str | None = None
+    replay_speed: float = 1.0
+    replay_loop: bool = False
+    process: ProcessParams = ProcessParams()
+
+
+@dataclass(frozen=True)
+class FeedConfig:
+    channel_id: int
+    destinations: tuple[tuple[str, int], ...]
+    snapshot_port: int
+    heartbeat_ms: float = 500.0
+    stream_id: int | None = None
+
+
+@dataclass
+class VenueConfig:
+    profile: Profile
+    feed: FeedConfig | None
+    faults: list[faultspec.Fault]
+    sessions: list  # fxpipe.fix.session.config.SessionConfig, one per client
+
+
+@dataclass
+class SimConfig:
+    path: str
+    market: MarketConfig
+    refdata: RefData
+    venues: list[VenueConfig] = field(default_factory=list)
+    control_port: int | None = None
+
+
+def load(path: str | Path) -> SimConfig:
+    path = Path(path)
+    try:
+        doc = tomllib.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such file; see config/venues.toml for an example") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    try:
+        return parse(doc, str(path))
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def parse(doc: dict, where: str = "<config>") -> SimConfig:
+    unknown = set(doc) - {"market", "session", "control", "venues"}
+    if unknown:
+        raise ConfigError(f"unknown tables {sorted(unknown)}; expected [market], [session], [control], [venues.NAME]")
+    market = _market(doc.get("market", {}))
+    try:
+        refdata = load_refdata(market.refdata)
+        pairs = pairdata.load(refdata, list(market.pairs) if market.pairs else None)
+    except RefDataError as exc:
+        raise ConfigError(f"market.refdata: {exc}") from None
+    except UnknownSymbol as exc:
+        raise ConfigError(f"market.pairs: {exc}") from None
+    venues_doc = doc.get("venues", {})
+    if not isinstance(venues_doc, dict) or not venues_doc:
+        raise ConfigError("no venues: add at least one [venues.NAME] table")
+    session_defaults = {**SESSION_DEFAULTS, **doc.get("session", {})}
+    cfg = SimConfig(where, market, refdata)
+    ports, comp_ids, channels = {}, set(), {}
+    for name, table in venues_doc.items():
+        if not isinstance(table, dict):
+            raise ConfigError(f"venues.{name} must be a table")
+        profile = parse_profile(name, {k: v for k, v in table.items()})
+        _check_pairs(name, profile, pairs)
+        if profile.port in ports:
+            raise ConfigError(f"venues.{name}.port {profile.port} is also venue {ports[profile.port]}'s port")
+        ports[profile.port] = name
+        if profile.comp_id in comp_ids:
+            raise ConfigError(f"venues.{name}.comp_id {profile.comp_id!r} is used by another venue")
+        comp_ids.add(profile.comp_id)
+        feed = _feed(name, table.get("feed"))
+        if feed is not None:
+            if feed.channel_id in channels:
+                raise ConfigError(f"venues.{name}.feed.channel_id {feed.channel_id} is also {channels[feed.channel_id]}'s")
+            channels[feed.channel_id] = name
+        specs = table.get("faults", [])
+        if not isinstance(specs, list) or not all(isinstance(s, str) for s in specs):
+            raise ConfigError(f"venues.{name}.faults: a list of fault specs, e.g. [\"drop at_s=30\"]")
+        armed = []
+        for s in specs:
+            try:
+                armed.append(faultspec.parse(s))
+            except faultspec.FaultSpecError as exc:
+                raise ConfigError(f"venues.{name}.faults: {exc}") from None
+        overrides = table.get("session", {})
+        sessions = _sessions(name, profile, {**session_defaults, **overrides})
+        cfg.venues.append(VenueConfig(profile, feed, armed, sessions))
+    ctl = doc.get("control", {})
+    if ctl:
+        extra = set(ctl) - {"port"}
+        port = ctl.get("port")
+        if extra or isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < 65536:
+            raise ConfigError("[control] takes one key, port (0 picks a free port)")
+        cfg.control_port = port
+    return cfg
+
+
+def _market(t: dict) -> MarketConfig:
+    unknown = set(t) - MARKET_KEYS
+    if unknown:
+        raise ConfigError(f"market: unknown keys {sorted(unknown)}; known: {sorted(MARKET_KEYS)}")
+    m = MarketConfig()
+    vals = {}
+    for f in fields(MarketConfig):
+        if f.name in t and f.name != "process":
+            vals[f.name] = t[f.name]
+    if "seed" in vals and (isinstance(vals["seed"], bool) or not isinstance(vals["seed"], int) or vals["seed"] < 0):
+        raise ConfigError(f"market.seed must be an integer >= 0, got {vals['seed']!r}")
+    if vals.get("pace", "wall") not in ("wall", "step"):
+        raise ConfigError(f"market.pace: \"wall\" (rate per second) or \"step\" (moves per inbound message), got {vals['pace']!r}")
+    for key in ("rate", "replay_speed"):
+        v = vals.get(key, 1.0)
+        if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+            raise ConfigError(f"market.{key} must be a number >= 0, got {v!r}")
+    if "step_updates" in vals and (not isinstance(vals["step_updates"], int) or vals["step_updates"] < 0):
+        raise ConfigError("market.step_updates must be an integer >= 0")
+    if "pairs" in vals:
+        if not isinstance(vals["pairs"], list) or not all(isinstance(s, str) for s in vals["pairs"]):
+            raise ConfigError("market.pairs: a list like [\"EUR/USD\", \"USD/JPY\"]")
+        vals["pairs"] = tuple(vals["pairs"])
+    if "refdata" in vals and not isinstance(vals["refdata"], str):
+        raise ConfigError("market.refdata: the path of a reference-data TOML file")
+    proc = t.get("process", {})
+    known = {f.name for f in fields(ProcessParams)}
+    if set(proc) - known:
+        raise ConfigError(f"market.process: unknown keys {sorted(set(proc) - known)}; known: {sorted(known)}")
+    try:
+        params = ProcessParams(**{k: float(v) for k, v in proc.items()})
+        params.check()
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"market.process: {exc}") from None
+    vals["rate"] = float(vals.get("rate", m.rate))
+    vals["replay_speed"] = float(vals.get("replay_speed", m.replay_speed))
+    return MarketConfig(**{**vals, "process": params})
+
+
+def _check_pairs(name: str, profile: Profile, pairs: tuple[Pair, ...]) -> None:
+    try:
+        subset(pairs, list(profile.pairs) if profile.pairs else None)
+    except UnknownSymbol as exc:
+        raise ConfigError(f"venues.{name}.pairs: {exc}; add it to market.pairs (and the reference data)") from None
+
+
+def _feed(name: str, t) -> FeedConfig | None:
+    if t is None:
+        return None
+    where = f"venues.{name}.feed"
+    if not isinstance(t, dict):
+        raise ConfigError(f"{where} must be a table")
+    unknown = set(t) - FEED_KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown keys {sorted(unknown)}; known: {sorted(FEED_KEYS)}")
+    for key in ("channel_id", "destinations", "snapshot_port"):
+        if key not in t:
+            raise ConfigError(f"{where}: missing {key}")
+    ch = t["channel_id"]
+    if isinstance(ch, bool) or not isinstance(ch, int) or not 1 <= ch <= 65535:
+        raise ConfigError(f"{where}.channel_id must be 1..65535")
+    dests = []
+    for d in t["destinations"]:
+        host, _, port = str(d).rpartition(":")
+        if host not in ("127.0.0.1", "localhost") or not port.isdigit() or not 0 < int(port) < 65536:
+            raise ConfigError(f"{where}.destinations: {d!r}; write \"127.0.0.1:PORT\" (the simulator sends on loopback only)")
+        dests.append(("127.0.0.1", int(port)))
+    sp = t["snapshot_port"]
+    if isinstance(sp, bool) or not isinstance(sp, int) or not 0 <= sp < 65536:
+        raise ConfigError(f"{where}.snapshot_port must be 0..65535 (0 picks a free port)")
+    hb = t.get("heartbeat_ms", 500.0)
+    if isinstance(hb, bool) or not isinstance(hb, int | float) or hb <= 0:
+        raise ConfigError(f"{where}.heartbeat_ms must be a number > 0")
+    sid = t.get("stream_id")
+    if sid is not None and (isinstance(sid, bool) or not isinstance(sid, int) or not 0 < sid < 2**32):
+        raise ConfigError(f"{where}.stream_id must be 1..4294967295 (default: derived from the start time)")
+    return FeedConfig(ch, tuple(dests), sp, float(hb), sid)
+
+
+def _sessions(name: str, profile: Profile, settings: dict) -> list:
+    tables = [{**settings, "name": f"{name}-{client}", "role": "acceptor", "sender_comp_id": profile.comp_id,
+               "target_comp_id": client, "host": "127.0.0.1", "port": profile.port} for client in profile.clients]
+    try:
+        return fixcfg.parse({"session": tables}, f"venues.{name}")
+    except fixcfg.ConfigError as exc:
+        raise ConfigError(f"venues.{name} session settings: {exc}") from None

@@ -1,0 +1,176 @@
+"""The binary feed over UDP on 127.0.0.1: publisher to receiver with packets lost on purpose,
+snapshot recovery, heartbeats, a publisher restart, and the feed of a running simulator."""
+import random
+import time
+
+import pytest
+from venue_harness import VenueProcess, free_port
+
+from fxpipe.feed import books as fb
+from fxpipe.feed.publisher import FeedPublisher, InstrumentDef, check_loopback
+from fxpipe.feed.receiver import FeedReceiver
+from fxpipe.venue.book import build_ladder
+from fxpipe.venue.pairs import load
+from fxpipe.venue.prices import PriceProcess
+
+PAIRS = load()
+DEFS = [InstrumentDef(p.instrument_id, p.symbol, p.pip_e8, p.tick_e8, p.price_decimals, p.settle_days) for p in PAIRS]
+SIZES = (100_000_000, 200_000_000, 300_000_000, 500_000_000, 1_000_000_000)
+
+
+@pytest.fixture
+def link():
+    made = []
+
+    def make(drop=None, stream_id=1, heartbeat_ms=50.0):
+        pub = FeedPublisher(1, [], 0, DEFS, stream_id=stream_id, heartbeat_ms=heartbeat_ms, drop=drop)
+        rx = FeedReceiver(1, 0, ("127.0.0.1", pub.snapshot_port), snapshot_timeout_ms=50)
+        pub.destinations = [("127.0.0.1", rx.port)]
+        made.extend([pub, rx])
+        return pub, rx
+
+    yield make
+    for x in made:
+        x.close()
+
+
+def play(pub, rx, n, seed=1):
+    pp = PriceProcess(PAIRS, seed)
+    for k in range(n):
+        ups = []
+        for i in pp.advance():
+            b, a = build_ladder(pp.bid_e8[i], pp.ask_e8[i], PAIRS[i].tick_e8, 1, SIZES)
+            ups.append((PAIRS[i].instrument_id, k, b, a))
+        pub.publish(ups, time.time_ns())
+        pub.on_readable(time.time_ns())
+        rx.poll(0)
+
+
+def settle(pub, rx, seconds=1.0):
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pub.on_readable(time.time_ns())
+        pub.heartbeat(time.time_ns())
+        rx.poll(0.005)
+        if not rx.recovering and rx.books.expected_seq == pub.seq + 1:
+            return
+
+
+def same_books(pub, rx):
+    assert pub.books
+    for iid, (_, _, bids, asks) in pub.books.items():
+        assert rx.books.levels(iid) == (bids, asks), iid
+        assert not rx.books.is_stale(iid), iid
+
+
+def test_lossless_feed_matches_the_publisher(link):
+    pub, rx = link()
+    play(pub, rx, 3000)
+    settle(pub, rx)
+    same_books(pub, rx)
+    assert len(pub.books) == len(PAIRS)
+    s = rx.stats()
+    assert s["gaps"] == 0 and s["snapshots_done"] == 1 and s["requests_sent"] == 1  # the late-join snapshot
+    assert rx.books.definition(1)["symbol"] == "EUR/USD"
+
+
+@pytest.mark.parametrize("drop", [lambda s: s % 5 == 0, lambda s, r=random.Random(3): r.random() < 0.2],
+                         ids=["every-5th", "random-20pct"])
+def test_lost_packets_are_detected_and_recovered_from_snapshots(link, drop):
+    pub, rx = link(drop=drop)
+    play(pub, rx, 4000)
+    settle(pub, rx)
+    same_books(pub, rx)
+    s = rx.stats()
+    assert 0 < s["lost_packets"] <= pub.packets_dropped  # a snapshot may cover later losses first
+    assert s["snapshots_done"] >= 2
+
+
+def test_a_lost_last_packet_is_found_by_the_heartbeat(link):
+    pub, rx = link()
+    play(pub, rx, 30)
+    settle(pub, rx)
+    pub.lose_next(1)  # the market's last update before it goes quiet is lost
+    last = ([(108_400_000, 100)], [(108_410_000, 100)])
+    pub.publish([(1, 0, *last)], time.time_ns())
+    rx.poll(0.05)
+    assert rx.stats()["gaps"] == 0 and rx.books.levels(1) != last  # nothing tells it yet
+    time.sleep(0.06)
+    assert pub.heartbeat(time.time_ns())
+    settle(pub, rx)
+    assert rx.stats()["gaps"] == 1 and rx.stats()["heartbeats"] >= 1
+    assert rx.books.levels(1) == last
+    same_books(pub, rx)
+
+
+def test_lost_snapshot_answers_are_asked_for_again(link):
+    pub, rx = link()
+    real = pub.serve_snapshot
+    answered = []
+
+    def lossy(request_id, iid, addr, now):
+        answered.append(request_id)
+        if len(answered) == 1:
+            return  # the first answer is lost on the way
+        real(request_id, iid, addr, now)
+
+    pub.serve_snapshot = lossy
+    play(pub, rx, 200)
+    settle(pub, rx)
+    assert len(answered) >= 2 and rx.stats()["snapshots_done"] == 1
+    same_books(pub, rx)
+
+
+def test_a_restarted_publisher_is_followed(link):
+    pub, rx = link(stream_id=1)
+    play(pub, rx, 300)
+    settle(pub, rx)
+    pub2 = FeedPublisher(1, [("127.0.0.1", rx.port)], 0, DEFS, stream_id=2)
+    try:
+        rx.snapshot_server = ("127.0.0.1", pub2.snapshot_port)
+        play(pub2, rx, 300, seed=2)
+        settle(pub2, rx)
+        same_books(pub2, rx)
+        assert rx.books.stream_id == 2
+    finally:
+        pub2.close()
+
+
+def test_only_loopback_addresses_are_accepted():
+    with pytest.raises(ValueError, match="only sends to 127.0.0.1"):
+        check_loopback("10.0.0.1", 5000)
+    with pytest.raises(ValueError, match="1..65535"):
+        check_loopback("127.0.0.1", 0)
+
+
+def test_the_simulators_feed_recovers_from_an_injected_loss(tmp_path):
+    rx_port = free_port()
+    snap_port = free_port()
+    feed = f"[venues.ecn.feed]\nchannel_id = 7\ndestinations = [\"127.0.0.1:{rx_port}\"]\nsnapshot_port = {snap_port}\nheartbeat_ms = 100\n"
+    rx = FeedReceiver(7, rx_port, ("127.0.0.1", snap_port), snapshot_timeout_ms=100)
+    v = VenueProcess(tmp_path, pace="wall", rate=400, ecn_extra=feed, with_lp=False)
+    try:
+        assert v.ready["venues"]["ecn"]["feed"] == {"channel_id": 7, "snapshot_port": snap_port}
+        end = time.monotonic() + 10
+        while rx.stats()["snapshots_done"] < 1 and time.monotonic() < end:
+            rx.poll(0.01)
+        before = rx.stats()
+        assert before["snapshots_done"] == 1
+        v.fault("feed_loss count=3")
+        end = time.monotonic() + 10
+        while (rx.stats()["snapshots_done"] < 2 or rx.recovering) and time.monotonic() < end:
+            rx.poll(0.01)
+        s = rx.stats()
+        assert s["lost_packets"] >= 3 and s["snapshots_done"] >= 2 and not s["recovering"]
+        assert v.status()["venues"]["ecn"]["feed"]["packets_dropped"] == 3
+        for p in PAIRS:
+            assert rx.books.has_book(p.instrument_id) and not rx.books.is_stale(p.instrument_id)
+            bid, ask = rx.books.top(p.instrument_id)
+            assert 0 < bid < ask and bid % p.tick_e8 == 0 and ask % p.tick_e8 == 0
+            assert rx.books.levels(p.instrument_id)[0][1][1] == 200_000_000
+        assert s["errors"] == 0 and s["gaps"] >= 1
+        status = rx.books.on_packet(b"")  # an empty datagram is a decode error, not a crash
+        assert status < 0 and fb.OK == 0
+    finally:
+        v.stop()
+        rx.close()
