@@ -269,9 +269,8 @@ def bench_feed(res: Results, tmp: Path, cores, seconds: float) -> None:
 
 
 def bench_decode(res: Results, seconds: float) -> None:
-    from fxpipe.feed.sbe import PacketWriter
-
     from fxpipe.feed import books as fb
+    from fxpipe.feed.sbe import PacketWriter
     from fxpipe.venue.book import build_ladder
     from fxpipe.venue.pairs import load
     from fxpipe.venue.prices import PriceProcess

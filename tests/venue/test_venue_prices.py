@@ -2,10 +2,10 @@
 from fractions import Fraction
 
 import pytest
-from fxpipe.model.numbers import divide
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from fxpipe.model.numbers import divide
 from fxpipe.venue.pairs import UnknownSymbol, load
 from fxpipe.venue.prices import PriceProcess, ProcessParams, half_even
 from fxpipe.venue.replay import ReplayError, ReplaySource, parse_time_ns

@@ -19,7 +19,6 @@ import time
 from pathlib import Path
 
 from fxpipe.fix.codec import format_utc_timestamp
-
 from fxpipe.fix.session.config import SessionConfig
 from fxpipe.fix.session.session import Application
 from fxpipe.fix.session.transport import Engine
