@@ -1,0 +1,184 @@
+"""fxpipe's side of the ring benchmark: the rings each scenario needs and the loops that drive
+them, once through the Python API (Producer.send, Consumer.recv_into / read_batch) and once
+at C level through fxpipe.benchsupport.ring_loops, which calls the ring's inline C API with no
+Python between two events.
+
+Rings are created by the parent under unique names and removed by it (RingSet); the worker
+processes attach to them by name, as stages do.
+"""
+from __future__ import annotations
+
+import os
+import time
+import uuid
+
+import numpy as np
+
+from fxpipe.ring import Ring
+
+EVENT_DTYPE = np.dtype([("seq", "<i8"), ("f1", "<i8"), ("f2", "<i8"), ("pad", "V40")])
+EVENT = bytes(64)
+STOP = b"\xff" * 8 + bytes(56)
+BATCH = 64
+SLOTS = 1024
+TIMEOUT_S = 10.0                  # a peer that stops answering ends the run instead of hanging it
+PIPELINE = ["s1", ("s2", ["s1"]), ("s3", ["s2"])]
+
+
+class RingSet:
+    """Rings of one scenario, created under names unique to this run and process; closing the
+    set unlinks every segment (also on Ctrl-C: the driver closes it in a finally)."""
+
+    def __init__(self):
+        self.token = f"rb{os.getpid()}.{uuid.uuid4().hex[:6]}"
+        self.rings: list[Ring] = []
+
+    def create(self, tag: str, consumers, slot_count: int = SLOTS) -> str:
+        name = f"{self.token}.{tag}"
+        self.rings.append(Ring.create(name, slot_size=64, slot_count=slot_count, consumers=consumers,
+                                      dtype=EVENT_DTYPE))
+        return name
+
+    def close(self) -> None:
+        while self.rings:
+            self.rings.pop().close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def open_producer(name: str, wait: str):
+    return Ring.attach(name, dtype=EVENT_DTYPE).producer(wait=wait)
+
+
+def open_consumer(name: str, consumer: str, wait: str):
+    return Ring.attach(name, dtype=EVENT_DTYPE).consumer(consumer, wait=wait)
+
+
+# --- Python API -------------------------------------------------------------------------------
+
+def py_ping(p, c, out: np.ndarray, duration_s: float) -> dict:
+    send, recv_into, clock = p.send, c.recv_into, time.perf_counter_ns
+    buf = bytearray(64)
+    n, i = len(out), 0
+    deadline = clock() + int(duration_s * 1e9)
+    while i < n:
+        t0 = clock()
+        send(EVENT)
+        recv_into(buf, TIMEOUT_S)
+        t1 = clock()
+        out[i] = t1 - t0
+        i += 1
+        if t1 > deadline:
+            break
+    send(STOP)
+    return {"n": i, "errors": 0}
+
+
+def py_pong(c, p) -> dict:
+    send, recv_into = p.send, c.recv_into
+    buf = bytearray(64)
+    count = 0
+    while True:
+        recv_into(buf, TIMEOUT_S)
+        send(buf)
+        if buf[7] == 0xFF:
+            return {"echoed": count}
+        count += 1
+
+
+def py_produce(p, duration_s: float, batched: bool) -> dict:
+    clock = time.monotonic_ns
+    start = clock()
+    deadline = start + int(duration_s * 1e9)
+    sent = 0
+    if batched:
+        send_batch = p.send_batch
+        block = np.zeros(BATCH, dtype=EVENT_DTYPE)
+        seqs = block["seq"]
+        seqs[:] = np.arange(BATCH)
+        while clock() < deadline:
+            for _ in range(16):
+                send_batch(block, TIMEOUT_S)
+                seqs += BATCH
+            sent += 16 * BATCH
+    else:
+        send = p.send
+        while clock() < deadline:
+            for _ in range(256):
+                send(EVENT, TIMEOUT_S)
+            sent += 256
+    end = clock()
+    p.send(STOP, TIMEOUT_S)
+    return {"sent": sent, "start_ns": start, "end_ns": end}
+
+
+def py_consume(c, stage: int, batched: bool) -> dict:
+    """Until the stop event. Per event: recv_into (a copy; stages only pass events on).
+    Batched: zero-copy read_batch views; stage 1 writes f1, stage 2 f2, stage 3 (and a plain
+    consumer, stage 0) checks what the stages wrote and that no sequence was lost."""
+    count = errors = 0
+    if batched:
+        read_batch = c.read_batch
+        while True:
+            v = read_batch(None, TIMEOUT_S)
+            n = len(v)
+            seq = v["seq"]
+            stopped = seq[n - 1] == -1
+            m = n - 1 if stopped else n
+            if stage == 1:
+                np.multiply(seq, 2, out=v["f1"])
+            elif stage == 2:
+                np.add(v["f1"], 1, out=v["f2"])
+            elif stage == 3 and m:
+                errors += int(np.count_nonzero(v["f2"][:m] != seq[:m] * 2 + 1))
+            if m and stage in (0, 3) and seq[m - 1] != count + m - 1:
+                errors += 1
+            count += m
+            if stopped:
+                c.release()
+                break
+    else:
+        recv_into = c.recv_into
+        buf = bytearray(64)
+        while True:
+            recv_into(buf, TIMEOUT_S)
+            if buf[7] == 0xFF:
+                break
+            count += 1
+    return {"received": count, "errors": errors, "end_ns": time.monotonic_ns()}
+
+
+# --- C level (fxpipe.benchsupport.ring_loops) ----------------------------------------------------
+
+def c_ping(p, c, out: np.ndarray, duration_s: float) -> dict:
+    from fxpipe.benchsupport import ring_loops
+
+    tpn = ring_loops.ticks_per_ns()
+    n, errors = ring_loops.ping(p, c, out, duration_s)
+    # Ticks to nanoseconds in place, so the parent reads the same unit from every system.
+    out[:n] = np.rint(out[:n] / tpn).astype(np.int64)
+    return {"n": n, "errors": errors, "ticks_per_ns": tpn}
+
+
+def c_pong(c, p) -> dict:
+    from fxpipe.benchsupport import ring_loops
+
+    return {"echoed": ring_loops.pong(c, p)}
+
+
+def c_produce(p, duration_s: float, batched: bool) -> dict:
+    from fxpipe.benchsupport import ring_loops
+
+    sent, start, end = ring_loops.produce(p, BATCH if batched else 1, duration_s)
+    return {"sent": sent, "start_ns": start, "end_ns": end}
+
+
+def c_consume(c, stage: int, batched: bool) -> dict:
+    from fxpipe.benchsupport import ring_loops
+
+    received, errors, end = ring_loops.consume(c, stage, batched)
+    return {"received": received, "errors": errors, "end_ns": end}
