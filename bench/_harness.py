@@ -84,7 +84,7 @@ def host_info() -> dict:
         "numpy": numpy.__version__,
         "isolated": _read("/sys/devices/system/cpu/isolated"),
         "governor": _read("/sys/devices/system/cpu/cpu0/cpufreq/scaling_governor"),
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "date": _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds"),
     }
 
 
