@@ -8,7 +8,9 @@ processes attach to them by name, as stages do.
 """
 from __future__ import annotations
 
+import bisect
 import os
+import threading
 import time
 import uuid
 
@@ -23,6 +25,7 @@ BATCH = 64
 SLOTS = 1024
 TIMEOUT_S = 10.0                  # a peer that stops answering ends the run instead of hanging it
 PIPELINE = ["s1", ("s2", ["s1"]), ("s3", ["s2"])]
+WINDOW_NS = 20_000_000            # the span of the "best window" throughput figure
 
 
 class RingSet:
@@ -39,6 +42,9 @@ class RingSet:
                                       dtype=EVENT_DTYPE))
         return name
 
+    def ring(self, name: str) -> Ring:
+        return next(r for r in self.rings if r.name == name)
+
     def close(self) -> None:
         while self.rings:
             self.rings.pop().close()
@@ -48,6 +54,52 @@ class RingSet:
 
     def __exit__(self, *exc):
         self.close()
+
+
+class ProgressSampler:
+    """Watches a throughput run from the parent: every millisecond, the time and what the last
+    consumer has released, read straight from the segment (one cache line, no attach). On a
+    shared machine a run's overall rate counts every moment either process was preempted; the
+    best 20 ms window shows what the ring does while both processes have their cores."""
+
+    def __init__(self, ring: Ring, consumer_index: int, period_s: float = 0.001):
+        from fxpipe.benchsupport.ring_loops import released_sequence
+
+        self._read = lambda: released_sequence(ring, consumer_index)
+        self.period_s = period_s
+        self.times: list[int] = []
+        self.seqs: list[int] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="ring-progress", daemon=True)
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.times.append(time.monotonic_ns())
+            self.seqs.append(self._read())
+            time.sleep(self.period_s)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    def best_rate(self, window_ns: int = WINDOW_NS) -> float | None:
+        return best_window_rate(self.times, self.seqs, window_ns)
+
+
+def best_window_rate(times: list[int], counts: list[int], window_ns: int) -> float | None:
+    """Highest events/s (in millions) over any span of at least window_ns between samples."""
+    best = None
+    for i, t in enumerate(times):
+        j = bisect.bisect_left(times, t + window_ns, lo=i + 1)
+        if j >= len(times):
+            break
+        rate = (counts[j] - counts[i]) / (times[j] - t) * 1e3
+        best = rate if best is None or rate > best else best
+    return best
 
 
 def open_producer(name: str, wait: str):

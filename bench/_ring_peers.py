@@ -58,7 +58,9 @@ class QueueChannel:
     name = "mp.Queue"
 
     def __init__(self, idle: str):
-        self.q = CTX.Queue()
+        # Bounded like the rings (1024 messages): an unbounded queue hides back-pressure and
+        # leaves seconds of backlog to drain after the producer stops.
+        self.q = CTX.Queue(maxsize=1024)
 
     def tx(self):
         return SimpleNamespace(send=self.q.put, send_batch=self.q.put, batch=EVENT * BATCH)
@@ -160,7 +162,8 @@ class FasterFifoChannel:
     def __init__(self, idle: str):
         import faster_fifo
 
-        self.q = faster_fifo.Queue(max_size_bytes=4 * 1024 * 1024)
+        # About a thousand pickled 64-byte events, in line with the 1024-slot rings.
+        self.q = faster_fifo.Queue(max_size_bytes=128 * 1024)
 
     def tx(self):
         return SimpleNamespace(send=self.q.put, send_batch=self.q.put_many, batch=[EVENT] * BATCH)

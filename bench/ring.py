@@ -139,8 +139,12 @@ def throughput_fxpipe(level: str, stages: int, batched: bool, cores, duration_s:
             roles.append(Role(cname, cores[(k + 1) % 2],
                               setup=lambda cname=cname: fx.open_consumer(name, cname, wait),
                               body=lambda c, stage=stage: consume(c, stage, batched)))
-        res = run_group(roles, timeout_s)
-    return _rate(res, res["producer"], res[chain[-1][0]])
+        # The last consumer's entry index is its place in the declaration.
+        sampler = fx.ProgressSampler(rs.ring(name), len(chain) - 1)
+        res = run_group(roles, timeout_s, on_start=lambda pids: sampler)
+    out = _rate(res, res["producer"], res[chain[-1][0]])
+    out["best_window_mev_s"] = sampler.best_rate()
+    return out
 
 
 def throughput_peer(channel_cls, stages: int, batched: bool, cores, duration_s: float,
@@ -167,7 +171,9 @@ def throughput_peer(channel_cls, stages: int, batched: bool, cores, duration_s: 
 def throughput_c_limit(batched: bool, cores, duration_s: float, timeout_s: float = 30.0) -> dict:
     info = _run_c([build_c(), "throughput", cores[0], cores[1], int(duration_s * 1000),
                    fx.BATCH if batched else 1], timeout_s)
-    return _rate({"c": info}, info, info)
+    out = _rate({"c": info}, info, info)
+    out["best_window_mev_s"] = info.get("best_window_mev_s")
+    return out
 
 
 def _rate(res: dict, prod: dict, last: dict) -> dict:
@@ -258,6 +264,9 @@ def run_throughput(results: Results, plan: Plan, cores, details: dict) -> None:
                 rate = statistics.median(r["mev_s"] for r in runs)
                 best = max(runs, key=lambda r: r["mev_s"])
                 results.add(system, metric, "M events/s", round(rate, 3))
+                windows = [r["best_window_mev_s"] for r in runs if r.get("best_window_mev_s")]
+                if windows:
+                    results.add(system, f"{metric}, best 20 ms", "M events/s", round(max(windows), 3))
                 details.setdefault("throughput_runs", {})[f"{system} {metric}"] = runs
                 shares = "/".join(f"{r['cpu_share']:.2f}" if r["cpu_share"] is not None else "?" for r in runs)
                 print(f"  {metric:<21} {system:<14} {rate:9.3f} M events/s (median of {len(runs)}; best "
@@ -292,11 +301,13 @@ def add_ratios(results: Results, details: dict) -> None:
     for system, metric, floor in ((PY, "1P1C per event", TARGETS["py_1p1c_mev"]),
                                   (CL, f"1P1C batched x{fx.BATCH}", TARGETS["c_batched_mev"])):
         median = results.value(system, metric)
+        window = results.value(system, f"{metric}, best 20 ms")
         top = max(runs[f"{system} {metric}"], key=lambda r: r["mev_s"])
-        # Throughput integrates every preemption of either process; the best run, with the
-        # share of its core it got, tells load apart from the ring.
+        # The overall rate counts every preemption of either process by other load; the best
+        # 20 ms window and the share of its core each process got tell load apart from the ring.
         target(f"{system} {metric} >= {floor:g} M events/s", median >= floor,
-               f"median {median:.2f}; best run {top['mev_s']:.2f} at cpu share {top['cpu_share']}")
+               f"median {median:.2f}; best 20 ms {window:.2f}; best run {top['mev_s']:.2f} at cpu share "
+               f"{top['cpu_share']}")
 
 
 def main(argv=None) -> int:

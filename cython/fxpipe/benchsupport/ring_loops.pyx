@@ -10,9 +10,10 @@ flows through every stage of a pipeline, so each process knows when its peer is 
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy, memset
 
-from fxpipe.includes.atomic cimport fx_monotonic_ns
+from fxpipe.includes.atomic cimport fx_load_acquire_i64, fx_monotonic_ns
 from fxpipe.ring.barrier cimport ConsumerC, consumer_release, consumer_wait
-from fxpipe.ring.ring cimport Consumer, Producer
+from fxpipe.ring.layout cimport FX_RING_MAX_CONSUMERS
+from fxpipe.ring.ring cimport Consumer, Producer, Ring
 from fxpipe.ring.sequencer cimport ProducerC, producer_claim, producer_publish, slot_ptr
 
 # The cheapest clock for a per-round-trip read: the TSC on x86 (calibrated by ticks_per_ns),
@@ -260,3 +261,13 @@ def consume(Consumer consumer, int stage=0, bint batched=True, int64_t timeout_n
     consumer._batch_end = nxt - 1
     _check(code, f"consume (stage {stage})")
     return expect, errors, end
+
+
+def released_sequence(Ring ring, int index):
+    """What consumer entry `index` has released, read from the segment without attaching
+    (one cache-line read): lets the benchmark's parent process watch a run's progress."""
+    if ring.hdr == NULL:
+        raise ValueError(f"ring {ring.name!r} is closed in this process")
+    if index < 0 or index >= FX_RING_MAX_CONSUMERS:
+        raise ValueError(f"consumer index {index} must be 0..{FX_RING_MAX_CONSUMERS - 1}")
+    return fx_load_acquire_i64(&ring.hdr.consumers[index].sequence.value)
