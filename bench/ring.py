@@ -8,13 +8,14 @@ limit and the peers a Python user would pick, in one run, on two pinned cores, 6
 
 Systems: fxpipe through its Python API and through its C-level API (fxpipe.benchsupport),
 bench/c/pingpong.c (the physical limit: plain C, one cache line each way), and the peers of
-_ring_peers.py. Latency is an HDR histogram of every round trip (p50/p99/p99.9/max), one clock
-read per trip; throughput is events received per second of (last receive - first send), the
+_ring_peers.py. Latency is an HDR histogram of every round trip (p50/p99/p99.9/max), timed by a
+TSC read per trip at C level and a perf_counter_ns pair in Python; throughput is events received per second of (last receive - first send), the
 median of a few runs. docs/bench-ring.md explains how to read the numbers.
 """
 from __future__ import annotations
 
 import json
+import os
 import signal
 import statistics
 import subprocess
@@ -96,7 +97,7 @@ def latency_peer(channel_cls, cores, duration_s: float, max_samples: int, timeou
 
 def latency_c_limit(cores, duration_s: float, max_samples: int, timeout_s: float = 30.0):
     binary = build_c()
-    path = OUT_DIR / "pingpong-latency.bin"
+    path = OUT_DIR / f"pingpong-latency.{os.getpid()}.bin"
     info = _run_c([binary, "latency", cores[0], cores[1], int(duration_s * 1000), max_samples, path], timeout_s)
     try:
         samples = np.fromfile(path, dtype=np.int64)
@@ -109,9 +110,12 @@ def build_c() -> Path:
     """Compile bench/c/pingpong.c with `cc -O2` when the binary is missing or older."""
     if not C_BINARY.exists() or C_BINARY.stat().st_mtime < C_SOURCE.stat().st_mtime:
         OUT_DIR.mkdir(exist_ok=True)
-        r = subprocess.run(["cc", "-O2", "-o", str(C_BINARY), str(C_SOURCE)], capture_output=True, text=True)
+        tmp = C_BINARY.with_name(f"{C_BINARY.name}.{os.getpid()}")  # a run beside us never sees half a binary
+        r = subprocess.run(["cc", "-O2", "-o", str(tmp), str(C_SOURCE)], capture_output=True, text=True)
         if r.returncode != 0:
+            tmp.unlink(missing_ok=True)
             raise ScenarioError(f"cc -O2 {C_SOURCE} failed:\n{r.stderr}")
+        os.replace(tmp, C_BINARY)
     return C_BINARY
 
 
@@ -189,10 +193,16 @@ def _rate(res: dict, prod: dict, last: dict) -> dict:
 # --- the run ------------------------------------------------------------------------------------
 
 def _loadavg() -> str:
+    """Load average, and the share of time runnable tasks waited for a CPU (PSI) if known."""
     try:
-        return Path("/proc/loadavg").read_text().strip()
+        load = Path("/proc/loadavg").read_text().strip()
     except OSError:
-        return "n/a"
+        load = "n/a"
+    try:
+        some = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+        return f"{load}; cpu pressure {some}"
+    except (OSError, IndexError):
+        return load
 
 
 def _python_timer_floor_ns() -> int:

@@ -6,7 +6,8 @@
  *               line B (each 64-byte event is one cache line); one clock read per round trip.
  *   throughput: a minimal single-producer single-consumer ring of 64-byte slots (the
  *               producer and consumer indices on their own 128-byte lines, each side keeping
- *               a cached copy of the other's), per event or in batches.
+ *               a cached copy of the other's), per event (publish and release each event) or
+ *               in batches (publish 64, release all that was available).
  *
  * Usage (compiled by bench/ring.py with `cc -O2` into bench/out/):
  *   pingpong latency    CORE_A CORE_B DURATION_MS MAX_SAMPLES OUT_FILE
@@ -231,7 +232,9 @@ static int throughput(int core_a, int core_b, int64_t duration_ms, int64_t batch
                 while ((head_cache = __atomic_load_n(&r->head, __ATOMIC_ACQUIRE)) == tail)
                     relax();
             }
-            int64_t end = head_cache, done = 0;
+            /* Per event: release each event, as fxpipe's per-event consumer does; batched:
+             * everything available, then one release. */
+            int64_t end = batch == 1 ? tail + 1 : head_cache, done = 0;
             for (int64_t s = tail; s < end; s++) {
                 int64_t v = r->slots[s & mask].seq;
                 if (v == -1) { done = 1; end = s + 1; break; }
