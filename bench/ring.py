@@ -252,35 +252,45 @@ def run_latency(results: Results, plan: Plan, cores, hists: dict, perf: tuple[bo
 
 
 def run_throughput(results: Results, plan: Plan, cores, details: dict) -> None:
+    """Every system's run k before anyone's run k+1: the host drifts over minutes (other load,
+    where the hypervisor puts the two vCPUs), and interleaving spreads that drift over all
+    systems alike instead of handing one system a bad minute."""
     systems = [(LIMIT, None), (CL, "c"), (PY, "py")] + [(cls.name, cls) for cls in peers.PEERS]
-    for stages, topo in ((0, "1P1C"), (3, "pipeline3")):
-        for system, how in systems:
-            if system == LIMIT and stages:
-                continue  # the C limit is a two-core figure; the pipeline has no plain-C twin
-            for batched in (False, True):
-                metric = f"{topo} {'batched x' + str(fx.BATCH) if batched else 'per event'}"
-                runs = []
-                for _ in range(plan.reps):
-                    if system == LIMIT:
-                        r = throughput_c_limit(batched, cores, plan.throughput_s, plan.timeout_s)
-                    elif system in (CL, PY):
-                        r = throughput_fxpipe(how, stages, batched, cores, plan.throughput_s, plan.timeout_s)
-                    else:
-                        r = throughput_peer(how, stages, batched, cores, plan.throughput_s, plan.timeout_s)
-                    runs.append(r)
-                    if r["received"] != r["sent"] or r["errors"]:
-                        results.notes.append(f"{system} {metric}: sent {r['sent']}, received {r['received']}, "
-                                             f"errors {r['errors']}")
-                rate = statistics.median(r["mev_s"] for r in runs)
-                best = max(runs, key=lambda r: r["mev_s"])
-                results.add(system, metric, "M events/s", round(rate, 3))
-                windows = [r["best_window_mev_s"] for r in runs if r.get("best_window_mev_s")]
-                if windows:
-                    results.add(system, f"{metric}, best 20 ms", "M events/s", round(max(windows), 3))
-                details.setdefault("throughput_runs", {})[f"{system} {metric}"] = runs
-                shares = "/".join(f"{r['cpu_share']:.2f}" if r["cpu_share"] is not None else "?" for r in runs)
-                print(f"  {metric:<21} {system:<14} {rate:9.3f} M events/s (median of {len(runs)}; best "
-                      f"{best['mev_s']:.3f}; cpu share {shares})", flush=True)
+    cases = [(stages, topo, system, how, batched)
+             for stages, topo in ((0, "1P1C"), (3, "pipeline3"))
+             for system, how in systems
+             if not (system == LIMIT and stages)  # the pipeline has no plain-C twin
+             for batched in (False, True)]
+    runs: dict = {case: [] for case in cases}
+    for rep in range(plan.reps):
+        for case in cases:
+            stages, topo, system, how, batched = case
+            if system == LIMIT:
+                r = throughput_c_limit(batched, cores, plan.throughput_s, plan.timeout_s)
+            elif system in (CL, PY):
+                r = throughput_fxpipe(how, stages, batched, cores, plan.throughput_s, plan.timeout_s)
+            else:
+                r = throughput_peer(how, stages, batched, cores, plan.throughput_s, plan.timeout_s)
+            runs[case].append(r)
+            if r["received"] != r["sent"] or r["errors"]:
+                results.notes.append(f"{system} {_metric(topo, batched)}: sent {r['sent']}, received "
+                                     f"{r['received']}, errors {r['errors']}")
+        print(f"  throughput: round {rep + 1} of {plan.reps} done", flush=True)
+    for (_stages, topo, system, _how, batched), rs in runs.items():
+        metric = _metric(topo, batched)
+        rate = statistics.median(r["mev_s"] for r in rs)
+        results.add(system, metric, "M events/s", round(rate, 3))
+        windows = [r["best_window_mev_s"] for r in rs if r.get("best_window_mev_s")]
+        if windows:
+            results.add(system, f"{metric}, best 20 ms", "M events/s", round(max(windows), 3))
+        details.setdefault("throughput_runs", {})[f"{system} {metric}"] = rs
+        shares = "/".join(f"{r['cpu_share']:.2f}" if r["cpu_share"] is not None else "?" for r in rs)
+        print(f"  {metric:<21} {system:<14} {rate:9.3f} M events/s (median of {len(rs)}; best "
+              f"{max(r['mev_s'] for r in rs):.3f}; cpu share {shares})", flush=True)
+
+
+def _metric(topo: str, batched: bool) -> str:
+    return f"{topo} {'batched x' + str(fx.BATCH) if batched else 'per event'}"
 
 
 def add_ratios(results: Results, details: dict) -> None:
