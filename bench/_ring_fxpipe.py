@@ -113,6 +113,7 @@ def open_consumer(name: str, consumer: str, wait: str):
 # --- Python API -------------------------------------------------------------------------------
 
 def py_ping(p, c, out: np.ndarray, duration_s: float) -> dict:
+    out[:] = 0  # fault the sample pages in before the window, as every ping loop does
     send, recv_into, clock = p.send, c.recv_into, time.perf_counter_ns
     buf = bytearray(64)
     n, i = len(out), 0
@@ -212,6 +213,7 @@ def c_ping(p, c, out: np.ndarray, duration_s: float) -> dict:
     from fxpipe.benchsupport import ring_loops
 
     tpn = ring_loops.ticks_per_ns()
+    out[:] = 0  # fault the sample pages in now: the loop's store of sample i is inside trip i+1
     n, errors = ring_loops.ping(p, c, out, duration_s)
     # Ticks to nanoseconds in place, so the parent reads the same unit from every system.
     out[:n] = np.rint(out[:n] / tpn).astype(np.int64)

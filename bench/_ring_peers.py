@@ -278,6 +278,7 @@ PEERS = [PipeChannel, QueueChannel, ZmqChannel, MqChannel, FasterFifoChannel, Nu
 def ping(tx, rx, out: np.ndarray, duration_s: float) -> dict:
     """Round trips until duration_s or out is full; out[i] = ns of round trip i. A few untimed
     round trips first, so connection set-up (zmq connects in the background) is not timed."""
+    out[:] = 0  # fault the sample pages in before the window
     send, recv, clock = tx.send, rx.recv, time.perf_counter_ns
     for _ in range(WARMUP_ROUND_TRIPS):
         send(EVENT)

@@ -141,8 +141,6 @@ typedef struct {
 
 static int latency(int core_a, int core_b, int64_t duration_ms, int64_t max_samples, const char *out) {
     pingpong_t *pp = shared(sizeof(pingpong_t));
-    int64_t *samples = malloc(sizeof(int64_t) * (size_t)max_samples);
-    if (!samples) { fprintf(stderr, "pingpong: out of memory\n"); return 2; }
     __atomic_store_n(&pp->ping.seq, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&pp->pong.seq, 0, __ATOMIC_RELAXED);
     pid_t pid = spawn(core_b);
@@ -163,6 +161,13 @@ static int latency(int core_a, int core_b, int64_t duration_ms, int64_t max_samp
         }
     }
     pin(core_a);
+    /* Allocated after the fork (else every page is copy-on-write) and faulted in now: the
+     * store of sample i falls inside round trip i+1, and a page fault there would show up as
+     * a 1-2 us round trip every 512 samples. Not zero: the compiler turns malloc + memset(0)
+     * into calloc, which touches nothing. */
+    int64_t *samples = malloc(sizeof(int64_t) * (size_t)max_samples);
+    if (!samples) { fprintf(stderr, "pingpong: out of memory\n"); kill(pid, SIGKILL); reap(pid); return 2; }
+    memset(samples, 0xff, sizeof(int64_t) * (size_t)max_samples);
     while (!__atomic_load_n(&pp->ready, __ATOMIC_ACQUIRE))
         relax();
     double tpn = calibrate();
