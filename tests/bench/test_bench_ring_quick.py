@@ -1,0 +1,94 @@
+"""Smoke test of `./scripts/bench ring`: its C-level ping-pong, its Python-API ping-pong, one
+peer and the C-level pipeline run for a few hundred events between two pinned processes and
+report sane values. No timing is asserted (timing belongs in bench/, not in tests); what is
+checked is that every round trip was measured, every event arrived in order with what the
+upstream stages wrote, and nothing (process, segment) is left behind."""
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench import _ring_fxpipe as fx
+from bench import ring
+from bench._harness import histogram_from_ns, pick_cores
+from bench._ring_peers import NumpyRingChannel, PipeChannel, ZmqChannel
+from bench._ring_procs import _LIVE
+from fxpipe.benchsupport import ring_loops
+
+CORES = pick_cores(None, 2)
+ROUND_TRIPS = 300
+
+
+def _ring_segments():
+    return {p.name for p in Path("/dev/shm").glob(f"fxpipe.rb{os.getpid()}.*")}
+
+
+@pytest.fixture(autouse=True)
+def nothing_left_behind():
+    before = _ring_segments()
+    yield
+    assert _ring_segments() == before, "the bench left ring segments in /dev/shm"
+    assert not _LIVE, f"the bench left processes running: {list(_LIVE)}"
+
+
+def _check_round_trips(samples, res):
+    assert len(samples) == ROUND_TRIPS
+    assert samples.dtype == np.int64
+    assert (samples > 0).all()
+    assert res["ping"].get("errors", 0) == 0
+    assert res["pong"]["echoed"] >= ROUND_TRIPS
+    hist = histogram_from_ns(samples)
+    p50, p99 = hist.get_value_at_percentile(50), hist.get_value_at_percentile(99)
+    assert 0 < p50 <= p99 <= hist.get_max_value()
+
+
+@pytest.mark.parametrize("level", ["c", "py"])
+def test_fxpipe_ping_pong_measures_every_round_trip(level):
+    # A long duration with a small sample buffer: the buffer, not the clock, ends the run.
+    samples, res = ring.latency_fxpipe(level, CORES, duration_s=30.0, max_samples=ROUND_TRIPS)
+    _check_round_trips(samples, res)
+
+
+def test_peer_ping_pong_measures_every_round_trip():
+    samples, res = ring.latency_peer(PipeChannel, CORES, duration_s=30.0, max_samples=ROUND_TRIPS)
+    _check_round_trips(samples, res)
+
+
+def test_peer_throughput_delivers_everything():
+    # zmq sends from a background thread: the stop handshake must not lose the tail.
+    r = ring.throughput_peer(ZmqChannel, 0, True, CORES, duration_s=0.02)
+    assert r["sent"] > 0
+    assert r["received"] == r["sent"]
+
+
+def test_numpy_ring_peer_leaves_no_segment():
+    samples, res = ring.latency_peer(NumpyRingChannel, CORES, duration_s=30.0, max_samples=ROUND_TRIPS)
+    _check_round_trips(samples, res)
+    assert not list(Path("/dev/shm").glob(f"fxbench.{os.getpid()}.*"))
+
+
+@pytest.mark.parametrize("level,stages,batched", [("c", 0, True), ("c", 3, False), ("c", 3, True),
+                                                  ("py", 3, True)])
+def test_throughput_delivers_everything_in_order(level, stages, batched):
+    r = ring.throughput_fxpipe(level, stages, batched, CORES, duration_s=0.02)
+    assert r["sent"] > 0
+    assert r["received"] == r["sent"]
+    assert r["errors"] == 0, "a stage saw an event out of order or before its upstream wrote it"
+    assert r["mev_s"] > 0 and r["seconds"] > 0
+    assert r["best_window_mev_s"] is None or r["best_window_mev_s"] > 0
+
+
+def test_c_level_stage_check_catches_a_stage_that_ran_ahead():
+    # Stage 3 reading events no stage 2 has written must count every one as an error; this is
+    # what makes the pipeline's errors == 0 above mean something.
+    with fx.RingSet() as rs:
+        name = rs.create("solo", ["s3"], slot_count=64)
+        p = fx.open_producer(name, "spin")
+        block = np.zeros(20, dtype=fx.EVENT_DTYPE)
+        block["seq"] = np.arange(20)
+        p.send_batch(block)
+        p.send(fx.STOP)
+        received, errors, _ = ring_loops.consume(fx.open_consumer(name, "s3", "spin"), 3, True, 1_000_000_000)
+    assert received == 20
+    assert errors == 20
