@@ -13,7 +13,8 @@ from libc.string cimport memcpy, memset
 from fxpipe.includes.atomic cimport fx_load_acquire_i64, fx_monotonic_ns
 from fxpipe.ring.barrier cimport ConsumerC, consumer_release, consumer_wait
 from fxpipe.ring.layout cimport FX_RING_MAX_CONSUMERS
-from fxpipe.ring.ring cimport Consumer, Producer, Ring
+from fxpipe.ring.endpoints cimport Consumer, Producer
+from fxpipe.ring.ring cimport Ring
 from fxpipe.ring.sequencer cimport ProducerC, producer_claim, producer_publish, slot_ptr
 
 # The cheapest clock for a per-round-trip read: the TSC on x86 (calibrated by ticks_per_ns),
