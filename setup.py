@@ -16,6 +16,10 @@ CYTHON_DIR = ROOT / "cython"
 
 # Portable by default; FXPIPE_MARCH=native for a host-tuned build on the box that runs it.
 march = os.environ.get("FXPIPE_MARCH")
+# FXPIPE_BUILD_ONLY=ring,model builds only those domains (e.g. a benchmark host that needs
+# no FIX engine); Cython translates modules in parallel on every core unless FXPIPE_BUILD_JOBS.
+only = {d for d in os.environ.get("FXPIPE_BUILD_ONLY", "").split(",") if d}
+jobs = int(os.environ.get("FXPIPE_BUILD_JOBS", os.cpu_count() or 1))
 compile_args = ["-O3", "-fno-strict-aliasing", "-Wno-unused-function"]
 if march:
     compile_args.append(f"-march={march}")
@@ -25,6 +29,8 @@ def extensions():
     exts = []
     for pyx in sorted(CYTHON_DIR.rglob("*.pyx")):
         rel = pyx.relative_to(CYTHON_DIR).with_suffix("")
+        if only and rel.parts[1] not in only:
+            continue
         exts.append(
             Extension(
                 ".".join(rel.parts),
@@ -54,6 +60,7 @@ setup(
             "initializedcheck": False,
         },
         quiet=True,
+        nthreads=jobs,
     ),
     python_requires=">=3.11",
     entry_points={"console_scripts": ["fxpipe=fxpipe.cli:main"]},
