@@ -11,6 +11,7 @@ cores with blocking (futex) waits; `pinned` gives each stage its own core with b
 """
 from __future__ import annotations
 
+import gc
 import multiprocessing as mp
 import os
 import struct
@@ -35,7 +36,9 @@ def register(sub) -> None:
     p.add_argument("--layout", choices=("auto", "compact", "pinned"), default="auto",
                    help="compact: 2 cores, blocking waits; pinned: a core per stage, busy-spin (default: pinned if >= 4 cores)")
     p.add_argument("--quotes", type=int, default=20_000, help="quotes in the paced latency phase")
-    p.add_argument("--interval-us", type=float, default=20.0, help="gap between paced quotes")
+    p.add_argument("--interval-us", type=float, default=None,
+                   help="gap between paced quotes (default 20 pinned, 50 compact: two Python stages and "
+                        "their wake-ups share a core there)")
     p.add_argument("--burst", type=int, default=400_000, help="quotes in the throughput burst")
     p.add_argument("--seed", type=int, default=7)
     p.set_defaults(func=run_demo)
@@ -97,10 +100,19 @@ def _intents_for(q: np.ndarray, now: int) -> np.ndarray:
     return it
 
 
+def _enter_stage(core: int) -> None:
+    """Pin this stage's process and keep the garbage collector off its hot path: everything
+    set up so far is frozen out of collection, and no collection runs while it trades."""
+    os.sched_setaffinity(0, {core})
+    gc.collect()
+    gc.freeze()
+    gc.disable()
+
+
 def _feed(names, core, wait, seed, quotes, interval_ns, burst, ready):
     from fxpipe.ring import Ring
 
-    os.sched_setaffinity(0, {core})
+    _enter_stage(core)
     md = Ring.attach(names["md"], dtype=QUOTE)
     p = md.producer(wait=wait)
     paced = _quote_stream(seed, quotes, 0)
@@ -133,7 +145,7 @@ def _feed(names, core, wait, seed, quotes, interval_ns, burst, ready):
 def _audit(names, core, wait, out):
     from fxpipe.ring import Ring, RingClosed
 
-    os.sched_setaffinity(0, {core})
+    _enter_stage(core)
     md = Ring.attach(names["md"], dtype=QUOTE)
     c = md.consumer("audit", wait=wait)
     expected, bad = 0, 0
@@ -156,7 +168,7 @@ def _audit(names, core, wait, out):
 def _decision(names, core, wait):
     from fxpipe.ring import Ring, RingClosed
 
-    os.sched_setaffinity(0, {core})
+    _enter_stage(core)
     md = Ring.attach(names["md"], dtype=QUOTE)
     intents = Ring.attach(names["intent"], dtype=INTENT)
     c = md.consumer("decision", wait=wait)
@@ -199,7 +211,7 @@ def _decision(names, core, wait):
 def _oms(names, core, wait, quotes, burst, out):
     from fxpipe.ring import Ring, RingClosed
 
-    os.sched_setaffinity(0, {core})
+    _enter_stage(core)
     intents = Ring.attach(names["intent"], dtype=INTENT)
     c = intents.consumer("oms", wait=wait)
     hop1 = np.empty(quotes, dtype=np.int64)
@@ -232,6 +244,8 @@ def run_demo(args) -> int:
     from fxpipe.ring import Ring
 
     layout, cores, wait = plan_layout(args.layout)
+    if args.interval_us is None:
+        args.interval_us = 20.0 if layout == "pinned" else 50.0
     tag = f"demo{os.getpid()}"
     names = {"md": f"{tag}.md", "intent": f"{tag}.intent"}
     ctx = mp.get_context("fork")
