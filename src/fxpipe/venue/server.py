@@ -20,6 +20,7 @@ from fxpipe.venue.app import Venue
 from fxpipe.venue.config import SimConfig
 from fxpipe.venue.control import ControlServer
 from fxpipe.venue.faults import Fault
+from fxpipe.venue.journal_replay import open_journal
 from fxpipe.venue.link import LogonFaults
 from fxpipe.venue.market import Market
 from fxpipe.venue.pairs import load
@@ -61,7 +62,10 @@ class VenueServer:
         m = cfg.market
         pairs = load(cfg.refdata, list(m.pairs) if m.pairs else None)
         if m.replay:
-            source = ReplaySource(m.replay, pairs, loop=m.replay_loop)
+            source = ReplaySource.from_csv(m.replay, pairs, loop=m.replay_loop)
+        elif m.replay_journal:
+            source = open_journal(m.replay_journal, pairs, cfg.refdata, m.replay_venue, m.replay_instruments,
+                                  loop=m.replay_loop)
         else:
             source = PriceProcess(pairs, m.seed, m.process)
         self.market = Market(source, m.pace, m.rate, m.step_updates, m.replay_speed)
@@ -129,6 +133,9 @@ class VenueServer:
     def status(self) -> dict:
         out = {"market": {"updates": self.market.played, "skipped": self.market.skipped, "pace": self.market.pace},
                "venues": {}}
+        if self.market.is_replay:
+            src = self.market.source
+            out["market"]["replay"] = {"source": src.origin, "quotes": len(src.rows), "played": src.updates}
         for v in self.venues:
             st = v.stats()
             if v.feed is not None:
