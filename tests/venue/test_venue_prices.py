@@ -130,7 +130,7 @@ def test_replay_plays_rows_exactly(tmp_path):
                         "2024-03-01T12:00:00.000001Z,EUR/USD,1.08501,1.08503,1000000,2000000.5\n"
                         "2024-03-01T12:00:00.5Z,USDJPY,149.501,149.503,,\n"
                         "1709294401000000000,EUR/USD,1.08501,1.08503,1000000,2000000.5\n")
-    src = ReplaySource(p, PAIRS)
+    src = ReplaySource.from_csv(p, PAIRS)
     eur, jpy = 0, 2
     assert src.next_ts_ns == parse_time_ns("2024-03-01T12:00:00.000001Z")
     assert src.advance() == [eur]
@@ -143,7 +143,7 @@ def test_replay_plays_rows_exactly(tmp_path):
 
 def test_replay_loop_keeps_time_moving_forward(tmp_path):
     p = write(tmp_path, "time,symbol,bid,ask\n1000,EUR/USD,1.08501,1.08503\n3000,EUR/USD,1.08502,1.08504\n")
-    src = ReplaySource(p, PAIRS, loop=True)
+    src = ReplaySource.from_csv(p, PAIRS, loop=True)
     seen = []
     for _ in range(5):
         seen.append(src.next_ts_ns)
@@ -163,16 +163,16 @@ def test_replay_loop_keeps_time_moving_forward(tmp_path):
 def test_replay_bad_rows_name_the_line_and_the_fix(tmp_path, row, msg):
     p = write(tmp_path, "time,symbol,bid,ask\n1000,EUR/USD,1.08501,1.08503\n" + row + "\n")
     with pytest.raises(ReplayError, match=msg) as exc:
-        ReplaySource(p, PAIRS)
+        ReplaySource.from_csv(p, PAIRS)
     assert f"{p}:3:" in str(exc.value)
 
 
 def test_replay_file_level_errors(tmp_path):
     with pytest.raises(ReplayError, match="header must name"):
-        ReplaySource(write(tmp_path, "when,symbol,bid,ask\n"), PAIRS)
+        ReplaySource.from_csv(write(tmp_path, "when,symbol,bid,ask\n"), PAIRS)
     with pytest.raises(ReplayError, match="no quotes"):
-        ReplaySource(write(tmp_path, "time,symbol,bid,ask\n"), PAIRS)
+        ReplaySource.from_csv(write(tmp_path, "time,symbol,bid,ask\n"), PAIRS)
     with pytest.raises(ReplayError, match="time goes back"):
-        ReplaySource(write(tmp_path, "time,symbol,bid,ask\n2000,EUR/USD,1.1,1.2\n1000,EUR/USD,1.1,1.2\n"), PAIRS)
+        ReplaySource.from_csv(write(tmp_path, "time,symbol,bid,ask\n2000,EUR/USD,1.1,1.2\n1000,EUR/USD,1.1,1.2\n"), PAIRS)
     with pytest.raises(ReplayError, match="No such file"):
-        ReplaySource(tmp_path / "missing.csv", PAIRS)
+        ReplaySource.from_csv(tmp_path / "missing.csv", PAIRS)

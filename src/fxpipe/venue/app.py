@@ -54,7 +54,8 @@ class Venue:
         self.faults = FaultBook()
         self.rng = random.Random(seed * 1_000_003 + zlib.crc32(profile.name.encode()))
         self.sessions: dict = {}  # client comp id -> logged-on Session
-        self.engine = None  # VenueEngine, set by the server (pause reading, Logon faults)
+        self.engine = None  # fxpipe's FIX Engine, set by the server (pause_reading for stop_reading)
+        self.logon_faults = None  # link.LogonFaults, the engine's logon policy, set by the server
         self.session_names: dict[str, str] = {}  # client comp id -> the engine's session name
         self.feed = None  # FeedPublisher when the venue has a binary feed
         self.ladders: list[tuple[list, list]] = [([], []) for _ in self.pairs]

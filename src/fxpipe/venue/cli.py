@@ -2,6 +2,8 @@
 
     fxpipe venue --config config/venues.toml [--fault SPEC ...] [--seed N] [--pace step]
                  [--duration S] [--control-port P]
+                 [--replay FILE.csv | --replay-journal DIR [--replay-venue V] [--replay-instrument S ...]]
+                 [--replay-speed F] [--replay-loop]
     fxpipe venue-fault --control-port P "duplicate_exec possdup=no session=FXPIPE"
     fxpipe venue-fault --list
 
@@ -29,6 +31,16 @@ def register(subparsers) -> None:
     p.add_argument("--rate", type=float, help="override market.rate (updates per second)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     p.add_argument("--control-port", type=int, metavar="P", help="listen for fault commands (0: a free port)")
+    r = p.add_argument_group("replay recorded quotes instead of the price process (override [market])")
+    src = r.add_mutually_exclusive_group()
+    src.add_argument("--replay", metavar="FILE", help="a quote CSV: time,symbol,bid,ask[,bid_size,ask_size]")
+    src.add_argument("--replay-journal", metavar="DIR", help="the Quote events of an fxpipe journal")
+    r.add_argument("--replay-venue", metavar="VENUE", help="journal: only this venue's quotes (reference-data "
+                                                          "name or id)")
+    r.add_argument("--replay-instrument", action="append", metavar="SYMBOL",
+                   help="journal: only this instrument's quotes (repeatable), e.g. EUR/USD")
+    r.add_argument("--replay-speed", type=_speed, metavar="F", help="play at F times the recorded pace")
+    r.add_argument("--replay-loop", action="store_true", default=None, help="start over at the end")
     p.set_defaults(func=run_venue)
     q = subparsers.add_parser("venue-fault", help="inject a fault into a running venue simulator",
                               description=__doc__, formatter_class=_raw())
@@ -43,20 +55,46 @@ def _raw():
     return argparse.RawDescriptionHelpFormatter
 
 
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"{text!r}: a number >= 0 (1 = the recorded pace)")
+    return value
+
+
+def _market_overrides(args) -> dict:
+    """[market] keys the command line sets; a source given here replaces the file's source."""
+    out = {k: v for k, v in (("seed", args.seed), ("pace", args.pace), ("rate", args.rate),
+                             ("replay_speed", args.replay_speed), ("replay_loop", args.replay_loop)) if v is not None}
+    if args.replay is not None:
+        out.update(replay=args.replay, replay_journal=None, replay_venue=None, replay_instruments=None)
+    if args.replay_journal is not None:
+        out.update(replay=None, replay_journal=args.replay_journal)
+    if args.replay_venue is not None:
+        out["replay_venue"] = args.replay_venue
+    if args.replay_instrument:
+        out["replay_instruments"] = tuple(args.replay_instrument)
+    return out
+
+
 def run_venue(args) -> int:
     from fxpipe.venue import faults as faultspec
-    from fxpipe.venue.config import load
+    from fxpipe.venue.config import check_replay, load
     from fxpipe.venue.profiles import ConfigError
     from fxpipe.venue.server import VenueServer
 
     try:
         cfg = load(args.config)
         armed = [faultspec.parse(s) for s in args.fault]
+        overrides = _market_overrides(args)
+        if overrides:
+            cfg.market = dataclasses.replace(cfg.market, **overrides)
+            check_replay(cfg.market, cfg.refdata)
     except (ConfigError, faultspec.FaultSpecError) as exc:
         raise CliError(str(exc)) from None
-    overrides = {k: v for k, v in (("seed", args.seed), ("pace", args.pace), ("rate", args.rate)) if v is not None}
-    if overrides:
-        cfg.market = dataclasses.replace(cfg.market, **overrides)
     if args.control_port is not None:
         cfg.control_port = args.control_port
     try:

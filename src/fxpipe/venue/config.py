@@ -2,8 +2,10 @@
 settings, the control port, and one `[venues.NAME]` table per venue (profile, binary feed,
 faults armed at start).
 
-    [market]    seed, pairs, pace ("wall" | "step"), rate, step_updates, replay, replay_speed,
-                replay_loop, [market.process] (shape of the walk, see prices.ProcessParams)
+    [market]    seed, pairs, pace ("wall" | "step"), rate, step_updates, [market.process] (shape of
+                the walk, see prices.ProcessParams); recorded quotes instead: replay (a CSV file)
+                or replay_journal (an fxpipe journal, with replay_venue, replay_instruments),
+                replay_speed, replay_loop
     [session]   fxpipe FIX session keys for every venue session (heartbeat_s, store_dir, ...)
     [control]   port: the loopback TCP port that takes fault commands (0 picks one)
     [venues.X]  the profile keys (profiles.py), plus [venues.X.feed] and faults = ["..."]
@@ -20,11 +22,14 @@ from fxpipe.fix.session import config as fixcfg
 from fxpipe.model.refdata import RefData, RefDataError, load_refdata
 from fxpipe.venue import faults as faultspec
 from fxpipe.venue import pairs as pairdata
+from fxpipe.venue.journal_replay import resolve
 from fxpipe.venue.pairs import Pair, UnknownSymbol, subset
 from fxpipe.venue.prices import ProcessParams
 from fxpipe.venue.profiles import ConfigError, Profile, parse_profile
+from fxpipe.venue.replay import ReplayError
 
-MARKET_KEYS = {"seed", "refdata", "pairs", "pace", "rate", "step_updates", "replay", "replay_speed", "replay_loop", "process"}
+MARKET_KEYS = {"seed", "refdata", "pairs", "pace", "rate", "step_updates", "replay", "replay_journal", "replay_venue",
+               "replay_instruments", "replay_speed", "replay_loop", "process"}
 FEED_KEYS = {"channel_id", "destinations", "snapshot_port", "heartbeat_ms", "stream_id"}
 SESSION_DEFAULTS = {"heartbeat_s": 30, "store_dir": "var/venue/store", "log_dir": "var/venue/log",
                     "fsync": "never", "reset_on_logon": True, "schedule": "always"}
@@ -38,7 +43,10 @@ class MarketConfig:
     pace: str = "wall"
     rate: float = 1000.0
     step_updates: int = 1
-    replay: str | None = None
+    replay: str | None = None  # a quote CSV (replay.py)
+    replay_journal: str | None = None  # an fxpipe journal directory (journal_replay.py)
+    replay_venue: str | int | None = None  # journal: only this venue's quotes (reference-data name or id)
+    replay_instruments: tuple[str, ...] | None = None  # journal: only these instruments
     replay_speed: float = 1.0
     replay_loop: bool = False
     process: ProcessParams = ProcessParams()
@@ -96,6 +104,7 @@ def parse(doc: dict, where: str = "<config>") -> SimConfig:
         raise ConfigError(f"market.refdata: {exc}") from None
     except UnknownSymbol as exc:
         raise ConfigError(f"market.pairs: {exc}") from None
+    check_replay(market, refdata, pairs)
     venues_doc = doc.get("venues", {})
     if not isinstance(venues_doc, dict) or not venues_doc:
         raise ConfigError("no venues: add at least one [venues.NAME] table")
@@ -165,6 +174,19 @@ def _market(t: dict) -> MarketConfig:
         vals["pairs"] = tuple(vals["pairs"])
     if "refdata" in vals and not isinstance(vals["refdata"], str):
         raise ConfigError("market.refdata: the path of a reference-data TOML file")
+    for key in ("replay", "replay_journal"):
+        if key in vals and not isinstance(vals[key], str):
+            raise ConfigError(f"market.{key}: a path, e.g. \"{'quotes.csv' if key == 'replay' else 'var/journal/md'}\"")
+    if "replay_venue" in vals and (isinstance(vals["replay_venue"], bool)
+                                   or not isinstance(vals["replay_venue"], str | int)):
+        raise ConfigError("market.replay_venue: a venue of the reference data, by name (\"ECN1\") or id")
+    if "replay_instruments" in vals:
+        insts = vals["replay_instruments"]
+        if not isinstance(insts, list) or not insts or not all(isinstance(s, str) for s in insts):
+            raise ConfigError("market.replay_instruments: a non-empty list like [\"EUR/USD\", \"USD/JPY\"]")
+        vals["replay_instruments"] = tuple(insts)
+    if "replay_loop" in vals and not isinstance(vals["replay_loop"], bool):
+        raise ConfigError("market.replay_loop: true or false")
     proc = t.get("process", {})
     known = {f.name for f in fields(ProcessParams)}
     if set(proc) - known:
@@ -177,6 +199,24 @@ def _market(t: dict) -> MarketConfig:
     vals["rate"] = float(vals.get("rate", m.rate))
     vals["replay_speed"] = float(vals.get("replay_speed", m.replay_speed))
     return MarketConfig(**{**vals, "process": params})
+
+
+def check_replay(m: MarketConfig, refdata: RefData, pairs: tuple[Pair, ...] | None = None) -> None:
+    """The replay settings fit together and name what the reference data and the market have
+    (the sources themselves are read when the simulator starts)."""
+    if m.replay and m.replay_journal:
+        raise ConfigError("market.replay (a CSV file) and market.replay_journal (a journal): choose one source")
+    if not m.replay_journal:
+        for key in ("replay_venue", "replay_instruments"):
+            if getattr(m, key) is not None:
+                raise ConfigError(f"market.{key} selects quotes of market.replay_journal; set that too, or remove it")
+        return
+    if pairs is None:
+        pairs = pairdata.load(refdata, list(m.pairs) if m.pairs else None)
+    try:
+        resolve(refdata, pairs, m.replay_venue, m.replay_instruments)
+    except ReplayError as exc:
+        raise ConfigError(f"market.{exc}") from None
 
 
 def _check_pairs(name: str, profile: Profile, pairs: tuple[Pair, ...]) -> None:

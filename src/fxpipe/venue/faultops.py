@@ -41,9 +41,9 @@ def _fire(v, key: str, f, now: int) -> None:
     elif k == "stop_reading":
         v.engine.pause_reading(session, p["s"])
     elif k == "reject_logon":
-        v.engine.reject_logon[name] = p["text"]
+        v.logon_faults.reject[name] = p["text"]
     elif k == "delay_logon":
-        v.engine.delay_logon[name] = p["ms"] / 1000.0
+        v.logon_faults.delay[name] = p["ms"] / 1000.0
     elif k == "unknown_order":
         pi = 0
         bids, asks = v.ladders[pi]

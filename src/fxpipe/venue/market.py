@@ -105,7 +105,7 @@ class Market:
     def shift(self, symbol: str, pips: float) -> list[int]:
         """A scripted jump of a synthetic market (the price_jump fault)."""
         if self.is_replay:
-            raise ValueError("price_jump needs the synthetic price process; this market replays a file")
+            raise ValueError("price_jump needs the synthetic price process; this market replays recorded quotes")
         if symbol not in self.index:
             known = ", ".join(self.index) or "none"
             raise ValueError(f"price_jump: {symbol!r} is not in this market; pairs (written like this): {known}")

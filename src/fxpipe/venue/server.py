@@ -1,7 +1,7 @@
 """The venue simulator process: one event loop running every configured venue.
 
-The loop owns fxpipe's FIX engine (the acceptor sessions, through VenueEngine), the market,
-each venue's binary feed publisher and the control port. One turn: let the engine read and
+The loop owns fxpipe's FIX engine (the acceptor sessions, with the venue's logon policy), the
+market, each venue's binary feed publisher and the control port. One turn: let the engine read and
 write sockets (requests reach the venues), move the market by what is due, fire the venues'
 timers (last-look holds, faults, queued reports), send feed heartbeats and answer snapshot
 requests, then sleep on every socket until the next thing is due.
@@ -15,11 +15,13 @@ import traceback
 
 from fxpipe.feed.publisher import FeedPublisher, InstrumentDef
 from fxpipe.fix.session.session import Application
+from fxpipe.fix.session.transport import Engine
 from fxpipe.venue.app import Venue
 from fxpipe.venue.config import SimConfig
 from fxpipe.venue.control import ControlServer
 from fxpipe.venue.faults import Fault
-from fxpipe.venue.link import VenueEngine
+from fxpipe.venue.journal_replay import open_journal
+from fxpipe.venue.link import LogonFaults
 from fxpipe.venue.market import Market
 from fxpipe.venue.pairs import load
 from fxpipe.venue.prices import PriceProcess
@@ -60,11 +62,16 @@ class VenueServer:
         m = cfg.market
         pairs = load(cfg.refdata, list(m.pairs) if m.pairs else None)
         if m.replay:
-            source = ReplaySource(m.replay, pairs, loop=m.replay_loop)
+            source = ReplaySource.from_csv(m.replay, pairs, loop=m.replay_loop)
+        elif m.replay_journal:
+            source = open_journal(m.replay_journal, pairs, cfg.refdata, m.replay_venue, m.replay_instruments,
+                                  loop=m.replay_loop)
         else:
             source = PriceProcess(pairs, m.seed, m.process)
         self.market = Market(source, m.pace, m.rate, m.step_updates, m.replay_speed)
-        self.engine = VenueEngine(clock=clock, tick_s=ENGINE_TICK_S)
+        self.engine = Engine(clock=clock, tick_s=ENGINE_TICK_S)
+        self.logon_faults = LogonFaults()
+        self.engine.logon_policy = self.logon_faults
         self.venues: list[Venue] = []
         self.control: ControlServer | None = None
         self._sel = selectors.DefaultSelector()
@@ -74,6 +81,7 @@ class VenueServer:
             for vc in cfg.venues:
                 v = Venue(vc.profile, self.market, m.seed, clock, broadcast=self._moved)
                 v.engine = self.engine
+                v.logon_faults = self.logon_faults
                 for scfg in vc.sessions:
                     v.session_names[scfg.target_comp_id] = scfg.name
                     self.engine.add_session(scfg, _SessionApp(v, scfg.target_comp_id))
@@ -125,6 +133,9 @@ class VenueServer:
     def status(self) -> dict:
         out = {"market": {"updates": self.market.played, "skipped": self.market.skipped, "pace": self.market.pace},
                "venues": {}}
+        if self.market.is_replay:
+            src = self.market.source
+            out["market"]["replay"] = {"source": src.origin, "quotes": len(src.rows), "played": src.updates}
         for v in self.venues:
             st = v.stats()
             if v.feed is not None:

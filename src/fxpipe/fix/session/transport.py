@@ -2,11 +2,12 @@
 incoming connections to their session by comp ids, many sessions in one event loop (epoll via
 `selectors`), TCP_NODELAY on every socket.
 
-An Engine owns its sessions' sockets, stores and message logs and runs on one thread: poll()
-waits for socket events and the next timer tick, then feeds the sessions. Other threads hand
-it work with call_soon_threadsafe(), which wakes the loop through a socket pair. A Connection
-is the session's link: write() sends at once and keeps only what the kernel would not take,
-backlog() tells the resend streamer how much is waiting, close() closes once that is flushed.
+An Engine owns its sessions' sockets (connection.py), stores and message logs and runs on one
+thread: poll() waits for socket events and the next timer tick, then feeds the sessions. Other
+threads hand it work with call_soon_threadsafe(), which wakes the loop through a socket pair.
+Two public hooks let an application bend the transport, as a venue simulator must: a logon
+policy for acceptors (logon.py: accept, refuse or hold a Logon) and pause_reading() /
+resume_reading() per session (a slow consumer, as TCP flow control shows it).
 """
 from __future__ import annotations
 
@@ -17,8 +18,11 @@ import selectors
 import socket
 import threading
 import time
+from collections.abc import Callable
 
-from . import wire
+from . import logon, wire
+from .connection import Connection
+from .logon import LogonDecision
 from .msglog import MessageLog
 from .session import Application, Session
 from .store import FileStore
@@ -26,65 +30,9 @@ from .store import FileStore
 logger = logging.getLogger("fxpipe.fix.session")
 _NS = 1_000_000_000
 CLOSE_FLUSH_S = 2.0
+LOGON_WAIT_S = 10.0  # an accepted connection that sends no Logon within this is closed
 
-
-class Connection:
-    """One TCP connection: the link of the session it carries (acceptors learn which at Logon)."""
-
-    def __init__(self, engine: Engine, sock: socket.socket, session: Session | None):
-        self.engine = engine
-        self.sock = sock
-        self.session = session
-        self.wbuf = bytearray()
-        self.closing_since: float | None = None
-        self.open = True
-        self.pending = bytearray()  # acceptor: bytes before the session is known
-        self.accepted_at = time.monotonic()
-
-    def write(self, data: bytes) -> None:
-        if not self.open or self.closing_since is not None:
-            return
-        if self.wbuf:
-            self.wbuf += data
-            return
-        try:
-            n = self.sock.send(data)
-        except BlockingIOError:
-            n = 0
-        except OSError as exc:
-            self.engine._lost(self, f"send failed: {exc.strerror}")
-            return
-        if n < len(data):
-            self.wbuf += data[n:]
-            self.engine._want_write(self, True)
-
-    def backlog(self) -> int:
-        return len(self.wbuf)
-
-    def close(self) -> None:
-        """Close once what is queued has gone (a Logout before the close must arrive)."""
-        if not self.open:
-            return
-        if self.wbuf:
-            self.closing_since = time.monotonic()
-        else:
-            self.engine._close(self)
-
-    def flush(self) -> None:
-        try:
-            n = self.sock.send(self.wbuf)
-        except BlockingIOError:
-            return
-        except OSError as exc:
-            self.engine._lost(self, f"send failed: {exc.strerror}")
-            return
-        del self.wbuf[:n]
-        if not self.wbuf:
-            self.engine._want_write(self, False)
-            if self.closing_since is not None:
-                self.engine._close(self)
-            elif self.session is not None and self.session.link is self:
-                self.session.on_drain()
+__all__ = ["Connection", "Engine", "LogonDecision"]
 
 
 class _Initiator:
@@ -118,7 +66,10 @@ class Engine:
         self._wake_r.setblocking(False)
         self._wake_w.setblocking(False)
         self.sel.register(self._wake_r, selectors.EVENT_READ, ("wake", None))
+        self._conns: dict[Connection, None] = {}  # every open connection, watched or paused
         self._stopped = False
+        # Acceptors: called with the session a new connection's Logon names (see logon.py).
+        self.logon_policy: Callable[[Session], LogonDecision] | None = None
 
     # --- set-up -----------------------------------------------------------------------------
 
@@ -213,14 +164,20 @@ class Engine:
             if s.link is None and ini.connecting is None and now >= ini.next_attempt and not self._stopped \
                     and s.can_connect(self.clock()):
                 self._connect(ini)
-        for key in list(self.sel.get_map().values()):
-            kind, conn = key.data
-            if kind == "conn":
-                if conn.closing_since is not None and now - conn.closing_since > CLOSE_FLUSH_S:
-                    self._close(conn)
-                elif conn.session is None and now - conn.accepted_at > 10:
-                    logger.warning("connection from %s sent no Logon within 10 s; closed", _peer(conn.sock))
-                    self._close(conn)
+        for conn in list(self._conns):
+            if conn.closing_since is not None and now - conn.closing_since > CLOSE_FLUSH_S:
+                self._close(conn)
+            elif conn.held_until is not None:
+                if now >= conn.held_until:
+                    conn.held_until = None
+                    conn.accepted_at = now
+                    self._route(conn)
+            elif conn.session is None and now - conn.accepted_at > LOGON_WAIT_S:
+                logger.warning("connection from %s sent no Logon within %g s; closed", _peer(conn.sock),
+                               LOGON_WAIT_S)
+                self._close(conn)
+            elif conn.paused_until is not None and now >= conn.paused_until:
+                self._resume(conn)
 
     # --- initiators ---------------------------------------------------------------------------
 
@@ -247,7 +204,8 @@ class Engine:
             self._retry(ini, errno.errorcode.get(err, str(err)))
             return
         conn = Connection(self, sock, ini.session)
-        self.sel.register(sock, selectors.EVENT_READ, ("conn", conn))
+        self._conns[conn] = None
+        self._watch(conn)
         ini.session._event(f"connected to {ini.session.cfg.host}:{ini.session.cfg.port}")
         ini.session.connected(conn)
 
@@ -269,7 +227,8 @@ class Engine:
         sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         conn = Connection(self, sock, None)
         conn.listen_addr = addr
-        self.sel.register(sock, selectors.EVENT_READ, ("conn", conn))
+        self._conns[conn] = None
+        self._watch(conn)
 
     def _route(self, conn: Connection) -> None:
         """Acceptor: find the session named by the first message's comp ids."""
@@ -293,6 +252,15 @@ class Engine:
                            logging.WARNING)
             self._close(conn)
             return
+        if not conn.logon_checked:
+            conn.logon_checked = True
+            decision = self.logon_policy(session) if self.logon_policy is not None else logon.ACCEPT
+            if decision.action == "refuse":
+                logon.refuse(session, conn, bytes(conn.pending[:n]), decision.text)
+                return
+            if decision.action == "hold":
+                conn.held_until = time.monotonic() + decision.hold_s
+                return
         conn.session = session
         data, conn.pending = bytes(conn.pending), bytearray()
         session._event(f"accepted connection from {_peer(conn.sock)}")
@@ -304,7 +272,7 @@ class Engine:
     def _on_conn_event(self, conn: Connection, mask: int) -> None:
         if mask & selectors.EVENT_WRITE and conn.open:
             conn.flush()
-        if mask & selectors.EVENT_READ and conn.open:
+        if mask & selectors.EVENT_READ and conn.open and conn.reading:
             try:
                 data = conn.sock.recv(1 << 16)
             except BlockingIOError:
@@ -316,14 +284,54 @@ class Engine:
                 self._lost(conn, "counterparty closed the connection")
             elif conn.session is None:
                 conn.pending += data
-                self._route(conn)
+                if conn.held_until is None and conn.closing_since is None:  # not held, not refused
+                    self._route(conn)
             elif conn.session.link is conn:
                 conn.session.data_received(data)
 
-    def _want_write(self, conn: Connection, on: bool) -> None:
-        if conn.open:
-            events = selectors.EVENT_READ | (selectors.EVENT_WRITE if on else 0)
+    def _watch(self, conn: Connection) -> None:
+        """Registers the socket for what the connection needs now: reading unless paused,
+        writing while something is queued; neither leaves it out of the selector."""
+        if not conn.open:
+            return
+        events = (selectors.EVENT_READ if conn.reading else 0) | (selectors.EVENT_WRITE if conn.wbuf else 0)
+        if events == conn.watched:
+            return
+        if not events:
+            self.sel.unregister(conn.sock)
+        elif conn.watched:
             self.sel.modify(conn.sock, events, ("conn", conn))
+        else:
+            self.sel.register(conn.sock, events, ("conn", conn))
+        conn.watched = events
+
+    # --- pausing reads ------------------------------------------------------------------------------
+
+    def pause_reading(self, session: Session, seconds: float | None = None) -> bool:
+        """Stops reading the session's connection, for `seconds` or until resume_reading(): what
+        the counterparty sends waits in the kernel's buffers and TCP flow control slows it, as
+        a slow consumer would; writing goes on. False when the session has no open connection
+        or its reading is paused already. The pause ends with the connection."""
+        conn = session.link
+        if conn is None or not conn.open or not conn.reading:
+            return False
+        conn.reading = False
+        conn.paused_until = None if seconds is None else time.monotonic() + seconds
+        self._watch(conn)
+        return True
+
+    def resume_reading(self, session: Session) -> bool:
+        """Reads the session's connection again; False when it was not paused."""
+        conn = session.link
+        if conn is None or not conn.open or conn.reading:
+            return False
+        self._resume(conn)
+        return True
+
+    def _resume(self, conn: Connection) -> None:
+        conn.reading = True
+        conn.paused_until = None
+        self._watch(conn)
 
     def _lost(self, conn: Connection, reason: str) -> None:
         self._close(conn)
@@ -333,7 +341,10 @@ class Engine:
     def _close(self, conn: Connection) -> None:
         if conn.open:
             conn.open = False
-            self.sel.unregister(conn.sock)
+            self._conns.pop(conn, None)
+            if conn.watched:
+                self.sel.unregister(conn.sock)
+                conn.watched = 0
             conn.sock.close()
             for ini in self._initiators:
                 if ini.session is conn.session:
@@ -356,12 +367,10 @@ class Engine:
         if self.sel.get_map() is None:
             return  # closed already
         self._stopped = True
-        for key in list(self.sel.get_map().values()):
-            kind, obj = key.data
-            if kind == "conn":
-                if obj.session is not None and obj.session.link is obj:
-                    obj.session.disconnected("engine closed")
-                self._close(obj)
+        for conn in list(self._conns):
+            if conn.session is not None and conn.session.link is conn:
+                conn.session.disconnected("engine closed")
+            self._close(conn)
         for ini in self._initiators:
             if ini.connecting is not None:
                 self.sel.unregister(ini.connecting)

@@ -1,0 +1,80 @@
+"""One TCP connection of the FIX engine: the link a Session writes to.
+
+write() sends at once and keeps only what the kernel would not take, backlog() tells the resend
+streamer how much is waiting, close() closes once that is flushed. Which socket events the
+engine watches for it follows from its state: reading unless paused (Engine.pause_reading),
+writing while something is queued. An acceptor's connection learns its session at Logon.
+"""
+from __future__ import annotations
+
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from .session import Session
+    from .transport import Engine
+
+
+class Connection:
+    """One TCP connection: the link of the session it carries (acceptors learn which at Logon)."""
+
+    def __init__(self, engine: Engine, sock, session: Session | None):
+        self.engine = engine
+        self.sock = sock
+        self.session = session
+        self.wbuf = bytearray()
+        self.closing_since: float | None = None
+        self.open = True
+        self.pending = bytearray()  # acceptor: bytes before the session is known
+        self.accepted_at = time.monotonic()
+        self.listen_addr = None  # acceptor: the (host, port) it came in on
+        self.reading = True  # False while the engine has paused reading it
+        self.paused_until: float | None = None  # a timed pause ends here (monotonic s)
+        self.logon_checked = False  # acceptor: the engine's logon policy has ruled on it
+        self.held_until: float | None = None  # acceptor: Logon held by the policy until (monotonic s)
+        self.watched = 0  # selector events registered for the socket now (0: not registered)
+
+    def write(self, data: bytes) -> None:
+        if not self.open or self.closing_since is not None:
+            return
+        if self.wbuf:
+            self.wbuf += data
+            return
+        try:
+            n = self.sock.send(data)
+        except BlockingIOError:
+            n = 0
+        except OSError as exc:
+            self.engine._lost(self, f"send failed: {exc.strerror}")
+            return
+        if n < len(data):
+            self.wbuf += data[n:]
+            self.engine._watch(self)
+
+    def backlog(self) -> int:
+        return len(self.wbuf)
+
+    def close(self) -> None:
+        """Close once what is queued has gone (a Logout before the close must arrive)."""
+        if not self.open:
+            return
+        if self.wbuf:
+            self.closing_since = time.monotonic()
+        else:
+            self.engine._close(self)
+
+    def flush(self) -> None:
+        try:
+            n = self.sock.send(self.wbuf)
+        except BlockingIOError:
+            return
+        except OSError as exc:
+            self.engine._lost(self, f"send failed: {exc.strerror}")
+            return
+        del self.wbuf[:n]
+        if not self.wbuf:
+            self.engine._watch(self)
+            if self.closing_since is not None:
+                self.engine._close(self)
+            elif self.session is not None and self.session.link is self:
+                self.session.on_drain()
