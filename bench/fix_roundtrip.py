@@ -4,9 +4,10 @@
     NewOrderSingle  ── TCP 127.0.0.1, TCP_NODELAY ──►  on NewOrderSingle: ExecutionReport (filled)
     on ExecutionReport: record, send the next  ◄──────┘
 
-fxpipe runs twice: with its engine sleeping in epoll between messages (wait="block", the
-compact layout) and spinning on its pinned core (wait="spin", the pinned layout); QuickFIX's
-socket threads always sleep. Closed loop, one order in flight, measured from just before the client's send call to the
+fxpipe runs three ways: its engine sleeping in epoll between messages (wait="block"),
+polling for 200 µs after each socket event before it sleeps (wait="backoff": compact layouts
+that trade in bursts), and spinning on its pinned core (wait="spin", the pinned layout);
+QuickFIX's socket threads always sleep. Closed loop, one order in flight, measured from just before the client's send call to the
 client's callback for the fill, so each sample is one full trip through both engines: encode,
 store, socket, parse, validate, session checks, application callback, and back. Both engines
 run the same way: file message store (no fsync), a message log, full FIX 4.2 validation
@@ -223,7 +224,7 @@ def qf_client(tmp: str, port: int, n: int) -> list[int]:
 # --- driver --------------------------------------------------------------------------------------
 
 def run_pair(system: str, n: int, cores: list[int]) -> list[int]:
-    """system: fxpipe-block, fxpipe-spin or quickfix."""
+    """system: fxpipe-block, fxpipe-backoff, fxpipe-spin or quickfix."""
     with tempfile.TemporaryDirectory(prefix=f"fxpipe-bench-{system}-") as tmp:
         port = _free_port()
         venue = subprocess.Popen([sys.executable, __file__, "--role", system, "--dir", tmp,
@@ -252,17 +253,17 @@ def run_pair(system: str, n: int, cores: list[int]) -> list[int]:
 
 
 def roundtrip_section(results: Results, args) -> None:
-    """The loopback order round trip for fxpipe (blocking and spinning) and QuickFIX, with
+    """The loopback order round trip for fxpipe (blocking, backoff, spinning) and QuickFIX, with
     speed-up rows; also a section of `./scripts/bench fix`."""
     n = getattr(args, "orders", None) or (3000 if args.quick else 20000)
     cores = pick_cores(args.cores)
     hists = {}
-    for system in ("fxpipe-block", "fxpipe-spin", "quickfix"):
+    for system in ("fxpipe-block", "fxpipe-backoff", "fxpipe-spin", "quickfix"):
         samples = run_pair(system, n, cores)
         hists[system] = histogram_from_ns(samples)
         results.add_latency(system, "order round trip", hists[system])
         results.add(system, "round trips", "count", len(samples))
-    for system in ("fxpipe-block", "fxpipe-spin"):
+    for system in ("fxpipe-block", "fxpipe-backoff", "fxpipe-spin"):
         for q in ("p50", "p99", "max"):
             fx = results.value(system, f"order round trip {q}")
             qf = results.value("quickfix", f"order round trip {q}")

@@ -142,6 +142,66 @@ def test_listen_port_in_use_is_a_clear_error(tmp_path, loops):
 
 
 def test_wait_strategy_is_checked():
-    with pytest.raises(ValueError, match="wait must be 'block' or 'spin'"):
+    with pytest.raises(ValueError, match="wait must be one of block, spin, backoff"):
         Engine(wait="nap")
+    with pytest.raises(ValueError, match="spin_us must be >= 0"):
+        Engine(wait="backoff", spin_us=-1)
     Engine(wait="spin").close()
+
+
+class _RecordingSelector:
+    """Wraps the engine's selector to record how long each poll was allowed to sleep."""
+
+    def __init__(self, sel):
+        self.sel, self.waits = sel, []
+
+    def select(self, timeout):
+        self.waits.append(timeout)
+        return self.sel.select(timeout)
+
+    def __getattr__(self, name):
+        return getattr(self.sel, name)
+
+
+def test_backoff_polls_after_socket_activity_then_sleeps():
+    """backoff: no sleep while the last socket event is younger than the spin window (the
+    answer to what was just sent is seen at once); once the window has passed, it sleeps."""
+    engine = Engine(wait="backoff", spin_us=10_000_000)    # a 10 s window: deterministic here
+    rec = engine.sel = _RecordingSelector(engine.sel)
+    try:
+        engine.poll(timeout=0.01)                            # the first round runs the timers
+        engine.poll(timeout=0.01)
+        assert rec.waits[-1] > 0, "no socket event yet: it may sleep"
+        engine._wake_w.send(b"\0")                          # a socket event
+        engine.poll(timeout=0.01)
+        engine.poll(timeout=0.01)
+        assert rec.waits[-1] == 0.0, "inside the window after an event: it polls"
+        engine._spin_s = 0.0                                 # the window has passed
+        engine.poll(timeout=0.01)
+        assert rec.waits[-1] > 0
+    finally:
+        engine.close()
+
+
+def test_backoff_engines_trade(tmp_path):
+    """Two engines in backoff mode complete logon and an order round trip."""
+    port = free_port()
+    venue_loop, client_loop = Loop(), Loop()
+    for lp in (venue_loop, client_loop):
+        lp.engine = Engine(wait="backoff")
+    try:
+        venue = Venue()
+        venue_loop.engine.add_session(fx_config(tmp_path, "acceptor", "LP", "DESK", port), venue)
+        client = Recorder()
+        client_loop.engine.add_session(fx_config(tmp_path, "initiator", "DESK", "LP", port), client)
+        venue_loop.start()
+        client_loop.start()
+        client.events.get(timeout=10)
+        sess = client_loop.engine.sessions["DESK-LP"]
+        wait_until(lambda: sess.is_logged_on, "logon")
+        client_loop.call(sess.send, "D", new_order("B-1"))
+        kind, msg = client.events.get(timeout=10)
+        assert kind == "app" and msg.msg_type == "8" and msg.get(11) == b"B-1"
+    finally:
+        client_loop.close()
+        venue_loop.close()
