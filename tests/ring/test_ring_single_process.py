@@ -291,3 +291,23 @@ def test_closed_ring_still_delivers_what_upstream_has_not_released(ring_name):
             down.recv(timeout=1)
         with pytest.raises(RingClosed):
             up.recv(timeout=0)
+
+
+def test_lesson10_idle_consumer_keeps_heartbeat_hung_one_is_reported(ring_name):
+    """A quiet link is not a dead one: a consumer waiting on an idle ring keeps its heartbeat
+    fresh, so a watchdog can tell it from one that holds events and no longer runs."""
+    import time
+
+    with Ring.create(ring_name, slot_size=8, slot_count=8, consumers=["idle", "hung"]) as r:
+        idle, hung = r.consumer("idle"), r.consumer("hung")
+        with pytest.raises(RingTimeout):
+            idle.wait(timeout=0.05)           # waiting refreshes the heartbeat
+        r.producer().send(b"x")
+        idle.recv()
+        time.sleep(0.3)                       # "hung" never reads what it was given
+        with pytest.raises(RingTimeout):
+            idle.wait(timeout=0.05)
+        assert r.dead_consumers(heartbeat_timeout=0.2) == ["hung"]
+        st = {c["name"]: c for c in r.status()["consumers"]}
+        assert st["idle"]["heartbeat_age_s"] < 0.2 and st["hung"]["lag"] == 1
+        assert hung.recv()[:1] == b"x"
