@@ -6,11 +6,11 @@ callers that want typed values without going through FixMessage accessors one by
 from libc.stdint cimport int64_t, uint32_t
 from libc.string cimport memset
 
-from fxpipe.fix.codec cimport fix_error
-from fxpipe.fix.dictionary cimport fix_parse_index
+from fxpipe.fix.codec cimport fix_error, fix_index_bytes
 from fxpipe.fix.encoder cimport Encoder
 from fxpipe.fix.fields cimport (
     FixHeaderInfo,
+    FixId,
     char_str,
     fix_read_header,
     id_str,
@@ -56,17 +56,14 @@ cdef char g_out[OUT_CAP]
 cdef bytes index_of(FixIndex* ix, object raw, bint validate):
     """Indexes raw into the module's field storage; returns the bytes ix points into, which the
     caller keeps referenced while it reads ix."""
-    cdef bytes data = raw if type(raw) is bytes else bytes(raw)
-    cdef const char* p = data
-    cdef int rc = fix_parse_index(ix, g_fields, FIELDS_CAP, p, len(data), validate)
-    if rc:
-        raise fix_error(rc, ix, 0)
-    return data
+    return fix_index_bytes(ix, g_fields, FIELDS_CAP, raw, validate)
 
 
-cdef dict header_dict(FixIndex* ix):
+cdef dict header_dict(int rc, FixIndex* ix):
+    """The header of a message its direct decoder returned rc for: raises unless rc is 0."""
     cdef FixHeaderInfo h
-    cdef int rc = fix_read_header(ix, &h)
+    if rc == 0:
+        rc = fix_read_header(ix, &h)
     if rc:
         raise fix_error(rc, ix, 0)
     return {"seq_num": h.seq_num, "sending_time_ns": h.sending_time_ns,
@@ -91,6 +88,20 @@ cdef int64_t opt_int(dict d, str key, int64_t unset) except? -9:
     return v
 
 
+cdef inline object opt(int64_t v):
+    """None for an optional number the decoder left unset (negative)."""
+    return v if v >= 0 else None
+
+
+cdef inline int id_in(FixId* d, dict o, str key) except -1:
+    return py_id(d, o.get(key), key)
+
+
+cdef inline char char_in(dict o, str key) except? -1:
+    """An optional one-character field; encoders refuse a message that lacks a required one."""
+    return py_char(o.get(key), key, True)
+
+
 # --- orders -------------------------------------------------------------------------------
 
 def encode_order(Encoder enc, msg_type, int64_t seq, int64_t sending_ns, dict o):
@@ -98,16 +109,16 @@ def encode_order(Encoder enc, msg_type, int64_t seq, int64_t sending_ns, dict o)
     cdef OrderRequest r
     cdef Py_ssize_t start = 0, n
     memset(&r, 0, sizeof(r))
-    py_id(&r.cl_ord_id, o.get("cl_ord_id"), "cl_ord_id")
-    py_id(&r.orig_cl_ord_id, o.get("orig_cl_ord_id"), "orig_cl_ord_id")
-    py_id(&r.order_id, o.get("order_id"), "order_id")
-    py_id(&r.symbol, o.get("symbol"), "symbol")
-    py_id(&r.account, o.get("account"), "account")
-    py_id(&r.currency, o.get("currency"), "currency")
-    r.side = py_char(o.get("side"), "side", True)
-    r.ord_type = py_char(o.get("ord_type"), "ord_type", True)
-    r.time_in_force = py_char(o.get("time_in_force"), "time_in_force", True)
-    r.handl_inst = py_char(o.get("handl_inst"), "handl_inst", True)
+    id_in(&r.cl_ord_id, o, "cl_ord_id")
+    id_in(&r.orig_cl_ord_id, o, "orig_cl_ord_id")
+    id_in(&r.order_id, o, "order_id")
+    id_in(&r.symbol, o, "symbol")
+    id_in(&r.account, o, "account")
+    id_in(&r.currency, o, "currency")
+    r.side = char_in(o, "side")
+    r.ord_type = char_in(o, "ord_type")
+    r.time_in_force = char_in(o, "time_in_force")
+    r.handl_inst = char_in(o, "handl_inst")
     r.order_qty_e2 = opt_int(o, "order_qty_e2", -1)
     r.price_e8 = opt_int(o, "price_e8", -1)
     r.transact_time_ns = opt_int(o, "transact_time_ns", sending_ns)
@@ -122,16 +133,14 @@ def decode_order(raw, bint validate=True):
     cdef OrderRequest r
     keep = index_of(&ix, raw, validate)  # noqa: F841  (ix points into it)
     rc = fix_decode_order(&ix, &r)
-    if rc:
-        raise fix_error(rc, &ix, 0)
-    d = header_dict(&ix)
+    d = header_dict(rc, &ix)
     d.update(msg_type=chr(ix.buf[ix.fields[2].off]), cl_ord_id=id_str(&r.cl_ord_id),
              orig_cl_ord_id=id_str(&r.orig_cl_ord_id), order_id=id_str(&r.order_id),
              symbol=id_str(&r.symbol), account=id_str(&r.account), currency=id_str(&r.currency),
              side=char_str(r.side), ord_type=char_str(r.ord_type),
              time_in_force=char_str(r.time_in_force), handl_inst=char_str(r.handl_inst),
-             order_qty_e2=r.order_qty_e2 if r.order_qty_e2 >= 0 else None,
-             price_e8=r.price_e8 if r.price_e8 >= 0 else None,
+             order_qty_e2=opt(r.order_qty_e2),
+             price_e8=opt(r.price_e8),
              transact_time_ns=r.transact_time_ns or None, expire_time_ns=r.expire_time_ns or None)
     return d
 
@@ -140,19 +149,19 @@ def encode_execution_report(Encoder enc, int64_t seq, int64_t sending_ns, dict o
     cdef ExecutionReport e
     cdef Py_ssize_t start = 0, n
     memset(&e, 0, sizeof(e))
-    py_id(&e.order_id, o.get("order_id"), "order_id")
-    py_id(&e.cl_ord_id, o.get("cl_ord_id"), "cl_ord_id")
-    py_id(&e.orig_cl_ord_id, o.get("orig_cl_ord_id"), "orig_cl_ord_id")
-    py_id(&e.exec_id, o.get("exec_id"), "exec_id")
-    py_id(&e.exec_ref_id, o.get("exec_ref_id"), "exec_ref_id")
-    py_id(&e.symbol, o.get("symbol"), "symbol")
-    py_id(&e.currency, o.get("currency"), "currency")
+    id_in(&e.order_id, o, "order_id")
+    id_in(&e.cl_ord_id, o, "cl_ord_id")
+    id_in(&e.orig_cl_ord_id, o, "orig_cl_ord_id")
+    id_in(&e.exec_id, o, "exec_id")
+    id_in(&e.exec_ref_id, o, "exec_ref_id")
+    id_in(&e.symbol, o, "symbol")
+    id_in(&e.currency, o, "currency")
     e.exec_trans_type = py_char(o.get("exec_trans_type", "0"), "exec_trans_type", False)
-    e.exec_type = py_char(o.get("exec_type"), "exec_type", True)
-    e.ord_status = py_char(o.get("ord_status"), "ord_status", True)
-    e.side = py_char(o.get("side"), "side", True)
-    e.ord_type = py_char(o.get("ord_type"), "ord_type", True)
-    e.time_in_force = py_char(o.get("time_in_force"), "time_in_force", True)
+    e.exec_type = char_in(o, "exec_type")
+    e.ord_status = char_in(o, "ord_status")
+    e.side = char_in(o, "side")
+    e.ord_type = char_in(o, "ord_type")
+    e.time_in_force = char_in(o, "time_in_force")
     e.ord_rej_reason = opt_int(o, "ord_rej_reason", -1)
     e.order_qty_e2 = opt_int(o, "order_qty_e2", -1)
     e.price_e8 = opt_int(o, "price_e8", -1)
@@ -171,18 +180,16 @@ def decode_execution_report(raw, bint validate=True):
     cdef ExecutionReport e
     keep = index_of(&ix, raw, validate)  # noqa: F841  (ix points into it)
     rc = fix_decode_execution_report(&ix, &e)
-    if rc:
-        raise fix_error(rc, &ix, 0)
-    d = header_dict(&ix)
+    d = header_dict(rc, &ix)
     d.update(order_id=id_str(&e.order_id), cl_ord_id=id_str(&e.cl_ord_id),
              orig_cl_ord_id=id_str(&e.orig_cl_ord_id), exec_id=id_str(&e.exec_id),
              exec_ref_id=id_str(&e.exec_ref_id), symbol=id_str(&e.symbol), currency=id_str(&e.currency),
              exec_trans_type=char_str(e.exec_trans_type), exec_type=char_str(e.exec_type),
              ord_status=char_str(e.ord_status), side=char_str(e.side), ord_type=char_str(e.ord_type),
              time_in_force=char_str(e.time_in_force),
-             ord_rej_reason=e.ord_rej_reason if e.ord_rej_reason >= 0 else None,
-             order_qty_e2=e.order_qty_e2 if e.order_qty_e2 >= 0 else None,
-             price_e8=e.price_e8 if e.price_e8 >= 0 else None,
+             ord_rej_reason=opt(e.ord_rej_reason),
+             order_qty_e2=opt(e.order_qty_e2),
+             price_e8=opt(e.price_e8),
              last_qty_e2=e.last_qty_e2, last_px_e8=e.last_px_e8, leaves_qty_e2=e.leaves_qty_e2,
              cum_qty_e2=e.cum_qty_e2, avg_px_e8=e.avg_px_e8, transact_time_ns=e.transact_time_ns or None)
     return d
@@ -192,11 +199,11 @@ def encode_order_cancel_reject(Encoder enc, int64_t seq, int64_t sending_ns, dic
     cdef OrderCancelReject r
     cdef Py_ssize_t start = 0, n
     memset(&r, 0, sizeof(r))
-    py_id(&r.order_id, o.get("order_id"), "order_id")
-    py_id(&r.cl_ord_id, o.get("cl_ord_id"), "cl_ord_id")
-    py_id(&r.orig_cl_ord_id, o.get("orig_cl_ord_id"), "orig_cl_ord_id")
-    r.ord_status = py_char(o.get("ord_status"), "ord_status", True)
-    r.cxl_rej_response_to = py_char(o.get("cxl_rej_response_to"), "cxl_rej_response_to", True)
+    id_in(&r.order_id, o, "order_id")
+    id_in(&r.cl_ord_id, o, "cl_ord_id")
+    id_in(&r.orig_cl_ord_id, o, "orig_cl_ord_id")
+    r.ord_status = char_in(o, "ord_status")
+    r.cxl_rej_response_to = char_in(o, "cxl_rej_response_to")
     r.cxl_rej_reason = opt_int(o, "cxl_rej_reason", -1)
     n = fix_encode_order_cancel_reject(g_out, OUT_CAP, &enc.t, seq, sending_ns, &r, &start)
     return finish(n, start, "encode_order_cancel_reject")
@@ -207,13 +214,11 @@ def decode_order_cancel_reject(raw, bint validate=True):
     cdef OrderCancelReject r
     keep = index_of(&ix, raw, validate)  # noqa: F841  (ix points into it)
     rc = fix_decode_order_cancel_reject(&ix, &r)
-    if rc:
-        raise fix_error(rc, &ix, 0)
-    d = header_dict(&ix)
+    d = header_dict(rc, &ix)
     d.update(order_id=id_str(&r.order_id), cl_ord_id=id_str(&r.cl_ord_id),
              orig_cl_ord_id=id_str(&r.orig_cl_ord_id), ord_status=char_str(r.ord_status),
              cxl_rej_response_to=char_str(r.cxl_rej_response_to),
-             cxl_rej_reason=r.cxl_rej_reason if r.cxl_rej_reason >= 0 else None)
+             cxl_rej_reason=opt(r.cxl_rej_reason))
     return d
 
 
@@ -225,8 +230,8 @@ def encode_md_request(Encoder enc, int64_t seq, int64_t sending_ns, dict o):
     cdef MarketDataRequest r
     cdef Py_ssize_t start = 0, n
     memset(&r, 0, sizeof(r))
-    py_id(&r.md_req_id, o.get("md_req_id"), "md_req_id")
-    r.subscription_request_type = py_char(o.get("subscription_request_type"), "subscription_request_type", True)
+    id_in(&r.md_req_id, o, "md_req_id")
+    r.subscription_request_type = char_in(o, "subscription_request_type")
     r.market_depth = opt_int(o, "market_depth", 1)
     r.md_update_type = opt_int(o, "md_update_type", -1)
     types = o.get("entry_types", "01")
@@ -249,11 +254,9 @@ def decode_md_request(raw, bint validate=True):
     cdef MarketDataRequest r
     keep = index_of(&ix, raw, validate)  # noqa: F841  (ix points into it)
     rc = fix_decode_md_request(&ix, &r)
-    if rc:
-        raise fix_error(rc, &ix, 0)
-    d = header_dict(&ix)
+    d = header_dict(rc, &ix)
     d.update(md_req_id=id_str(&r.md_req_id), subscription_request_type=char_str(r.subscription_request_type),
-             market_depth=r.market_depth, md_update_type=r.md_update_type if r.md_update_type >= 0 else None,
+             market_depth=r.market_depth, md_update_type=opt(r.md_update_type),
              entry_types="".join(chr(r.entry_types[k]) for k in range(r.n_entry_types)),
              symbols=[id_str(&r.symbols[k]) for k in range(r.n_symbols)])
     return d
@@ -273,16 +276,16 @@ def encode_md_snapshot(Encoder enc, msg_type, int64_t seq, int64_t sending_ns, d
         raise ValueError(f"encode_md_snapshot: at most {MD_MAX_ENTRIES} entries")
     memset(s, 0, sizeof(MarketDataSnapshot))
     s.msg_type = py_char(msg_type, "msg_type", False)
-    py_id(&s.md_req_id, o.get("md_req_id"), "md_req_id")
-    py_id(&s.symbol, o.get("symbol"), "symbol")
+    id_in(&s.md_req_id, o, "md_req_id")
+    id_in(&s.symbol, o, "symbol")
     for k, ent in enumerate(entries):
         e = &s.entries[k]
-        e.entry_type = py_char(ent.get("entry_type"), "entry_type", True)
-        e.update_action = py_char(ent.get("update_action"), "update_action", True)
+        e.entry_type = char_in(ent, "entry_type")
+        e.update_action = char_in(ent, "update_action")
         e.px_e8 = opt_int(ent, "px_e8", -1)
         e.size_e2 = opt_int(ent, "size_e2", -1)
-        py_id(&e.entry_id, ent.get("entry_id"), "entry_id")
-        py_id(&e.symbol, ent.get("symbol"), "symbol")
+        id_in(&e.entry_id, ent, "entry_id")
+        id_in(&e.symbol, ent, "symbol")
     s.n_entries = len(entries)
     n = fix_encode_md_snapshot(g_out, OUT_CAP, &enc.t, seq, sending_ns, s, &start)
     return finish(n, start, f"encode_md_snapshot({msg_type!r})")
@@ -296,21 +299,19 @@ def decode_md_snapshot(raw, bint validate=True):
     cdef MdEntry* e
     keep = index_of(&ix, raw, validate)  # noqa: F841  (ix points into it)
     rc = fix_decode_md_snapshot(&ix, s)
-    if rc:
-        raise fix_error(rc, &ix, 0)
+    d = header_dict(rc, &ix)
     fix_top_of_book(s, &top)
-    d = header_dict(&ix)
     entries = []
     for k in range(s.n_entries):
         e = &s.entries[k]
         entries.append(dict(entry_type=char_str(e.entry_type), update_action=char_str(e.update_action),
-                            px_e8=e.px_e8 if e.px_e8 >= 0 else None,
-                            size_e2=e.size_e2 if e.size_e2 >= 0 else None,
+                            px_e8=opt(e.px_e8),
+                            size_e2=opt(e.size_e2),
                             entry_id=id_str(&e.entry_id), symbol=id_str(&e.symbol)))
     d.update(msg_type=chr(s.msg_type), md_req_id=id_str(&s.md_req_id), symbol=id_str(&s.symbol),
              entries=entries,
-             bid_px_e8=top.bid_px_e8 if top.bid_px_e8 >= 0 else None, bid_size_e2=top.bid_size_e2,
-             ask_px_e8=top.ask_px_e8 if top.ask_px_e8 >= 0 else None, ask_size_e2=top.ask_size_e2)
+             bid_px_e8=opt(top.bid_px_e8), bid_size_e2=top.bid_size_e2,
+             ask_px_e8=opt(top.ask_px_e8), ask_size_e2=top.ask_size_e2)
     return d
 
 
@@ -322,19 +323,19 @@ def encode_admin(Encoder enc, msg_type, int64_t seq, int64_t sending_ns, dict o)
     cdef AdminMessage m
     cdef Py_ssize_t start = 0, n
     fix_admin_init(&m, py_char(msg_type, "msg_type", False))
-    m.poss_dup = py_char(o.get("poss_dup"), "poss_dup", True)
+    m.poss_dup = char_in(o, "poss_dup")
     m.orig_sending_time_ns = opt_int(o, "orig_sending_time_ns", 0)
     m.encrypt_method = opt_int(o, "encrypt_method", 0)
     m.heart_bt_int = opt_int(o, "heart_bt_int", -1)
-    m.reset_seq_num_flag = py_char(o.get("reset_seq_num_flag"), "reset_seq_num_flag", True)
-    py_id(&m.test_req_id, o.get("test_req_id"), "test_req_id")
+    m.reset_seq_num_flag = char_in(o, "reset_seq_num_flag")
+    id_in(&m.test_req_id, o, "test_req_id")
     m.begin_seq_no = opt_int(o, "begin_seq_no", -1)
     m.end_seq_no = opt_int(o, "end_seq_no", -1)
     m.ref_seq_num = opt_int(o, "ref_seq_num", -1)
     m.ref_tag_id = opt_int(o, "ref_tag_id", -1)
-    py_id(&m.ref_msg_type, o.get("ref_msg_type"), "ref_msg_type")
+    id_in(&m.ref_msg_type, o, "ref_msg_type")
     m.session_reject_reason = opt_int(o, "session_reject_reason", -1)
-    m.gap_fill_flag = py_char(o.get("gap_fill_flag"), "gap_fill_flag", True)
+    m.gap_fill_flag = char_in(o, "gap_fill_flag")
     m.new_seq_no = opt_int(o, "new_seq_no", -1)
     text = o.get("text")
     if text:
@@ -350,13 +351,7 @@ def decode_admin(raw, bint validate=True):
     cdef AdminMessage m
     keep = index_of(&ix, raw, validate)  # noqa: F841  (ix points into it)
     rc = fix_decode_admin(&ix, &m)
-    if rc:
-        raise fix_error(rc, &ix, 0)
-    d = header_dict(&ix)
-
-    def opt(v):
-        return v if v >= 0 else None
-
+    d = header_dict(rc, &ix)
     d.update(msg_type=chr(m.msg_type), encrypt_method=opt(m.encrypt_method), heart_bt_int=opt(m.heart_bt_int),
              reset_seq_num_flag=char_str(m.reset_seq_num_flag), test_req_id=id_str(&m.test_req_id),
              begin_seq_no=opt(m.begin_seq_no), end_seq_no=opt(m.end_seq_no), ref_seq_num=opt(m.ref_seq_num),
