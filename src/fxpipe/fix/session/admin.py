@@ -7,15 +7,19 @@ from __future__ import annotations
 
 import enum
 
-# MsgType values of the session layer; everything else is an application message.
-LOGON = "A"
-HEARTBEAT = "0"
-TEST_REQUEST = "1"
-RESEND_REQUEST = "2"
-REJECT = "3"
-SEQUENCE_RESET = "4"
-LOGOUT = "5"
-ADMIN_TYPES = frozenset((LOGON, HEARTBEAT, TEST_REQUEST, RESEND_REQUEST, REJECT, SEQUENCE_RESET, LOGOUT))
+from fxpipe.fix.enums import ADMIN_MSG_TYPES, MsgType
+
+# MsgType values of the session layer, as plain str (defined once, in fxpipe.fix.enums);
+# everything else is an application message.
+LOGON = MsgType.LOGON.value
+HEARTBEAT = MsgType.HEARTBEAT.value
+TEST_REQUEST = MsgType.TEST_REQUEST.value
+RESEND_REQUEST = MsgType.RESEND_REQUEST.value
+REJECT = MsgType.REJECT.value
+SEQUENCE_RESET = MsgType.SEQUENCE_RESET.value
+LOGOUT = MsgType.LOGOUT.value
+ADMIN_TYPES = ADMIN_MSG_TYPES
+assert ADMIN_TYPES == {LOGON, HEARTBEAT, TEST_REQUEST, RESEND_REQUEST, REJECT, SEQUENCE_RESET, LOGOUT}
 
 # Tags the session reads or writes.
 BEGIN_STRING, BODY_LENGTH, CHECK_SUM = 8, 9, 10
