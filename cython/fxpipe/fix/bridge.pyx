@@ -172,9 +172,11 @@ cdef int fix_execution_report_events(FixIndex* ix, OrderUpdate* u, Fill* f, bint
     f.side = <unsigned char>e.side
     f.exec_trans_type = <unsigned char>e.exec_trans_type
     rc = copy_id(ix, f.exec_id, &e.exec_id, 17)
-    if rc == 0 and e.exec_ref_id.len:
-        rc = copy_id(ix, f.exec_ref_id, &e.exec_ref_id, 19)
-    return rc
+    if rc:
+        return rc
+    if e.exec_ref_id.len:
+        return copy_id(ix, f.exec_ref_id, &e.exec_ref_id, 19)
+    return 0
 
 
 cdef int fix_cancel_reject_event(FixIndex* ix, OrderUpdate* u) noexcept nogil:

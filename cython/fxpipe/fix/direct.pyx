@@ -10,7 +10,6 @@ from fxpipe.fix.codec cimport fix_error, fix_index_bytes
 from fxpipe.fix.encoder cimport Encoder
 from fxpipe.fix.fields cimport (
     FixHeaderInfo,
-    FixId,
     char_str,
     fix_read_header,
     id_str,
@@ -93,15 +92,6 @@ cdef inline object opt(int64_t v):
     return v if v >= 0 else None
 
 
-cdef inline int id_in(FixId* d, dict o, str key) except -1:
-    return py_id(d, o.get(key), key)
-
-
-cdef inline char char_in(dict o, str key) except? -1:
-    """An optional one-character field; encoders refuse a message that lacks a required one."""
-    return py_char(o.get(key), key, True)
-
-
 # --- orders -------------------------------------------------------------------------------
 
 def encode_order(Encoder enc, msg_type, int64_t seq, int64_t sending_ns, dict o):
@@ -109,16 +99,16 @@ def encode_order(Encoder enc, msg_type, int64_t seq, int64_t sending_ns, dict o)
     cdef OrderRequest r
     cdef Py_ssize_t start = 0, n
     memset(&r, 0, sizeof(r))
-    id_in(&r.cl_ord_id, o, "cl_ord_id")
-    id_in(&r.orig_cl_ord_id, o, "orig_cl_ord_id")
-    id_in(&r.order_id, o, "order_id")
-    id_in(&r.symbol, o, "symbol")
-    id_in(&r.account, o, "account")
-    id_in(&r.currency, o, "currency")
-    r.side = char_in(o, "side")
-    r.ord_type = char_in(o, "ord_type")
-    r.time_in_force = char_in(o, "time_in_force")
-    r.handl_inst = char_in(o, "handl_inst")
+    py_id(&r.cl_ord_id, o.get("cl_ord_id"), "cl_ord_id")
+    py_id(&r.orig_cl_ord_id, o.get("orig_cl_ord_id"), "orig_cl_ord_id")
+    py_id(&r.order_id, o.get("order_id"), "order_id")
+    py_id(&r.symbol, o.get("symbol"), "symbol")
+    py_id(&r.account, o.get("account"), "account")
+    py_id(&r.currency, o.get("currency"), "currency")
+    r.side = py_char(o.get("side"), "side", True)
+    r.ord_type = py_char(o.get("ord_type"), "ord_type", True)
+    r.time_in_force = py_char(o.get("time_in_force"), "time_in_force", True)
+    r.handl_inst = py_char(o.get("handl_inst"), "handl_inst", True)
     r.order_qty_e2 = opt_int(o, "order_qty_e2", -1)
     r.price_e8 = opt_int(o, "price_e8", -1)
     r.transact_time_ns = opt_int(o, "transact_time_ns", sending_ns)
@@ -149,19 +139,19 @@ def encode_execution_report(Encoder enc, int64_t seq, int64_t sending_ns, dict o
     cdef ExecutionReport e
     cdef Py_ssize_t start = 0, n
     memset(&e, 0, sizeof(e))
-    id_in(&e.order_id, o, "order_id")
-    id_in(&e.cl_ord_id, o, "cl_ord_id")
-    id_in(&e.orig_cl_ord_id, o, "orig_cl_ord_id")
-    id_in(&e.exec_id, o, "exec_id")
-    id_in(&e.exec_ref_id, o, "exec_ref_id")
-    id_in(&e.symbol, o, "symbol")
-    id_in(&e.currency, o, "currency")
+    py_id(&e.order_id, o.get("order_id"), "order_id")
+    py_id(&e.cl_ord_id, o.get("cl_ord_id"), "cl_ord_id")
+    py_id(&e.orig_cl_ord_id, o.get("orig_cl_ord_id"), "orig_cl_ord_id")
+    py_id(&e.exec_id, o.get("exec_id"), "exec_id")
+    py_id(&e.exec_ref_id, o.get("exec_ref_id"), "exec_ref_id")
+    py_id(&e.symbol, o.get("symbol"), "symbol")
+    py_id(&e.currency, o.get("currency"), "currency")
     e.exec_trans_type = py_char(o.get("exec_trans_type", "0"), "exec_trans_type", False)
-    e.exec_type = char_in(o, "exec_type")
-    e.ord_status = char_in(o, "ord_status")
-    e.side = char_in(o, "side")
-    e.ord_type = char_in(o, "ord_type")
-    e.time_in_force = char_in(o, "time_in_force")
+    e.exec_type = py_char(o.get("exec_type"), "exec_type", True)
+    e.ord_status = py_char(o.get("ord_status"), "ord_status", True)
+    e.side = py_char(o.get("side"), "side", True)
+    e.ord_type = py_char(o.get("ord_type"), "ord_type", True)
+    e.time_in_force = py_char(o.get("time_in_force"), "time_in_force", True)
     e.ord_rej_reason = opt_int(o, "ord_rej_reason", -1)
     e.order_qty_e2 = opt_int(o, "order_qty_e2", -1)
     e.price_e8 = opt_int(o, "price_e8", -1)
@@ -199,11 +189,11 @@ def encode_order_cancel_reject(Encoder enc, int64_t seq, int64_t sending_ns, dic
     cdef OrderCancelReject r
     cdef Py_ssize_t start = 0, n
     memset(&r, 0, sizeof(r))
-    id_in(&r.order_id, o, "order_id")
-    id_in(&r.cl_ord_id, o, "cl_ord_id")
-    id_in(&r.orig_cl_ord_id, o, "orig_cl_ord_id")
-    r.ord_status = char_in(o, "ord_status")
-    r.cxl_rej_response_to = char_in(o, "cxl_rej_response_to")
+    py_id(&r.order_id, o.get("order_id"), "order_id")
+    py_id(&r.cl_ord_id, o.get("cl_ord_id"), "cl_ord_id")
+    py_id(&r.orig_cl_ord_id, o.get("orig_cl_ord_id"), "orig_cl_ord_id")
+    r.ord_status = py_char(o.get("ord_status"), "ord_status", True)
+    r.cxl_rej_response_to = py_char(o.get("cxl_rej_response_to"), "cxl_rej_response_to", True)
     r.cxl_rej_reason = opt_int(o, "cxl_rej_reason", -1)
     n = fix_encode_order_cancel_reject(g_out, OUT_CAP, &enc.t, seq, sending_ns, &r, &start)
     return finish(n, start, "encode_order_cancel_reject")
@@ -230,8 +220,8 @@ def encode_md_request(Encoder enc, int64_t seq, int64_t sending_ns, dict o):
     cdef MarketDataRequest r
     cdef Py_ssize_t start = 0, n
     memset(&r, 0, sizeof(r))
-    id_in(&r.md_req_id, o, "md_req_id")
-    r.subscription_request_type = char_in(o, "subscription_request_type")
+    py_id(&r.md_req_id, o.get("md_req_id"), "md_req_id")
+    r.subscription_request_type = py_char(o.get("subscription_request_type"), "subscription_request_type", True)
     r.market_depth = opt_int(o, "market_depth", 1)
     r.md_update_type = opt_int(o, "md_update_type", -1)
     types = o.get("entry_types", "01")
@@ -276,16 +266,16 @@ def encode_md_snapshot(Encoder enc, msg_type, int64_t seq, int64_t sending_ns, d
         raise ValueError(f"encode_md_snapshot: at most {MD_MAX_ENTRIES} entries")
     memset(s, 0, sizeof(MarketDataSnapshot))
     s.msg_type = py_char(msg_type, "msg_type", False)
-    id_in(&s.md_req_id, o, "md_req_id")
-    id_in(&s.symbol, o, "symbol")
+    py_id(&s.md_req_id, o.get("md_req_id"), "md_req_id")
+    py_id(&s.symbol, o.get("symbol"), "symbol")
     for k, ent in enumerate(entries):
         e = &s.entries[k]
-        e.entry_type = char_in(ent, "entry_type")
-        e.update_action = char_in(ent, "update_action")
+        e.entry_type = py_char(ent.get("entry_type"), "entry_type", True)
+        e.update_action = py_char(ent.get("update_action"), "update_action", True)
         e.px_e8 = opt_int(ent, "px_e8", -1)
         e.size_e2 = opt_int(ent, "size_e2", -1)
-        id_in(&e.entry_id, ent, "entry_id")
-        id_in(&e.symbol, ent, "symbol")
+        py_id(&e.entry_id, ent.get("entry_id"), "entry_id")
+        py_id(&e.symbol, ent.get("symbol"), "symbol")
     s.n_entries = len(entries)
     n = fix_encode_md_snapshot(g_out, OUT_CAP, &enc.t, seq, sending_ns, s, &start)
     return finish(n, start, f"encode_md_snapshot({msg_type!r})")
@@ -323,19 +313,19 @@ def encode_admin(Encoder enc, msg_type, int64_t seq, int64_t sending_ns, dict o)
     cdef AdminMessage m
     cdef Py_ssize_t start = 0, n
     fix_admin_init(&m, py_char(msg_type, "msg_type", False))
-    m.poss_dup = char_in(o, "poss_dup")
+    m.poss_dup = py_char(o.get("poss_dup"), "poss_dup", True)
     m.orig_sending_time_ns = opt_int(o, "orig_sending_time_ns", 0)
     m.encrypt_method = opt_int(o, "encrypt_method", 0)
     m.heart_bt_int = opt_int(o, "heart_bt_int", -1)
-    m.reset_seq_num_flag = char_in(o, "reset_seq_num_flag")
-    id_in(&m.test_req_id, o, "test_req_id")
+    m.reset_seq_num_flag = py_char(o.get("reset_seq_num_flag"), "reset_seq_num_flag", True)
+    py_id(&m.test_req_id, o.get("test_req_id"), "test_req_id")
     m.begin_seq_no = opt_int(o, "begin_seq_no", -1)
     m.end_seq_no = opt_int(o, "end_seq_no", -1)
     m.ref_seq_num = opt_int(o, "ref_seq_num", -1)
     m.ref_tag_id = opt_int(o, "ref_tag_id", -1)
-    id_in(&m.ref_msg_type, o, "ref_msg_type")
+    py_id(&m.ref_msg_type, o.get("ref_msg_type"), "ref_msg_type")
     m.session_reject_reason = opt_int(o, "session_reject_reason", -1)
-    m.gap_fill_flag = char_in(o, "gap_fill_flag")
+    m.gap_fill_flag = py_char(o.get("gap_fill_flag"), "gap_fill_flag", True)
     m.new_seq_no = opt_int(o, "new_seq_no", -1)
     text = o.get("text")
     if text:
