@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import json
 import queue
-import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
+
+from session_doubles import free_port  # noqa: F401  (the session tests take it from here)
 
 from fxpipe.fix.session.config import SessionConfig
 from fxpipe.fix.session.session import Application
@@ -23,12 +24,6 @@ from fxpipe.fix.session.transport import Engine
 HERE = Path(__file__).resolve().parent
 QF_DICT = Path(sys.prefix) / "share" / "quickfix" / "FIX42.xml"
 WAIT_S = 20.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def qf_settings(tmp: Path, role: str, sender: str, target: str, port: int, heartbeat_s: int = 30) -> Path:

@@ -1,6 +1,7 @@
 """Resends in bounded chunks (LESSONS 6) and sends outside a logged-on session."""
 import pytest
-from test_fix_session_scenarios import FakeClock, FakeLink, RecordingApp
+from session_doubles import RecordingApp
+from test_fix_session_scenarios import FakeClock, FakeLink
 
 from fxpipe.fix.session import wire
 from fxpipe.fix.session.config import SessionConfig

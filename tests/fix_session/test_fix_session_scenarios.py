@@ -30,12 +30,13 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from session_doubles import RecordingApp
 
 from fxpipe.fix.session import wire
 from fxpipe.fix.session.admin import HEADER_TAGS
 from fxpipe.fix.session.config import SessionConfig
 from fxpipe.fix.session.schedule import WeeklySchedule
-from fxpipe.fix.session.session import Application, Session
+from fxpipe.fix.session.session import Session
 from fxpipe.fix.session.store import FileStore
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios" / "fix"
@@ -70,22 +71,6 @@ class FakeLink:
 
     def close(self) -> None:
         self.closed = True
-
-
-class RecordingApp(Application):
-    def __init__(self):
-        self.messages = []
-        self.logons = 0
-        self.logouts: list[str] = []
-
-    def on_logon(self, session):
-        self.logons += 1
-
-    def on_logout(self, session, reason):
-        self.logouts.append(reason)
-
-    def on_message(self, session, msg):
-        self.messages.append(msg)
 
 
 def show(msgs: list[bytes]) -> list[str]:

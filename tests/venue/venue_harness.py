@@ -11,16 +11,16 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
+from session_doubles import RecordingApp, free_port
+
 from fxpipe.fix.codec import format_utc_timestamp
 from fxpipe.fix.session.config import SessionConfig
-from fxpipe.fix.session.session import Application
 from fxpipe.fix.session.transport import Engine
 from fxpipe.venue.control import send_command
 
@@ -55,12 +55,6 @@ required_tags = {{ D = [1, 15, 60] }}
 last_look = {{ hold_ms = {hold_ms}, tolerance_pips = 0.2 }}
 {lp_extra}
 """
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class VenueProcess:
@@ -126,22 +120,6 @@ class VenueProcess:
         return self.proc.returncode
 
 
-class Recorder(Application):
-    def __init__(self):
-        self.messages: list = []
-        self.logons = 0
-        self.logouts: list[str] = []
-
-    def on_logon(self, session):
-        self.logons += 1
-
-    def on_logout(self, session, reason):
-        self.logouts.append(reason)
-
-    def on_message(self, session, msg):
-        self.messages.append(msg)
-
-
 class FixClient:
     """An fxpipe initiator session to a venue, driven from the test's thread."""
 
@@ -152,7 +130,7 @@ class FixClient:
                                  host="127.0.0.1", port=port, heartbeat_s=heartbeat_s,
                                  store_dir=str(tmp / "client-store"), log_dir=str(tmp / "client-log"),
                                  fsync="never", reset_on_logon=True, reconnect_min_s=0.2, reconnect_max_s=1.0)
-        self.app = Recorder()
+        self.app = RecordingApp()
         self.engine = Engine()
         self.session = self.engine.add_session(self.cfg, self.app)
         self.engine.start()

@@ -7,7 +7,7 @@
 # goes back, so neither a late duplicate nor an old snapshot can roll a book back.
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
-from fxpipe.feed.sbe cimport MAX_LEVELS, SYMBOL_SIZE, BookMsg, Level
+from fxpipe.feed.sbe cimport MAX_LEVELS, SYMBOL_SIZE, BookMsg, Level, PacketHeader
 from fxpipe.model.events cimport Quote
 
 cdef enum:
@@ -59,6 +59,9 @@ cdef class FeedBooks:
     cdef int apply_snapshot(self, const uint8_t* buf, Py_ssize_t n) noexcept nogil
     cdef int _apply_book(self, const BookMsg* m) noexcept nogil
     cdef void _all_stale(self) noexcept nogil
+    cdef int _error(self, int rc) noexcept nogil
+    cdef int _open_packet(self, const uint8_t* buf, Py_ssize_t n, PacketHeader* h,
+                          uint8_t channel_type) noexcept nogil
     cdef const InstrumentBook* book(self, uint32_t instrument_id) noexcept nogil
     # fxpipe Quote events (model/events.pxd), one per level, best first, into out[0..max_out):
     # what the feed stage puts on the md ring. Returns how many were written.

@@ -125,18 +125,32 @@ cdef class FeedBooks:
         for i in range(MAX_INSTRUMENTS):
             self.books[i].stale = self.books[i].has_book
 
+    cdef int _error(self, int rc) noexcept nogil:
+        """Counts a packet that does not decode and passes its (negative) code on."""
+        self.errors += 1
+        return rc
+
+    cdef int _open_packet(self, const uint8_t* buf, Py_ssize_t n, PacketHeader* h,
+                          uint8_t channel_type) noexcept nogil:
+        """Starts a packet: FEED_OK when its header reads and it is of channel_type on this
+        channel; otherwise a counted decode error or APPLY_WRONG_CHANNEL."""
+        cdef int rc
+        self.n_changed = 0
+        rc = read_packet_header(buf, n, h)
+        if rc != FEED_OK:
+            return self._error(rc)
+        if h.channel_type != channel_type or h.channel_id != self.channel_id:
+            return APPLY_WRONG_CHANNEL
+        return FEED_OK
+
     cdef int apply_incremental(self, const uint8_t* buf, Py_ssize_t n) noexcept nogil:
         cdef PacketHeader h
         cdef MsgView m
         cdef Py_ssize_t pos = 0
         cdef int rc, k, status = APPLY_OK
-        self.n_changed = 0
-        rc = read_packet_header(buf, n, &h)
+        rc = self._open_packet(buf, n, &h, CHANNEL_INCREMENTAL)
         if rc != FEED_OK:
-            self.errors += 1
             return rc
-        if h.channel_type != CHANNEL_INCREMENTAL or h.channel_id != self.channel_id:
-            return APPLY_WRONG_CHANNEL
         self.packets += 1
         if self.expected_seq == 0 or h.stream_id != self.stream_id:
             if self.expected_seq != 0:
@@ -160,13 +174,11 @@ cdef class FeedBooks:
         for k in range(h.msg_count):
             rc = next_message(buf, n, &pos, &m)
             if rc != FEED_OK:
-                self.errors += 1
-                return rc
+                return self._error(rc)
             if m.template_id == TEMPLATE_BOOK_REFRESH:
                 rc = decode_book(&m, &self.scratch)
                 if rc != FEED_OK:
-                    self.errors += 1
-                    return rc
+                    return self._error(rc)
                 self.refreshes += 1
                 self._apply_book(&self.scratch)
             elif m.template_id == TEMPLATE_HEARTBEAT:
@@ -181,26 +193,20 @@ cdef class FeedBooks:
         cdef InstrumentBook* b
         cdef Py_ssize_t pos = 0
         cdef int rc, k, i, status = SNAPSHOT_IGNORED
-        self.n_changed = 0
-        rc = read_packet_header(buf, n, &h)
+        rc = self._open_packet(buf, n, &h, CHANNEL_SNAPSHOT)
         if rc != FEED_OK:
-            self.errors += 1
             return rc
-        if h.channel_type != CHANNEL_SNAPSHOT or h.channel_id != self.channel_id:
-            return APPLY_WRONG_CHANNEL
         if self.expected_seq != 0 and h.stream_id != self.stream_id:
             return SNAPSHOT_IGNORED  # from a run this receiver's incrementals do not follow
         pos = PACKET_HEADER_SIZE
         for k in range(h.msg_count):
             rc = next_message(buf, n, &pos, &m)
             if rc != FEED_OK:
-                self.errors += 1
-                return rc
+                return self._error(rc)
             if m.template_id == TEMPLATE_INSTRUMENT:
                 rc = decode_instrument(&m, &ins)
                 if rc != FEED_OK:
-                    self.errors += 1
-                    return rc
+                    return self._error(rc)
                 if 0 < ins.instrument_id < MAX_INSTRUMENTS:
                     b = &self.books[ins.instrument_id]
                     b.defined = 1
@@ -212,8 +218,7 @@ cdef class FeedBooks:
             elif m.template_id == TEMPLATE_SNAPSHOT:
                 rc = decode_book(&m, &self.scratch)
                 if rc != FEED_OK:
-                    self.errors += 1
-                    return rc
+                    return self._error(rc)
                 if self.scratch.request_id != self.snapshot_request_id:
                     continue
                 if self.scratch.instrument_id < MAX_INSTRUMENTS and not self.in_snapshot[self.scratch.instrument_id]:
@@ -224,8 +229,7 @@ cdef class FeedBooks:
             elif m.template_id == TEMPLATE_SNAPSHOT_COMPLETE:
                 rc = decode_snapshot_complete(&m, &done)
                 if rc != FEED_OK:
-                    self.errors += 1
-                    return rc
+                    return self._error(rc)
                 if done.request_id != self.snapshot_request_id:
                     continue
                 if done.num_instruments != self.snapshot_received or done.last_seq < self.need_seq:

@@ -147,12 +147,20 @@ cdef int decode_book(const MsgView* m, BookMsg* out) noexcept nogil:
     return _levels(p, avail, out.asks, &out.n_asks, &used)
 
 
+cdef inline int _fixed_msg(const MsgView* m, uint16_t template_id, uint16_t block) noexcept nogil:
+    """FEED_OK when m is a template_id message whose block holds at least `block` bytes."""
+    if m.template_id != template_id:
+        return FEED_BAD_TEMPLATE
+    if m.block_length < block:
+        return FEED_BAD_BLOCK
+    return FEED_OK
+
+
 cdef int decode_instrument(const MsgView* m, InstrumentMsg* out) noexcept nogil:
     cdef const uint8_t* p = m.data
-    if m.template_id != TEMPLATE_INSTRUMENT:
-        return FEED_BAD_TEMPLATE
-    if m.block_length < INSTRUMENT_BLOCK:
-        return FEED_BAD_BLOCK
+    cdef int rc = _fixed_msg(m, TEMPLATE_INSTRUMENT, INSTRUMENT_BLOCK)
+    if rc != FEED_OK:
+        return rc
     out.instrument_id = le_u32(p)
     out.price_decimals = p[4]
     out.settle_days = p[5]
@@ -164,20 +172,18 @@ cdef int decode_instrument(const MsgView* m, InstrumentMsg* out) noexcept nogil:
 
 
 cdef int decode_snapshot_request(const MsgView* m, SnapshotRequestMsg* out) noexcept nogil:
-    if m.template_id != TEMPLATE_SNAPSHOT_REQUEST:
-        return FEED_BAD_TEMPLATE
-    if m.block_length < SNAPSHOT_REQUEST_BLOCK:
-        return FEED_BAD_BLOCK
+    cdef int rc = _fixed_msg(m, TEMPLATE_SNAPSHOT_REQUEST, SNAPSHOT_REQUEST_BLOCK)
+    if rc != FEED_OK:
+        return rc
     out.request_id = le_u32(m.data)
     out.instrument_id = le_u32(m.data + 4)
     return FEED_OK
 
 
 cdef int decode_snapshot_complete(const MsgView* m, SnapshotCompleteMsg* out) noexcept nogil:
-    if m.template_id != TEMPLATE_SNAPSHOT_COMPLETE:
-        return FEED_BAD_TEMPLATE
-    if m.block_length < SNAPSHOT_COMPLETE_BLOCK:
-        return FEED_BAD_BLOCK
+    cdef int rc = _fixed_msg(m, TEMPLATE_SNAPSHOT_COMPLETE, SNAPSHOT_COMPLETE_BLOCK)
+    if rc != FEED_OK:
+        return rc
     out.request_id = le_u32(m.data)
     out.num_instruments = le_u32(m.data + 4)
     out.last_seq = le_u64(m.data + 8)
@@ -205,10 +211,19 @@ cdef inline void _msg_header(uint8_t* buf, uint16_t size, uint16_t block, uint16
     le_put_u16(buf + 8, FEED_SCHEMA_VERSION)
 
 
+cdef inline uint8_t* _start_fixed(uint8_t* buf, Py_ssize_t cap, uint16_t block,
+                                  uint16_t template_id) noexcept nogil:
+    """Writes the header of a fixed-size message (no groups) and returns where its block
+    starts, or NULL when cap cannot hold header and block."""
+    if cap < MESSAGE_HEADER_SIZE + block:
+        return NULL
+    _msg_header(buf, MESSAGE_HEADER_SIZE + block, block, template_id)
+    return buf + MESSAGE_HEADER_SIZE
+
+
 cdef Py_ssize_t write_heartbeat(uint8_t* buf, Py_ssize_t cap) noexcept nogil:
-    if cap < MESSAGE_HEADER_SIZE:
+    if _start_fixed(buf, cap, 0, TEMPLATE_HEARTBEAT) == NULL:
         return FEED_NO_ROOM
-    _msg_header(buf, MESSAGE_HEADER_SIZE, 0, TEMPLATE_HEARTBEAT)
     return MESSAGE_HEADER_SIZE
 
 
@@ -251,10 +266,9 @@ cdef Py_ssize_t write_book(uint8_t* buf, Py_ssize_t cap, uint16_t template_id, c
 
 
 cdef Py_ssize_t write_instrument(uint8_t* buf, Py_ssize_t cap, const InstrumentMsg* m) noexcept nogil:
-    cdef uint8_t* p = buf + MESSAGE_HEADER_SIZE
-    if cap < MESSAGE_HEADER_SIZE + INSTRUMENT_BLOCK:
+    cdef uint8_t* p = _start_fixed(buf, cap, INSTRUMENT_BLOCK, TEMPLATE_INSTRUMENT)
+    if p == NULL:
         return FEED_NO_ROOM
-    _msg_header(buf, MESSAGE_HEADER_SIZE + INSTRUMENT_BLOCK, INSTRUMENT_BLOCK, TEMPLATE_INSTRUMENT)
     memset(p, 0, INSTRUMENT_BLOCK)
     le_put_u32(p, m.instrument_id)
     p[4] = m.price_decimals
@@ -267,23 +281,21 @@ cdef Py_ssize_t write_instrument(uint8_t* buf, Py_ssize_t cap, const InstrumentM
 
 
 cdef Py_ssize_t write_snapshot_request(uint8_t* buf, Py_ssize_t cap, const SnapshotRequestMsg* m) noexcept nogil:
-    if cap < MESSAGE_HEADER_SIZE + SNAPSHOT_REQUEST_BLOCK:
+    cdef uint8_t* p = _start_fixed(buf, cap, SNAPSHOT_REQUEST_BLOCK, TEMPLATE_SNAPSHOT_REQUEST)
+    if p == NULL:
         return FEED_NO_ROOM
-    _msg_header(buf, MESSAGE_HEADER_SIZE + SNAPSHOT_REQUEST_BLOCK, SNAPSHOT_REQUEST_BLOCK,
-                TEMPLATE_SNAPSHOT_REQUEST)
-    le_put_u32(buf + MESSAGE_HEADER_SIZE, m.request_id)
-    le_put_u32(buf + MESSAGE_HEADER_SIZE + 4, m.instrument_id)
+    le_put_u32(p, m.request_id)
+    le_put_u32(p + 4, m.instrument_id)
     return MESSAGE_HEADER_SIZE + SNAPSHOT_REQUEST_BLOCK
 
 
 cdef Py_ssize_t write_snapshot_complete(uint8_t* buf, Py_ssize_t cap, const SnapshotCompleteMsg* m) noexcept nogil:
-    if cap < MESSAGE_HEADER_SIZE + SNAPSHOT_COMPLETE_BLOCK:
+    cdef uint8_t* p = _start_fixed(buf, cap, SNAPSHOT_COMPLETE_BLOCK, TEMPLATE_SNAPSHOT_COMPLETE)
+    if p == NULL:
         return FEED_NO_ROOM
-    _msg_header(buf, MESSAGE_HEADER_SIZE + SNAPSHOT_COMPLETE_BLOCK, SNAPSHOT_COMPLETE_BLOCK,
-                TEMPLATE_SNAPSHOT_COMPLETE)
-    le_put_u32(buf + MESSAGE_HEADER_SIZE, m.request_id)
-    le_put_u32(buf + MESSAGE_HEADER_SIZE + 4, m.num_instruments)
-    le_put_u64(buf + MESSAGE_HEADER_SIZE + 8, m.last_seq)
+    le_put_u32(p, m.request_id)
+    le_put_u32(p + 4, m.num_instruments)
+    le_put_u64(p + 8, m.last_seq)
     return MESSAGE_HEADER_SIZE + SNAPSHOT_COMPLETE_BLOCK
 
 

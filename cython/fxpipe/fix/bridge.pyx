@@ -5,7 +5,7 @@ OrderUpdate; market data W/X a top-of-book Quote. ClOrdIDs are fxpipe's int64 id
 decimal; a report whose ClOrdID is not such a number (not ours) keeps cl_ord_id 0 for the OMS
 to treat as a report for an unknown order. Venue ids longer than FIX_ID_LEN are refused
 (reason 5), never cut."""
-from libc.stdint cimport int64_t
+from libc.stdint cimport int32_t, int64_t
 from libc.string cimport memset
 
 from fxpipe.fix.fields cimport FixHeaderInfo, FixId, fix_fail, fix_read_header, id_set
@@ -48,6 +48,28 @@ cdef inline int64_t int_from_id(const FixId* v) noexcept nogil:
     if v.len == 0 or fix_parse_uint(v.s, v.len, &out) != VALUE_OK:
         return 0
     return out
+
+
+cdef inline int copy_id(FixIndex* ix, char* dst, const FixId* src, int32_t tag) noexcept nogil:
+    """src into an event's id field; an id longer than the field is refused (reason 5)."""
+    if fix_id_set(dst, src.s, src.len) != 0:
+        return fix_fail(ix, REASON_VALUE_OUT_OF_RANGE, tag, ix.n)
+    return 0
+
+
+cdef inline unsigned short reject_reason(int64_t v) noexcept nogil:
+    """OrdRejReason / CxlRejReason as the event's 16 bits; absent (-1) or beyond them is 0."""
+    return <unsigned short>(v if 0 <= v <= 65535 else 0)
+
+
+cdef inline void update_init(OrderUpdate* u, unsigned short flags, int64_t ts_venue_ns,
+                             const FixId* cl_ord_id, const FixId* orig_cl_ord_id) noexcept nogil:
+    """The part of an OrderUpdate every report (8 or 9) fills the same way."""
+    event_init(u, EVT_ORDER_UPDATE)
+    u.hdr.flags = flags
+    u.hdr.ts_venue_ns = ts_venue_ns
+    u.cl_ord_id = int_from_id(cl_ord_id)
+    u.orig_cl_ord_id = int_from_id(orig_cl_ord_id)
 
 
 cdef Py_ssize_t fix_encode_intent(char* buf, Py_ssize_t cap, const FixTemplate* t, int64_t seq,
@@ -120,17 +142,13 @@ cdef int fix_execution_report_events(FixIndex* ix, OrderUpdate* u, Fill* f, bint
         rc = header_flags(ix, &sending_ns, &flags)
         if rc:
             return rc
-    event_init(u, EVT_ORDER_UPDATE)
-    u.hdr.flags = flags
-    u.hdr.ts_venue_ns = sending_ns
-    u.cl_ord_id = int_from_id(&e.cl_ord_id)
-    u.orig_cl_ord_id = int_from_id(&e.orig_cl_ord_id)
+    update_init(u, flags, sending_ns, &e.cl_ord_id, &e.orig_cl_ord_id)
     u.order_qty_e2 = e.order_qty_e2 if e.order_qty_e2 >= 0 else 0
     u.price_e8 = e.price_e8 if e.price_e8 >= 0 else 0
     u.cum_qty_e2 = e.cum_qty_e2
     u.leaves_qty_e2 = e.leaves_qty_e2
     u.avg_px_e8 = e.avg_px_e8
-    u.reject_reason = <unsigned short>(e.ord_rej_reason if 0 <= e.ord_rej_reason <= 65535 else 0)
+    u.reject_reason = reject_reason(e.ord_rej_reason)
     u.ord_status = <unsigned char>e.ord_status
     u.exec_type = <unsigned char>e.exec_type
     u.exec_trans_type = <unsigned char>e.exec_trans_type
@@ -138,8 +156,9 @@ cdef int fix_execution_report_events(FixIndex* ix, OrderUpdate* u, Fill* f, bint
     u.side = <unsigned char>e.side
     u.ord_type = <unsigned char>e.ord_type
     u.time_in_force = <unsigned char>e.time_in_force
-    if fix_id_set(u.order_id, e.order_id.s, e.order_id.len) != 0:
-        return fix_fail(ix, REASON_VALUE_OUT_OF_RANGE, 37, ix.n)
+    rc = copy_id(ix, u.order_id, &e.order_id, 37)
+    if rc:
+        return rc
     has_fill[0] = (e.exec_trans_type == b'1' or e.exec_trans_type == b'2'
                    or ((e.exec_type == b'1' or e.exec_type == b'2') and e.last_qty_e2 > 0))
     if not has_fill[0]:
@@ -152,10 +171,11 @@ cdef int fix_execution_report_events(FixIndex* ix, OrderUpdate* u, Fill* f, bint
     f.last_px_e8 = e.last_px_e8
     f.side = <unsigned char>e.side
     f.exec_trans_type = <unsigned char>e.exec_trans_type
-    if fix_id_set(f.exec_id, e.exec_id.s, e.exec_id.len) != 0:
-        return fix_fail(ix, REASON_VALUE_OUT_OF_RANGE, 17, ix.n)
-    if e.exec_ref_id.len and fix_id_set(f.exec_ref_id, e.exec_ref_id.s, e.exec_ref_id.len) != 0:
-        return fix_fail(ix, REASON_VALUE_OUT_OF_RANGE, 19, ix.n)
+    rc = copy_id(ix, f.exec_id, &e.exec_id, 17)
+    if rc:
+        return rc
+    if e.exec_ref_id.len:
+        return copy_id(ix, f.exec_ref_id, &e.exec_ref_id, 19)
     return 0
 
 
@@ -168,18 +188,21 @@ cdef int fix_cancel_reject_event(FixIndex* ix, OrderUpdate* u) noexcept nogil:
         rc = header_flags(ix, &sending_ns, &flags)
     if rc:
         return rc
-    event_init(u, EVT_ORDER_UPDATE)
-    u.hdr.flags = flags
-    u.hdr.ts_venue_ns = sending_ns
-    u.cl_ord_id = int_from_id(&r.cl_ord_id)
-    u.orig_cl_ord_id = int_from_id(&r.orig_cl_ord_id)
+    update_init(u, flags, sending_ns, &r.cl_ord_id, &r.orig_cl_ord_id)
     u.ord_status = <unsigned char>r.ord_status
     u.report_kind = REPORT_CANCEL_REJECT
     u.cxl_rej_response_to = <unsigned char>r.cxl_rej_response_to
-    u.reject_reason = <unsigned short>(r.cxl_rej_reason if 0 <= r.cxl_rej_reason <= 65535 else 0)
-    if fix_id_set(u.order_id, r.order_id.s, r.order_id.len) != 0:
-        return fix_fail(ix, REASON_VALUE_OUT_OF_RANGE, 37, ix.n)
-    return 0
+    u.reject_reason = reject_reason(r.cxl_rej_reason)
+    return copy_id(ix, u.order_id, &r.order_id, 37)
+
+
+cdef inline void apply_side(const MdEntry* e, int64_t* px_e8, int64_t* size_e2) noexcept nogil:
+    if e.update_action == b'2':
+        px_e8[0] = -1
+        size_e2[0] = 0
+    elif e.px_e8 >= 0:
+        px_e8[0] = e.px_e8
+        size_e2[0] = e.size_e2 if e.size_e2 > 0 else 0
 
 
 cdef void apply_top_of_book(const MarketDataSnapshot* s, TopOfBook* book) noexcept nogil:
@@ -190,19 +213,9 @@ cdef void apply_top_of_book(const MarketDataSnapshot* s, TopOfBook* book) noexce
     for k in range(s.n_entries):
         e = &s.entries[k]
         if e.entry_type == b'0':
-            if e.update_action == b'2':
-                book.bid_px_e8 = -1
-                book.bid_size_e2 = 0
-            elif e.px_e8 >= 0:
-                book.bid_px_e8 = e.px_e8
-                book.bid_size_e2 = e.size_e2 if e.size_e2 > 0 else 0
+            apply_side(e, &book.bid_px_e8, &book.bid_size_e2)
         elif e.entry_type == b'1':
-            if e.update_action == b'2':
-                book.ask_px_e8 = -1
-                book.ask_size_e2 = 0
-            elif e.px_e8 >= 0:
-                book.ask_px_e8 = e.px_e8
-                book.ask_size_e2 = e.size_e2 if e.size_e2 > 0 else 0
+            apply_side(e, &book.ask_px_e8, &book.ask_size_e2)
 
 
 cdef int fix_market_data_quote(FixIndex* ix, MarketDataSnapshot* scratch, TopOfBook* book,
@@ -236,8 +249,7 @@ cdef int fix_market_data_quote(FixIndex* ix, MarketDataSnapshot* scratch, TopOfB
 
 # --- Python wrappers (tools and tests): event bytes in and out ---------------------------
 
-from fxpipe.fix.codec cimport fix_error
-from fxpipe.fix.dictionary cimport fix_parse_index
+from fxpipe.fix.codec cimport fix_error, fix_index_bytes
 from fxpipe.fix.encoder cimport Encoder
 from fxpipe.fix.scan cimport FixField
 from fxpipe.model.events cimport EVENT_SIZE, Event
@@ -248,11 +260,7 @@ cdef MarketDataSnapshot g_scratch
 
 
 cdef bytes parse_into(FixIndex* ix, object raw, bint validate):
-    cdef bytes data = raw if type(raw) is bytes else bytes(raw)
-    cdef int rc = fix_parse_index(ix, g_fields, 1024, data, len(data), validate)
-    if rc:
-        raise fix_error(rc, ix, 0)
-    return data
+    return fix_index_bytes(ix, g_fields, 1024, raw, validate)
 
 
 def intent_to_fix(Encoder enc, int64_t seq, int64_t sending_ns, intent, symbol):

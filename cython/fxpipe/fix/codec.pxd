@@ -26,3 +26,7 @@ cdef FixMessage parse_bytes(bytes buf, Py_ssize_t start, Py_ssize_t end, bint va
 
 # FixParseError for a failure code of scan/validate/direct decode (ix may be NULL).
 cdef object fix_error(int code, const FixIndex* ix, Py_ssize_t offset)
+
+# fix_parse_index over a Python bytes-like object into the caller's field storage, raising
+# FixParseError on failure; returns the bytes ix points into (keep it referenced while reading ix).
+cdef bytes fix_index_bytes(FixIndex* ix, FixField* fields, uint32_t cap, object raw, bint validate)

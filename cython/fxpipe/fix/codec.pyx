@@ -13,7 +13,7 @@ from cpython.mem cimport PyMem_Free, PyMem_Malloc
 from libc.stdint cimport int32_t, int64_t, uint32_t
 from libc.string cimport memchr
 
-from fxpipe.fix.dictionary cimport fix_check_msg_type, fix_validate
+from fxpipe.fix.dictionary cimport fix_check_msg_type, fix_parse_index, fix_validate
 from fxpipe.model.numbers cimport NUM_ERR_PRECISION, NUM_ERR_RANGE, NUM_OK, parse_scaled
 from fxpipe.fix.scan cimport (
     REASON_INVALID_TAG_NUMBER,
@@ -138,6 +138,14 @@ cdef object fix_error(int code, const FixIndex* ix, Py_ssize_t offset):
     return FixParseError(describe(reason, ref_tag, ref_msg_type, ref_seq_num, at),
                          reason, ref_tag, ref_msg_type, ref_seq_num)
 
+
+
+cdef bytes fix_index_bytes(FixIndex* ix, FixField* fields, uint32_t cap, object raw, bint validate):
+    cdef bytes data = raw if type(raw) is bytes else bytes(raw)
+    cdef int rc = fix_parse_index(ix, fields, cap, data, len(data), validate)
+    if rc:
+        raise fix_error(rc, ix, 0)
+    return data
 
 cdef object _group_closure(object msg_type, int count_tag):
     """(delimiter, frozenset of every tag an entry may hold, nested groups' included)."""

@@ -6,8 +6,7 @@ callers that want typed values without going through FixMessage accessors one by
 from libc.stdint cimport int64_t, uint32_t
 from libc.string cimport memset
 
-from fxpipe.fix.codec cimport fix_error
-from fxpipe.fix.dictionary cimport fix_parse_index
+from fxpipe.fix.codec cimport fix_error, fix_index_bytes
 from fxpipe.fix.encoder cimport Encoder
 from fxpipe.fix.fields cimport (
     FixHeaderInfo,
@@ -56,17 +55,14 @@ cdef char g_out[OUT_CAP]
 cdef bytes index_of(FixIndex* ix, object raw, bint validate):
     """Indexes raw into the module's field storage; returns the bytes ix points into, which the
     caller keeps referenced while it reads ix."""
-    cdef bytes data = raw if type(raw) is bytes else bytes(raw)
-    cdef const char* p = data
-    cdef int rc = fix_parse_index(ix, g_fields, FIELDS_CAP, p, len(data), validate)
-    if rc:
-        raise fix_error(rc, ix, 0)
-    return data
+    return fix_index_bytes(ix, g_fields, FIELDS_CAP, raw, validate)
 
 
-cdef dict header_dict(FixIndex* ix):
+cdef dict header_dict(int rc, FixIndex* ix):
+    """The header of a message its direct decoder returned rc for: raises unless rc is 0."""
     cdef FixHeaderInfo h
-    cdef int rc = fix_read_header(ix, &h)
+    if rc == 0:
+        rc = fix_read_header(ix, &h)
     if rc:
         raise fix_error(rc, ix, 0)
     return {"seq_num": h.seq_num, "sending_time_ns": h.sending_time_ns,
@@ -89,6 +85,11 @@ cdef int64_t opt_int(dict d, str key, int64_t unset) except? -9:
     if type(v) is not int:
         raise TypeError(f"{key}: {v!r} must be an int (scaled, e.g. price_e8)")
     return v
+
+
+cdef inline object opt(int64_t v):
+    """None for an optional number the decoder left unset (negative)."""
+    return v if v >= 0 else None
 
 
 # --- orders -------------------------------------------------------------------------------
@@ -122,16 +123,14 @@ def decode_order(raw, bint validate=True):
     cdef OrderRequest r
     keep = index_of(&ix, raw, validate)  # noqa: F841  (ix points into it)
     rc = fix_decode_order(&ix, &r)
-    if rc:
-        raise fix_error(rc, &ix, 0)
-    d = header_dict(&ix)
+    d = header_dict(rc, &ix)
     d.update(msg_type=chr(ix.buf[ix.fields[2].off]), cl_ord_id=id_str(&r.cl_ord_id),
              orig_cl_ord_id=id_str(&r.orig_cl_ord_id), order_id=id_str(&r.order_id),
              symbol=id_str(&r.symbol), account=id_str(&r.account), currency=id_str(&r.currency),
              side=char_str(r.side), ord_type=char_str(r.ord_type),
              time_in_force=char_str(r.time_in_force), handl_inst=char_str(r.handl_inst),
-             order_qty_e2=r.order_qty_e2 if r.order_qty_e2 >= 0 else None,
-             price_e8=r.price_e8 if r.price_e8 >= 0 else None,
+             order_qty_e2=opt(r.order_qty_e2),
+             price_e8=opt(r.price_e8),
              transact_time_ns=r.transact_time_ns or None, expire_time_ns=r.expire_time_ns or None)
     return d
 
@@ -171,18 +170,16 @@ def decode_execution_report(raw, bint validate=True):
     cdef ExecutionReport e
     keep = index_of(&ix, raw, validate)  # noqa: F841  (ix points into it)
     rc = fix_decode_execution_report(&ix, &e)
-    if rc:
-        raise fix_error(rc, &ix, 0)
-    d = header_dict(&ix)
+    d = header_dict(rc, &ix)
     d.update(order_id=id_str(&e.order_id), cl_ord_id=id_str(&e.cl_ord_id),
              orig_cl_ord_id=id_str(&e.orig_cl_ord_id), exec_id=id_str(&e.exec_id),
              exec_ref_id=id_str(&e.exec_ref_id), symbol=id_str(&e.symbol), currency=id_str(&e.currency),
              exec_trans_type=char_str(e.exec_trans_type), exec_type=char_str(e.exec_type),
              ord_status=char_str(e.ord_status), side=char_str(e.side), ord_type=char_str(e.ord_type),
              time_in_force=char_str(e.time_in_force),
-             ord_rej_reason=e.ord_rej_reason if e.ord_rej_reason >= 0 else None,
-             order_qty_e2=e.order_qty_e2 if e.order_qty_e2 >= 0 else None,
-             price_e8=e.price_e8 if e.price_e8 >= 0 else None,
+             ord_rej_reason=opt(e.ord_rej_reason),
+             order_qty_e2=opt(e.order_qty_e2),
+             price_e8=opt(e.price_e8),
              last_qty_e2=e.last_qty_e2, last_px_e8=e.last_px_e8, leaves_qty_e2=e.leaves_qty_e2,
              cum_qty_e2=e.cum_qty_e2, avg_px_e8=e.avg_px_e8, transact_time_ns=e.transact_time_ns or None)
     return d
@@ -207,13 +204,11 @@ def decode_order_cancel_reject(raw, bint validate=True):
     cdef OrderCancelReject r
     keep = index_of(&ix, raw, validate)  # noqa: F841  (ix points into it)
     rc = fix_decode_order_cancel_reject(&ix, &r)
-    if rc:
-        raise fix_error(rc, &ix, 0)
-    d = header_dict(&ix)
+    d = header_dict(rc, &ix)
     d.update(order_id=id_str(&r.order_id), cl_ord_id=id_str(&r.cl_ord_id),
              orig_cl_ord_id=id_str(&r.orig_cl_ord_id), ord_status=char_str(r.ord_status),
              cxl_rej_response_to=char_str(r.cxl_rej_response_to),
-             cxl_rej_reason=r.cxl_rej_reason if r.cxl_rej_reason >= 0 else None)
+             cxl_rej_reason=opt(r.cxl_rej_reason))
     return d
 
 
@@ -249,11 +244,9 @@ def decode_md_request(raw, bint validate=True):
     cdef MarketDataRequest r
     keep = index_of(&ix, raw, validate)  # noqa: F841  (ix points into it)
     rc = fix_decode_md_request(&ix, &r)
-    if rc:
-        raise fix_error(rc, &ix, 0)
-    d = header_dict(&ix)
+    d = header_dict(rc, &ix)
     d.update(md_req_id=id_str(&r.md_req_id), subscription_request_type=char_str(r.subscription_request_type),
-             market_depth=r.market_depth, md_update_type=r.md_update_type if r.md_update_type >= 0 else None,
+             market_depth=r.market_depth, md_update_type=opt(r.md_update_type),
              entry_types="".join(chr(r.entry_types[k]) for k in range(r.n_entry_types)),
              symbols=[id_str(&r.symbols[k]) for k in range(r.n_symbols)])
     return d
@@ -296,21 +289,19 @@ def decode_md_snapshot(raw, bint validate=True):
     cdef MdEntry* e
     keep = index_of(&ix, raw, validate)  # noqa: F841  (ix points into it)
     rc = fix_decode_md_snapshot(&ix, s)
-    if rc:
-        raise fix_error(rc, &ix, 0)
+    d = header_dict(rc, &ix)
     fix_top_of_book(s, &top)
-    d = header_dict(&ix)
     entries = []
     for k in range(s.n_entries):
         e = &s.entries[k]
         entries.append(dict(entry_type=char_str(e.entry_type), update_action=char_str(e.update_action),
-                            px_e8=e.px_e8 if e.px_e8 >= 0 else None,
-                            size_e2=e.size_e2 if e.size_e2 >= 0 else None,
+                            px_e8=opt(e.px_e8),
+                            size_e2=opt(e.size_e2),
                             entry_id=id_str(&e.entry_id), symbol=id_str(&e.symbol)))
     d.update(msg_type=chr(s.msg_type), md_req_id=id_str(&s.md_req_id), symbol=id_str(&s.symbol),
              entries=entries,
-             bid_px_e8=top.bid_px_e8 if top.bid_px_e8 >= 0 else None, bid_size_e2=top.bid_size_e2,
-             ask_px_e8=top.ask_px_e8 if top.ask_px_e8 >= 0 else None, ask_size_e2=top.ask_size_e2)
+             bid_px_e8=opt(top.bid_px_e8), bid_size_e2=top.bid_size_e2,
+             ask_px_e8=opt(top.ask_px_e8), ask_size_e2=top.ask_size_e2)
     return d
 
 
@@ -350,13 +341,7 @@ def decode_admin(raw, bint validate=True):
     cdef AdminMessage m
     keep = index_of(&ix, raw, validate)  # noqa: F841  (ix points into it)
     rc = fix_decode_admin(&ix, &m)
-    if rc:
-        raise fix_error(rc, &ix, 0)
-    d = header_dict(&ix)
-
-    def opt(v):
-        return v if v >= 0 else None
-
+    d = header_dict(rc, &ix)
     d.update(msg_type=chr(m.msg_type), encrypt_method=opt(m.encrypt_method), heart_bt_int=opt(m.heart_bt_int),
              reset_seq_num_flag=char_str(m.reset_seq_num_flag), test_req_id=id_str(&m.test_req_id),
              begin_seq_no=opt(m.begin_seq_no), end_seq_no=opt(m.end_seq_no), ref_seq_num=opt(m.ref_seq_num),

@@ -14,12 +14,12 @@ Every error names the file and key and says what to write instead.
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 from fxpipe.fix.session import config as fixcfg
 from fxpipe.model.refdata import RefData, RefDataError, load_refdata
+from fxpipe.tomlcheck import is_int, is_number, read_toml
 from fxpipe.venue import faults as faultspec
 from fxpipe.venue import pairs as pairdata
 from fxpipe.venue.journal_replay import resolve
@@ -80,12 +80,7 @@ class SimConfig:
 
 def load(path: str | Path) -> SimConfig:
     path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file; see config/venues.toml for an example") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    doc = read_toml(path, ConfigError, "no such file; see config/venues.toml for an example")
     try:
         return parse(doc, str(path))
     except ConfigError as exc:
@@ -143,7 +138,7 @@ def parse(doc: dict, where: str = "<config>") -> SimConfig:
     if ctl:
         extra = set(ctl) - {"port"}
         port = ctl.get("port")
-        if extra or isinstance(port, bool) or not isinstance(port, int) or not 0 <= port < 65536:
+        if extra or not is_int(port) or not 0 <= port < 65536:
             raise ConfigError("[control] takes one key, port (0 picks a free port)")
         cfg.control_port = port
     return cfg
@@ -158,13 +153,13 @@ def _market(t: dict) -> MarketConfig:
     for f in fields(MarketConfig):
         if f.name in t and f.name != "process":
             vals[f.name] = t[f.name]
-    if "seed" in vals and (isinstance(vals["seed"], bool) or not isinstance(vals["seed"], int) or vals["seed"] < 0):
+    if "seed" in vals and (not is_int(vals["seed"]) or vals["seed"] < 0):
         raise ConfigError(f"market.seed must be an integer >= 0, got {vals['seed']!r}")
     if vals.get("pace", "wall") not in ("wall", "step"):
         raise ConfigError(f"market.pace: \"wall\" (rate per second) or \"step\" (moves per inbound message), got {vals['pace']!r}")
     for key in ("rate", "replay_speed"):
         v = vals.get(key, 1.0)
-        if isinstance(v, bool) or not isinstance(v, int | float) or v < 0:
+        if not is_number(v) or v < 0:
             raise ConfigError(f"market.{key} must be a number >= 0, got {v!r}")
     if "step_updates" in vals and (not isinstance(vals["step_updates"], int) or vals["step_updates"] < 0):
         raise ConfigError("market.step_updates must be an integer >= 0")
@@ -239,7 +234,7 @@ def _feed(name: str, t) -> FeedConfig | None:
         if key not in t:
             raise ConfigError(f"{where}: missing {key}")
     ch = t["channel_id"]
-    if isinstance(ch, bool) or not isinstance(ch, int) or not 1 <= ch <= 65535:
+    if not is_int(ch) or not 1 <= ch <= 65535:
         raise ConfigError(f"{where}.channel_id must be 1..65535")
     dests = []
     for d in t["destinations"]:
@@ -248,13 +243,13 @@ def _feed(name: str, t) -> FeedConfig | None:
             raise ConfigError(f"{where}.destinations: {d!r}; write \"127.0.0.1:PORT\" (the simulator sends on loopback only)")
         dests.append(("127.0.0.1", int(port)))
     sp = t["snapshot_port"]
-    if isinstance(sp, bool) or not isinstance(sp, int) or not 0 <= sp < 65536:
+    if not is_int(sp) or not 0 <= sp < 65536:
         raise ConfigError(f"{where}.snapshot_port must be 0..65535 (0 picks a free port)")
     hb = t.get("heartbeat_ms", 500.0)
-    if isinstance(hb, bool) or not isinstance(hb, int | float) or hb <= 0:
+    if not is_number(hb) or hb <= 0:
         raise ConfigError(f"{where}.heartbeat_ms must be a number > 0")
     sid = t.get("stream_id")
-    if sid is not None and (isinstance(sid, bool) or not isinstance(sid, int) or not 0 < sid < 2**32):
+    if sid is not None and (not is_int(sid) or not 0 < sid < 2**32):
         raise ConfigError(f"{where}.stream_id must be 1..4294967295 (default: derived from the start time)")
     return FeedConfig(ch, tuple(dests), sp, float(hb), sid)
 

@@ -91,6 +91,20 @@ class RequestReader:
             return s
         return Refusal(f"Side {s!r} is not accepted: use 1 (buy) or 2 (sell)", 54)
 
+    def _order_head(self, msg, msg_type: str) -> tuple[int, str] | Refusal:
+        """What every order message (D, F, G, H) checks first, in this order: the required
+        tags, the symbol, the side. Returns (pair index, side)."""
+        bad = self.missing(msg, msg_type)
+        if bad:
+            return bad
+        pi = self.symbol(msg)
+        if isinstance(pi, Refusal):
+            return pi
+        side = self.side(msg)
+        if isinstance(side, Refusal):
+            return side
+        return pi, side
+
     def _order_fields(self, msg, pair: Pair) -> tuple | Refusal:
         ord_type = msg.get_str(40)
         if ord_type not in self.profile.order_types:
@@ -124,60 +138,42 @@ class RequestReader:
                                f"{pair.tick_e8 / 1e8:.{pair.price_decimals}f}", 44)
         return ord_type, tif, qty, price
 
-    def new_order(self, session: str, msg) -> NewOrder | Refusal:
-        bad = self.missing(msg, "D")
-        if bad:
-            return bad
-        pi = self.symbol(msg)
-        if isinstance(pi, Refusal):
-            return pi
-        side = self.side(msg)
-        if isinstance(side, Refusal):
-            return side
-        f = self._order_fields(msg, self.pairs[pi])
+    def _priced_order(self, msg, msg_type: str) -> tuple | Refusal:
+        """A new order or a replace: (pair index, side, ord_type, tif, qty, price)."""
+        head = self._order_head(msg, msg_type)
+        if isinstance(head, Refusal):
+            return head
+        f = self._order_fields(msg, self.pairs[head[0]])
         if isinstance(f, Refusal):
             return f
-        ord_type, tif, qty, price = f
+        return head + f
+
+    def new_order(self, session: str, msg) -> NewOrder | Refusal:
+        o = self._priced_order(msg, "D")
+        if isinstance(o, Refusal):
+            return o
+        pi, side, ord_type, tif, qty, price = o
         return NewOrder(session, msg.get_str(11), pi, side, ord_type, tif, qty, price, msg.get_str(1))
 
     def cancel(self, session: str, msg) -> CancelRequest | Refusal:
-        bad = self.missing(msg, "F")
-        if bad:
-            return bad
-        pi = self.symbol(msg)
-        if isinstance(pi, Refusal):
-            return pi
-        side = self.side(msg)
-        if isinstance(side, Refusal):
-            return side
+        head = self._order_head(msg, "F")
+        if isinstance(head, Refusal):
+            return head
+        pi, side = head
         return CancelRequest(session, msg.get_str(11), msg.get_str(41), pi, side)
 
     def replace(self, session: str, msg) -> ReplaceRequest | Refusal:
-        bad = self.missing(msg, "G")
-        if bad:
-            return bad
-        pi = self.symbol(msg)
-        if isinstance(pi, Refusal):
-            return pi
-        side = self.side(msg)
-        if isinstance(side, Refusal):
-            return side
-        f = self._order_fields(msg, self.pairs[pi])
-        if isinstance(f, Refusal):
-            return f
-        ord_type, tif, qty, price = f
+        o = self._priced_order(msg, "G")
+        if isinstance(o, Refusal):
+            return o
+        pi, side, ord_type, tif, qty, price = o
         return ReplaceRequest(session, msg.get_str(11), msg.get_str(41), pi, side, ord_type, tif, qty, price)
 
     def status(self, session: str, msg) -> StatusRequest | Refusal:
-        bad = self.missing(msg, "H")
-        if bad:
-            return bad
-        pi = self.symbol(msg)
-        if isinstance(pi, Refusal):
-            return pi
-        side = self.side(msg)
-        if isinstance(side, Refusal):
-            return side
+        head = self._order_head(msg, "H")
+        if isinstance(head, Refusal):
+            return head
+        pi, side = head
         return StatusRequest(session, msg.get_str(11), pi, side)
 
     def md_request(self, session: str, msg) -> MDRequest | Refusal:

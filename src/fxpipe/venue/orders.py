@@ -176,12 +176,13 @@ class OrderManager:
         return o
 
     def refusal(self, session: str, cl_ord_id: str, pair_index: int, side: str, now: int, text: str,
-                reason: int, symbol: str | None = None) -> ExecReport:
-        """The reject of a request that never became an order (bad tags, unknown symbol...)."""
+                reason: int, symbol: str | None = None, trans: str = ExecTransType.NEW) -> ExecReport:
+        """The reject of a request that never became an order (bad tags, unknown symbol, a
+        status request for an unknown order...)."""
         ghost = Order(0, session, "NONE", cl_ord_id, pair_index, side, OrdType.LIMIT, TimeInForce.DAY, 0, None,
                       None, now, status=OrdStatus.REJECTED)
-        return self.report(ghost, ExecType.REJECTED, now, text=text, ord_rej_reason=reason, symbol=symbol,
-                           is_order=False)
+        return self.report(ghost, ExecType.REJECTED, now, trans=trans, text=text, ord_rej_reason=reason,
+                           symbol=symbol, is_order=False)
 
     def ack(self, o: Order, now: int) -> ExecReport:
         o.status = OrdStatus.NEW
@@ -316,11 +317,8 @@ class OrderManager:
     def status(self, session: str, cl_ord_id: str, pair_index: int, side: str, now: int) -> ExecReport:
         o = self._find(session, cl_ord_id)
         if o is None:
-            ghost = Order(0, session, "NONE", cl_ord_id, pair_index, side, OrdType.LIMIT, TimeInForce.DAY,
-                          0, None, None, now, status=OrdStatus.REJECTED)
-            return self.report(ghost, ExecType.REJECTED, now, trans=ExecTransType.STATUS,
-                               ord_rej_reason=OrdRejReason.UNKNOWN_ORDER, text=f"unknown order {cl_ord_id}",
-                               is_order=False)
+            return self.refusal(session, cl_ord_id, pair_index, side, now, f"unknown order {cl_ord_id}",
+                                OrdRejReason.UNKNOWN_ORDER, trans=ExecTransType.STATUS)
         # FIX 4.2 has no ExecType "order status": a status reply repeats the current OrdStatus
         return self.report(o, o.status, now, trans=ExecTransType.STATUS)
 

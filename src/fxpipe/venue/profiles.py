@@ -14,6 +14,7 @@ import random
 from dataclasses import dataclass, field
 
 from fxpipe.fix.enums import OrdType, TimeInForce
+from fxpipe.tomlcheck import is_int, is_number
 from fxpipe.venue.pairs import SymbolFormat
 
 
@@ -52,7 +53,7 @@ class LatencyDist:
         """`250` (fixed µs) or a table: {dist="lognormal", median_us=200, sigma=0.5},
         {dist="uniform", min_us=50, max_us=400}, {dist="exponential", mean_us=300},
         {dist="fixed", us=100}; any may add cap_us."""
-        if isinstance(spec, int | float) and not isinstance(spec, bool):
+        if is_number(spec):
             return cls("fixed", _nonneg(where, spec))
         if not isinstance(spec, dict):
             raise ConfigError(f"{where}: give microseconds or a table like {{dist=\"lognormal\", median_us=200, sigma=0.5}}")
@@ -76,7 +77,7 @@ class LatencyDist:
 
 
 def _nonneg(where: str, v) -> float:
-    if isinstance(v, bool) or not isinstance(v, int | float) or v < 0 or math.isnan(v):
+    if not is_number(v) or v < 0 or math.isnan(v):
         raise ConfigError(f"{where}: expected a number >= 0, got {v!r}")
     return float(v)
 
@@ -125,7 +126,7 @@ def _get(t: dict, where: str, key: str, typ, default=None, required=False):
             raise ConfigError(f"{where}: missing {key}")
         return default
     v = t[key]
-    if typ is int and (isinstance(v, bool) or not isinstance(v, int)):
+    if typ is int and not is_int(v):
         raise ConfigError(f"{where}.{key}: expected an integer, got {v!r}")
     if typ is not int and not isinstance(v, typ):
         raise ConfigError(f"{where}.{key}: expected {getattr(typ, '__name__', typ)}, got {v!r}")
@@ -154,7 +155,7 @@ def parse_profile(name: str, t: dict) -> Profile:
     if not 1 <= depth <= len(sizes) or depth > 10:
         raise ConfigError(f"{where}.depth: {depth} must be between 1 and 10 and at most len(level_sizes)={len(sizes)}")
     for s in sizes:
-        if isinstance(s, bool) or not isinstance(s, int) or s <= 0:
+        if not is_int(s) or s <= 0:
             raise ConfigError(f"{where}.level_sizes: sizes are whole units of base currency > 0, got {s!r}")
     step = _get(t, where, "level_step_ticks", int, 1)
     markup = _get(t, where, "markup_ticks", int, 0)

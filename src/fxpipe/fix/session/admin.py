@@ -1,21 +1,24 @@
-"""Session-level (admin) message vocabulary of FIX 4.2: types, tags, reject reasons and bodies.
+"""Session-level (admin) message vocabulary of FIX 4.2: types, tags and bodies (the MsgType and
+SessionRejectReason values themselves are defined in fxpipe.fix.enums).
 
 The bodies built here are lists of (tag, value) in the order the spec lists the fields; the
 session hands them to the codec's encode with the header it owns.
 """
 from __future__ import annotations
 
-import enum
+from fxpipe.fix.enums import ADMIN_MSG_TYPES, MsgType
 
-# MsgType values of the session layer; everything else is an application message.
-LOGON = "A"
-HEARTBEAT = "0"
-TEST_REQUEST = "1"
-RESEND_REQUEST = "2"
-REJECT = "3"
-SEQUENCE_RESET = "4"
-LOGOUT = "5"
-ADMIN_TYPES = frozenset((LOGON, HEARTBEAT, TEST_REQUEST, RESEND_REQUEST, REJECT, SEQUENCE_RESET, LOGOUT))
+# MsgType values of the session layer, as plain str (defined once, in fxpipe.fix.enums);
+# everything else is an application message.
+LOGON = MsgType.LOGON.value
+HEARTBEAT = MsgType.HEARTBEAT.value
+TEST_REQUEST = MsgType.TEST_REQUEST.value
+RESEND_REQUEST = MsgType.RESEND_REQUEST.value
+REJECT = MsgType.REJECT.value
+SEQUENCE_RESET = MsgType.SEQUENCE_RESET.value
+LOGOUT = MsgType.LOGOUT.value
+ADMIN_TYPES = ADMIN_MSG_TYPES
+assert ADMIN_TYPES == {LOGON, HEARTBEAT, TEST_REQUEST, RESEND_REQUEST, REJECT, SEQUENCE_RESET, LOGOUT}
 
 # Tags the session reads or writes.
 BEGIN_STRING, BODY_LENGTH, CHECK_SUM = 8, 9, 10
@@ -37,23 +40,6 @@ HEADER_TAGS = frozenset((8, 9, 35, 49, 56, 115, 128, 90, 91, 34, 50, 142, 57, 14
                          43, 97, 52, 122, 212, 213, 347, 369, 370))
 # Header fields the encoder writes itself; a resend must not repeat them.
 ENCODER_HEADER_TAGS = frozenset((8, 9, 35, 49, 56, 34, 52, 43, 122))
-
-
-class RejectReason(enum.IntEnum):
-    """SessionRejectReason (373) values of FIX 4.2."""
-
-    INVALID_TAG_NUMBER = 0
-    REQUIRED_TAG_MISSING = 1
-    TAG_NOT_DEFINED_FOR_MESSAGE_TYPE = 2
-    UNDEFINED_TAG = 3
-    TAG_SPECIFIED_WITHOUT_A_VALUE = 4
-    VALUE_IS_INCORRECT = 5
-    INCORRECT_DATA_FORMAT = 6
-    DECRYPTION_PROBLEM = 7
-    SIGNATURE_PROBLEM = 8
-    COMPID_PROBLEM = 9
-    SENDING_TIME_ACCURACY_PROBLEM = 10
-    INVALID_MSG_TYPE = 11
 
 
 def logon(heartbeat_s: int, reset: bool) -> list:

@@ -20,9 +20,10 @@ that names the file, the session and the key, and says what is expected.
 """
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, fields
 from pathlib import Path
+
+from fxpipe.tomlcheck import is_int, is_number, read_toml
 
 from .schedule import AlwaysOpen, ScheduleError, WeeklySchedule
 from .store import FsyncPolicy
@@ -84,12 +85,7 @@ assert set(_TYPES) == {f.name for f in fields(SessionConfig)}
 def load(path: str | Path) -> list[SessionConfig]:
     """Every session in a settings file, checked."""
     path = Path(path)
-    try:
-        doc = tomllib.loads(path.read_text())
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such settings file") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+    doc = read_toml(path, ConfigError, "no such settings file")
     return parse(doc, str(path))
 
 
@@ -118,8 +114,7 @@ def _check_keys(table: dict, label: str) -> None:
         if key not in _TYPES:
             raise ConfigError(f"{label}: unknown key {key!r}; known keys: {', '.join(sorted(_TYPES))}")
         want = _TYPES[key]
-        ok = (isinstance(value, (int, float)) and not isinstance(value, bool)) if want is float else \
-            (isinstance(value, want) and not (want is int and isinstance(value, bool)))
+        ok = is_number(value) if want is float else is_int(value) if want is int else isinstance(value, want)
         if not ok:
             raise ConfigError(f"{label}: {key} must be {want.__name__}, got {value!r}")
 

@@ -15,8 +15,9 @@ import enum
 import logging
 from collections.abc import Callable
 
+from fxpipe.fix.enums import SessionRejectReason
+
 from . import admin, wire
-from .admin import RejectReason
 from .gaps import InboundGaps
 from .resend import ResendJob, ResendStreamer
 
@@ -269,23 +270,23 @@ class Session:
         sender, target = msg.get_str(admin.SENDER_COMP_ID), msg.get_str(admin.TARGET_COMP_ID)
         if sender != self.cfg.target_comp_id or target != self.cfg.sender_comp_id:
             tag = admin.SENDER_COMP_ID if sender != self.cfg.target_comp_id else admin.TARGET_COMP_ID
-            self._fatal_reject(msg, mt, RejectReason.COMPID_PROBLEM, tag,
+            self._fatal_reject(msg, mt, SessionRejectReason.COMP_ID_PROBLEM, tag,
                                f"CompID problem: got {sender}->{target}, expected "
                                f"{self.cfg.target_comp_id}->{self.cfg.sender_comp_id}")
             return False
         sending = msg.get_utc_ns(admin.SENDING_TIME)
         if self.cfg.max_latency_s and abs(now - sending) > self.cfg.max_latency_s * _NS:
-            self._fatal_reject(msg, mt, RejectReason.SENDING_TIME_ACCURACY_PROBLEM, admin.SENDING_TIME,
+            self._fatal_reject(msg, mt, SessionRejectReason.SENDING_TIME_ACCURACY_PROBLEM, admin.SENDING_TIME,
                                f"SendingTime accuracy problem: {abs(now - sending) / _NS:.1f} s off, "
                                f"limit {self.cfg.max_latency_s} s")
             return False
         if msg.get(admin.POSS_DUP_FLAG) == b"Y" and mt != admin.SEQUENCE_RESET:
             if not msg.has(admin.ORIG_SENDING_TIME):
-                self._reject_and_count(msg, mt, RejectReason.REQUIRED_TAG_MISSING, admin.ORIG_SENDING_TIME,
+                self._reject_and_count(msg, mt, SessionRejectReason.REQUIRED_TAG_MISSING, admin.ORIG_SENDING_TIME,
                                        "PossDupFlag=Y without OrigSendingTime")
                 return False
             if msg.get_utc_ns(admin.ORIG_SENDING_TIME) > sending:
-                self._fatal_reject(msg, mt, RejectReason.SENDING_TIME_ACCURACY_PROBLEM,
+                self._fatal_reject(msg, mt, SessionRejectReason.SENDING_TIME_ACCURACY_PROBLEM,
                                    admin.ORIG_SENDING_TIME, "OrigSendingTime later than SendingTime")
                 return False
         return True
@@ -370,7 +371,7 @@ class Session:
             self.gaps.drop_below(new)
             self._drain_queue()
         elif new < expected or not reset_mode:
-            self._reject(seq, RejectReason.VALUE_IS_INCORRECT,
+            self._reject(seq, SessionRejectReason.VALUE_IS_INCORRECT,
                          f"attempt to lower sequence number, invalid value NewSeqNo={new}",
                          admin.NEW_SEQ_NO, admin.SEQUENCE_RESET)
             if not reset_mode:
