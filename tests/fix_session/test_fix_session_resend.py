@@ -114,3 +114,15 @@ def test_one_outstanding_resend_request_under_a_flood(tmp_path):
         s.data_received(incoming(clock, "0", seq))
     assert [wire.parse(m, validate=False).msg_type for m in link.sent] == ["2"]
     assert s.gaps.requests_sent == 1 and len(s.gaps.queue) == 500
+
+
+def test_reject_reason_beyond_fix42_goes_in_text_only():
+    """FIX 4.2 defines SessionRejectReason 0..11; the codec's 13..17 (FIX 4.3's duplicate tag,
+    tag out of order, ...) must not reach tag 373 of a 4.2 Reject."""
+    from fxpipe.fix.session import admin
+
+    fields = dict(admin.reject(7, 5, "Value is incorrect (out of range) for this tag", 44))
+    assert fields[373] == 5 and fields[45] == 7 and fields[371] == 44
+    fields = dict(admin.reject(8, 13, "Tag appears more than once", 55))
+    assert 373 not in fields
+    assert fields[58] == "Tag appears more than once (reason 13)" and fields[371] == 55

@@ -6,7 +6,7 @@ session hands them to the codec's encode with the header it owns.
 """
 from __future__ import annotations
 
-from fxpipe.fix.enums import ADMIN_MSG_TYPES, MsgType
+from fxpipe.fix.enums import ADMIN_MSG_TYPES, MsgType, fix42_reject_reason
 
 # MsgType values of the session layer, as plain str (defined once, in fxpipe.fix.enums);
 # everything else is an application message.
@@ -68,7 +68,13 @@ def reject(ref_seq: int, reason: int, text: str, ref_tag: int | None = None, ref
         body.append((REF_TAG_ID, ref_tag))
     if ref_msg_type:
         body.append((REF_MSG_TYPE, ref_msg_type))
-    body.append((SESSION_REJECT_REASON, int(reason)))
+    code = fix42_reject_reason(int(reason))
+    if code is not None:
+        body.append((SESSION_REJECT_REASON, code))
+    else:
+        # FIX 4.3's reasons 13..17 (duplicate tag, tag out of order...) have no FIX 4.2 code,
+        # and a 4.2 counterparty may reject an unknown 373: the reason goes in Text alone.
+        text = f"{text} (reason {int(reason)})" if text else f"reason {int(reason)}"
     if text:
         body.append((TEXT, text))
     return body
