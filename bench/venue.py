@@ -86,13 +86,14 @@ class Proc:
             self.p.wait()
 
 
-def start_venue(cfg: Path, core: int) -> Proc:
-    return Proc([sys.executable, "-m", "fxpipe", "venue", "--config", str(cfg), "--control-port", "0"], core)
+def start_venue(cfg: Path, core: int, wait: str = "block") -> Proc:
+    return Proc([sys.executable, "-m", "fxpipe", "venue", "--config", str(cfg), "--control-port", "0",
+                 "--wait", wait], core)
 
 
 # -- an fxpipe initiator counting what comes back ----------------------------------------------
 class Client:
-    def __init__(self, tmp: Path, port: int, target: str):
+    def __init__(self, tmp: Path, port: int, target: str, wait: str = "block"):
         from fxpipe.fix.session.config import SessionConfig
         from fxpipe.fix.session.session import Application
         from fxpipe.fix.session.transport import Engine
@@ -116,7 +117,7 @@ class Client:
         cfg = SessionConfig(name=f"bench-{port}", role="initiator", sender_comp_id="BENCH", target_comp_id=target,
                             host="127.0.0.1", port=port, store_dir=str(tmp / "cstore"), log_dir=str(tmp / "clog"),
                             fsync="never", reset_on_logon=True, reconnect_min_s=0.2)
-        self.engine = Engine()
+        self.engine = Engine(wait=wait)
         self.session = self.engine.add_session(cfg, App())
         self.engine.start()
         end = time.monotonic() + 20
@@ -335,16 +336,17 @@ def bench_fix_quotes(res: Results, tmp: Path, cores, seconds: float) -> None:
 
 def bench_round_trips(res: Results, tmp: Path, cores, seconds: float) -> dict:
     hists = {}
-    for system in ("fxpipe", "quickfix"):
+    for system in ("fxpipe", "fxpipe-backoff", "quickfix"):
         port = free_port()
-        if system == "fxpipe":
-            proc = start_venue(venue_config(tmp, port, "step", 0, ack_new=False), cores[0])
+        if system.startswith("fxpipe"):
+            wait = "backoff" if system == "fxpipe-backoff" else "block"
+            proc = start_venue(venue_config(tmp, port, "step", 0, ack_new=False), cores[0], wait)
             target = "ECN1"
         else:
             proc = Proc([sys.executable, __file__, "--qf-peer", str(port), str(tmp)], cores[0])
             target = "QFV"
         try:
-            c = Client(tmp / f"rt-{system}", port, target)
+            c = Client(tmp / f"rt-{system}", port, target, "backoff" if system == "fxpipe-backoff" else "block")
             c.round_trips(0.3, 1)  # warm up
             h = new_histogram()
             closed = c.round_trips(seconds / 2, 1, h)
@@ -379,9 +381,11 @@ def main() -> None:
     if fx and qf:
         res.add("fxpipe/quickfix", "FIX quotes/s received", "ratio", round(fx / qf, 2))
     for what in ("order round trips/s, one in flight", f"order round trips/s, {WINDOW} in flight"):
-        fx, qf = res.value("fxpipe", what), res.value("quickfix", what)
-        if fx and qf:
-            res.add("fxpipe/quickfix", what, "ratio", round(fx / qf, 2))
+        qf = res.value("quickfix", what)
+        for system in ("fxpipe", "fxpipe-backoff"):
+            fx = res.value(system, what)
+            if fx and qf:
+                res.add(f"{system}/quickfix", what, "ratio", round(fx / qf, 2))
     from bench._harness import plot_latency_cdf
 
     plot_latency_cdf(args.plot, hists, "order round trip: fxpipe initiator -> venue -> fill")

@@ -15,9 +15,9 @@ from venue_harness import FixClient, VenueProcess, cancel, new_order, replace
 from fxpipe.venue.settlement import fix_date, trade_date, value_date
 
 
-@pytest.fixture
-def venue(tmp_path):
-    v = VenueProcess(tmp_path, clients=("C1",), market_extra="step_updates = 0")
+@pytest.fixture(params=["block", "backoff"])
+def venue(tmp_path, request):
+    v = VenueProcess(tmp_path, clients=("C1",), market_extra="step_updates = 0", args=("--wait", request.param))
     clients = []
 
     def client(which="ecn"):

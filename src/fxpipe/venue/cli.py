@@ -31,6 +31,8 @@ def register(subparsers) -> None:
     p.add_argument("--rate", type=float, help="override market.rate (updates per second)")
     p.add_argument("--duration", type=float, metavar="S", help="stop after S seconds")
     p.add_argument("--control-port", type=int, metavar="P", help="listen for fault commands (0: a free port)")
+    p.add_argument("--wait", choices=("block", "backoff"), default="block",
+                   help="block: sleep until due (default); backoff: poll 200 µs after each socket event first")
     r = p.add_argument_group("replay recorded quotes instead of the price process (override [market])")
     src = r.add_mutually_exclusive_group()
     src.add_argument("--replay", metavar="FILE", help="a quote CSV: time,symbol,bid,ask[,bid_size,ask_size]")
@@ -98,7 +100,7 @@ def run_venue(args) -> int:
     if args.control_port is not None:
         cfg.control_port = args.control_port
     try:
-        server = VenueServer(cfg, armed)
+        server = VenueServer(cfg, armed, wait=args.wait)
     except (OSError, ValueError) as exc:
         raise CliError(str(exc)) from None
     stopping = []

@@ -56,9 +56,15 @@ class _SessionApp(Application):
 
 
 class VenueServer:
-    def __init__(self, cfg: SimConfig, faults: list[Fault] = (), clock=time.time_ns):
+    def __init__(self, cfg: SimConfig, faults: list[Fault] = (), clock=time.time_ns, wait: str = "block"):
+        """wait: "block" sleeps in the selector until a socket, a timer or the market is due;
+        "backoff" first polls for the engine's spin window after each socket event, so a
+        client's next order right after a fill is taken at once (see fix.session.transport)."""
+        if wait not in ("block", "backoff"):
+            raise ValueError(f"wait must be 'block' or 'backoff', got {wait!r}")
         self.cfg = cfg
         self.clock = clock
+        self.wait = wait
         m = cfg.market
         pairs = load(cfg.refdata, list(m.pairs) if m.pairs else None)
         if m.replay:
@@ -69,7 +75,7 @@ class VenueServer:
         else:
             source = PriceProcess(pairs, m.seed, m.process)
         self.market = Market(source, m.pace, m.rate, m.step_updates, m.replay_speed)
-        self.engine = Engine(clock=clock, tick_s=ENGINE_TICK_S)
+        self.engine = Engine(clock=clock, tick_s=ENGINE_TICK_S, wait=wait)
         self.logon_faults = LogonFaults()
         self.engine.logon_policy = self.logon_faults
         self.venues: list[Venue] = []
@@ -191,6 +197,8 @@ class VenueServer:
 
     def _sleep(self) -> None:
         wait = MAX_WAIT_S
+        if self.wait == "backoff" and time.monotonic() - self.engine.last_io < self.engine.spin_window_s:
+            wait = 0.0
         mono = time.monotonic_ns()
         nxt = self.market.next_due_ns(mono)
         if nxt is not None:

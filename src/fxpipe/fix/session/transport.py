@@ -148,6 +148,15 @@ class Engine:
         if now >= self._next_tick:
             self._tick()
 
+    @property
+    def last_io(self) -> float:
+        """time.monotonic() of the last round that saw a socket event (0.0: none yet)."""
+        return self._last_io
+
+    @property
+    def spin_window_s(self) -> float:
+        return self._spin_s
+
     def run(self, stop: threading.Event) -> None:
         while not stop.is_set():
             self.poll()
