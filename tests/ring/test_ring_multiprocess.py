@@ -151,3 +151,36 @@ def test_restarted_consumer_resumes_without_loss(ring_name, tmp_path):
         assert c.next == ring.status()["consumers"][0]["sequence"] + 1
         seen = [W.EVENT.unpack(c.recv(timeout=5))[1] for _ in range(30 - c.next)]
         assert seen == list(range(30 - len(seen), 30))
+
+
+def _join_many(ring_name, prefix, n, out):
+    r = Ring.attach(ring_name)
+    seqs = {}
+    for i in range(n):
+        c = r.consumer(f"{prefix}{i}", create=True)
+        seqs[c.name] = c.next
+    out.put(seqs)
+    r.close()
+
+
+def test_consumers_added_concurrently_get_their_own_entries(ring_name):
+    """Processes adding consumers at the same moment each win a distinct entry, and each
+    entry starts at the live edge it saw: no entry is shared or has its start overwritten."""
+    with Ring.create(ring_name, slot_size=8, slot_count=8) as ring:
+        p = ring.producer()
+        for _ in range(5):
+            p.send(b"x")
+        q = CTX.Queue()
+        procs = [CTX.Process(target=_join_many, args=(ring_name, pre, 7, q)) for pre in ("a", "b")]
+        for pr in procs:
+            pr.start()
+        got = {}
+        for _ in procs:
+            got.update(q.get(timeout=30))
+        for pr in procs:
+            pr.join(30)
+            assert pr.exitcode == 0
+        names = ring.consumer_names()
+        assert sorted(names) == sorted(got) and len(names) == 14
+        st = {c["name"]: c for c in ring.status()["consumers"]}
+        assert all(st[n]["sequence"] == 4 and got[n] == 5 for n in got)

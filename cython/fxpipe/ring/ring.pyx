@@ -356,29 +356,34 @@ cdef class Ring:
         cdef int i
         for i in range(FX_RING_MAX_CONSUMERS):
             if (self.hdr.consumers[i].state != FX_CONSUMER_FREE
+                    and self.hdr.consumers[i].state != FX_CONSUMER_CLAIMING
                     and _cstr(self.hdr.consumers[i].name, FX_CONSUMER_NAME_LEN) == name):
                 return i
         return -1
 
     cdef int _claim_free_entry(self, str name, uint64_t mask_bits) except -1:
         cdef int i, j
-        cdef int64_t up
+        cdef int64_t up, start
         cdef fx_consumer_entry* e
         for i in range(FX_RING_MAX_CONSUMERS):
             e = &self.hdr.consumers[i]
             if fx_load_acquire_u32(&e.state) != FX_CONSUMER_FREE:
                 continue
-            # The sequence must be in place before the entry gates the producer.
-            fx_store_release_i64(&e.sequence.value, fx_load_acquire_i64(&self.hdr.cursor.value))
-            if fx_cas_u32(&e.state, FX_CONSUMER_FREE, FX_CONSUMER_DECLARED):
-                _fill_entry(e, name, mask_bits, FX_CONSUMER_DECLARED)
-                # Start no later than the slowest upstream so it never reads ahead of it.
-                for j in range(FX_RING_MAX_CONSUMERS):
-                    if mask_bits & ((<uint64_t>1) << j):
-                        up = fx_load_acquire_i64(&self.hdr.consumers[j].sequence.value)
-                        if up < fx_load_acquire_i64(&e.sequence.value):
-                            fx_store_release_i64(&e.sequence.value, up)
-                return i
+            # Win the entry first (CLAIMING gates nobody), then set its start sequence, then
+            # DECLARED: two processes adding consumers at once never share or overwrite one.
+            if not fx_cas_u32(&e.state, FX_CONSUMER_FREE, FX_CONSUMER_CLAIMING):
+                continue
+            # Start at the live edge, but no later than the slowest upstream, so it never
+            # reads ahead of what those consumers have released.
+            start = fx_load_acquire_i64(&self.hdr.cursor.value)
+            for j in range(FX_RING_MAX_CONSUMERS):
+                if mask_bits & ((<uint64_t>1) << j):
+                    up = fx_load_acquire_i64(&self.hdr.consumers[j].sequence.value)
+                    if up < start:
+                        start = up
+            fx_store_release_i64(&e.sequence.value, start)
+            _fill_entry(e, name, mask_bits, FX_CONSUMER_DECLARED)
+            return i
         raise ConsumerError(f"ring {self.name!r} has no free consumer entry (max {FX_RING_MAX_CONSUMERS})")
 
     def consumer_names(self):

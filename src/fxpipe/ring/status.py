@@ -8,7 +8,7 @@ import time
 from fxpipe.ring import layout
 from fxpipe.ring.segment import process_alive
 
-CONSUMER_STATES = {0: "free", 1: "declared", 2: "attached", 3: "detached"}
+CONSUMER_STATES = {0: "free", 1: "declared", 2: "attached", 3: "detached", 4: "claiming"}
 WAIT_NAMES = {0: "spin", 1: "yield", 2: "sleep", 3: "block"}
 PRODUCER_MODES = {1: "single", 2: "multi"}
 
