@@ -19,8 +19,8 @@ import time
 
 import numpy as np
 
+import fxpipe.model.events as ev
 from fxpipe.cli import CliError
-from fxpipe.model import events as ev
 
 QUOTE = ev.dtype_for(ev.EventType.QUOTE)
 INTENT = ev.dtype_for(ev.EventType.ORDER_INTENT)
@@ -81,7 +81,9 @@ def _bad_quotes(q: np.ndarray) -> int:
 
 
 def _offset(dt: np.dtype, name: str) -> int:
-    return dt.fields[name][1]
+    fields = dt.fields
+    assert fields is not None  # only called with the structured event dtypes
+    return fields[name][1]
 
 
 def _intents_for(q: np.ndarray, now: int) -> np.ndarray:

@@ -14,7 +14,7 @@ import select
 import socket
 import time
 
-from fxpipe.feed import books as fb
+import fxpipe.feed.books as fb
 from fxpipe.feed.publisher import LOOPBACK, check_loopback
 from fxpipe.feed.sbe import CHANNELS, MAX_PACKET_BYTES, PacketWriter
 

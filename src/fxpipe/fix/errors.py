@@ -50,8 +50,8 @@ def describe(reason: int, ref_tag, ref_msg_type, ref_seq_num, offset) -> str:
         entry = spec42.FIELDS.get(ref_tag)
         parts.append(f"tag {ref_tag}" + (f" ({entry[0]})" if entry else ""))
     if ref_msg_type is not None:
-        entry = spec42.MESSAGES.get(ref_msg_type)
-        parts.append(f"MsgType {ref_msg_type!r}" + (f" ({entry[0]})" if entry else ""))
+        msg_entry = spec42.MESSAGES.get(ref_msg_type)
+        parts.append(f"MsgType {ref_msg_type!r}" + (f" ({msg_entry[0]})" if msg_entry else ""))
     if ref_seq_num is not None:
         parts.append(f"MsgSeqNum {ref_seq_num}")
     if offset is not None:

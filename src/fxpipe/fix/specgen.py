@@ -10,7 +10,9 @@ from __future__ import annotations
 import sys
 import sysconfig
 import xml.etree.ElementTree as ET
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 OUT = Path(__file__).with_name("spec42.py")
 
@@ -19,8 +21,16 @@ def default_xml() -> Path:
     return Path(sysconfig.get_paths()["data"]) / "share" / "quickfix" / "FIX42.xml"
 
 
-def _items(node, numbers: dict[str, int]) -> tuple:
-    out = []
+def _section(root: ET.Element, tag: str) -> ET.Element:
+    node = root.find(tag)
+    if node is None:
+        # TypeError, as iterating the missing section would raise
+        raise TypeError(f"FIX42.xml has no <{tag}> section")
+    return node
+
+
+def _items(node: Iterable[ET.Element], numbers: Mapping[str | None, int]) -> tuple[Any, ...]:
+    out: list[tuple[Any, ...]] = []
     for child in node:
         req = child.get("required") == "Y"
         if child.tag == "field":
@@ -32,10 +42,14 @@ def _items(node, numbers: dict[str, int]) -> tuple:
 
 def render(xml_path: Path) -> str:
     root = ET.parse(xml_path).getroot()
-    fields = {}
-    for f in root.find("fields"):
+    fields: dict[int, tuple[str | None, str | None, tuple[str | None, ...]]] = {}
+    for f in _section(root, "fields"):
         values = tuple(v.get("enum") for v in f.findall("value"))
-        fields[int(f.get("number"))] = (f.get("name"), f.get("type"), values)
+        number = f.get("number")
+        if number is None:
+            # TypeError, as int(None) would raise
+            raise TypeError(f"FIX42.xml: field {f.get('name')!r} has no number")
+        fields[int(number)] = (f.get("name"), f.get("type"), values)
     numbers = {name: tag for tag, (name, _, _) in fields.items()}
     lines = [
         '"""FIX 4.2 data dictionary: fields, header, trailer, messages and repeating groups.',
@@ -50,10 +64,10 @@ def render(xml_path: Path) -> str:
     for tag in sorted(fields):
         lines.append(f"    {tag}: {fields[tag]!r},")
     lines.append("}")
-    lines.append(f"HEADER = {_items(root.find('header'), numbers)!r}")
-    lines.append(f"TRAILER = {_items(root.find('trailer'), numbers)!r}")
+    lines.append(f"HEADER = {_items(_section(root, 'header'), numbers)!r}")
+    lines.append(f"TRAILER = {_items(_section(root, 'trailer'), numbers)!r}")
     lines.append("MESSAGES = {")
-    for m in root.find("messages"):
+    for m in _section(root, "messages"):
         body = _items(m, numbers)
         lines.append(f"    {m.get('msgtype')!r}: ({m.get('name')!r}, {m.get('msgcat')!r}, {body!r}),")
     lines.append("}")

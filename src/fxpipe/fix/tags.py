@@ -7,7 +7,8 @@ from enum import IntEnum
 
 from fxpipe.fix import spec42
 
-Tag = IntEnum("Tag", {name: tag for tag, (name, _, _) in sorted(spec42.FIELDS.items())})
+# The members come from the generated dictionary, which mypy cannot enumerate statically.
+Tag = IntEnum("Tag", {name: tag for tag, (name, _, _) in sorted(spec42.FIELDS.items())})  # type: ignore[misc]
 Tag.__doc__ = "FIX 4.2 tag numbers by name: Tag.MsgSeqNum == 34."
 
 HEADER_TAGS = frozenset(item[0] for item in spec42.HEADER)

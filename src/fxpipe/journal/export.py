@@ -62,8 +62,9 @@ def type_table(reader: JournalReader, rtype: int, sel: Selection,
                          "j_stage": pa.array([r.stage for r in raw], pa.uint8()),
                          "j_flags": pa.array([r.flags for r in raw], pa.uint8()),
                          "payload_hex": pa.array([bytes(r.payload).hex() for r in raw], pa.string())})
+    assert arr is not None  # None only with raw, returned above
     hdr = arr["hdr"]
-    mask = np.ones(len(arr), dtype=bool)
+    mask = np.ones(len(arr), dtype=np.bool_)
     if sel.start_ts is not None:
         mask &= hdr["ts_ns"] >= sel.start_ts
     if sel.end_ts is not None:

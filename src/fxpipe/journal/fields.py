@@ -21,10 +21,12 @@ def flat_fields(dtype: np.dtype, prefix: str = "", path: tuple = ()) -> list[tup
                 out += flat_fields(base, f"{prefix}_{suffix}", path + (i,))
             return out
         return [(prefix or "value", path)]
+    fields = dtype.fields
+    assert fields is not None  # a dtype with names has fields
     for name in dtype.names:
         if name.startswith("_") or _PAD_RE.fullmatch(name):
             continue  # explicit padding in a layout is not data
-        sub = dtype.fields[name][0]
+        sub = fields[name][0]
         out += flat_fields(sub, f"{prefix}_{name}" if prefix else name, path + (name,))
     return out
 

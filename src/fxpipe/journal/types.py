@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+import fxpipe.model.events as ev
 from fxpipe.journal import layout as L
-from fxpipe.model import events as ev
 
 _KNOWN = {int(t): t for t in ev.EventType}
 

@@ -88,7 +88,7 @@ def format_report(rep: VerifyReport) -> str:
     if rep.segments:
         lines.append(f"  segments {rep.segments}, records {rep.records}, "
                      f"sequence {rep.first_seq}..{rep.last_seq}")
-    if rep.min_ts is not None:
+    if rep.min_ts is not None and rep.max_ts is not None:  # set together
         lines.append(f"  time {format_time_ns(rep.min_ts)} .. {format_time_ns(rep.max_ts)}")
     lines.append(f"  writer: {'live (the tail may still grow)' if rep.live_writer else 'none'}")
     lines.append(f"  tail: {rep.tail or 'clean'}")

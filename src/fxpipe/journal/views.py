@@ -5,6 +5,7 @@ speed. Each element is a record: `hdr` (the journal record header) and `event` (
 typed by the event's dtype when known, raw bytes otherwise)."""
 from __future__ import annotations
 
+import mmap
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -44,7 +45,7 @@ def _event_dtype(rtype: int, length: int, given: np.dtype | None) -> np.dtype:
 @dataclass
 class _Placement:
     """Where one segment's records of a type lie: evenly (start, stride) or at `offsets`."""
-    mm: object
+    mm: mmap.mmap
     count: int
     size: int
     dtype: np.dtype

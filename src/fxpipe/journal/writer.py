@@ -96,8 +96,8 @@ class Journal:
         self.appender.attach(self._fd, size, last_no, pos, *summary)
         self._save_index()
         # bound methods straight to the C appender: no extra Python frame per record
-        self.append = self.appender.append
-        self.append_array = self.appender.append_array
+        self.append = self.appender.append  # type: ignore[method-assign]  # deliberate per-instance rebinding
+        self.append_array = self.appender.append_array  # type: ignore[method-assign]  # as above
 
     # --- appending ------------------------------------------------------------------------------
 

@@ -11,7 +11,7 @@ import datetime as _dt
 
 import numpy as np
 
-from fxpipe.model import events as ev
+import fxpipe.model.events as ev
 from fxpipe.model.numbers import format_decimal
 
 _SUFFIX_SCALE = {"_e8": 8, "_e2": 2, "_e4": 4}
@@ -28,8 +28,10 @@ def _scale_of(rec, name: str) -> int | None:
 def _pad_mask(dt: np.dtype) -> np.ndarray:
     """True for every byte of a slot that no field covers (the explicit _pad arrays)."""
     mask = np.ones(dt.itemsize, dtype=bool)
-    for name in dt.names:
-        fdt, off = dt.fields[name][:2]
+    names, fields = dt.names, dt.fields
+    assert names is not None and fields is not None  # event dtypes are structured
+    for name in names:
+        fdt, off = fields[name][:2]
         mask[off:off + fdt.itemsize] = False
     return mask
 

@@ -17,7 +17,9 @@ def first_difference(rtype: int, recorded: bytes, replayed: bytes) -> tuple[str,
     if dt is not None and dt.itemsize == len(recorded):
         a = np.frombuffer(recorded, dtype=dt, count=1)[0]
         b = np.frombuffer(replayed, dtype=dt, count=1)[0]
-        for name in sorted(dt.names, key=lambda n: dt.fields[n][1]):
+        names, fields = dt.names, dt.fields
+        assert names is not None and fields is not None  # payload dtypes are structured
+        for name in sorted(names, key=lambda n: fields[n][1]):
             if not np.array_equal(a[name], b[name]):
                 return name, _text(a[name]), _text(b[name])
     i = next(k for k in range(len(recorded)) if recorded[k] != replayed[k])

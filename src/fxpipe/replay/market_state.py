@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from fxpipe.model import events as ev
+import fxpipe.model.events as ev
 from fxpipe.replay.recorder import event_time
 from fxpipe.replay.stage import register_stage
 

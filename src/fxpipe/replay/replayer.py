@@ -83,9 +83,10 @@ class _Run:
         self.speed, self.clock, self.sleep = speed, clock, sleep
         self.anchor: tuple[float, int] | None = None
 
-    def diverge(self, rec_seq: int, sid: int, what: str, *extra) -> bool:
-        self.report.divergence = Divergence(rec_seq, sid, self.report.stages.get(sid, "?"), what, *extra,
-                                            input_seq=self.input_seq.get(sid))
+    def diverge(self, rec_seq: int, sid: int, what: str, field: str | None = None, recorded: str | None = None,
+                replayed: str | None = None) -> bool:
+        self.report.divergence = Divergence(rec_seq, sid, self.report.stages.get(sid, "?"), what, field, recorded,
+                                            replayed, input_seq=self.input_seq.get(sid))
         return False
 
     def unmatched(self, rec_seq: int, sid: int) -> bool:
@@ -190,6 +191,7 @@ def replay_journal(directory, speed: float | None = None, stage_id: int | None =
             for sid in list(run.stages):
                 if run.pending.get(sid):
                     run.unmatched(last_seq + 1, sid)
+                    assert report.divergence is not None  # unmatched() records one while output is pending
                     report.divergence.what += " (after the journal's last record)"
                     break
     if not report.stages and report.divergence is None:

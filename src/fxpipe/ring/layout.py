@@ -47,6 +47,7 @@ def offsets_in_c_order() -> list[int]:
     i = IDENTITY.fields
     c = CONSUMER.fields
     h = HEADER.fields
+    assert i is not None and c is not None and h is not None  # structured dtypes declared above
     ident = ["magic", "layout_version", "slot_size", "slot_count", "producer_mode", "max_consumers",
              "creator_pid", "creator_start_time", "created_ns", "flags", "state", "avail_offset",
              "slots_offset", "total_size", "name"]

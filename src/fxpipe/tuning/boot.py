@@ -112,6 +112,13 @@ def _assignments(lines: list[str]) -> dict[str, list[int]]:
     return found
 
 
+def _matched(line: str) -> re.Match[str]:
+    # Only called on lines _assignments() picked, so the pattern matches.
+    m = _ASSIGN.match(line)
+    assert m is not None
+    return m
+
+
 def _plan_grub(host: Host, main: str, wanted: list[tuple[str, str]]) -> BootPlan:
     wanted_text = " ".join(f"{k}={v}" for k, v in wanted)
 
@@ -140,7 +147,7 @@ def _plan_grub(host: Host, main: str, wanted: list[tuple[str, str]]) -> BootPlan
 
     def value_of(f: str, var: str) -> tuple[list[str], str]:
         idx = _assignments(texts[f])[var][-1]
-        raw = _ASSIGN.match(texts[f][idx]).group(3)
+        raw = _matched(texts[f][idx]).group(3)
         literal = _unquote(raw)
         if literal is None:
             return [], f"{var} in {f} is not a plain quoted value ({raw}); edit it by hand"
@@ -167,13 +174,13 @@ def _plan_grub(host: Host, main: str, wanted: list[tuple[str, str]]) -> BootPlan
     default_line = f'GRUB_CMDLINE_LINUX_DEFAULT="{" ".join(new_default)}"'
     if "GRUB_CMDLINE_LINUX_DEFAULT" in where:
         idx = where["GRUB_CMDLINE_LINUX_DEFAULT"][0]
-        prefix = _ASSIGN.match(lines[idx]).group(1)
+        prefix = _matched(lines[idx]).group(1)
         new_lines[idx] = prefix + default_line
     else:
         new_lines.append(default_line)
     if clashing:
         idx = where["GRUB_CMDLINE_LINUX"][0]
-        prefix = _ASSIGN.match(lines[idx]).group(1)
+        prefix = _matched(lines[idx]).group(1)
         new_lines[idx] = prefix + f'GRUB_CMDLINE_LINUX="{" ".join(new_linux)}"'
     summary = default_line + (f' and GRUB_CMDLINE_LINUX="{" ".join(new_linux)}"' if clashing else "")
     return BootPlan(target, " ".join(linux_tokens + default_tokens), " ".join(new_linux + new_default),

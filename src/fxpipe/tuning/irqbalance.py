@@ -76,9 +76,9 @@ def items(host: Host, target: Target) -> list[Item]:
     out = [config]
     for pid in running_pids(host):
         env, why = _environ(host, pid)
-        current = None if env is None else env.get(VAR, "")
+        running_ban = None if env is None else env.get(VAR, "")
         out.append(Item(key="irq.irqbalance.running", area=AREA, title=f"running irqbalance (pid {pid}) ban",
-                        wanted=banned, current=current, fmt="cpulist", note=why,
+                        wanted=banned, current=running_ban, fmt="cpulist", note=why,
                         action=RestartService("irqbalance.service") if config.action else None))
     return out
 

@@ -78,7 +78,7 @@ def nic_items(host: Host, target: Target, nic: Nic) -> list[Item]:
         current = settings.get(setting)
         key = f"network.{name}.coalesce.{setting}"
         title = f"{name} coalescing {setting}"
-        if text is None or not _supported(current):
+        if text is None or current is None or not _supported(current):
             note = why or f"the {name} driver does not offer {setting}"
             out.append(Item(key=key, area=AREA, title=title, wanted=wanted, current=None, note=note))
             continue
@@ -92,15 +92,17 @@ def nic_items(host: Host, target: Target, nic: Nic) -> list[Item]:
             continue
         key = f"network.{name}.ring.{ring}"
         title = f"{name} {ring} ring size"
-        wanted = maximum.get(ring) if choice == "max" else str(choice)
+        ring_wanted = maximum.get(ring) if choice == "max" else str(choice)
         current = current_rings.get(ring)
-        if text is None or not (_supported(current) and _supported(wanted)) or current == "0":
+        if (text is None or current is None or ring_wanted is None
+                or not (_supported(current) and _supported(ring_wanted)) or current == "0"):
             note = why or f"the {name} driver does not report its {ring} ring"
-            out.append(Item(key=key, area=AREA, title=title, wanted=str(wanted or choice), current=None, note=note))
+            out.append(Item(key=key, area=AREA, title=title, wanted=str(ring_wanted or choice), current=None,
+                            note=note))
             continue
-        action = RunCommand(name=key, argv=["ethtool", "-G", name, ring, wanted],
+        action = RunCommand(name=key, argv=["ethtool", "-G", name, ring, ring_wanted],
                             undo_argv=["ethtool", "-G", name, ring, current])
-        out.append(Item(key=key, area=AREA, title=title, wanted=wanted, current=current, action=action))
+        out.append(Item(key=key, area=AREA, title=title, wanted=ring_wanted, current=current, action=action))
     return out
 
 

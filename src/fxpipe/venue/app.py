@@ -13,6 +13,8 @@ from __future__ import annotations
 import heapq
 import random
 import zlib
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from fxpipe.fix.enums import ExecType, OrdStatus
 from fxpipe.fix.session.session import SessionNotLoggedOn
@@ -29,6 +31,10 @@ from fxpipe.venue.outq import Outgoing, OutQueue
 from fxpipe.venue.pairs import subset, symbol_index
 from fxpipe.venue.profiles import Profile
 from fxpipe.venue.settlement import next_roll_ns, trade_date
+
+if TYPE_CHECKING:
+    from fxpipe.feed.publisher import FeedPublisher
+    from fxpipe.fix.session.transport import Engine
 
 UNSUPPORTED_MESSAGE_TYPE = 3
 CONDITIONALLY_REQUIRED_FIELD_MISSING = 5
@@ -54,13 +60,13 @@ class Venue:
         self.faults = FaultBook()
         self.rng = random.Random(seed * 1_000_003 + zlib.crc32(profile.name.encode()))
         self.sessions: dict = {}  # client comp id -> logged-on Session
-        self.engine = None  # fxpipe's FIX Engine, set by the server (pause_reading for stop_reading)
-        self.logon_faults = None  # link.LogonFaults, the engine's logon policy, set by the server
+        self.engine: Engine | None = None  # fxpipe's FIX Engine, set by the server (pause_reading for stop_reading)
+        self.logon_faults: link.LogonFaults | None = None  # the engine's logon policy, set by the server
         self.session_names: dict[str, str] = {}  # client comp id -> the engine's session name
-        self.feed = None  # FeedPublisher when the venue has a binary feed
+        self.feed: FeedPublisher | None = None  # set when the venue has a binary feed
         self.ladders: list[tuple[list, list]] = [([], []) for _ in self.pairs]
         self.holds: list[tuple[int, int, Order, int | None]] = []  # last look: (due, seq, order, ref px)
-        self.timers: list[tuple[int, int, object, tuple]] = []  # (due, seq, fn, args)
+        self.timers: list[tuple[int, int, Callable[..., object], tuple]] = []  # (due, seq, fn, args)
         self.reorder: dict[str, list] = {}  # reports held by the reorder fault, per session
         self._tseq = 0
         self.next_roll = next_roll_ns(clock())
@@ -87,7 +93,7 @@ class Venue:
         subscribers and the binary feed get the new levels."""
         src = self.market.source
         prof = self.profile
-        feed_updates = []
+        feed_updates: list[tuple[int, int, list, list]] = []
         for mi in changed:
             vi = self.venue_index.get(mi)
             if vi is None:
@@ -112,7 +118,7 @@ class Venue:
                 self.emit(session, mt, body, now, now=now)
             if self.feed is not None:
                 feed_updates.append((pair.instrument_id, now, shown[0], shown[1]))
-        if feed_updates:
+        if feed_updates and self.feed is not None:  # only gathered when there is a feed
             self.feed.publish(feed_updates, now)
 
     def _inbound_moves_market(self, now: int) -> None:
@@ -238,7 +244,9 @@ class Venue:
         book = self.books[o.pair_index]
         pair = self.pairs[o.pair_index]
         cur = book.best(o.side)
-        tol = int(self.profile.last_look.tolerance_pips * pair.pip_e8)
+        ll = self.profile.last_look
+        assert ll is not None  # orders are held only under a last-look profile
+        tol = int(ll.tolerance_pips * pair.pip_e8)
         moved = None
         if ref is None or cur is None:
             moved = "no price"
@@ -298,7 +306,7 @@ class Venue:
     def _md_request(self, key: str, msg, now: int) -> None:
         req = self.reader.md_request(key, msg)
         if isinstance(req, Refusal):
-            reason = {263: "4", 264: "5"}.get(req.tag)
+            reason = {263: "4", 264: "5"}.get(req.tag) if req.tag is not None else None
             mt, body = self.render.md_reject(msg.get_str(262, "NONE"), reason, req.text)
             self.emit(key, mt, body, now)
             return

@@ -105,7 +105,9 @@ def parse(doc: dict, where: str = "<config>") -> SimConfig:
         raise ConfigError("no venues: add at least one [venues.NAME] table")
     session_defaults = {**SESSION_DEFAULTS, **doc.get("session", {})}
     cfg = SimConfig(where, market, refdata)
-    ports, comp_ids, channels = {}, set(), {}
+    ports: dict[int, str] = {}
+    comp_ids: set[str] = set()
+    channels: dict[int, str] = {}
     for name, table in venues_doc.items():
         if not isinstance(table, dict):
             raise ConfigError(f"venues.{name} must be a table")

@@ -89,10 +89,10 @@ def _convert(kind: str, key: str, raw: str, default):
                 raise ValueError
             return v
         if isinstance(default, float):
-            v = float(raw)
-            if kind != "price_jump" and kind != "correct" and v < 0 or v != v:
+            x = float(raw)
+            if kind != "price_jump" and kind != "correct" and x < 0 or x != x:
                 raise ValueError
-            return v
+            return x
         return raw
     except ValueError:
         what = "yes or no" if isinstance(default, bool) else type(default).__name__ + " >= 0"

@@ -20,8 +20,8 @@ from pathlib import Path
 
 import numpy as np
 
+import fxpipe.model.events as ev
 from fxpipe.journal import JournalError, JournalReader
-from fxpipe.model import events as ev
 from fxpipe.model.refdata import RefData
 from fxpipe.venue.pairs import Pair
 from fxpipe.venue.replay import QuoteRows, ReplayError, ReplaySource

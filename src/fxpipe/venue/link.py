@@ -20,6 +20,7 @@ def _encoder(session: Session) -> Encoder:
 
 
 def _emit(session: Session, raw: bytes) -> None:
+    assert session.link is not None  # only logged-on sessions, which have a link, are sent to
     session.link.write(raw)
     if session.log:
         session.log.outgoing(session.clock(), raw)

@@ -56,16 +56,16 @@ class Market:
         if self.pace == "step":
             return []
         now = self.clock() if now is None else now
-        if self.is_replay:
-            return self._play_replay(self._replay_t0 + int((now - self.t0) * self.speed), limit)
+        if isinstance(self.source, ReplaySource):
+            assert self._replay_t0 is not None  # a replay source starts with a row to play
+            return self._play_replay(self.source, self._replay_t0 + int((now - self.t0) * self.speed), limit)
         if self.rate <= 0:
             return []
         n = self._due(now, limit)
         return self.play(n) if n > 0 else []
 
-    def _play_replay(self, horizon: int, limit: int) -> list[int]:
+    def _play_replay(self, src: ReplaySource, horizon: int, limit: int) -> list[int]:
         changed: set[int] = set()
-        src = self.source
         for _ in range(limit):
             nxt = src.next_ts_ns
             if nxt is None or nxt > horizon:
@@ -93,10 +93,11 @@ class Market:
         """When the next update is due (monotonic ns), None when nothing will come by itself."""
         if self.pace == "step":
             return None
-        if self.is_replay:
+        if isinstance(self.source, ReplaySource):
             nxt = self.source.next_ts_ns
             if nxt is None:
                 return None
+            assert self._replay_t0 is not None  # a replay source starts with a row to play
             return self.t0 + int((nxt - self._replay_t0) / max(self.speed, 1e-9))
         if self.rate <= 0:
             return None
@@ -104,7 +105,7 @@ class Market:
 
     def shift(self, symbol: str, pips: float) -> list[int]:
         """A scripted jump of a synthetic market (the price_jump fault)."""
-        if self.is_replay:
+        if isinstance(self.source, ReplaySource):
             raise ValueError("price_jump needs the synthetic price process; this market replays recorded quotes")
         if symbol not in self.index:
             known = ", ".join(self.index) or "none"

@@ -202,15 +202,19 @@ class OrderManager:
         limit = o.price_e8 if o.ord_type == OrdType.LIMIT else None
         out: list[ExecReport] = []
         if o.tif == TimeInForce.FILL_OR_KILL and book.available(o.side, limit) < o.leaves_qty_e2:
-            return [self._kill(o, now, "FOK: not enough liquidity at the limit to fill in full", out)]
+            killed = self._kill(o, now, "FOK: not enough liquidity at the limit to fill in full", out)
+            assert killed is not None  # no fill yet to fold the cancel into
+            return [killed]
         for px, qty in book.take(o.side, o.leaves_qty_e2, limit):
             out.append(self.fill(o, qty, px, now))
         if o.leaves_qty_e2 == 0:
             return out
         if o.ord_type == OrdType.MARKET or o.tif in (TimeInForce.IMMEDIATE_OR_CANCEL, TimeInForce.FILL_OR_KILL):
             what = "market order" if o.ord_type == OrdType.MARKET else "IOC"
-            out.append(self._kill(o, now, f"{what} remainder canceled: no more liquidity", out))
-            return [r for r in out if r is not None]
+            killed = self._kill(o, now, f"{what} remainder canceled: no more liquidity", out)
+            if killed is not None:  # None: folded into the last fill
+                out.append(killed)
+            return out
         book.rest(o)
         return out
 
@@ -275,6 +279,7 @@ class OrderManager:
         o, rej = self._check_amend(req, CxlRejResponseTo.ORDER_CANCEL_REQUEST, now)
         if rej:
             return rej
+        assert o is not None  # _check_amend gives an order whenever it gives no reject
         self.books[o.pair_index].remove(o)
         self._rename(o, req.cl_ord_id)
         o.status = OrdStatus.CANCELED
@@ -290,6 +295,7 @@ class OrderManager:
         o, rej = self._check_amend(req, CxlRejResponseTo.ORDER_CANCEL_REPLACE_REQUEST, now)
         if rej:
             return [rej]
+        assert o is not None  # _check_amend gives an order whenever it gives no reject
         if req.ord_type != o.ord_type or req.tif != o.tif:
             return [self._cxl_reject(req, o, CxlRejReason.BROKER_OPTION,
                                      "OrdType and TimeInForce cannot be replaced", CxlRejResponseTo.ORDER_CANCEL_REPLACE_REQUEST, now)]

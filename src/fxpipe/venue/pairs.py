@@ -119,6 +119,7 @@ def subset(pairs: tuple[Pair, ...], symbols: list[str] | None) -> tuple[Pair, ..
         if s not in have:
             raise UnknownSymbol(f"pair {s!r} is not in the market ({', '.join(have)})")
         wanted.add(s)
-        if have[s].legs:
-            wanted.update(have[s].legs[:2])
+        legs = have[s].legs
+        if legs:
+            wanted.update(legs[:2])
     return tuple(p for p in pairs if p.symbol in wanted)

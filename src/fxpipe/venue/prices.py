@@ -85,8 +85,8 @@ class PriceProcess:
         self._rng = np.random.Generator(np.random.PCG64(seed))
         self._pos = _BLOCK
         self.updates = 0
-        for ci, a, b, op in (c for lst in self._crosses.values() for c in lst):
-            self.mid_e8[ci] = self._cross_mid(a, b, op)
+        for ci, ia, ib, op in (c for lst in self._crosses.values() for c in lst):
+            self.mid_e8[ci] = self._cross_mid(ia, ib, op)
         for i in range(len(pairs)):
             self.excess[i] = self._cross_excess(i) if pairs[i].legs else 0.0
             self._requote(i)

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import logging
 import selectors
+import socket
 import time
 import traceback
+from collections.abc import Iterable
+from typing import cast
 
 from fxpipe.feed.publisher import FeedPublisher, InstrumentDef
 from fxpipe.fix.session.session import Application
@@ -56,7 +59,7 @@ class _SessionApp(Application):
 
 
 class VenueServer:
-    def __init__(self, cfg: SimConfig, faults: list[Fault] = (), clock=time.time_ns, wait: str = "block"):
+    def __init__(self, cfg: SimConfig, faults: Iterable[Fault] = (), clock=time.time_ns, wait: str = "block"):
         """wait: "block" sleeps in the selector until a socket, a timer or the market is due;
         "backoff" first polls for the engine's spin window after each socket event, so a
         client's next order right after a fill is taken at once (see fix.session.transport)."""
@@ -67,6 +70,7 @@ class VenueServer:
         self.wait = wait
         m = cfg.market
         pairs = load(cfg.refdata, list(m.pairs) if m.pairs else None)
+        source: PriceProcess | ReplaySource
         if m.replay:
             source = ReplaySource.from_csv(m.replay, pairs, loop=m.replay_loop)
         elif m.replay_journal:
@@ -139,8 +143,8 @@ class VenueServer:
     def status(self) -> dict:
         out = {"market": {"updates": self.market.played, "skipped": self.market.skipped, "pace": self.market.pace},
                "venues": {}}
-        if self.market.is_replay:
-            src = self.market.source
+        src = self.market.source
+        if isinstance(src, ReplaySource):
             out["market"]["replay"] = {"source": src.origin, "quotes": len(src.rows), "played": src.updates}
         for v in self.venues:
             st = v.stats()
@@ -209,9 +213,10 @@ class VenueServer:
             if d is not None:
                 wait = min(wait, max(0.0, (d - now) / 1e9))
         for key, _ in self._sel.select(wait):
-            if key.data is self.control:
-                self.control.on_readable(key.fileobj)
+            if isinstance(key.data, ControlServer):  # the one control server, self.control
+                key.data.on_readable(cast(socket.socket, key.fileobj))  # registered as a socket
             elif isinstance(key.data, Venue):
+                assert key.data.feed is not None  # only venues with a feed are registered
                 key.data.feed.on_readable(self.clock())
 
     def run(self, stop, duration_s: float | None = None) -> None:

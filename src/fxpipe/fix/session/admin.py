@@ -43,7 +43,7 @@ ENCODER_HEADER_TAGS = frozenset((8, 9, 35, 49, 56, 34, 52, 43, 122))
 
 
 def logon(heartbeat_s: int, reset: bool) -> list:
-    body = [(ENCRYPT_METHOD, 0), (HEART_BT_INT, heartbeat_s)]
+    body: list[tuple[int, int | str]] = [(ENCRYPT_METHOD, 0), (HEART_BT_INT, heartbeat_s)]
     if reset:
         body.append((RESET_SEQ_NUM_FLAG, "Y"))
     return body

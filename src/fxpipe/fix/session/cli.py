@@ -47,6 +47,7 @@ def _show(args) -> int:
     store = _open(args.store)
     try:
         rec = store.recovery
+        assert rec is not None, "open() sets the recovery"
         print(f"store:        {store.path}")
         print(f"next sender:  {store.next_sender}   (MsgSeqNum of our next message)")
         print(f"next target:  {store.next_target}   (MsgSeqNum expected from the counterparty)")

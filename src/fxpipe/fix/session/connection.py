@@ -27,7 +27,7 @@ class Connection:
         self.open = True
         self.pending = bytearray()  # acceptor: bytes before the session is known
         self.accepted_at = time.monotonic()
-        self.listen_addr = None  # acceptor: the (host, port) it came in on
+        self.listen_addr: tuple[str, int] | None = None  # acceptor: the (host, port) it came in on
         self.reading = True  # False while the engine has paused reading it
         self.paused_until: float | None = None  # a timed pause ends here (monotonic s)
         self.logon_checked = False  # acceptor: the engine's logon policy has ruled on it

@@ -14,12 +14,16 @@ from __future__ import annotations
 import enum
 import logging
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from fxpipe.fix.enums import SessionRejectReason
 
 from . import admin, wire
 from .gaps import InboundGaps
 from .resend import ResendJob, ResendStreamer
+
+if TYPE_CHECKING:
+    from .connection import Connection
 
 _NS = 1_000_000_000
 MAX_UNFRAMED = 1 << 20        # bytes without a complete message before the link is dropped
@@ -56,7 +60,7 @@ class Session:
         self.clock = clock
         self.log = log
         self.state = State.DISCONNECTED
-        self.link = None
+        self.link: Connection | None = None
         self.heartbeat_ns = cfg.heartbeat_s * _NS
         self.gaps = InboundGaps(cfg.max_queued)
         self._encoder = wire.Encoder(cfg.sender_comp_id, cfg.target_comp_id, begin_string=cfg.begin_string)

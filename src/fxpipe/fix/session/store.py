@@ -181,9 +181,11 @@ class FileStore:
         body = _SLOT.pack(_SLOT_MAGIC, _VERSION, self._generation, self.next_sender, self.next_target,
                           self.creation_ns, 0)[:-4]
         off = _SLOT_OFFSETS[self._generation & 1]
-        self._seq_map[off:off + _SLOT.size] = body + struct.pack("<I", zlib.crc32(body))
+        seq_map = self._seq_map
+        assert seq_map is not None, "the store is used only between open() and close()"
+        seq_map[off:off + _SLOT.size] = body + struct.pack("<I", zlib.crc32(body))
         if self.fsync is FsyncPolicy.ALWAYS:
-            self._seq_map.flush()
+            seq_map.flush()
         else:
             self._dirty = True
 
@@ -295,6 +297,7 @@ class FileStore:
 
     def _sync(self) -> None:
         os.fdatasync(self._log_fd)
+        assert self._seq_map is not None, "the store is used only between open() and close()"
         self._seq_map.flush()  # msync: the slots reach the disk
         self._dirty = False
 

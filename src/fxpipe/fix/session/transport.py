@@ -19,6 +19,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from typing import cast
 
 from . import logon, wire
 from .connection import Connection
@@ -140,7 +141,7 @@ class Engine:
             if kind == "conn":
                 self._on_conn_event(obj, mask)
             elif kind == "listen":
-                self._accept(key.fileobj, obj)
+                self._accept(cast(socket.socket, key.fileobj), obj)  # listeners are registered as sockets
             elif kind == "connect":
                 self._connect_done(obj)
             else:
@@ -222,6 +223,7 @@ class Engine:
 
     def _connect_done(self, ini: _Initiator) -> None:
         sock = ini.connecting
+        assert sock is not None, "registered for 'connect' only while connecting"
         ini.connecting = None
         self.sel.unregister(sock)
         err = sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)
@@ -268,7 +270,8 @@ class Engine:
             self._close(conn)
             return
         key = (first.get_str(56), first.get_str(49))
-        session = self._acceptors.get(conn.listen_addr, {}).get(key)
+        routes = self._acceptors.get(conn.listen_addr, {}) if conn.listen_addr is not None else {}
+        session = routes.get(key)
         if session is None:
             logger.warning("connection from %s: no session %s -> %s here; closed", _peer(conn.sock), key[1], key[0])
             self._close(conn)
