@@ -16,7 +16,7 @@ cdef class Producer:
     cdef ProducerC c
     cdef readonly Ring ring
 
-    cdef int64_t _claim_slow(self, int64_t n, timeout) except -2
+    cdef int64_t _claim(self, int64_t n, timeout) except -2
 
 
 cdef class Consumer:

@@ -83,16 +83,9 @@ cdef class Producer:
 
     def claim(self, int64_t n=1, timeout=None):
         """First of n consecutive sequences to fill; raises RingFull at the timeout."""
-        cdef int64_t t = _timeout_ns(timeout)
-        cdef int64_t seq
         if n < 1 or n > self.c.size:
             raise ValueError(f"claim of {n} slots: must be 1..{self.c.size}")
-        self.ring._check_open()
-        with nogil:
-            seq = producer_claim(&self.c, n, t)
-        if seq == CLAIM_TIMEOUT:
-            raise RingFull(self._full_message(timeout))
-        return seq
+        return self._claim(n, timeout)
 
     def publish(self, int64_t lo, hi=None):
         cdef int64_t h = lo if hi is None else hi
@@ -129,7 +122,7 @@ cdef class Producer:
                 self.c.next += 1
                 seq = self.c.next
             else:
-                seq = self._claim_slow(1, timeout)
+                seq = self._claim(1, timeout)
             dst = slot_ptr(self.c.slots, seq, self.c.mask, self.c.slot_size)
             memcpy(dst, src, n)
             if n < self.c.slot_size:
@@ -140,7 +133,7 @@ cdef class Producer:
             if release_view:
                 PyBuffer_Release(&view)
 
-    cdef int64_t _claim_slow(self, int64_t n, timeout) except -2:
+    cdef int64_t _claim(self, int64_t n, timeout) except -2:
         cdef int64_t t = _timeout_ns(timeout)
         cdef int64_t seq
         self.ring._check_open()
@@ -168,7 +161,7 @@ cdef class Producer:
             src = <char*>view.buf
             while done < count:
                 k = min(count - done, self.c.size)
-                lo = self._claim_slow(k, timeout)
+                lo = self._claim(k, timeout)
                 if itemsize == self.c.slot_size:
                     # Contiguous up to the end of the slot array, then from slot 0.
                     first_part = min(k, self.c.size - (lo & self.c.mask))
@@ -270,9 +263,7 @@ cdef class Consumer:
         memcpy(dst, slot_ptr(self.ring.slot_base, seq, self.c.mask, self.c.hdr.id.slot_size), n)
         if release_view:
             PyBuffer_Release(&view)
-        consumer_release(&self.c, seq)
-        self._next = seq + 1
-        self._batch_end = seq
+        self._release_to(seq)
         return seq
 
     def recv(self, timeout=None):
@@ -281,9 +272,7 @@ cdef class Consumer:
         self._wait(seq, timeout)
         out = PyBytes_FromStringAndSize(slot_ptr(self.ring.slot_base, seq, self.c.mask, self.c.hdr.id.slot_size),
                                         self.c.hdr.id.slot_size)
-        consumer_release(&self.c, seq)
-        self._next = seq + 1
-        self._batch_end = seq
+        self._release_to(seq)
         return out
 
     def read_batch(self, max_n=None, timeout=None):

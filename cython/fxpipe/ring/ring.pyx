@@ -13,8 +13,8 @@ from libc.string cimport memset, strncpy
 
 from fxpipe.includes.atomic cimport (fx_cas_u32, fx_fetch_add_u32, fx_futex_wake_all,
                                      fx_load_acquire_i64, fx_load_acquire_u32,
-                                     fx_monotonic_ns, fx_realtime_ns, fx_store_release_i32,
-                                     fx_store_release_i64, fx_store_release_u32)
+                                     fx_monotonic_ns, fx_realtime_ns, fx_store_release_i64,
+                                     fx_store_release_u32)
 from fxpipe.ring.layout cimport *
 from fxpipe.ring.sequencer cimport detach_consumer_entry
 
