@@ -311,3 +311,16 @@ def test_lesson10_idle_consumer_keeps_heartbeat_hung_one_is_reported(ring_name):
         st = {c["name"]: c for c in r.status()["consumers"]}
         assert st["idle"]["heartbeat_age_s"] < 0.2 and st["hung"]["lag"] == 1
         assert hung.recv()[:1] == b"x"
+
+
+def test_ring_of_another_layout_version_is_replaced_only_on_request(ring_name):
+    path = segment.segment_path(ring_name)
+    old = Ring.create(ring_name, consumers=["a"])
+    with open(path, "r+b") as f:
+        f.seek(8)
+        f.write((99).to_bytes(4, "little"))
+    old.close(unlink=False)
+    with pytest.raises(RingLayoutError, match="layout version 99"):
+        Ring.create(ring_name)
+    with Ring.create(ring_name, replace_stale=True, consumers=["b"]) as r:
+        assert r.consumer_names() == ["b"]

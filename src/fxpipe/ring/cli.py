@@ -88,9 +88,8 @@ def cmd_clean(args) -> int:
     for name in segment.list_segments():
         path = segment.segment_path(name)
         try:
-            with open(path, "rb") as f:
-                raw = f.read(128)
-            segment.check_identity(name, path, raw, os.stat(path).st_size, 0)
+            raw, size = segment.read_identity_line(path)
+            segment.check_identity(name, path, raw, size, 0)
         except (OSError, RingError):
             continue  # not an fxpipe ring of this version: never ours to remove
         pid, alive = segment.creator_alive(raw)

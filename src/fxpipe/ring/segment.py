@@ -91,6 +91,19 @@ def check_identity(name: str, path, raw: bytes, size: int, header_size: int) -> 
                               f"reads version {layout.LAYOUT_VERSION}: run matching builds or recreate the ring")
 
 
+def read_identity_line(path) -> tuple[bytes, int]:
+    """The first line of a segment file (its identity) and the file's size."""
+    with open(path, "rb") as f:
+        raw = f.read(layout.IDENTITY.itemsize)
+    return raw, os.stat(path).st_size
+
+
+def is_other_version(raw: bytes, size: int, header_size: int) -> bool:
+    """An fxpipe ring (our magic, whole header) of another layout version: ours to replace."""
+    return (size >= header_size and len(raw) >= layout.IDENTITY.itemsize
+            and int(read_identity(raw)["magic"]) == layout.MAGIC)
+
+
 def creator_alive(raw: bytes) -> tuple[int, bool]:
     ident = read_identity(raw)
     pid = int(ident["creator_pid"])
@@ -101,16 +114,14 @@ def remove_if_stale(name: str, path, replace_stale: bool, header_size: int) -> N
     """A segment of that name exists: refuse a live ring, remove a stale one when asked.
     A file that is not an fxpipe ring is never removed."""
     try:
-        with open(path, "rb") as f:
-            raw = f.read(layout.IDENTITY.itemsize)
-        size = os.stat(path).st_size
+        raw, size = read_identity_line(path)
     except PermissionError:
         raise RingExistsError(f"ring {name!r}: {path} exists and belongs to another user") from None
     try:
         check_identity(name, path, raw, size, header_size)
-    except RingLayoutError as exc:
-        if replace_stale and "not an fxpipe ring" not in str(exc) and "too small" not in str(exc):
-            os.unlink(path)  # an fxpipe ring of another layout version: ours to replace
+    except RingLayoutError:
+        if replace_stale and is_other_version(raw, size, header_size):
+            os.unlink(path)
             return
         raise
     pid, alive = creator_alive(raw)
