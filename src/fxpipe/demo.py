@@ -210,7 +210,7 @@ def _decision(names, core, wait):
     intents.close()
 
 
-def _oms(names, core, wait, quotes, burst, out):
+def _oms(names, core, wait, quotes, out):
     from fxpipe.ring import Ring, RingClosed
 
     _enter_stage(core)
@@ -225,20 +225,18 @@ def _oms(names, core, wait, quotes, burst, out):
         now = time.perf_counter_ns()
         hop1[i] = view[0]["ts_decide_ns"] - view[0]["ts_receive_ns"]
         hop2[i] = now - view[0]["ts_decide_ns"]
-    got, first_t, last_t, t_feed = 0, 0, 0, 0
+    got, last_t, t_feed = 0, 0, 0
     while True:
         try:
             batch = c.read_batch(1024)
         except RingClosed:
             break
         if got == 0:
-            first_t = time.perf_counter_ns()
             t_feed = int(batch["ts_receive_ns"][0])
         got += len(batch)
         last_t = time.perf_counter_ns()
     c.release()
-    out.send({"hop1": hop1, "hop2": hop2, "burst_got": got, "burst_ns": last_t - t_feed,
-              "burst_first_ns": first_t - t_feed})
+    out.send({"hop1": hop1, "hop2": hop2, "burst_got": got, "burst_ns": last_t - t_feed})
     intents.close()
 
 
@@ -266,7 +264,7 @@ def run_demo(args) -> int:
                                                       int(args.interval_us * 1000), args.burst, ready)),
         ctx.Process(target=_audit, name="audit", args=(names, cores["audit"], wait, a_in)),
         ctx.Process(target=_decision, name="decision", args=(names, cores["decision"], wait)),
-        ctx.Process(target=_oms, name="oms", args=(names, cores["oms"], wait, args.quotes, args.burst, o_in)),
+        ctx.Process(target=_oms, name="oms", args=(names, cores["oms"], wait, args.quotes, o_in)),
     ]
     try:
         for p in procs:
