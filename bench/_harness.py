@@ -15,7 +15,6 @@ import platform
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -257,7 +256,3 @@ def plot_latency_cdf(path: str, series: dict, title: str) -> str | None:
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
-
-
-def python_is_debug() -> bool:
-    return hasattr(sys, "gettotalrefcount")
