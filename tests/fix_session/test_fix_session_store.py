@@ -1,10 +1,12 @@
 """The durable file store: numbers and messages survive restart, torn tails are cut, one writer."""
 import os
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
 import time
+import zlib
 
 import pytest
 
@@ -67,7 +69,9 @@ def test_message_store_corruption_torn_tail_is_cut(tmp_path):
     s.close()
 
 
-def test_message_store_corruption_bad_checksum_cuts_from_there(tmp_path):
+def test_message_store_corruption_bad_checksum_in_the_tail_cuts_from_there(tmp_path):
+    """A store without its index (an older layout, or the index lost) is scanned in full: the
+    first record that fails its checksum and everything after it are cut."""
     s = opened(tmp_path / "st")
     for seq in range(1, 5):
         s.save_sent(seq, b"payload-%d" % seq)
@@ -77,12 +81,83 @@ def test_message_store_corruption_bad_checksum_cuts_from_there(tmp_path):
     rec_len = len(data) // 4
     data[2 * rec_len + 25] ^= 0xFF  # flip a byte in record 3's payload
     log.write_bytes(bytes(data))
+    (tmp_path / "st" / "messages.idx").unlink()
     s = opened(tmp_path / "st")
+    assert s.recovery.rebuilt_index
     assert s.recovery.messages == 2 and s.recovery.torn_bytes_cut == 2 * rec_len
     # seqnums slot still says 5: a resend of 3..4 becomes a gap fill, never a reused number.
     assert s.next_sender == 5
     assert s.get(3) is None
     s.close()
+
+
+def test_message_store_corruption_in_the_indexed_part_is_caught_when_read(tmp_path):
+    """Open reads only the unindexed tail; a record that rotted since is caught by its checksum
+    when a resend reads it (None: the resend gap-fills it), and its neighbours are served."""
+    s = opened(tmp_path / "st")
+    for seq in range(1, 5):
+        s.save_sent(seq, b"payload-%d" % seq)
+    s.close()
+    log = tmp_path / "st" / "messages"
+    data = bytearray(log.read_bytes())
+    rec_len = len(data) // 4
+    data[2 * rec_len + 25] ^= 0xFF
+    log.write_bytes(bytes(data))
+    s = opened(tmp_path / "st")
+    assert s.recovery.scanned_bytes == 0 and not s.recovery.rebuilt_index
+    assert s.get(3) is None
+    assert [raw for _, raw in s.get_range(1, 4, 10)] == [b"payload-1", b"payload-2", None, b"payload-4"]
+    s.close()
+
+
+def test_restart_reads_only_the_unindexed_tail(tmp_path):
+    """Restart cost is flat in the store's size: after a clean close nothing is scanned; after a
+    crash that left records unindexed, only those."""
+    s = opened(tmp_path / "st")
+    for seq in range(1, 3001):
+        s.save_sent(seq, b"%08d" % seq * 20)
+    s.close()
+    s = opened(tmp_path / "st")
+    assert s.recovery.scanned_bytes == 0 and s.recovery.messages == 3000
+    assert s.get(1) == b"00000001" * 20 and s.get(3000) == b"00003000" * 20
+    s.close()
+    # records a crash left after the index's claim: a whole one and a torn one
+    head_and_crc = bytes(log_record(3001, b"tail"))
+    with open(tmp_path / "st" / "messages", "ab") as f:
+        f.write(head_and_crc + head_and_crc[:7])
+    s = opened(tmp_path / "st")
+    assert s.recovery.scanned_bytes == len(head_and_crc) * 2 - (len(head_and_crc) - 7)
+    assert s.recovery.torn_bytes_cut == 7
+    assert s.get(3001) == b"tail" and s.next_sender == 3002 and s.recovery.messages == 3001
+    s.close()
+
+
+def test_an_older_store_without_an_index_is_indexed_once(tmp_path):
+    s = opened(tmp_path / "st")
+    for seq in range(1, 11):
+        s.save_sent(seq, b"m%d" % seq)
+    s.close()
+    (tmp_path / "st" / "messages.idx").unlink()
+    s = opened(tmp_path / "st")
+    assert s.recovery.rebuilt_index and s.recovery.messages == 10 and s.get(7) == b"m7"
+    s.close()
+    s = opened(tmp_path / "st")
+    assert not s.recovery.rebuilt_index and s.recovery.scanned_bytes == 0 and s.get(10) == b"m10"
+    s.close()
+
+
+def test_store_files_are_private(tmp_path):
+    s = opened(tmp_path / "st")
+    s.save_sent(1, b"order")
+    s.close()
+    for name in ("lock", "seqnums", "messages", "messages.idx"):
+        assert (tmp_path / "st" / name).stat().st_mode & 0o777 == 0o600, name
+
+
+def log_record(seq: int, payload: bytes) -> bytes:
+    """A record as the store writes it (see the layout in store.py)."""
+    head = struct.pack("<HBBQI", 0xF1C5, 1, 1, seq, len(payload))
+    return head + struct.pack("<I", zlib.crc32(payload, zlib.crc32(head))) + payload
 
 
 def test_torn_seqnum_slot_falls_back_to_the_other(tmp_path):

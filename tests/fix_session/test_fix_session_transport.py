@@ -100,7 +100,7 @@ def test_initiator_reconnects_with_back_off(tmp_path, loops):
     sess = client.engine.add_session(fx_config(tmp_path, "initiator", "DESK", "LP", port,
                                                reconnect_min_s=0.05, reconnect_max_s=0.2), Recorder())
     client.start()
-    ini = client.engine._initiators[0]
+    ini = client.engine.initiators.all[0]
     wait_until(lambda: ini.backoff == 0.2, "back-off to reach its cap")
     events = (tmp_path / "fx-log" / "DESK-LP.events.log")
     wait_until(lambda: "ECONNREFUSED" in events.read_text(), "the refused connects in the event log")

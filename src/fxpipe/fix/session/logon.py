@@ -4,8 +4,8 @@
 Session its first message was routed to (by comp ids, and only when that session is not
 connected already). It returns a LogonDecision:
 - accept: the session takes the connection and answers the Logon as usual;
-- refuse(text): the engine answers with a Logout carrying `text` and closes the connection;
-  the session stays disconnected and its Application is not called;
+- refuse(text): the session answers with a Logout carrying `text` (Session.refuse_logon) and
+  the connection closes; the session stays disconnected and its Application is not called;
 - hold(seconds): the engine keeps the connection, and what arrives on it, for that long, then
   hands it to the session, which answers the Logon late.
 The venue simulator's reject_logon and delay_logon faults are such a policy; a real acceptor
@@ -14,8 +14,6 @@ could check entitlements the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
-
-from . import admin, wire
 
 
 @dataclass(frozen=True)
@@ -41,20 +39,3 @@ class LogonDecision:
 
 ACCEPT = LogonDecision("accept")
 
-
-def refuse(session, conn, logon: bytes, text: str) -> None:
-    """Answers `logon` with a Logout carrying `text`, numbered and stored like any message the
-    session sends (so a later ResendRequest finds it) and logged with the Logon it answers;
-    the connection closes once the Logout is flushed."""
-    cfg = session.cfg
-    now = session.clock()
-    seq = session.store.next_sender
-    encoder = wire.Encoder(cfg.sender_comp_id, cfg.target_comp_id, begin_string=cfg.begin_string)
-    raw = encoder.encode(admin.LOGOUT, seq, now, admin.logout(text))
-    session.store.save_sent(seq, raw)
-    if session.log:
-        session.log.incoming(now, logon)
-        session.log.outgoing(now, raw)
-    session._event(f"Logon refused by the logon policy: {text}")
-    conn.write(raw)
-    conn.close()
