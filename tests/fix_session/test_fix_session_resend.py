@@ -43,12 +43,12 @@ def test_resend_storms_streamed_in_bounded_chunks(tmp_path):
         s.send("D", ORDER)
     link.sent.clear()
     link.congested = True  # the socket is full after every chunk
-    s.resend_high_water = 1
+    s.resends.high_water = 1
     s.data_received(incoming(clock, "2", 2, [(7, 1), (16, 0)]))
     assert len(link.sent) == 100  # one chunk: the logon's gap fill + 99 orders
     assert link.sent[0].find(b"\x01123=Y\x01") > 0
     chunks = 1
-    while s._resend is not None:
+    while s.resending:
         held = len(link.sent)
         s.on_timer()  # a timer tick does not push more into a full socket
         assert len(link.sent) == held
@@ -69,11 +69,11 @@ def test_new_messages_wait_for_the_resend(tmp_path):
         s.send("D", ORDER)
     link.sent.clear()
     link.congested = True
-    s.resend_high_water = 1
+    s.resends.high_water = 1
     s.data_received(incoming(clock, "2", 2, [(7, 2), (16, 0)]))
     new_seq = s.send("D", ORDER)
     assert new_seq == 6
-    while s._resend is not None:
+    while s.resending:
         link.backlog_bytes = 0
         s.on_drain()
     seqs = [wire.parse(m, validate=False).seq_num for m in link.sent]

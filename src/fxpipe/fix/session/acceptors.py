@@ -105,7 +105,7 @@ class Acceptors:
             policy = self.engine.logon_policy
             decision = policy(session) if policy is not None else logon.ACCEPT
             if decision.action == "refuse":
-                session.refuse_logon(conn, bytes(conn.pending[:n]), decision.text)
+                logon.refuse(session, conn, bytes(conn.pending[:n]), decision.text)
                 return
             if decision.action == "hold":
                 conn.held_until = time.monotonic() + decision.hold_s

@@ -23,11 +23,15 @@ bounded however large the range.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import admin, wire
+from .outbox import Outbox
 from .wire import format_utc_timestamp
+
+HIGH_WATER = 1 << 20  # link backlog above which the answer waits for the link to drain
 
 
 @dataclass
@@ -98,3 +102,44 @@ def gap_fill_header(now_ns: int) -> list:
     """A gap fill stands for messages that are not sent again; its OrigSendingTime is its own
     SendingTime (what QuickFIX and QuickFIX/J send)."""
     return [(admin.POSS_DUP_FLAG, "Y"), (admin.ORIG_SENDING_TIME, format_utc_timestamp(now_ns))]
+
+
+class ResendAnswer:
+    """The session's answer to the counterparty's ResendRequest, streamed as the link drains;
+    what the application sends meanwhile waits in the outbox and follows it."""
+
+    def __init__(self, store, chunk: int, outbox: Outbox, event: Callable[..., None]):
+        self.outbox = outbox
+        self.event = event
+        self.streamer = ResendStreamer(store, chunk, self._unparsable)
+        self.job: ResendJob | None = None
+        self.high_water = HIGH_WATER
+
+    def start(self, begin: int, end: int) -> None:
+        # A newer request supersedes one still streaming: the counterparty's latest word counts.
+        self.job = ResendJob(begin, end, own_logon=self.outbox.logon_seq)
+        self.outbox.hold()
+        self.pump()
+
+    def pump(self) -> None:
+        job, out = self.job, self.outbox
+        while job is not None and out.link is not None and out.link.backlog() < self.high_water:
+            self.streamer.step(job, self._resend, self._gap_fill)
+            if job.done:
+                self.event(f"resend done: {job.resent} resent, {job.gap_filled} gap-filled")
+                self.job = None
+                out.release()
+                break
+
+    def stop(self) -> None:
+        self.job = None
+
+    def _resend(self, seq: int, orig: wire.Message) -> None:
+        self.outbox.write(self.outbox.encode(wire.msg_type(orig), seq, orig.body(), resent_header(orig)))
+
+    def _gap_fill(self, seq: int, new_seq_no: int) -> None:
+        out = self.outbox
+        out.write(out.encode(admin.SEQUENCE_RESET, seq, admin.gap_fill(new_seq_no), gap_fill_header(out.clock())))
+
+    def _unparsable(self, seq: int, why: str) -> None:
+        self.event(f"stored message {seq} no longer parses ({why}); gap-filled instead", logging.ERROR)

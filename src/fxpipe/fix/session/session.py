@@ -17,56 +17,31 @@ ExecutionReports).
 """
 from __future__ import annotations
 
-import enum
 import logging
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from fxpipe.fix.enums import SessionRejectReason
-
-from . import admin, faults, wire
+from . import admin, wire
+from .application import Application, SessionNotLoggedOn, State
 from .checks import check_header, too_low_runbook
+from .exchanges import SessionMessages
+from .framing import Framer
 from .gaps import InboundGaps
-from .resend import ResendJob, ResendStreamer, gap_fill_header, resent_header
+from .outbox import Outbox
+from .resend import ResendAnswer
 from .routing import reply_header, reply_header_of_frame
+
+__all__ = ["Application", "Session", "SessionNotLoggedOn", "State"]
 
 if TYPE_CHECKING:
     from .connection import Connection
 
 _NS = 1_000_000_000
 MAX_UNFRAMED = 1 << 20        # bytes without a complete message before the link is dropped
-RESEND_HIGH_WATER = 1 << 20   # link backlog above which a resend waits for on_drain
 logger = logging.getLogger("fxpipe.fix.session")
 
 
-class State(enum.Enum):
-    DISCONNECTED = "disconnected"
-    LOGON_SENT = "logon-sent"      # initiator, waiting for the Logon reply
-    AWAIT_LOGON = "await-logon"    # acceptor, waiting for the counterparty's Logon
-    ACTIVE = "active"
-    LOGOUT_SENT = "logout-sent"
-
-
-class SessionNotLoggedOn(RuntimeError):
-    """send() outside an active session: the message was not sent and got no sequence number."""
-
-
-class Application:
-    """What the OMS or the venue simulator implements; every method is optional.
-
-    on_message is called once per application message, in MsgSeqNum order; the message counts
-    as received when it returns. Journal what must survive before returning, and handle a
-    message seen again (PossDupFlag=Y after a restart) idempotently. An exception counts as
-    not handled: the session logs out, and the message comes again after the reconnect."""
-
-    def on_logon(self, session: Session) -> None: ...
-
-    def on_logout(self, session: Session, reason: str) -> None: ...
-
-    def on_message(self, session: Session, msg: wire.Message) -> None: ...
-
-
-class Session:
+class Session(SessionMessages):
     def __init__(self, cfg, store, app: Application, clock: Callable[[], int], log=None):
         self.cfg = cfg
         self.store = store
@@ -77,16 +52,12 @@ class Session:
         self.link: Connection | None = None
         self.heartbeat_ns = cfg.heartbeat_s * _NS
         self.gaps = InboundGaps(cfg.max_queued)
-        self._encoder = wire.Encoder(cfg.sender_comp_id, cfg.target_comp_id, begin_string=cfg.begin_string)
-        self.resender = ResendStreamer(store, cfg.resend_chunk, self._stored_unparsable)
-        self._resend: ResendJob | None = None
-        self.resend_high_water = RESEND_HIGH_WATER
-        self._held: list[bytes] = []
-        self._rbuf = bytearray()
-        self._last_sent = self._last_received = self._state_since = 0
+        self.outbox = Outbox(cfg, store, clock, log)
+        self.resends = ResendAnswer(store, cfg.resend_chunk, self.outbox, self.event)
+        self._framer = Framer(lambda: self.link is not None)
+        self._last_received = self._state_since = 0
         self._test_req_id: str | None = None
         self._reset_sent = False
-        self._logon_seq = 0   # MsgSeqNum of the Logon we sent on this connection
         self._epoch = 0       # bumped by every store reset
         self.last_error = ""
 
@@ -94,9 +65,9 @@ class Session:
 
     def connected(self, link) -> None:
         now = self.clock()
-        self.link = link
-        self._rbuf.clear()
-        self._last_sent = self._last_received = now
+        self.link = self.outbox.link = link
+        self._framer.clear()
+        self.outbox.last_sent = self._last_received = now
         self._check_new_period(now)
         if self.cfg.is_initiator:
             self._reset_sent = self.cfg.reset_on_logon
@@ -108,26 +79,9 @@ class Session:
             self._enter(State.AWAIT_LOGON, now)
 
     def data_received(self, data: bytes) -> None:
-        buf = self._rbuf
-        buf += data
-        pos = 0
-        while self.link is not None and pos < len(buf):
-            try:
-                n = wire.frame_length(buf, pos)
-            except wire.FixParseError as exc:
-                nxt = wire.next_frame_start(buf, pos + 1)
-                skipped = (nxt if nxt >= 0 else len(buf)) - pos
-                self.event(f"garbled bytes dropped ({skipped} bytes): {exc}", logging.WARNING)
-                pos += skipped
-                continue
-            if n == 0:
-                break
-            frame = bytes(buf[pos:pos + n])
-            pos += n
-            self._on_frame(frame)
-        del buf[:pos]
-        if len(buf) > MAX_UNFRAMED:
-            self._disconnect(f"{len(buf)} bytes without a complete FIX message")
+        self._framer.feed(data, self._on_frame, self._on_garbled_bytes)
+        if self._framer.pending > MAX_UNFRAMED:
+            self._disconnect(f"{self._framer.pending} bytes without a complete FIX message")
 
     def disconnected(self, reason: str) -> None:
         """The transport lost the connection (peer closed, socket error)."""
@@ -145,10 +99,9 @@ class Session:
                     self._disconnect(f"no answer to TestRequest {self._test_req_id}")
                 else:
                     self.send_test_request(f"TEST-{now}")
-            elif now - self._last_sent >= self.heartbeat_ns:
+            elif now - self.outbox.last_sent >= self.heartbeat_ns:
                 self._send(admin.HEARTBEAT, admin.heartbeat())
-            if self._resend is not None:
-                self._pump_resend()
+            self.resends.pump()
         elif st in (State.LOGON_SENT, State.AWAIT_LOGON):
             if now - self._state_since >= self.cfg.logon_timeout_s * _NS:
                 self._disconnect("no Logon within logon_timeout_s")
@@ -159,8 +112,7 @@ class Session:
             self.log.flush()
 
     def on_drain(self) -> None:
-        if self._resend is not None and self.link is not None:
-            self._pump_resend()
+        self.resends.pump()
 
     # --- application API ----------------------------------------------------------------
 
@@ -214,24 +166,7 @@ class Session:
     def send_garbled(self, kind: str) -> bytes:
         """Fault injection: a Heartbeat the receiver must drop as garbled (kind: checksum,
         length or begin), written in order with everything else; uses no number."""
-        raw = faults.garble(self._encode(admin.HEARTBEAT, self.store.next_sender, []), kind)
-        self._queue_or_write(raw)
-        return raw
-
-    def refuse_logon(self, link, logon: bytes, text: str) -> None:
-        """Answers a Logon a policy refused with a Logout on link, numbered and stored like any
-        message we send (a later ResendRequest finds it) and logged with the Logon it answers;
-        the link closes once the Logout is flushed. The session stays disconnected."""
-        now = self.clock()
-        seq = self.store.next_sender
-        raw = self._encode(admin.LOGOUT, seq, admin.logout(text), reply_header_of_frame(logon))
-        self.store.save_sent(seq, raw)
-        if self.log:
-            self.log.incoming(now, logon)
-            self.log.outgoing(now, raw)
-        self.event(f"Logon refused by the logon policy: {text}")
-        link.write(raw)
-        link.close()
+        return self.outbox.send_garbled(kind)
 
     @property
     def is_logged_on(self) -> bool:
@@ -240,12 +175,15 @@ class Session:
     @property
     def resending(self) -> bool:
         """A ResendRequest of the counterparty is still being answered."""
-        return self._resend is not None
+        return self.resends.job is not None
 
     def can_connect(self, now: int) -> bool:
         return self.cfg.schedule.is_open(now)
 
     # --- incoming ---------------------------------------------------------------------------
+
+    def _on_garbled_bytes(self, skipped: int, exc) -> None:
+        self.event(f"garbled bytes dropped ({skipped} bytes): {exc}", logging.WARNING)
 
     def _on_frame(self, frame: bytes) -> None:
         now = self.clock()
@@ -318,15 +256,6 @@ class Session:
             self._handle(msg, mt)
             self._drain_queue()
 
-    def _logon_resets(self, msg, now: int) -> None:
-        flag = msg.get(admin.RESET_SEQ_NUM_FLAG) == b"Y"
-        if self.state is State.AWAIT_LOGON and (flag or self.cfg.reset_on_logon):
-            self._reset_store(now, "counterparty ResetSeqNumFlag" if flag else "reset_on_logon")
-        elif self.state is State.LOGON_SENT and flag and not self._reset_sent:
-            # They reset and we did not: their numbers start again at 1, ours go on.
-            self.store.set_next_target(1)
-            self.event("counterparty reset its sequence numbers (ResetSeqNumFlag); next in = 1")
-
     def _handle(self, msg, mt: str) -> None:
         if mt not in admin.ADMIN_TYPES:
             self._deliver(msg)
@@ -389,120 +318,10 @@ class Session:
     def _advance(self) -> None:
         self.store.incr_next_target()
 
-    # --- session messages ---------------------------------------------------------------
-
-    def _on_logon(self, msg, advance: bool) -> None:
-        now = self.clock()
-        active = self.state is State.ACTIVE
-        if active or not self.cfg.schedule.is_open(now):
-            text = "Logon received on an active session" if active else "session window is closed"
-            self._send(admin.LOGOUT, admin.logout(text), reply_header(msg))
-            self._disconnect(text if active else "Logon outside the session window")
-            return
-        hb = msg.get_int(admin.HEART_BT_INT) if msg.has(admin.HEART_BT_INT) else self.cfg.heartbeat_s
-        if advance:
-            self._advance()
-        if self.state is State.AWAIT_LOGON:
-            self.heartbeat_ns = max(1, hb) * _NS  # the acceptor adopts the initiator's interval
-            # Only their reset is echoed: our own reset_on_logon asks nothing of them.
-            self._send(admin.LOGON, admin.logon(hb, msg.get(admin.RESET_SEQ_NUM_FLAG) == b"Y"))
-        self._enter(State.ACTIVE, now)
-        self.event(f"logged on (next out {self.store.next_sender}, next in {self.store.next_target})")
-        self.app.on_logon(self)
-
-    def _on_logout(self, msg, advance: bool) -> None:
-        if advance:
-            self._advance()
-        if self.state is State.LOGOUT_SENT:
-            reason = "logout confirmed"
-        else:
-            reason = f"counterparty logged out: {msg.get_str(admin.TEXT) or ''}".rstrip(": ")
-            self._send(admin.LOGOUT, admin.logout(), reply_header(msg))
-        now = self.clock()
-        self._disconnect(reason, logging.INFO)
-        if self.cfg.reset_on_logout:
-            self._reset_store(now, "reset_on_logout")
-
-    def _on_sequence_reset(self, msg, seq: int, reset_mode: bool) -> None:
-        new = msg.get_int(admin.NEW_SEQ_NO)
-        expected = self.store.next_target
-        if new > expected:
-            self.store.set_next_target(new)
-            self.gaps.drop_below(new)
-            self._drain_queue()
-        elif new < expected or not reset_mode:
-            self._reject(seq, SessionRejectReason.VALUE_IS_INCORRECT,
-                         f"attempt to lower sequence number, invalid value NewSeqNo={new}",
-                         admin.NEW_SEQ_NO, admin.SEQUENCE_RESET, reply_header(msg))
-            if not reset_mode:
-                self._advance()
-                self._drain_queue()
-        else:
-            self.event(f"SequenceReset to NewSeqNo={new}, the number already expected: nothing to change",
-                       logging.WARNING)
-
-    def _on_resend_request(self, msg) -> None:
-        begin = msg.get_int(admin.BEGIN_SEQ_NO)
-        end = msg.get_int(admin.END_SEQ_NO)
-        last = self.store.next_sender - 1
-        if end == 0 or end > last:
-            end = last
-        self.event(f"ResendRequest {begin}..{msg.get_str(admin.END_SEQ_NO)}: resending {begin}..{end}")
-        if begin > end:
-            return
-        # A newer request supersedes one still streaming: the counterparty's latest word counts.
-        self._resend = ResendJob(begin, end, own_logon=self._logon_seq)
-        self._pump_resend()
-
-    def _pump_resend(self) -> None:
-        job = self._resend
-        while job is not None and self.link is not None and self.link.backlog() < self.resend_high_water:
-            self.resender.step(job, self._emit_resend, self._emit_gap_fill)
-            if job.done:
-                self.event(f"resend done: {job.resent} resent, {job.gap_filled} gap-filled")
-                self._resend = None
-                held, self._held = self._held, []
-                for raw in held:
-                    self._write(raw)
-                break
-
-    def _emit_resend(self, seq: int, orig) -> None:
-        self._write(self._encode(wire.msg_type(orig), seq, orig.body(), resent_header(orig)))
-
-    def _emit_gap_fill(self, seq: int, new_seq_no: int) -> None:
-        self._write(self._encode(admin.SEQUENCE_RESET, seq, admin.gap_fill(new_seq_no),
-                                 gap_fill_header(self.clock())))
-
-    def _stored_unparsable(self, seq: int, why: str) -> None:
-        self.event(f"stored message {seq} no longer parses ({why}); gap-filled instead", logging.ERROR)
-
     # --- outgoing -----------------------------------------------------------------------
 
-    def _encode(self, mt: str, seq: int, body, header=()) -> bytes:
-        return self._encoder.encode(mt, seq, self.clock(), body, header)
-
     def _send(self, mt: str, body, header=()) -> int:
-        seq = self.store.next_sender
-        raw = self._encode(mt, seq, body, header)
-        self.store.save_sent(seq, raw)
-        if mt == admin.LOGON:
-            self._logon_seq = seq
-        self._queue_or_write(raw)
-        return seq
-
-    def _queue_or_write(self, raw: bytes) -> None:
-        if self._resend is not None:
-            self._held.append(raw)  # after the resend, so the counterparty sees numbers in order
-        else:
-            self._write(raw)
-
-    def _write(self, raw: bytes) -> None:
-        if self.link is None:
-            return
-        self.link.write(raw)
-        self._last_sent = now = self.clock()
-        if self.log:
-            self.log.outgoing(now, raw)
+        return self.outbox.send(mt, body, header)
 
     def _reject(self, ref_seq: int, reason, text: str, ref_tag=None, ref_msg_type=None, routing=()) -> None:
         self.event(f"Reject sent for seq {ref_seq}: {text}", logging.WARNING)
@@ -528,9 +347,9 @@ class Session:
     def _closed(self, now: int, reason: str, level: int = logging.WARNING) -> None:
         was = self.state
         self.link = None
+        self.outbox.detach()
         self._enter(State.DISCONNECTED, now)
-        self._resend = None
-        self._held.clear()
+        self.resends.stop()
         self.gaps.clear()
         self._test_req_id = None
         self.last_error = reason

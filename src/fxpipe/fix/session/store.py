@@ -74,9 +74,9 @@ class StoreLockedError(StoreError):
 
 @dataclass(frozen=True)
 class Recovery:
-    """What open() found: shown in the session's event log."""
+    """What open() found: shown in the session's event log. (How many messages the store
+    holds is message_count(): counting them is the one cost that grows with the store.)"""
 
-    messages: int
     next_sender: int
     next_target: int
     torn_bytes_cut: int
@@ -140,7 +140,7 @@ class FileStore:
         except BaseException:
             self.close()
             raise
-        self.recovery = Recovery(self.message_count(), self.next_sender, self.next_target, cut, slot_used,
+        self.recovery = Recovery(self.next_sender, self.next_target, cut, slot_used,
                                  scanned, rebuilt)
         self._last_sync_ns = now_ns
         return self.recovery
@@ -267,6 +267,7 @@ class FileStore:
                 yield seq, raw
 
     def message_count(self) -> int:
+        """Messages stored for resends (reads the whole index: for the operator, not at open)."""
         entries = array("Q")
         entries.frombytes(_whole(self._idx_fd, os.fstat(self._idx_fd).st_size // _ENTRY.size * _ENTRY.size))
         return len(entries) - entries.count(0)

@@ -81,7 +81,7 @@ class Engine:
         rec = store.open(self.clock())
         log = MessageLog(cfg.log_dir, cfg.name)
         session = Session(cfg, store, app, self.clock, log)
-        session.event(f"store {cfg.store_path} opened: {rec.messages} messages, next out {rec.next_sender}, "
+        session.event(f"store {cfg.store_path} opened: next out {rec.next_sender}, "
                       f"next in {rec.next_target}, {rec.scanned_bytes} bytes scanned"
                       f"{' (index rebuilt)' if rec.rebuilt_index else ''}, {rec.torn_bytes_cut} torn bytes cut",
                       logging.WARNING if rec.torn_bytes_cut else logging.INFO)
