@@ -23,13 +23,20 @@ class SessionNotLoggedOn(RuntimeError):
     """send() outside an active session: the message was not sent and got no sequence number."""
 
 
+class UnsupportedMessageType(Exception):
+    """Raised by on_message for a valid FIX 4.2 message type the application does not handle:
+    the session answers with a BusinessMessageReject (BusinessRejectReason 3, unsupported
+    message type) and counts the message as received."""
+
+
 class Application:
     """What the OMS or the venue simulator implements; every method is optional.
 
     on_message is called once per application message, in MsgSeqNum order; the message counts
     as received when it returns. Journal what must survive before returning, and handle a
-    message seen again (PossDupFlag=Y after a restart) idempotently. An exception counts as
-    not handled: the session logs out, and the message comes again after the reconnect."""
+    message seen again (PossDupFlag=Y after a restart) idempotently. UnsupportedMessageType
+    answers it with a BusinessMessageReject; any other exception counts as not handled: the
+    session logs out, and the message comes again after the reconnect."""
 
     def on_logon(self, session: Session) -> None: ...
 

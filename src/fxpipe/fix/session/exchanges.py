@@ -57,6 +57,11 @@ class SessionMessages:
             self._send(admin.LOGOUT, admin.logout(text), reply_header(msg))
             self._disconnect(text if active else "Logon outside the session window")
             return
+        if msg.has(admin.ENCRYPT_METHOD) and msg.get_int(admin.ENCRYPT_METHOD) != 0:
+            text = f"EncryptMethod {msg.get_str(admin.ENCRYPT_METHOD)} is not supported; use 0 (none)"
+            self._send(admin.LOGOUT, admin.logout(text), reply_header(msg))
+            self._disconnect(text)
+            return
         hb = msg.get_int(admin.HEART_BT_INT) if msg.has(admin.HEART_BT_INT) else self.cfg.heartbeat_s
         if advance:
             self._advance()

@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
 from . import admin, wire
-from .application import Application, SessionNotLoggedOn, State
+from .application import Application, SessionNotLoggedOn, State, UnsupportedMessageType
 from .checks import check_header, too_low_runbook
 from .exchanges import SessionMessages
 from .framing import Framer
@@ -31,7 +31,7 @@ from .outbox import Outbox
 from .resend import ResendAnswer
 from .routing import reply_header, reply_header_of_frame
 
-__all__ = ["Application", "Session", "SessionNotLoggedOn", "State"]
+__all__ = ["Application", "Session", "SessionNotLoggedOn", "State", "UnsupportedMessageType"]
 
 if TYPE_CHECKING:
     from .connection import Connection
@@ -190,13 +190,17 @@ class Session(SessionMessages):
         if self.log:
             self.log.incoming(now, frame)
         self._last_received = now
+        seq = None
         try:
             msg = wire.parse(frame, validate=self.cfg.validate)
         except wire.FixParseError as exc:
-            self._on_invalid(frame, exc)
-            return
+            msg = _reset_whatever_its_number(frame, exc)
+            if msg is None:
+                self._on_invalid(frame, exc)
+                return
+            seq = wire.find_seq_num(frame)
         self._test_req_id = None  # any message proves the link is alive
-        self._dispatch(msg, now)
+        self._dispatch(msg, now, seq)
 
     def _on_invalid(self, frame: bytes, exc) -> None:
         if exc.garbled:
@@ -220,7 +224,7 @@ class Session(SessionMessages):
         else:
             self._request_gap(seq)
 
-    def _dispatch(self, msg, now: int) -> None:
+    def _dispatch(self, msg, now: int, seq_as_sent: int | None = None) -> None:
         mt = wire.msg_type(msg)
         if self.state in (State.AWAIT_LOGON, State.LOGON_SENT) and mt != admin.LOGON:
             self._disconnect(f"first message was {mt}, not Logon")
@@ -232,7 +236,7 @@ class Session(SessionMessages):
                 self._send(admin.LOGOUT, admin.logout(problem.text), reply_header(msg))
                 self._disconnect(problem.text)
             return
-        seq = msg.seq_num
+        seq = msg.seq_num if seq_as_sent is None else seq_as_sent
         if mt == admin.SEQUENCE_RESET and msg.get(admin.GAP_FILL_FLAG) != b"Y":
             self._on_sequence_reset(msg, seq, reset_mode=True)  # MsgSeqNum ignored, whatever it is
             return
@@ -281,6 +285,11 @@ class Session(SessionMessages):
         epoch = self._epoch
         try:
             self.app.on_message(self, msg)
+        except UnsupportedMessageType as exc:
+            mt = wire.msg_type(msg)
+            self._send(admin.BUSINESS_MESSAGE_REJECT, admin.business_reject(
+                msg.seq_num, mt, admin.UNSUPPORTED_MESSAGE_TYPE, str(exc) or f"MsgType {mt} is not supported"),
+                reply_header(msg))
         except Exception as exc:
             text = (f"application failed on MsgSeqNum {msg.seq_num} ({type(exc).__name__}: {exc}); "
                     f"not counted: the counterparty resends it after the reconnect")
@@ -367,6 +376,18 @@ class Session(SessionMessages):
         self.store.reset(now)
         self._epoch += 1
         self.event(f"sequence numbers reset to 1 ({why})")
+
+
+def _reset_whatever_its_number(frame: bytes, exc):
+    """SequenceReset-Reset ignores MsgSeqNum, whatever it is (0 included): a number the codec
+    finds out of range does not stop it. Anything else: None."""
+    if exc.ref_tag != admin.MSG_SEQ_NUM or exc.ref_msg_type != admin.SEQUENCE_RESET:
+        return None
+    try:
+        msg = wire.parse(wire.renumbered(frame, 1), validate=False)
+    except wire.FixParseError:
+        return None
+    return msg if msg.get(admin.GAP_FILL_FLAG) != b"Y" else None
 
 
 def _routing(reply_to) -> list:
