@@ -48,7 +48,7 @@ def test_sequence_numbers_and_messages_survive_restart(tmp_path):
 
 
 def test_message_store_corruption_torn_tail_is_cut(tmp_path):
-    """LESSONS 7/9: a half-written last record is cut at recovery; every whole one is kept."""
+    """Message store corruption: a half-written last record is cut at recovery; every whole one is kept."""
     s = opened(tmp_path / "st")
     for seq in range(1, 4):
         s.save_sent(seq, b"x" * 50)
@@ -188,7 +188,7 @@ def test_both_slots_bad_is_a_clear_error(tmp_path):
 
 
 def test_message_store_corruption_two_writers_refused(tmp_path):
-    """LESSONS 7: one writer per store; the second is told who holds it."""
+    """One writer per store; the second is told who holds it."""
     s = opened(tmp_path / "st")
     with pytest.raises(StoreLockedError, match=f"process {os.getpid()}"):
         FileStore(tmp_path / "st").open(T0)
@@ -216,7 +216,7 @@ def test_lock_held_by_another_process(tmp_path):
 
 
 def test_message_store_corruption_stale_offsets_after_reset(tmp_path):
-    """LESSONS 7: after a reset no old message is served for a reused sequence number."""
+    """Stale offsets after a reset: no old message is served for a reused sequence number."""
     s = opened(tmp_path / "st")
     for seq in range(1, 4):
         s.save_sent(seq, b"old-%d" % seq)
@@ -269,7 +269,7 @@ def test_interval_fsync_policy_syncs_when_due(tmp_path):
 
 
 def test_half_written_records_after_kill_9(tmp_path):
-    """LESSONS 9: kill -9 during writes; every record recovered is whole and in order."""
+    """Half-written records: kill -9 during writes; every record recovered is whole and in order."""
     code = textwrap.dedent(f"""
         from fxpipe.fix.session.store import FileStore
         s = FileStore({str(tmp_path / 'st')!r}, fsync="never"); s.open(0)

@@ -1,10 +1,10 @@
-"""Answering a ResendRequest from the durable store, in bounded chunks (LESSONS 6).
+"""Answering a ResendRequest from the durable store, in bounded chunks (no resend storm).
 
 A job covers BeginSeqNo..EndSeqNo of what we sent. Each step reads at most `chunk` records
 from the store and turns them into wire messages: application messages go out again with
 their own MsgSeqNum, PossDupFlag=Y and OrigSendingTime = their first SendingTime; runs of
 admin messages, numbers the store does not hold (reset, cut after corruption) and stored
-messages that no longer parse become one SequenceReset-GapFill each (LESSONS 7). A gap-fill
+messages that no longer parse become one SequenceReset-GapFill each (never a message that no longer parses). A gap-fill
 run that reaches the end of a chunk carries over into the next, so the counterparty sees one
 GapFill per run however the chunks fall. Gap fills carry PossDupFlag=Y and OrigSendingTime,
 like every resent message (strict engines reject them otherwise).
