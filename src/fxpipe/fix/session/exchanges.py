@@ -105,7 +105,7 @@ class SessionMessages:
                        logging.WARNING)
 
     def _on_resend_request(self, msg) -> None:
-        begin = msg.get_int(admin.BEGIN_SEQ_NO)
+        begin = max(1, msg.get_int(admin.BEGIN_SEQ_NO))  # 0 or below: numbers start at 1
         end = msg.get_int(admin.END_SEQ_NO)
         last = self.store.next_sender - 1
         if end == 0 or end > last:

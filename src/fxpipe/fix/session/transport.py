@@ -222,7 +222,18 @@ class Engine:
             elif conn.session is None:
                 self.acceptors.received(conn, data)
             elif conn.session.link is conn:
-                conn.session.data_received(data)
+                self._feed(conn, conn.session, data)
+
+    def _feed(self, conn: Connection, session: Session, data: bytes) -> None:
+        """A defect met while handling one session's input drops that session's link (its
+        messages are not counted, so they come again), never the loop every session runs on."""
+        try:
+            session.data_received(data)
+        except Exception as exc:
+            logger.exception("%s: failed handling its input; connection dropped", session.cfg.name)
+            session.event(f"failed handling input ({type(exc).__name__}: {exc}); connection dropped",
+                          logging.ERROR)
+            self.lost(conn, f"failed handling input: {type(exc).__name__}")
 
     # --- pausing reads ------------------------------------------------------------------------------
 
