@@ -95,6 +95,25 @@ class QfPeer:
             if ev["event"] == "exited":
                 raise AssertionError("QuickFIX peer exited")
 
+    def drain(self, timeout: float = 0.0) -> list[dict]:
+        """Every event not read yet (waiting up to timeout for each), appended to seen."""
+        while True:
+            try:
+                ev = self.events.get(timeout=timeout) if timeout else self.events.get_nowait()
+            except queue.Empty:
+                return self.seen
+            self.seen.append(ev)
+            if ev["event"] == "exited":
+                return self.seen
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash: QuickFIX's store is left as the kill finds it."""
+        self.proc.kill()
+        self.proc.wait(10)
+        self.drain(timeout=5.0)
+        self.proc.stdin.close()
+        self.proc.stdout.close()
+
     def set_next(self, sender: int | None = None, target: int | None = None) -> tuple[int, int]:
         """Moves QuickFIX's numbers; returns once it has done so (the seqnums reply follows)."""
         if sender is not None:
@@ -109,6 +128,8 @@ class QfPeer:
         return ev["sender"], ev["target"]
 
     def stop(self) -> None:
+        if self.proc.stdin.closed:
+            return  # killed already
         if self.proc.poll() is None:
             try:
                 self.cmd("stop")

@@ -5,7 +5,9 @@ one JSON event per line: ready, logon, logout, app (an application message recei
 admin_in / admin_out (session messages, as QuickFIX saw them), seqnums, error. It reads
 commands: send, set_next_sender, set_next_target, test_request, logout, seqnums, stop. With
 --auto-fill, every NewOrderSingle received is answered with a filled ExecutionReport, which
-makes it a venue. The message store is QuickFIX's FileStore, so a restart keeps the numbers.
+makes it a venue; its OrderID and ExecID derive from the ClOrdID, so an order seen again (a
+PossDup resend, after either side restarted) is filled again under the same ExecID and the
+OMS applies it once. The message store is QuickFIX's FileStore, so a restart keeps the numbers.
 """
 import json
 import sys
@@ -31,7 +33,6 @@ class Peer(fix.Application):
         super().__init__()
         self.auto_fill = auto_fill
         self.session_id = None
-        self.exec_seq = 0
 
     def onCreate(self, session_id):
         self.session_id = session_id
@@ -59,15 +60,15 @@ class Peer(fix.Application):
             self.fill(message)
 
     def fill(self, order) -> None:
-        self.exec_seq += 1
+        cl_ord_id = order.getField(11)
         er = fix.Message()
         er.getHeader().setField(fix.MsgType("8"))
         for tag in (11, 55, 54, 38):
             er.setField(tag, order.getField(tag))
         qty = order.getField(38)
         px = order.getField(44) if order.isSetField(44) else "1"
-        er.setField(37, f"QF-{self.exec_seq}")
-        er.setField(17, f"QFX-{self.exec_seq}")
+        er.setField(37, f"QF-{cl_ord_id}")
+        er.setField(17, f"QFX-{cl_ord_id}")
         er.setField(20, "0")
         er.setField(150, "2")
         er.setField(39, "2")

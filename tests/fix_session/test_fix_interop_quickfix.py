@@ -5,6 +5,8 @@ dictionary switched on, so it validates every message fxpipe sends. Each test co
 orders and execution reports, a forced sequence gap and its resend, a restart with sequence
 numbers kept, TestRequest/Heartbeat, and logout.
 """
+import time
+
 import pytest
 from fix_session_harness import (
     FxSide,
@@ -18,6 +20,9 @@ from fix_session_harness import (
     qf_settings,
     wait_until,
 )
+
+from fxpipe.fix.codec import Encoder
+from fxpipe.fix.session.store import FileStore
 
 
 @pytest.fixture
@@ -152,3 +157,50 @@ def test_quickfix_initiator_with_fxpipe_acceptor(tmp_path, cleanup):
     qf.cmd("logout", text="done")
     fx.wait("logout")
     qf.wait(lambda e: e["event"] == "logout")
+
+
+def test_one_resend_request_suffices_after_a_restart_where_both_sides_were_behind(tmp_path, cleanup):
+    """A restart after a crash: QuickFIX never got our last orders (stored, then the process
+    died before writing them) and we never counted its last message. Our Logon is too high for
+    QuickFIX and its Logon too high for us: each asks for a resend. QuickFIX has processed our
+    Logon by the time our gap fills reach it, so the Logon's number is gap-filled alone; the
+    numbers after it (our own ResendRequest) come in a gap fill QuickFIX takes. One
+    ResendRequest from QuickFIX suffices, and the orders arrive once, as PossDup resends."""
+    port = free_port()
+    qf = QfPeer(qf_settings(tmp_path, "acceptor", "QFVENUE", "FXPIPE", port), "acceptor", auto_fill=True)
+    cleanup.append(qf)
+    cfg = fx_config(tmp_path, "initiator", "FXPIPE", "QFVENUE", port)
+    fx = FxSide(cfg)
+    fx.wait("logon")
+    fx.call(fx.session.send, "D", new_order("ORD-1"))
+    fx.wait("app", lambda m: m.msg_type == "8")
+    wait_until(lambda: qf.seqnums() == (fx.session.store.next_target, fx.session.store.next_sender),
+               "both sides to agree on the numbers")
+    fx.stop(logout=False)
+    qf.wait(lambda e: e["event"] == "logout")
+
+    store = FileStore(cfg.store_path)
+    store.open(0)
+    encoder = Encoder(cfg.sender_comp_id, cfg.target_comp_id)
+    for cl in ("LATE-1", "LATE-2"):
+        store.save_sent(store.next_sender, encoder.encode("D", store.next_sender, time.time_ns(), new_order(cl)))
+    store.set_next_target(store.next_target - 1)  # QuickFIX's Logout reply was never counted
+    store.close()
+    qf.drain()
+    requests_before = sum(1 for e in qf.seen if e["event"] == "admin_out" and "|35=2|" in e["raw"])
+
+    fx = FxSide(cfg)
+    cleanup.append(fx)
+    fx.wait("logon")
+    for cl in ("LATE-1", "LATE-2"):
+        fx.wait("app", lambda m, cl=cl: m.msg_type == "8" and m.get(11) == cl.encode())
+    wait_until(lambda: qf.seqnums() == (fx.session.store.next_target, fx.session.store.next_sender),
+               "both sides to agree on the numbers")
+    fx.call(fx.session.send, "D", new_order("ORD-2"))
+    fx.wait("app", lambda m: m.msg_type == "8" and m.get(11) == b"ORD-2")
+    qf.drain()
+    requests = [e["raw"] for e in qf.seen if e["event"] == "admin_out" and "|35=2|" in e["raw"]]
+    assert len(requests) - requests_before == 1, f"QuickFIX asked more than once: {requests[requests_before:]}"
+    orders = [fields_of(e["raw"]) for e in qf.seen if e["event"] == "app" and "|35=D|" in e["raw"]]
+    late = [o for o in orders if o[11].startswith("LATE-")]
+    assert [o[11] for o in late] == ["LATE-1", "LATE-2"] and all(o.get(43) == "Y" for o in late)

@@ -1,4 +1,4 @@
-"""Resends in bounded chunks (LESSONS 6) and sends outside a logged-on session."""
+"""Resends in bounded chunks (no resend storm) and sends outside a logged-on session."""
 import pytest
 from session_doubles import RecordingApp
 from test_fix_session_scenarios import FakeClock, FakeLink
@@ -37,18 +37,18 @@ ORDER = [(11, "C"), (21, "1"), (55, "EUR/USD"), (54, "1"), (60, "20240306-12:00:
 
 
 def test_resend_storms_streamed_in_bounded_chunks(tmp_path):
-    """LESSONS 6: a ResendRequest for 1000 messages is answered chunk by chunk as the link drains."""
+    """A ResendRequest for 1000 messages is answered chunk by chunk as the link drains."""
     s, clock, link = logged_on(tmp_path, resend_chunk=100)
     for _ in range(1000):
         s.send("D", ORDER)
     link.sent.clear()
     link.congested = True  # the socket is full after every chunk
-    s.resend_high_water = 1
+    s.resends.high_water = 1
     s.data_received(incoming(clock, "2", 2, [(7, 1), (16, 0)]))
     assert len(link.sent) == 100  # one chunk: the logon's gap fill + 99 orders
     assert link.sent[0].find(b"\x01123=Y\x01") > 0
     chunks = 1
-    while s._resend is not None:
+    while s.resending:
         held = len(link.sent)
         s.on_timer()  # a timer tick does not push more into a full socket
         assert len(link.sent) == held
@@ -69,11 +69,11 @@ def test_new_messages_wait_for_the_resend(tmp_path):
         s.send("D", ORDER)
     link.sent.clear()
     link.congested = True
-    s.resend_high_water = 1
+    s.resends.high_water = 1
     s.data_received(incoming(clock, "2", 2, [(7, 2), (16, 0)]))
     new_seq = s.send("D", ORDER)
     assert new_seq == 6
-    while s._resend is not None:
+    while s.resending:
         link.backlog_bytes = 0
         s.on_drain()
     seqs = [wire.parse(m, validate=False).seq_num for m in link.sent]
@@ -95,7 +95,7 @@ def test_session_messages_are_not_the_applications_to_send(tmp_path):
 
 
 def test_stored_message_that_no_longer_parses_is_gap_filled(tmp_path):
-    """LESSONS 7: a stored message that does not parse is replaced by a gap fill, not resent."""
+    """A stored message that does not parse is replaced by a gap fill, not resent."""
     s, clock, link = logged_on(tmp_path)
     s.send("D", ORDER)
     s.store.save_sent(3, b"8=FIX.4.2\x019=5\x01garbage")
@@ -107,7 +107,7 @@ def test_stored_message_that_no_longer_parses_is_gap_filled(tmp_path):
 
 
 def test_one_outstanding_resend_request_under_a_flood(tmp_path):
-    """LESSONS 6: 500 early messages send one ResendRequest, not 500."""
+    """500 early messages send one ResendRequest, not 500."""
     s, clock, link = logged_on(tmp_path)
     link.sent.clear()
     for seq in range(10, 510):

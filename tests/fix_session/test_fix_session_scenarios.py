@@ -12,7 +12,12 @@ is FX talking to CP (an acceptor unless `config role=initiator`). Commands, one 
                           unless given; 52/122 accept now, now-Ns, now+Ns
   recv-garbled KIND FIELDS  the same message with a wrong checksum or bodylength
   recv-bytes TEXT         raw bytes, | for SOH
+  recv-frame FIELDS       a frame of exactly these fields in this order (8, 9 and 10 added, 8
+                          only unless given first): numbers out of range, empty values, fields
+                          out of order; 52/122 accept now, now-Ns, now+Ns
   send FIELDS             the application sends a message
+  send-refused FIELDS     the application's send is refused (not logged on), no number used
+  app-unsupported TYPES   the application raises UnsupportedMessageType for these MsgTypes
   logout TEXT             the application logs out; drop: the transport loses the link
   clock +Ns | =ISO-UTC    move the clock
   timer / drain           the transport's timer tick / link drained
@@ -36,7 +41,7 @@ from fxpipe.fix.session import wire
 from fxpipe.fix.session.admin import HEADER_TAGS
 from fxpipe.fix.session.config import SessionConfig
 from fxpipe.fix.session.schedule import WeeklySchedule
-from fxpipe.fix.session.session import Session
+from fxpipe.fix.session.session import Session, SessionNotLoggedOn, UnsupportedMessageType
 from fxpipe.fix.session.store import FileStore
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios" / "fix"
@@ -99,6 +104,17 @@ def convert(value: str):
         return value
 
 
+class ScenarioApp(RecordingApp):
+    def __init__(self):
+        super().__init__()
+        self.unsupported: set[str] = set()
+
+    def on_message(self, session, msg):
+        if msg.msg_type in self.unsupported:
+            raise UnsupportedMessageType(f"MsgType {msg.msg_type} is not supported here")
+        super().on_message(session, msg)
+
+
 class Runner:
     def __init__(self, tmp: Path):
         self.tmp = tmp
@@ -110,7 +126,7 @@ class Runner:
         self.store_created = self.clock.now - 3600 * S
         self.session: Session | None = None
         self.link: FakeLink | None = None
-        self.app = RecordingApp()
+        self.app = ScenarioApp()
         self.out_pos = 0
         self.app_pos = 0
 
@@ -151,6 +167,18 @@ class Runner:
                 value = wire.format_utc_timestamp(self.time_value(value)) if value.startswith("now") else value
             (header if tag in HEADER_TAGS else body).append((tag, value))
         return wire.encode(mt, sender, target, seq, sending, body, header=header)
+
+    def frame(self, text: str) -> bytes:
+        fields = parse_fields(text)
+        begin = fields.pop(0)[1] if fields[0][0] == 8 else "FIX.4.2"
+        parts = []
+        for tag, value in fields:
+            if tag in (52, 122) and value.startswith("now"):
+                value = wire.format_utc_timestamp(self.time_value(value))
+            parts.append(f"{tag}={value}\x01".encode())
+        body = b"".join(parts)
+        msg = f"8={begin}\x019={len(body)}\x01".encode() + body
+        return msg + b"10=%03d\x01" % (sum(msg) % 256)
 
     def sent(self) -> list[bytes]:
         return self.link.sent if self.link else []
@@ -212,9 +240,19 @@ class Runner:
             self.session.data_received(raw)
         elif op == "recv-bytes":
             self.session.data_received(arg.replace("|", "\x01").encode())
+        elif op == "recv-frame":
+            self.session.data_received(self.frame(arg))
         elif op == "send":
             fields = parse_fields(arg)
             self.build().send(fields[0][1], fields[1:])
+        elif op == "send-refused":
+            fields = parse_fields(arg)
+            before = self.build().store.next_sender
+            with pytest.raises(SessionNotLoggedOn):
+                self.session.send(fields[0][1], fields[1:])
+            assert self.session.store.next_sender == before, "a refused send used a number"
+        elif op == "app-unsupported":
+            self.app.unsupported.update(arg.split(","))
         elif op == "clock":
             if arg.startswith("+"):
                 self.clock.now += int(float(arg[1:-1]) * S)

@@ -1,10 +1,12 @@
 """The durable file store: numbers and messages survive restart, torn tails are cut, one writer."""
 import os
 import signal
+import struct
 import subprocess
 import sys
 import textwrap
 import time
+import zlib
 
 import pytest
 
@@ -24,7 +26,7 @@ def opened(path, **kw):
 def test_new_store_starts_at_one(tmp_path):
     s = opened(tmp_path / "st")
     assert (s.next_sender, s.next_target, s.creation_ns) == (1, 1, T0)
-    assert s.recovery.messages == 0 and s.recovery.torn_bytes_cut == 0
+    assert s.message_count() == 0 and s.recovery.torn_bytes_cut == 0
     s.close()
 
 
@@ -36,9 +38,9 @@ def test_sequence_numbers_and_messages_survive_restart(tmp_path):
         s.incr_next_target()
     s.close()
     s = FileStore(tmp_path / "st")
-    rec = s.open(T0 + 99)
+    s.open(T0 + 99)
     assert (s.next_sender, s.next_target, s.creation_ns) == (6, 4, T0)
-    assert rec.messages == 5
+    assert s.message_count() == 5
     assert s.get_range(2, 4, 100) == [(2, b"msg-2"), (3, b"msg-3"), (4, b"msg-4")]
     assert s.get_range(4, 10, 2) == [(4, b"msg-4"), (5, b"msg-5")]
     assert s.get(9) is None
@@ -46,7 +48,7 @@ def test_sequence_numbers_and_messages_survive_restart(tmp_path):
 
 
 def test_message_store_corruption_torn_tail_is_cut(tmp_path):
-    """LESSONS 7/9: a half-written last record is cut at recovery; every whole one is kept."""
+    """Message store corruption: a half-written last record is cut at recovery; every whole one is kept."""
     s = opened(tmp_path / "st")
     for seq in range(1, 4):
         s.save_sent(seq, b"x" * 50)
@@ -57,7 +59,7 @@ def test_message_store_corruption_torn_tail_is_cut(tmp_path):
         f.write(b"\xc5\xf1\x01\x01" + b"\x00" * 9)  # a record header cut mid-way
     s = FileStore(tmp_path / "st")
     rec = s.open(T0)
-    assert rec.torn_bytes_cut == 13 and rec.messages == 3
+    assert rec.torn_bytes_cut == 13 and s.message_count() == 3
     assert log.stat().st_size == whole
     assert s.next_sender == 4
     s.save_sent(4, b"after")
@@ -67,7 +69,9 @@ def test_message_store_corruption_torn_tail_is_cut(tmp_path):
     s.close()
 
 
-def test_message_store_corruption_bad_checksum_cuts_from_there(tmp_path):
+def test_message_store_corruption_bad_checksum_in_the_tail_cuts_from_there(tmp_path):
+    """A store without its index (an older layout, or the index lost) is scanned in full: the
+    first record that fails its checksum and everything after it are cut."""
     s = opened(tmp_path / "st")
     for seq in range(1, 5):
         s.save_sent(seq, b"payload-%d" % seq)
@@ -77,12 +81,83 @@ def test_message_store_corruption_bad_checksum_cuts_from_there(tmp_path):
     rec_len = len(data) // 4
     data[2 * rec_len + 25] ^= 0xFF  # flip a byte in record 3's payload
     log.write_bytes(bytes(data))
+    (tmp_path / "st" / "messages.idx").unlink()
     s = opened(tmp_path / "st")
-    assert s.recovery.messages == 2 and s.recovery.torn_bytes_cut == 2 * rec_len
+    assert s.recovery.rebuilt_index
+    assert s.message_count() == 2 and s.recovery.torn_bytes_cut == 2 * rec_len
     # seqnums slot still says 5: a resend of 3..4 becomes a gap fill, never a reused number.
     assert s.next_sender == 5
     assert s.get(3) is None
     s.close()
+
+
+def test_message_store_corruption_in_the_indexed_part_is_caught_when_read(tmp_path):
+    """Open reads only the unindexed tail; a record that rotted since is caught by its checksum
+    when a resend reads it (None: the resend gap-fills it), and its neighbours are served."""
+    s = opened(tmp_path / "st")
+    for seq in range(1, 5):
+        s.save_sent(seq, b"payload-%d" % seq)
+    s.close()
+    log = tmp_path / "st" / "messages"
+    data = bytearray(log.read_bytes())
+    rec_len = len(data) // 4
+    data[2 * rec_len + 25] ^= 0xFF
+    log.write_bytes(bytes(data))
+    s = opened(tmp_path / "st")
+    assert s.recovery.scanned_bytes == 0 and not s.recovery.rebuilt_index
+    assert s.get(3) is None
+    assert [raw for _, raw in s.get_range(1, 4, 10)] == [b"payload-1", b"payload-2", None, b"payload-4"]
+    s.close()
+
+
+def test_restart_reads_only_the_unindexed_tail(tmp_path):
+    """Restart cost is flat in the store's size: after a clean close nothing is scanned; after a
+    crash that left records unindexed, only those."""
+    s = opened(tmp_path / "st")
+    for seq in range(1, 3001):
+        s.save_sent(seq, b"%08d" % seq * 20)
+    s.close()
+    s = opened(tmp_path / "st")
+    assert s.recovery.scanned_bytes == 0 and s.message_count() == 3000
+    assert s.get(1) == b"00000001" * 20 and s.get(3000) == b"00003000" * 20
+    s.close()
+    # records a crash left after the index's claim: a whole one and a torn one
+    head_and_crc = bytes(log_record(3001, b"tail"))
+    with open(tmp_path / "st" / "messages", "ab") as f:
+        f.write(head_and_crc + head_and_crc[:7])
+    s = opened(tmp_path / "st")
+    assert s.recovery.scanned_bytes == len(head_and_crc) * 2 - (len(head_and_crc) - 7)
+    assert s.recovery.torn_bytes_cut == 7
+    assert s.get(3001) == b"tail" and s.next_sender == 3002 and s.message_count() == 3001
+    s.close()
+
+
+def test_an_older_store_without_an_index_is_indexed_once(tmp_path):
+    s = opened(tmp_path / "st")
+    for seq in range(1, 11):
+        s.save_sent(seq, b"m%d" % seq)
+    s.close()
+    (tmp_path / "st" / "messages.idx").unlink()
+    s = opened(tmp_path / "st")
+    assert s.recovery.rebuilt_index and s.message_count() == 10 and s.get(7) == b"m7"
+    s.close()
+    s = opened(tmp_path / "st")
+    assert not s.recovery.rebuilt_index and s.recovery.scanned_bytes == 0 and s.get(10) == b"m10"
+    s.close()
+
+
+def test_store_files_are_private(tmp_path):
+    s = opened(tmp_path / "st")
+    s.save_sent(1, b"order")
+    s.close()
+    for name in ("lock", "seqnums", "messages", "messages.idx"):
+        assert (tmp_path / "st" / name).stat().st_mode & 0o777 == 0o600, name
+
+
+def log_record(seq: int, payload: bytes) -> bytes:
+    """A record as the store writes it (see the layout in store.py)."""
+    head = struct.pack("<HBBQI", 0xF1C5, 1, 1, seq, len(payload))
+    return head + struct.pack("<I", zlib.crc32(payload, zlib.crc32(head))) + payload
 
 
 def test_torn_seqnum_slot_falls_back_to_the_other(tmp_path):
@@ -113,7 +188,7 @@ def test_both_slots_bad_is_a_clear_error(tmp_path):
 
 
 def test_message_store_corruption_two_writers_refused(tmp_path):
-    """LESSONS 7: one writer per store; the second is told who holds it."""
+    """One writer per store; the second is told who holds it."""
     s = opened(tmp_path / "st")
     with pytest.raises(StoreLockedError, match=f"process {os.getpid()}"):
         FileStore(tmp_path / "st").open(T0)
@@ -141,7 +216,7 @@ def test_lock_held_by_another_process(tmp_path):
 
 
 def test_message_store_corruption_stale_offsets_after_reset(tmp_path):
-    """LESSONS 7: after a reset no old message is served for a reused sequence number."""
+    """Stale offsets after a reset: no old message is served for a reused sequence number."""
     s = opened(tmp_path / "st")
     for seq in range(1, 4):
         s.save_sent(seq, b"old-%d" % seq)
@@ -194,7 +269,7 @@ def test_interval_fsync_policy_syncs_when_due(tmp_path):
 
 
 def test_half_written_records_after_kill_9(tmp_path):
-    """LESSONS 9: kill -9 during writes; every record recovered is whole and in order."""
+    """Half-written records: kill -9 during writes; every record recovered is whole and in order."""
     code = textwrap.dedent(f"""
         from fxpipe.fix.session.store import FileStore
         s = FileStore({str(tmp_path / 'st')!r}, fsync="never"); s.open(0)
@@ -213,7 +288,7 @@ def test_half_written_records_after_kill_9(tmp_path):
         p.wait(10)
         p.stdout.close()
     s = opened(tmp_path / "st")
-    n = s.recovery.messages
+    n = s.message_count()
     assert n > 10
     for seq in range(1, n + 1):
         assert s.get(seq) == (b"%08d" % seq) * (1 + seq % 40)

@@ -100,7 +100,7 @@ def test_initiator_reconnects_with_back_off(tmp_path, loops):
     sess = client.engine.add_session(fx_config(tmp_path, "initiator", "DESK", "LP", port,
                                                reconnect_min_s=0.05, reconnect_max_s=0.2), Recorder())
     client.start()
-    ini = client.engine._initiators[0]
+    ini = client.engine.initiators.all[0]
     wait_until(lambda: ini.backoff == 0.2, "back-off to reach its cap")
     events = (tmp_path / "fx-log" / "DESK-LP.events.log")
     wait_until(lambda: "ECONNREFUSED" in events.read_text(), "the refused connects in the event log")
@@ -205,3 +205,28 @@ def test_backoff_engines_trade(tmp_path):
     finally:
         client_loop.close()
         venue_loop.close()
+
+
+def test_a_defect_in_one_session_drops_its_link_not_the_loop(tmp_path, loops):
+    """An exception while handling one session's input (a defect, not bad input, which gets a
+    Reject or Logout) drops that session's connection; the loop, and every other session on it,
+    goes on, and the session logs on again."""
+    port = free_port()
+    lp = loops()
+    venue = lp.engine.add_session(fx_config(tmp_path, "acceptor", "LP", "DESK", port), Venue())
+    desk = lp.engine.add_session(fx_config(tmp_path, "initiator", "DESK", "LP", port), Recorder())
+    lp.start()
+    wait_until(lambda: venue.is_logged_on and desk.is_logged_on, "logon")
+    real = venue._on_frame
+    broken = {"once": True}
+
+    def on_frame(frame):
+        if broken.pop("once", False):
+            raise RuntimeError("a defect")
+        real(frame)
+    venue._on_frame = on_frame
+    lp.call(desk.send_test_request, "PING")
+    wait_until(lambda: "failed handling input (RuntimeError: a defect)" in
+               (tmp_path / "fx-log" / "LP-DESK.events.log").read_text(), "the defect in the event log")
+    wait_until(lambda: venue.is_logged_on and desk.is_logged_on, "logon again")
+    assert lp.thread.is_alive()

@@ -2,64 +2,36 @@
 PossDup copy, skip sequence numbers, write garbled bytes, drop the TCP connection, refuse or
 delay a Logon. (Stopping reading the socket is the engine's own Engine.pause_reading.)
 
-Everything goes through fxpipe's FIX engine and its public hooks: the codec's Encoder builds
-the messages, the session's store numbers and keeps them (so a ResendRequest is answered
-correctly), its link writes them and its message log records them; Logon refusal and delay are
-a logon policy (fxpipe.fix.session.logon) the engine consults for every incoming Logon.
+Everything goes through fxpipe's FIX engine and its public API: the session numbers, stores,
+writes and logs what it sends under its own rules (numbers in order after a resend, the store
+answers a ResendRequest correctly); Logon refusal and delay are a logon policy
+(fxpipe.fix.session.logon) the engine consults for every incoming Logon.
 """
 from __future__ import annotations
 
-from fxpipe.fix.codec import Encoder, format_utc_timestamp
+from fxpipe.fix.codec import format_utc_timestamp
+from fxpipe.fix.session import admin
 from fxpipe.fix.session.logon import LogonDecision
 from fxpipe.fix.session.session import Session
-
-
-def _encoder(session: Session) -> Encoder:
-    cfg = session.cfg
-    return Encoder(cfg.sender_comp_id, cfg.target_comp_id, begin_string=cfg.begin_string)
-
-
-def _emit(session: Session, raw: bytes) -> None:
-    assert session.link is not None  # only logged-on sessions, which have a link, are sent to
-    session.link.write(raw)
-    if session.log:
-        session.log.outgoing(session.clock(), raw)
 
 
 def send_possdup(session: Session, msg_type: str, body: list, orig_sending_ns: int) -> int:
     """An application message with PossDupFlag=Y and OrigSendingTime under a new MsgSeqNum, as
     a venue re-sending a report it is not sure arrived (the receiver must apply it at most once)."""
-    seq = session.store.next_sender
-    header = [(43, "Y"), (122, format_utc_timestamp(orig_sending_ns))]
-    raw = _encoder(session).encode(msg_type, seq, session.clock(), body, header)
-    session.store.save_sent(seq, raw)
-    _emit(session, raw)
-    return seq
+    header = [(admin.POSS_DUP_FLAG, "Y"), (admin.ORIG_SENDING_TIME, format_utc_timestamp(orig_sending_ns))]
+    return session.send(msg_type, body, header)
 
 
 def skip_seq(session: Session, n: int) -> int:
     """Skips n outgoing sequence numbers: the counterparty sees a gap and asks for a resend,
     which the store answers with a gap fill. Returns the next number now used."""
-    nxt = session.store.next_sender + n
-    session.store.set_next_sender(nxt)
-    return nxt
+    return session.skip_sequence_numbers(n)
 
 
 def send_garbled(session: Session, kind: str) -> bytes:
     """One message the receiver must drop as garbled (FIX: no Reject, no sequence number used):
     a wrong CheckSum, a BodyLength that does not match, or a broken BeginString."""
-    raw = _encoder(session).encode("0", session.store.next_sender, session.clock(), [])
-    if kind == "checksum":
-        cks = int(raw[-4:-1])
-        bad = raw[:-4] + b"%03d\x01" % ((cks + 1) % 256)
-    elif kind == "length":
-        at = raw.index(b"\x019=") + 3
-        end = raw.index(b"\x01", at)
-        bad = raw[:at] + str(int(raw[at:end]) + 5).encode() + raw[end:]
-    else:
-        bad = b"8=FXX.4.2" + raw[raw.index(b"\x01"):]
-    _emit(session, bad)
-    return bad
+    return session.send_garbled(kind)
 
 
 def drop(session: Session, reason: str) -> None:

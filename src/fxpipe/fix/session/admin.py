@@ -34,6 +34,12 @@ ORIG_SENDING_TIME = 122
 GAP_FILL_FLAG = 123
 RESET_SEQ_NUM_FLAG = 141
 REF_TAG_ID, REF_MSG_TYPE, SESSION_REJECT_REASON = 371, 372, 373
+BUSINESS_MESSAGE_REJECT = MsgType.BUSINESS_MESSAGE_REJECT.value
+BUSINESS_REJECT_REASON = 380
+UNSUPPORTED_MESSAGE_TYPE = 3  # BusinessRejectReason
+# Third-party routing (reverse routing of replies).
+ON_BEHALF_OF_COMP_ID, ON_BEHALF_OF_SUB_ID, ON_BEHALF_OF_LOCATION_ID = 115, 116, 144
+DELIVER_TO_COMP_ID, DELIVER_TO_SUB_ID, DELIVER_TO_LOCATION_ID = 128, 129, 145
 
 # Header tags of FIX 4.2: what a resend keeps as header.
 HEADER_TAGS = frozenset((8, 9, 35, 49, 56, 115, 128, 90, 91, 34, 50, 142, 57, 143, 116, 144, 129, 145,
@@ -78,6 +84,10 @@ def reject(ref_seq: int, reason: int, text: str, ref_tag: int | None = None, ref
     if text:
         body.append((TEXT, text))
     return body
+
+
+def business_reject(ref_seq: int, ref_msg_type: str, reason: int, text: str) -> list:
+    return [(REF_SEQ_NUM, ref_seq), (REF_MSG_TYPE, ref_msg_type), (BUSINESS_REJECT_REASON, reason), (TEXT, text)]
 
 
 def gap_fill(new_seq_no: int) -> list:

@@ -51,7 +51,7 @@ def _show(args) -> int:
         print(f"store:        {store.path}")
         print(f"next sender:  {store.next_sender}   (MsgSeqNum of our next message)")
         print(f"next target:  {store.next_target}   (MsgSeqNum expected from the counterparty)")
-        print(f"messages:     {rec.messages} kept for resends")
+        print(f"messages:     {store.message_count()} kept for resends")
         print(f"created:      {utc_text(store.creation_ns)} UTC")
         if rec.torn_bytes_cut:
             print(f"recovery:     cut {rec.torn_bytes_cut} bytes of a torn or corrupt tail")

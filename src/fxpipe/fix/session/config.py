@@ -57,7 +57,7 @@ class SessionConfig:
     logout_timeout_s: int = 2
     reconnect_min_s: float = 1.0
     reconnect_max_s: float = 30.0
-    resend_chunk: int = 500       # messages resent per chunk (LESSONS 6)
+    resend_chunk: int = 500       # messages resent per chunk: no resend storm
     max_queued: int = 10_000      # out-of-order messages kept while a gap is filled
 
     @property

@@ -4,21 +4,34 @@ write() sends at once and keeps only what the kernel would not take, backlog() t
 streamer how much is waiting, close() closes once that is flushed. Which socket events the
 engine watches for it follows from its state: reading unless paused (Engine.pause_reading),
 writing while something is queued. An acceptor's connection learns its session at Logon.
+The connection talks back to its event loop through the small LinkOwner protocol.
 """
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
     from .session import Session
-    from .transport import Engine
+
+
+class LinkOwner(Protocol):
+    """What a Connection needs of the event loop that owns its socket."""
+
+    def watch(self, conn: Connection) -> None:
+        """Socket events to wait for changed (something queued, or all of it sent)."""
+
+    def lost(self, conn: Connection, reason: str) -> None:
+        """The socket failed: close it and tell the session."""
+
+    def close_now(self, conn: Connection) -> None:
+        """Close the socket now."""
 
 
 class Connection:
     """One TCP connection: the link of the session it carries (acceptors learn which at Logon)."""
 
-    def __init__(self, engine: Engine, sock, session: Session | None):
+    def __init__(self, engine: LinkOwner, sock, session: Session | None):
         self.engine = engine
         self.sock = sock
         self.session = session
@@ -45,11 +58,11 @@ class Connection:
         except BlockingIOError:
             n = 0
         except OSError as exc:
-            self.engine._lost(self, f"send failed: {exc.strerror}")
+            self.engine.lost(self, f"send failed: {exc.strerror}")
             return
         if n < len(data):
             self.wbuf += data[n:]
-            self.engine._watch(self)
+            self.engine.watch(self)
 
     def backlog(self) -> int:
         return len(self.wbuf)
@@ -61,7 +74,7 @@ class Connection:
         if self.wbuf:
             self.closing_since = time.monotonic()
         else:
-            self.engine._close(self)
+            self.engine.close_now(self)
 
     def flush(self) -> None:
         try:
@@ -69,12 +82,12 @@ class Connection:
         except BlockingIOError:
             return
         except OSError as exc:
-            self.engine._lost(self, f"send failed: {exc.strerror}")
+            self.engine.lost(self, f"send failed: {exc.strerror}")
             return
         del self.wbuf[:n]
         if not self.wbuf:
-            self.engine._watch(self)
+            self.engine.watch(self)
             if self.closing_since is not None:
-                self.engine._close(self)
+                self.engine.close_now(self)
             elif self.session is not None and self.session.link is self:
                 self.session.on_drain()

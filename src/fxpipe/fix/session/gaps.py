@@ -2,7 +2,7 @@
 
 When a message arrives above the expected MsgSeqNum the session keeps it here (up to
 max_queued; anything beyond is dropped, since EndSeqNo=0 asks for it again) and sends one
-ResendRequest. No second request goes out while one is outstanding (LESSONS 6): the request
+ResendRequest. No second request goes out while one is outstanding (no resend storm): the request
 counts as answered once the expected number passes the highest number seen when it was sent.
 """
 from __future__ import annotations

@@ -4,8 +4,8 @@
 Session its first message was routed to (by comp ids, and only when that session is not
 connected already). It returns a LogonDecision:
 - accept: the session takes the connection and answers the Logon as usual;
-- refuse(text): the engine answers with a Logout carrying `text` and closes the connection;
-  the session stays disconnected and its Application is not called;
+- refuse(text): the engine answers with a Logout carrying `text` (refuse() below) and the
+  connection closes; the session stays disconnected and its Application is not called;
 - hold(seconds): the engine keeps the connection, and what arrives on it, for that long, then
   hands it to the session, which answers the Logon late.
 The venue simulator's reject_logon and delay_logon faults are such a policy; a real acceptor
@@ -14,8 +14,13 @@ could check entitlements the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from . import admin, wire
+from . import admin
+from .routing import reply_header_of_frame
+
+if TYPE_CHECKING:
+    from .session import Session
 
 
 @dataclass(frozen=True)
@@ -42,19 +47,19 @@ class LogonDecision:
 ACCEPT = LogonDecision("accept")
 
 
-def refuse(session, conn, logon: bytes, text: str) -> None:
-    """Answers `logon` with a Logout carrying `text`, numbered and stored like any message the
-    session sends (so a later ResendRequest finds it) and logged with the Logon it answers;
-    the connection closes once the Logout is flushed."""
-    cfg = session.cfg
+
+def refuse(session: Session, link, logon: bytes, text: str) -> None:
+    """Answers `logon` with a Logout carrying `text` on link, numbered and stored like any
+    message the session sends (a later ResendRequest finds it) and logged with the Logon it
+    answers; the link closes once the Logout is flushed. The session stays disconnected."""
+    out = session.outbox
     now = session.clock()
     seq = session.store.next_sender
-    encoder = wire.Encoder(cfg.sender_comp_id, cfg.target_comp_id, begin_string=cfg.begin_string)
-    raw = encoder.encode(admin.LOGOUT, seq, now, admin.logout(text))
+    raw = out.encode(admin.LOGOUT, seq, admin.logout(text), reply_header_of_frame(logon))
     session.store.save_sent(seq, raw)
     if session.log:
         session.log.incoming(now, logon)
         session.log.outgoing(now, raw)
-    session._event(f"Logon refused by the logon policy: {text}")
-    conn.write(raw)
-    conn.close()
+    session.event(f"Logon refused by the logon policy: {text}")
+    link.write(raw)
+    link.close()

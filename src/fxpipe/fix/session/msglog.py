@@ -2,18 +2,27 @@
 
 Two append-only text files per session in log_dir: NAME.messages.log (one line per message,
 `<UTC time> IN|OUT <message with SOH shown as |>`) and NAME.events.log (logons, gaps, resends,
-rejects, disconnects, store recovery, with a level). Lines are buffered and flushed by the
-session timer and on every event, so logging costs the hot path a buffered write, not a
-syscall. Events at WARNING and above also go to the `fxpipe.fix.session` Python logger.
+rejects, disconnects, store recovery, with a level). Each message line is written to the file
+as the message is sent or processed (one write, no user-space buffer): the message log is what
+people read after an incident, so a process killed the next instant still leaves every line
+there (the kernel keeps what was written; no fsync, so not a power cut). Event lines are
+flushed as they are written. Both files are created 0600. Events at WARNING and above also go
+to the `fxpipe.fix.session` Python logger.
 """
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 from pathlib import Path
 
 logger = logging.getLogger("fxpipe.fix.session")
 _EPOCH = dt.datetime(1970, 1, 1)
+
+
+def _private(path: Path) -> int:
+    """An append descriptor of path, created 0600 (orders and fills are the firm's business)."""
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o600)
 
 
 def utc_text(ns: int) -> str:
@@ -28,8 +37,8 @@ class MessageLog:
         self.dir = Path(log_dir)
         self.name = name
         self.dir.mkdir(parents=True, exist_ok=True)
-        self._messages = open(self.dir / f"{name}.messages.log", "ab", buffering=1 << 16)
-        self._events = open(self.dir / f"{name}.events.log", "a", buffering=1 << 14, encoding="utf-8")
+        self._messages = open(_private(self.dir / f"{name}.messages.log"), "ab", buffering=0)
+        self._events = open(_private(self.dir / f"{name}.events.log"), "a", buffering=1 << 14, encoding="utf-8")
         self._sec = -1
         self._sec_text = b""
 

@@ -8,51 +8,40 @@ durable store, the message log, and the Application callbacks. Incoming messages
 in the order the spec gives: framing (garbled frames are dropped), codec validation (Reject),
 comp ids and SendingTime (Reject + Logout), PossDup/OrigSendingTime, then MsgSeqNum (gap ->
 one ResendRequest, too low without PossDup -> Logout, PossDup duplicate -> ignored).
+
+Delivery is at least once: an application message counts as received (the expected MsgSeqNum
+moves past it in the store) only after Application.on_message has returned. A crash inside
+the callback leaves it uncounted, so after the restart the counterparty resends it with
+PossDupFlag=Y; the application journals before returning and de-duplicates (by ExecID for
+ExecutionReports).
 """
 from __future__ import annotations
 
-import enum
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
 
-from fxpipe.fix.enums import SessionRejectReason
-
 from . import admin, wire
+from .application import Application, SessionNotLoggedOn, State, UnsupportedMessageType
+from .checks import check_header, too_low_runbook
+from .exchanges import SessionMessages
+from .framing import Framer
 from .gaps import InboundGaps
-from .resend import ResendJob, ResendStreamer
+from .outbox import Outbox
+from .resend import ResendAnswer
+from .routing import reply_header, reply_header_of_frame
+
+__all__ = ["Application", "Session", "SessionNotLoggedOn", "State", "UnsupportedMessageType"]
 
 if TYPE_CHECKING:
     from .connection import Connection
 
 _NS = 1_000_000_000
 MAX_UNFRAMED = 1 << 20        # bytes without a complete message before the link is dropped
-RESEND_HIGH_WATER = 1 << 20   # link backlog above which a resend waits for on_drain
+logger = logging.getLogger("fxpipe.fix.session")
 
 
-class State(enum.Enum):
-    DISCONNECTED = "disconnected"
-    LOGON_SENT = "logon-sent"      # initiator, waiting for the Logon reply
-    AWAIT_LOGON = "await-logon"    # acceptor, waiting for the counterparty's Logon
-    ACTIVE = "active"
-    LOGOUT_SENT = "logout-sent"
-
-
-class SessionNotLoggedOn(RuntimeError):
-    """send() outside an active session: the message was not sent and got no sequence number."""
-
-
-class Application:
-    """What the OMS or the venue simulator implements; every method is optional."""
-
-    def on_logon(self, session: Session) -> None: ...
-
-    def on_logout(self, session: Session, reason: str) -> None: ...
-
-    def on_message(self, session: Session, msg: wire.Message) -> None: ...
-
-
-class Session:
+class Session(SessionMessages):
     def __init__(self, cfg, store, app: Application, clock: Callable[[], int], log=None):
         self.cfg = cfg
         self.store = store
@@ -63,55 +52,36 @@ class Session:
         self.link: Connection | None = None
         self.heartbeat_ns = cfg.heartbeat_s * _NS
         self.gaps = InboundGaps(cfg.max_queued)
-        self._encoder = wire.Encoder(cfg.sender_comp_id, cfg.target_comp_id, begin_string=cfg.begin_string)
-        self.resender = ResendStreamer(store, cfg.resend_chunk, self._stored_unparsable)
-        self._resend: ResendJob | None = None
-        self.resend_high_water = RESEND_HIGH_WATER
-        self._held: list[bytes] = []
-        self._rbuf = bytearray()
-        self._last_sent = self._last_received = self._state_since = 0
+        self.outbox = Outbox(cfg, store, clock, log)
+        self.resends = ResendAnswer(store, cfg.resend_chunk, self.outbox, self.event)
+        self._framer = Framer(lambda: self.link is not None)
+        self._last_received = self._state_since = 0
         self._test_req_id: str | None = None
         self._reset_sent = False
+        self._epoch = 0       # bumped by every store reset
         self.last_error = ""
 
     # --- transport inputs -------------------------------------------------------------------
 
     def connected(self, link) -> None:
         now = self.clock()
-        self.link = link
-        self._rbuf.clear()
-        self._last_sent = self._last_received = now
+        self.link = self.outbox.link = link
+        self._framer.clear()
+        self.outbox.last_sent = self._last_received = now
         self._check_new_period(now)
         if self.cfg.is_initiator:
             self._reset_sent = self.cfg.reset_on_logon
             if self._reset_sent:
                 self._reset_store(now, "reset_on_logon")
             self._enter(State.LOGON_SENT, now)
-            self._send_admin(admin.LOGON, admin.logon(self.cfg.heartbeat_s, self._reset_sent))
+            self._send(admin.LOGON, admin.logon(self.cfg.heartbeat_s, self._reset_sent))
         else:
             self._enter(State.AWAIT_LOGON, now)
 
     def data_received(self, data: bytes) -> None:
-        buf = self._rbuf
-        buf += data
-        pos = 0
-        while self.link is not None and pos < len(buf):
-            try:
-                n = wire.frame_length(buf, pos)
-            except wire.FixParseError as exc:
-                nxt = wire.next_frame_start(buf, pos + 1)
-                skipped = (nxt if nxt >= 0 else len(buf)) - pos
-                self._event(f"garbled bytes dropped ({skipped} bytes): {exc}", logging.WARNING)
-                pos += skipped
-                continue
-            if n == 0:
-                break
-            frame = bytes(buf[pos:pos + n])
-            pos += n
-            self._on_frame(frame)
-        del buf[:pos]
-        if len(buf) > MAX_UNFRAMED:
-            self._disconnect(f"{len(buf)} bytes without a complete FIX message")
+        self._framer.feed(data, self._on_frame, self._on_garbled_bytes)
+        if self._framer.pending > MAX_UNFRAMED:
+            self._disconnect(f"{self._framer.pending} bytes without a complete FIX message")
 
     def disconnected(self, reason: str) -> None:
         """The transport lost the connection (peer closed, socket error)."""
@@ -128,12 +98,10 @@ class Session:
                 if self._test_req_id:
                     self._disconnect(f"no answer to TestRequest {self._test_req_id}")
                 else:
-                    self._test_req_id = f"TEST-{now}"
-                    self._send_admin(admin.TEST_REQUEST, admin.test_request(self._test_req_id))
-            elif now - self._last_sent >= self.heartbeat_ns:
-                self._send_admin(admin.HEARTBEAT, admin.heartbeat())
-            if self._resend is not None:
-                self._pump_resend()
+                    self.send_test_request(f"TEST-{now}")
+            elif now - self.outbox.last_sent >= self.heartbeat_ns:
+                self._send(admin.HEARTBEAT, admin.heartbeat())
+            self.resends.pump()
         elif st in (State.LOGON_SENT, State.AWAIT_LOGON):
             if now - self._state_since >= self.cfg.logon_timeout_s * _NS:
                 self._disconnect("no Logon within logon_timeout_s")
@@ -144,88 +112,139 @@ class Session:
             self.log.flush()
 
     def on_drain(self) -> None:
-        if self._resend is not None and self.link is not None:
-            self._pump_resend()
+        self.resends.pump()
 
     # --- application API ----------------------------------------------------------------
 
-    def send(self, msg_type: str, body) -> int:
-        """Send an application message; returns its MsgSeqNum."""
+    def send(self, msg_type: str, body, header=(), reply_to: wire.Message | None = None) -> int:
+        """Send an application message; returns its MsgSeqNum. header: extra standard-header
+        fields (PossDupFlag and OrigSendingTime for a venue's own possible duplicate,
+        OnBehalfOfCompID, ...); reply_to: the message this answers, whose third-party routing
+        the reply reverses (a BusinessMessageReject, say)."""
         if self.state is not State.ACTIVE:
             raise SessionNotLoggedOn(
                 f"{self.cfg.name}: cannot send {msg_type}: session is {self.state.value}, not logged on")
         if msg_type in admin.ADMIN_TYPES:
             raise ValueError(f"{msg_type} is a session-level message; the session sends those itself")
-        return self._send(msg_type, body)
+        if reply_to is not None:
+            header = [*header, *reply_header(reply_to)]
+        return self._send(msg_type, body, header)
 
-    def logout(self, text: str = "") -> None:
+    def logout(self, text: str = "", reply_to=None) -> None:
         if self.state in (State.ACTIVE, State.LOGON_SENT, State.AWAIT_LOGON):
-            self._send_admin(admin.LOGOUT, admin.logout(text))
+            self._send(admin.LOGOUT, admin.logout(text), _routing(reply_to))
             self._enter(State.LOGOUT_SENT, self.clock())
 
     def send_test_request(self, test_req_id: str) -> None:
         self._test_req_id = test_req_id
-        self._send_admin(admin.TEST_REQUEST, admin.test_request(test_req_id))
+        self._send(admin.TEST_REQUEST, admin.test_request(test_req_id))
+
+    def sent_messages(self, first_seq: int) -> Iterator[tuple[int, wire.Message]]:
+        """Application messages in the store numbered first_seq and up, as sent: after a
+        restart, what went out after the last one the application knows was answered."""
+        for seq, raw in self.store.stored(first_seq):
+            try:
+                msg = wire.parse(raw, validate=False)
+            except wire.FixParseError:
+                continue
+            if wire.msg_type(msg) not in admin.ADMIN_TYPES:
+                yield seq, msg
+
+    def event(self, text: str, level: int = logging.INFO) -> None:
+        """A line in the session's event log (WARNING and above also to the Python logger)."""
+        if self.log:
+            self.log.event(self.clock(), text, level)
+        elif level >= logging.WARNING:
+            logger.log(level, "%s: %s", self.cfg.name, text)
+
+    def skip_sequence_numbers(self, n: int) -> int:
+        """Fault injection: the next n outgoing numbers are never sent; the counterparty sees a
+        gap and our store answers its ResendRequest with a gap fill. Returns the next number."""
+        self.store.set_next_sender(self.store.next_sender + n)
+        return self.store.next_sender
+
+    def send_garbled(self, kind: str) -> bytes:
+        """Fault injection: a Heartbeat the receiver must drop as garbled (kind: checksum,
+        length or begin), written in order with everything else; uses no number."""
+        return self.outbox.send_garbled(kind)
 
     @property
     def is_logged_on(self) -> bool:
         return self.state is State.ACTIVE
+
+    @property
+    def resending(self) -> bool:
+        """A ResendRequest of the counterparty is still being answered."""
+        return self.resends.job is not None
 
     def can_connect(self, now: int) -> bool:
         return self.cfg.schedule.is_open(now)
 
     # --- incoming ---------------------------------------------------------------------------
 
+    def _on_garbled_bytes(self, skipped: int, exc) -> None:
+        self.event(f"garbled bytes dropped ({skipped} bytes): {exc}", logging.WARNING)
+
     def _on_frame(self, frame: bytes) -> None:
         now = self.clock()
         if self.log:
             self.log.incoming(now, frame)
         self._last_received = now
+        seq = None
         try:
             msg = wire.parse(frame, validate=self.cfg.validate)
         except wire.FixParseError as exc:
-            self._on_invalid(frame, exc)
-            return
+            msg = _reset_whatever_its_number(frame, exc)
+            if msg is None:
+                self._on_invalid(frame, exc)
+                return
+            seq = wire.find_seq_num(frame)
         self._test_req_id = None  # any message proves the link is alive
-        self._dispatch(msg, now)
+        self._dispatch(msg, now, seq)
 
     def _on_invalid(self, frame: bytes, exc) -> None:
         if exc.garbled:
-            self._event(f"garbled message dropped: {exc}", logging.WARNING)
+            self.event(f"garbled message dropped: {exc}", logging.WARNING)
             return
         seq = exc.ref_seq_num or wire.find_seq_num(frame)
+        routing = reply_header_of_frame(frame)
         if seq is None or self.state is not State.ACTIVE or exc.reason == wire.UNSUPPORTED_BEGIN_STRING:
             # Without a MsgSeqNum, before Logon, or in another FIX version: nothing to reject into.
             text = f"unrecoverable message: {exc}"
-            self._send_admin(admin.LOGOUT, admin.logout(text[:200]))
+            self._send(admin.LOGOUT, admin.logout(text[:200]), routing)
             self._disconnect(text)
             return
         expected = self.store.next_target
         if seq < expected:
             return  # an old number: a duplicate whatever its defects
-        self._reject(seq, exc.reason, str(exc), exc.ref_tag, exc.ref_msg_type)
+        self._reject(seq, exc.reason, str(exc), exc.ref_tag, exc.ref_msg_type, routing)
         if seq == expected:
             self._advance()
+            self._drain_queue()  # a rejected message fills its place in a gap like any other
         else:
             self._request_gap(seq)
 
-    def _dispatch(self, msg, now: int) -> None:
+    def _dispatch(self, msg, now: int, seq_as_sent: int | None = None) -> None:
         mt = wire.msg_type(msg)
         if self.state in (State.AWAIT_LOGON, State.LOGON_SENT) and mt != admin.LOGON:
             self._disconnect(f"first message was {mt}, not Logon")
             return
-        if not self._check_header(msg, mt, now):
+        problem = check_header(msg, mt, self.cfg, now)
+        if problem is not None:
+            self._reject_and_count(msg, mt, problem.reason, problem.tag, problem.text)
+            if problem.fatal:
+                self._send(admin.LOGOUT, admin.logout(problem.text), reply_header(msg))
+                self._disconnect(problem.text)
             return
-        seq = msg.seq_num
-        expected = self.store.next_target
+        seq = msg.seq_num if seq_as_sent is None else seq_as_sent
         if mt == admin.SEQUENCE_RESET and msg.get(admin.GAP_FILL_FLAG) != b"Y":
-            self._on_sequence_reset(msg, seq, reset_mode=True)
+            self._on_sequence_reset(msg, seq, reset_mode=True)  # MsgSeqNum ignored, whatever it is
             return
         if mt == admin.LOGON and self.state is not State.ACTIVE:
             self._logon_resets(msg, now)
-            expected = self.store.next_target
+        expected = self.store.next_target
         if seq < expected:
-            self._too_low(msg, mt, seq, expected)
+            self._too_low(msg, seq, expected)
         elif seq > expected:
             if mt == admin.LOGON:
                 self._on_logon(msg, advance=False)
@@ -234,91 +253,68 @@ class Session:
                 return
             elif mt == admin.RESEND_REQUEST:
                 self._on_resend_request(msg)
-            self._hold_early(seq, msg, mt)
+            if mt not in (admin.LOGON, admin.RESEND_REQUEST):
+                self.gaps.hold(seq, msg)
+            self._request_gap(seq)
         else:
             self._handle(msg, mt)
             self._drain_queue()
 
-    def _logon_resets(self, msg, now: int) -> None:
-        flag = msg.get(admin.RESET_SEQ_NUM_FLAG) == b"Y"
-        if self.state is State.AWAIT_LOGON and (flag or self.cfg.reset_on_logon):
-            self._reset_store(now, "counterparty ResetSeqNumFlag" if flag else "reset_on_logon")
-        elif self.state is State.LOGON_SENT and flag and not self._reset_sent:
-            # They reset and we did not: their numbers start again at 1, ours go on.
-            self.store.set_next_target(1)
-            self._event("counterparty reset its sequence numbers (ResetSeqNumFlag); next in = 1")
-
     def _handle(self, msg, mt: str) -> None:
-        if mt == admin.LOGON:
+        if mt not in admin.ADMIN_TYPES:
+            self._deliver(msg)
+        elif mt == admin.LOGON:
             self._on_logon(msg, advance=True)
-            return
-        if mt == admin.SEQUENCE_RESET:
+        elif mt == admin.SEQUENCE_RESET:
             self._on_sequence_reset(msg, msg.seq_num, reset_mode=False)
-            return
-        if mt == admin.LOGOUT:
+        elif mt == admin.LOGOUT:
             self._on_logout(msg, advance=True)
-            return
-        self._advance()
-        if mt == admin.TEST_REQUEST:
-            self._send_admin(admin.HEARTBEAT, admin.heartbeat(msg.get(admin.TEST_REQ_ID)))
-        elif mt == admin.RESEND_REQUEST:
-            self._on_resend_request(msg)
-        elif mt == admin.REJECT:
-            self._event(f"Reject received for our seq {msg.get_str(admin.REF_SEQ_NUM)}: "
-                        f"reason {msg.get_str(admin.SESSION_REJECT_REASON)} {msg.get_str(admin.TEXT) or ''}",
-                        logging.WARNING)
-        elif mt not in admin.ADMIN_TYPES:
+        else:
+            self._advance()
+            if mt == admin.TEST_REQUEST:
+                self._send(admin.HEARTBEAT, admin.heartbeat(msg.get(admin.TEST_REQ_ID)))
+            elif mt == admin.RESEND_REQUEST:
+                self._on_resend_request(msg)
+            elif mt == admin.REJECT:
+                self.event(f"Reject received for our seq {msg.get_str(admin.REF_SEQ_NUM)}: reason "
+                           f"{msg.get_str(admin.SESSION_REJECT_REASON)} {msg.get_str(admin.TEXT) or ''}",
+                           logging.WARNING)
+
+    def _deliver(self, msg) -> None:
+        """Hands an application message over; it counts as received once the callback returns."""
+        epoch = self._epoch
+        try:
             self.app.on_message(self, msg)
+        except UnsupportedMessageType as exc:
+            mt = wire.msg_type(msg)
+            self._send(admin.BUSINESS_MESSAGE_REJECT, admin.business_reject(
+                msg.seq_num, mt, admin.UNSUPPORTED_MESSAGE_TYPE, str(exc) or f"MsgType {mt} is not supported"),
+                reply_header(msg))
+        except Exception as exc:
+            text = (f"application failed on MsgSeqNum {msg.seq_num} ({type(exc).__name__}: {exc}); "
+                    f"not counted: the counterparty resends it after the reconnect")
+            logger.exception("%s: %s", self.cfg.name, text)
+            self.event(text, logging.ERROR)
+            self._send(admin.LOGOUT, admin.logout("application error"))
+            self._disconnect(text)
+            return
+        if epoch == self._epoch:  # not when the callback's own doing reset the store meanwhile
+            self._advance()
 
-    def _check_header(self, msg, mt: str, now: int) -> bool:
-        sender, target = msg.get_str(admin.SENDER_COMP_ID), msg.get_str(admin.TARGET_COMP_ID)
-        if sender != self.cfg.target_comp_id or target != self.cfg.sender_comp_id:
-            tag = admin.SENDER_COMP_ID if sender != self.cfg.target_comp_id else admin.TARGET_COMP_ID
-            self._fatal_reject(msg, mt, SessionRejectReason.COMP_ID_PROBLEM, tag,
-                               f"CompID problem: got {sender}->{target}, expected "
-                               f"{self.cfg.target_comp_id}->{self.cfg.sender_comp_id}")
-            return False
-        sending = msg.get_utc_ns(admin.SENDING_TIME)
-        if self.cfg.max_latency_s and abs(now - sending) > self.cfg.max_latency_s * _NS:
-            self._fatal_reject(msg, mt, SessionRejectReason.SENDING_TIME_ACCURACY_PROBLEM, admin.SENDING_TIME,
-                               f"SendingTime accuracy problem: {abs(now - sending) / _NS:.1f} s off, "
-                               f"limit {self.cfg.max_latency_s} s")
-            return False
-        if msg.get(admin.POSS_DUP_FLAG) == b"Y" and mt != admin.SEQUENCE_RESET:
-            if not msg.has(admin.ORIG_SENDING_TIME):
-                self._reject_and_count(msg, mt, SessionRejectReason.REQUIRED_TAG_MISSING, admin.ORIG_SENDING_TIME,
-                                       "PossDupFlag=Y without OrigSendingTime")
-                return False
-            if msg.get_utc_ns(admin.ORIG_SENDING_TIME) > sending:
-                self._fatal_reject(msg, mt, SessionRejectReason.SENDING_TIME_ACCURACY_PROBLEM,
-                                   admin.ORIG_SENDING_TIME, "OrigSendingTime later than SendingTime")
-                return False
-        return True
-
-    def _too_low(self, msg, mt: str, seq: int, expected: int) -> None:
+    def _too_low(self, msg, seq: int, expected: int) -> None:
         if msg.get(admin.POSS_DUP_FLAG) == b"Y":
             return  # a duplicate of something already processed
         text = f"MsgSeqNum too low, expecting {expected} but received {seq}"
-        self._event(
-            f"{text}. Runbook: the counterparty reused sequence numbers without PossDupFlag (their store "
-            f"was reset, or ours kept numbers they dropped). Do not lower ours blindly: agree with them "
-            f"which numbers both sides will use, then either reset both (reset_on_logon / ResetSeqNumFlag) "
-            f"or set ours with `fxpipe fix-store set {self.cfg.store_path} --next-target N` while stopped.",
-            logging.ERROR)
-        self._send_admin(admin.LOGOUT, admin.logout(text))
+        self.event(too_low_runbook(text, self.cfg.store_path), logging.ERROR)
+        self._send(admin.LOGOUT, admin.logout(text), reply_header(msg))
         self._disconnect(text)
-
-    def _hold_early(self, seq: int, msg, mt: str) -> None:
-        if mt not in (admin.LOGON, admin.RESEND_REQUEST):
-            self.gaps.hold(seq, msg)
-        self._request_gap(seq)
 
     def _request_gap(self, seq: int) -> None:
         expected = self.store.next_target
         if self.gaps.should_request(expected):
             self.gaps.requested(seq)
-            self._event(f"gap: expected {expected}, received {seq}; ResendRequest {expected}..0")
-            self._send_admin(admin.RESEND_REQUEST, admin.resend_request(expected, 0))
+            self.event(f"gap: expected {expected}, received {seq}; ResendRequest {expected}..0")
+            self._send(admin.RESEND_REQUEST, admin.resend_request(expected, 0))
 
     def _drain_queue(self) -> None:
         while self.link is not None:
@@ -331,133 +327,20 @@ class Session:
     def _advance(self) -> None:
         self.store.incr_next_target()
 
-    # --- session messages ---------------------------------------------------------------
-
-    def _on_logon(self, msg, advance: bool) -> None:
-        now = self.clock()
-        if not self.cfg.schedule.is_open(now):
-            self._send_admin(admin.LOGOUT, admin.logout("session window is closed"))
-            self._disconnect("Logon outside the session window")
-            return
-        if self.state is State.ACTIVE:
-            self._send_admin(admin.LOGOUT, admin.logout("Logon received on an active session"))
-            self._disconnect("Logon received on an active session")
-            return
-        hb = msg.get_int(admin.HEART_BT_INT) if msg.has(admin.HEART_BT_INT) else self.cfg.heartbeat_s
-        if advance:
-            self._advance()
-        if self.state is State.AWAIT_LOGON:
-            self.heartbeat_ns = max(1, hb) * _NS  # the acceptor adopts the initiator's interval
-            self._send_admin(admin.LOGON, admin.logon(hb, msg.get(admin.RESET_SEQ_NUM_FLAG) == b"Y"
-                                                      or self.cfg.reset_on_logon))
-        self._enter(State.ACTIVE, now)
-        self._event(f"logged on (next out {self.store.next_sender}, next in {self.store.next_target})")
-        self.app.on_logon(self)
-
-    def _on_logout(self, msg, advance: bool) -> None:
-        if advance:
-            self._advance()
-        if self.state is State.LOGOUT_SENT:
-            reason = "logout confirmed"
-        else:
-            reason = f"counterparty logged out: {msg.get_str(admin.TEXT) or ''}".rstrip(": ")
-            self._send_admin(admin.LOGOUT, admin.logout())
-        now = self.clock()
-        self._disconnect(reason, logging.INFO)
-        if self.cfg.reset_on_logout:
-            self._reset_store(now, "reset_on_logout")
-
-    def _on_sequence_reset(self, msg, seq: int, reset_mode: bool) -> None:
-        new = msg.get_int(admin.NEW_SEQ_NO)
-        expected = self.store.next_target
-        if new > expected:
-            self.store.set_next_target(new)
-            self.gaps.drop_below(new)
-            self._drain_queue()
-        elif new < expected or not reset_mode:
-            self._reject(seq, SessionRejectReason.VALUE_IS_INCORRECT,
-                         f"attempt to lower sequence number, invalid value NewSeqNo={new}",
-                         admin.NEW_SEQ_NO, admin.SEQUENCE_RESET)
-            if not reset_mode:
-                self._advance()
-
-    def _on_resend_request(self, msg) -> None:
-        begin = msg.get_int(admin.BEGIN_SEQ_NO)
-        end = msg.get_int(admin.END_SEQ_NO)
-        last = self.store.next_sender - 1
-        if end == 0 or end > last:
-            end = last
-        self._event(f"ResendRequest {begin}..{msg.get_str(admin.END_SEQ_NO)}: resending {begin}..{end}")
-        if begin > end:
-            return
-        # A newer request supersedes one still streaming: the counterparty's latest word counts.
-        self._resend = ResendJob(begin, end)
-        self._pump_resend()
-
-    def _pump_resend(self) -> None:
-        job = self._resend
-        while job is not None and self.link is not None and self.link.backlog() < self.resend_high_water:
-            self.resender.step(job, self._emit_resend, self._emit_gap_fill)
-            if job.done:
-                self._event(f"resend done: {job.resent} resent, {job.gap_filled} gap-filled")
-                self._resend = None
-                held, self._held = self._held, []
-                for raw in held:
-                    self._write(raw)
-                break
-
-    def _emit_resend(self, seq: int, orig) -> None:
-        header = [(admin.POSS_DUP_FLAG, "Y"), (admin.ORIG_SENDING_TIME, orig.get(admin.SENDING_TIME))]
-        header += [(tag, value) for tag, value in orig.fields()
-                   if tag in admin.HEADER_TAGS and tag not in admin.ENCODER_HEADER_TAGS]
-        self._write(self._encode(wire.msg_type(orig), seq, orig.body(), header))
-
-    def _emit_gap_fill(self, seq: int, new_seq_no: int) -> None:
-        self._write(self._encode(admin.SEQUENCE_RESET, seq, admin.gap_fill(new_seq_no),
-                                 [(admin.POSS_DUP_FLAG, "Y")]))
-
-    def _stored_unparsable(self, seq: int, why: str) -> None:
-        self._event(f"stored message {seq} no longer parses ({why}); gap-filled instead", logging.ERROR)
-
     # --- outgoing -----------------------------------------------------------------------
 
-    def _encode(self, mt: str, seq: int, body, header=()) -> bytes:
-        return self._encoder.encode(mt, seq, self.clock(), body, header)
+    def _send(self, mt: str, body, header=()) -> int:
+        return self.outbox.send(mt, body, header)
 
-    def _send(self, mt: str, body) -> int:
-        seq = self.store.next_sender
-        raw = self._encode(mt, seq, body)
-        self.store.save_sent(seq, raw)
-        if self._resend is not None:
-            self._held.append(raw)  # after the resend, so the counterparty sees numbers in order
-        else:
-            self._write(raw)
-        return seq
-
-    _send_admin = _send
-
-    def _write(self, raw: bytes) -> None:
-        if self.link is None:
-            return
-        self.link.write(raw)
-        self._last_sent = now = self.clock()
-        if self.log:
-            self.log.outgoing(now, raw)
-
-    def _reject(self, ref_seq: int, reason, text: str, ref_tag=None, ref_msg_type=None) -> None:
-        self._event(f"Reject sent for seq {ref_seq}: {text}", logging.WARNING)
-        self._send_admin(admin.REJECT, admin.reject(ref_seq, reason, text, ref_tag, ref_msg_type))
+    def _reject(self, ref_seq: int, reason, text: str, ref_tag=None, ref_msg_type=None, routing=()) -> None:
+        self.event(f"Reject sent for seq {ref_seq}: {text}", logging.WARNING)
+        self._send(admin.REJECT, admin.reject(ref_seq, reason, text, ref_tag, ref_msg_type), routing)
 
     def _reject_and_count(self, msg, mt, reason, tag, text) -> None:
-        self._reject(msg.seq_num, reason, text, tag, mt)
+        self._reject(msg.seq_num, reason, text, tag, mt, reply_header(msg))
         if msg.seq_num == self.store.next_target:
             self._advance()
-
-    def _fatal_reject(self, msg, mt, reason, tag, text) -> None:
-        """Reject, count the message, Logout and drop the link (comp ids, SendingTime)."""
-        self._reject_and_count(msg, mt, reason, tag, text)
-        self._send_admin(admin.LOGOUT, admin.logout(text))
-        self._disconnect(text)
+            self._drain_queue()
 
     # --- state ----------------------------------------------------------------------------
 
@@ -473,13 +356,13 @@ class Session:
     def _closed(self, now: int, reason: str, level: int = logging.WARNING) -> None:
         was = self.state
         self.link = None
+        self.outbox.detach()
         self._enter(State.DISCONNECTED, now)
-        self._resend = None
-        self._held.clear()
+        self.resends.stop()
         self.gaps.clear()
         self._test_req_id = None
         self.last_error = reason
-        self._event(f"disconnected: {reason}", logging.INFO if was is State.LOGOUT_SENT else level)
+        self.event(f"disconnected: {reason}", logging.INFO if was is State.LOGOUT_SENT else level)
         if self.cfg.reset_on_disconnect:
             self._reset_store(now, "reset_on_disconnect")
         if was in (State.ACTIVE, State.LOGOUT_SENT):
@@ -491,10 +374,21 @@ class Session:
 
     def _reset_store(self, now: int, why: str) -> None:
         self.store.reset(now)
-        self._event(f"sequence numbers reset to 1 ({why})")
+        self._epoch += 1
+        self.event(f"sequence numbers reset to 1 ({why})")
 
-    def _event(self, text: str, level: int = logging.INFO) -> None:
-        if self.log:
-            self.log.event(self.clock(), text, level)
-        elif level >= logging.WARNING:
-            logging.getLogger("fxpipe.fix.session").log(level, "%s: %s", self.cfg.name, text)
+
+def _reset_whatever_its_number(frame: bytes, exc):
+    """SequenceReset-Reset ignores MsgSeqNum, whatever it is (0 included): a number the codec
+    finds out of range does not stop it. Anything else: None."""
+    if exc.ref_tag != admin.MSG_SEQ_NUM or exc.ref_msg_type != admin.SEQUENCE_RESET:
+        return None
+    try:
+        msg = wire.parse(wire.renumbered(frame, 1), validate=False)
+    except wire.FixParseError:
+        return None
+    return msg if msg.get(admin.GAP_FILL_FLAG) != b"Y" else None
+
+
+def _routing(reply_to) -> list:
+    return reply_header(reply_to) if reply_to is not None else []

@@ -1,24 +1,33 @@
 """Durable message store of one FIX session: its sequence numbers and every message it sent.
 
-A store is a directory with three files. `lock` holds an exclusive flock for the one process
+A store is a directory with four files. `lock` holds an exclusive flock for the one process
 allowed to write (a second writer is refused with the holder's pid). `seqnums` holds two
 checksummed slots, written alternately (through a memory map: no syscall per message), so a
 torn write of one leaves the other intact:
 
     slot (at 0 and 64): | magic "FXSQ" | version | generation | next_sender | next_target |
-                        | creation_ns | crc32 |
+                        | creation_ns | indexed_end | crc32 |
 
 `messages` is an append-only log of checksummed records, one per message sent, read back to
 answer ResendRequests:
 
     record: | magic 0xF1C5 | version | flags | seq u64 | length u32 | crc32 | payload ... |
 
-Recovery at open scans the log, keeps every record whose checksum holds and cuts the file at
-the first one that does not (a torn tail from a crash mid-write). The outgoing sequence number
-is the larger of the slot's and the last record's + 1, so neither a crash between the two
-writes nor a log cut after corruption ever reuses a number. When data reaches the disk is the fsync policy: `always` (each write),
-`interval` (at most every fsync_interval_ms, driven by the session timer) or `never` (left to
-the OS: survives a process crash, not a power cut).
+`messages.idx` maps a MsgSeqNum to its record: one u64 per number, entry (seq - 1) holding the
+record's offset + 1 (0: not stored). A record is appended, then indexed, then the slot records
+`indexed_end`, the log offset up to which every record is in the index. So recovery at open
+reads only the tail after `indexed_end` (what a crash left unindexed): it keeps each record
+whose checksum holds and cuts the file at the first one that does not (a torn write). Restart
+time stays flat however many messages the FX week has piled up; a record that rots in the
+indexed part is caught when it is read (its checksum is checked on every read) and resent as a
+gap fill. A store without a usable index (older layout, index lost) is scanned in full once and
+re-indexed. The outgoing sequence number is the larger of the slot's and the last record's + 1,
+so neither a crash between the writes nor a log cut after corruption ever reuses a number.
+
+When data reaches the disk is the fsync policy: `always` (each write: record and index entry
+before the slot that claims them), `interval` (at most every fsync_interval_ms, driven by the
+session timer) or `never` (left to the OS: survives a process crash, not a power cut). Every
+file is created 0600: it holds the firm's orders.
 """
 from __future__ import annotations
 
@@ -28,19 +37,25 @@ import mmap
 import os
 import struct
 import zlib
+from array import array
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-_SLOT = struct.Struct("<4sIQQQqI")
+_SLOT = struct.Struct("<4sIQQQqQI")
+_SLOT_V1 = struct.Struct("<4sIQQQqI")  # before the index: no indexed_end, so a full scan
 _SLOT_MAGIC = b"FXSQ"
 _SLOT_OFFSETS = (0, 64)
 _SEQ_FILE_SIZE = 128
 _REC = struct.Struct("<HBBQII")
 _REC_MAGIC = 0xF1C5
-_VERSION = 1
+_VERSION = 1       # record layout
+_SLOT_VERSION = 2  # slot layout (1: without indexed_end)
 _FLAG_COMMITTED = 1
 _FLAG_MARKER = 2  # a sequence-number mark, no message (operator lowered next_sender)
+_ENTRY = struct.Struct("<Q")
 MAX_RECORD = 1 << 20
+_SCAN_CHUNK = 1 << 20
 
 
 class FsyncPolicy(enum.Enum):
@@ -59,13 +74,15 @@ class StoreLockedError(StoreError):
 
 @dataclass(frozen=True)
 class Recovery:
-    """What open() found: shown in the session's event log."""
+    """What open() found: shown in the session's event log. (How many messages the store
+    holds is message_count(): counting them is the one cost that grows with the store.)"""
 
-    messages: int
     next_sender: int
     next_target: int
     torn_bytes_cut: int
     slot_used: int
+    scanned_bytes: int = 0  # log bytes read to recover: the unindexed tail (all of it on a rebuild)
+    rebuilt_index: bool = False
 
 
 class FileStore:
@@ -80,13 +97,14 @@ class FileStore:
         self.next_target = 1
         self.creation_ns = 0
         self.recovery: Recovery | None = None
-        self._index: dict[int, tuple[int, int]] = {}
         self._generation = 0
         self._log_end = 0
+        self._indexed_end = 0
         self._lock_fd = -1
         self._seq_fd = -1
         self._seq_map: mmap.mmap | None = None  # slots are written in memory: no syscall per message
         self._log_fd = -1
+        self._idx_fd = -1
         self._dirty = False
         self._last_sync_ns = 0
 
@@ -102,17 +120,19 @@ class FileStore:
         try:
             self._seq_fd = os.open(self.path / "seqnums", os.O_RDWR | os.O_CREAT, 0o600)
             self._log_fd = os.open(self.path / "messages", os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            self._idx_fd = os.open(self.path / "messages.idx", os.O_RDWR | os.O_CREAT, 0o600)
             slot = self._read_slots()
             if os.fstat(self._seq_fd).st_size < _SEQ_FILE_SIZE:
                 os.ftruncate(self._seq_fd, _SEQ_FILE_SIZE)
             self._seq_map = mmap.mmap(self._seq_fd, _SEQ_FILE_SIZE)
-            cut, last_seq = self._scan_log()
             if slot is None:
                 self.next_sender, self.next_target, self.creation_ns = 1, 1, now_ns
-                slot_used = -1
+                slot_used, indexed_end = -1, None
             else:
-                gen, self.next_sender, self.next_target, self.creation_ns, slot_used = slot
+                gen, self.next_sender, self.next_target, self.creation_ns, indexed_end, slot_used = slot
                 self._generation = gen
+            start, rebuilt = self._scan_from(indexed_end)
+            cut, last_seq, scanned = self._scan_log(start)
             if last_seq is not None:
                 self.next_sender = max(self.next_sender, last_seq + 1)
             self._write_slot()
@@ -120,7 +140,8 @@ class FileStore:
         except BaseException:
             self.close()
             raise
-        self.recovery = Recovery(len(self._index), self.next_sender, self.next_target, cut, slot_used)
+        self.recovery = Recovery(self.next_sender, self.next_target, cut, slot_used,
+                                 scanned, rebuilt)
         self._last_sync_ns = now_ns
         return self.recovery
 
@@ -130,7 +151,7 @@ class FileStore:
                 self._seq_map.flush()
             self._seq_map.close()
             self._seq_map = None
-        for name in ("_log_fd", "_seq_fd"):
+        for name in ("_log_fd", "_idx_fd", "_seq_fd"):
             fd = getattr(self, name)
             if fd >= 0:
                 if self._dirty:
@@ -162,13 +183,9 @@ class FileStore:
         best = None
         for i, off in enumerate(_SLOT_OFFSETS):
             raw = os.pread(self._seq_fd, _SLOT.size, off)
-            if len(raw) < _SLOT.size:
-                continue
-            magic, ver, gen, nxt_s, nxt_t, created, crc = _SLOT.unpack(raw)
-            if magic != _SLOT_MAGIC or ver != _VERSION or zlib.crc32(raw[:-4]) != crc:
-                continue
-            if best is None or gen > best[0]:
-                best = (gen, nxt_s, nxt_t, created, i)
+            slot = _parse_slot(raw)
+            if slot is not None and (best is None or slot[0] > best[0]):
+                best = (*slot, i)
         if best is None and os.fstat(self._seq_fd).st_size > 0:
             raise StoreError(
                 f"{self.path / 'seqnums'}: neither slot has a valid checksum, so the sequence numbers "
@@ -178,8 +195,8 @@ class FileStore:
 
     def _write_slot(self) -> None:
         self._generation += 1
-        body = _SLOT.pack(_SLOT_MAGIC, _VERSION, self._generation, self.next_sender, self.next_target,
-                          self.creation_ns, 0)[:-4]
+        body = _SLOT.pack(_SLOT_MAGIC, _SLOT_VERSION, self._generation, self.next_sender, self.next_target,
+                          self.creation_ns, self._indexed_end, 0)[:-4]
         off = _SLOT_OFFSETS[self._generation & 1]
         seq_map = self._seq_map
         assert seq_map is not None, "the store is used only between open() and close()"
@@ -202,8 +219,8 @@ class FileStore:
         recovery's 'last record + 1' does not raise it back."""
         self.next_sender = _check_seq(seq, "next_sender")
         self._append(seq - 1, b"", _FLAG_COMMITTED | _FLAG_MARKER)
-        self._index = {s: loc for s, loc in self._index.items() if s < seq}
-        self._write_slot()
+        self._forget_above(seq - 1)
+        self._indexed()
 
     # --- messages ------------------------------------------------------------------------
 
@@ -212,24 +229,48 @@ class FileStore:
         if len(raw) > MAX_RECORD:
             raise StoreError(f"message of {len(raw)} bytes exceeds the store's {MAX_RECORD} byte record limit")
         offset = self._append(seq, raw, _FLAG_COMMITTED)
-        self._index[seq] = (offset + _REC.size, len(raw))
+        os.pwrite(self._idx_fd, _ENTRY.pack(offset + 1), (seq - 1) * _ENTRY.size)
+        self._wrote(self._idx_fd)
         if seq >= self.next_sender:
             self.next_sender = seq + 1
         # The slot too: if the log is later found corrupt and cut, the number is still not reused.
-        self._write_slot()
+        self._indexed()
 
     def get(self, seq: int) -> bytes | None:
-        loc = self._index.get(seq)
-        if loc is None:
+        """The message stored as seq, or None: never stored, dropped, or failing its checksum."""
+        if seq < 1:
             return None
-        return os.pread(self._log_fd, loc[1], loc[0])
+        entry = os.pread(self._idx_fd, _ENTRY.size, (seq - 1) * _ENTRY.size)
+        if len(entry) < _ENTRY.size or not (loc := _ENTRY.unpack(entry)[0]):
+            return None
+        offset = loc - 1
+        head = os.pread(self._log_fd, _REC.size, offset)
+        if len(head) < _REC.size:
+            return None
+        magic, ver, flags, rec_seq, length, crc = _REC.unpack(head)
+        if magic != _REC_MAGIC or ver != _VERSION or rec_seq != seq or flags & _FLAG_MARKER or length > MAX_RECORD:
+            return None
+        payload = os.pread(self._log_fd, length, offset + _REC.size)
+        if len(payload) < length or zlib.crc32(payload, zlib.crc32(head[:-4])) != crc:
+            return None
+        return payload
 
     def get_range(self, begin: int, end: int, limit: int) -> list[tuple[int, bytes | None]]:
         """Up to `limit` (seq, raw or None when not stored) for begin..end inclusive."""
-        out = []
-        for seq in range(begin, min(end, begin + limit - 1) + 1):
-            out.append((seq, self.get(seq)))
-        return out
+        return [(seq, self.get(seq)) for seq in range(begin, min(end, begin + limit - 1) + 1)]
+
+    def stored(self, begin: int) -> Iterator[tuple[int, bytes]]:
+        """(seq, raw) of every message stored from `begin` up to the last one sent."""
+        for seq in range(max(1, begin), self.next_sender):
+            raw = self.get(seq)
+            if raw is not None:
+                yield seq, raw
+
+    def message_count(self) -> int:
+        """Messages stored for resends (reads the whole index: for the operator, not at open)."""
+        entries = array("Q")
+        entries.frombytes(_whole(self._idx_fd, os.fstat(self._idx_fd).st_size // _ENTRY.size * _ENTRY.size))
+        return len(entries) - entries.count(0)
 
     def _append(self, seq: int, payload: bytes, flags: int) -> int:
         head = _REC.pack(_REC_MAGIC, _VERSION, flags, seq, len(payload), 0)[:-4]
@@ -241,43 +282,81 @@ class FileStore:
         self._wrote(self._log_fd)
         return offset
 
-    def _scan_log(self) -> tuple[int, int | None]:
+    def _forget_above(self, seq: int) -> None:
+        """Messages numbered above seq are no longer ours to resend (next_sender was lowered)."""
+        if os.fstat(self._idx_fd).st_size > seq * _ENTRY.size:
+            os.ftruncate(self._idx_fd, seq * _ENTRY.size)
+            self._wrote(self._idx_fd)
+
+    def _indexed(self) -> None:
+        """Every record in the log is in the index now: the slot says so."""
+        self._indexed_end = self._log_end
+        self._write_slot()
+
+    # --- recovery ------------------------------------------------------------------------
+
+    def _scan_from(self, indexed_end: int | None) -> tuple[int, bool]:
+        """Where the tail scan starts: the slot's indexed_end when the log and index bear it
+        out, else 0 with an empty index (a full scan rebuilds it)."""
         size = os.fstat(self._log_fd).st_size
-        data = os.pread(self._log_fd, size, 0) if size else b""
-        view = memoryview(data)
-        pos, last_seq = 0, None
+        if indexed_end is not None and indexed_end <= size and self._index_holds(indexed_end):
+            return indexed_end, False
+        os.ftruncate(self._idx_fd, 0)
+        return 0, size > 0
+
+    def _index_holds(self, indexed_end: int) -> bool:
+        """The index's last entry names a whole record that ends at or before indexed_end."""
+        n = os.fstat(self._idx_fd).st_size // _ENTRY.size
+        if n == 0:
+            return indexed_end == 0  # else the index was lost (or the log holds only marks): rescan
+        loc = _ENTRY.unpack(os.pread(self._idx_fd, _ENTRY.size, (n - 1) * _ENTRY.size))[0]
+        if loc == 0:
+            return True  # numbers skipped by a marker after the last message
+        head = os.pread(self._log_fd, _REC.size, loc - 1)
+        if len(head) < _REC.size:
+            return False
+        magic, ver, _flags, seq, length, _crc = _REC.unpack(head)
+        return magic == _REC_MAGIC and ver == _VERSION and seq == n and loc - 1 + _REC.size + length <= indexed_end
+
+    def _scan_log(self, start: int) -> tuple[int, int | None, int]:
+        """Reads the log from start, indexing each whole record; cuts the first torn one.
+        Returns (bytes cut, last sequence number found, bytes scanned)."""
+        size = os.fstat(self._log_fd).st_size
+        pos, last_seq = start, None
         while pos + _REC.size <= size:
-            magic, ver, flags, seq, length, crc = _REC.unpack_from(view, pos)
+            head = os.pread(self._log_fd, _REC.size, pos)
+            magic, ver, flags, seq, length, crc = _REC.unpack(head)
             end = pos + _REC.size + length
             if magic != _REC_MAGIC or ver != _VERSION or length > MAX_RECORD or end > size:
                 break
             if not flags & _FLAG_COMMITTED:
                 break
-            if zlib.crc32(view[pos + _REC.size:end], zlib.crc32(view[pos:pos + _REC.size - 4])) != crc:
+            if zlib.crc32(os.pread(self._log_fd, length, pos + _REC.size), zlib.crc32(head[:-4])) != crc:
                 break
             if flags & _FLAG_MARKER:
-                self._index = {s: loc for s, loc in self._index.items() if s <= seq}
-            else:
-                self._index[seq] = (pos + _REC.size, length)
+                self._forget_above(seq)
+            else:  # synced once by open(), not per record
+                os.pwrite(self._idx_fd, _ENTRY.pack(pos + 1), (seq - 1) * _ENTRY.size)
             last_seq = seq
             pos = end
         cut = size - pos
         if cut:
             os.ftruncate(self._log_fd, pos)
             os.fsync(self._log_fd)
-        self._log_end = pos
-        return cut, last_seq
+        self._log_end = self._indexed_end = pos
+        return cut, last_seq, pos - start + cut
 
     # --- resets and durability -----------------------------------------------------------
 
     def reset(self, now_ns: int) -> None:
         """A new FIX session: both numbers back to 1, sent messages dropped."""
-        # Log first: a crash between the two steps leaves old numbers with an empty log
+        # Log and index first: a crash between the steps leaves old numbers with an empty log
         # (resends become gap fills), never new numbers beside stale messages.
         os.ftruncate(self._log_fd, 0)
         os.fsync(self._log_fd)
-        self._log_end = 0
-        self._index.clear()
+        os.ftruncate(self._idx_fd, 0)
+        os.fsync(self._idx_fd)
+        self._log_end = self._indexed_end = 0
         self.next_sender = self.next_target = 1
         self.creation_ns = now_ns
         self._write_slot()
@@ -296,10 +375,36 @@ class FileStore:
             self._last_sync_ns = now_ns
 
     def _sync(self) -> None:
+        # Log and index before the slot that claims them.
         os.fdatasync(self._log_fd)
+        os.fdatasync(self._idx_fd)
         assert self._seq_map is not None, "the store is used only between open() and close()"
         self._seq_map.flush()  # msync: the slots reach the disk
         self._dirty = False
+
+
+def _parse_slot(raw: bytes):
+    """(generation, next_sender, next_target, creation_ns, indexed_end or None) of a valid slot."""
+    if len(raw) >= _SLOT.size and raw[:4] == _SLOT_MAGIC:
+        magic, ver, gen, nxt_s, nxt_t, created, indexed_end, crc = _SLOT.unpack(raw[:_SLOT.size])
+        if ver == _SLOT_VERSION and zlib.crc32(raw[:_SLOT.size - 4]) == crc:
+            return gen, nxt_s, nxt_t, created, indexed_end
+    if len(raw) >= _SLOT_V1.size and raw[:4] == _SLOT_MAGIC:
+        magic, ver, gen, nxt_s, nxt_t, created, crc = _SLOT_V1.unpack(raw[:_SLOT_V1.size])
+        if ver == 1 and zlib.crc32(raw[:_SLOT_V1.size - 4]) == crc:
+            return gen, nxt_s, nxt_t, created, None
+    return None
+
+
+def _whole(fd: int, size: int) -> bytes:
+    parts, pos = [], 0
+    while pos < size:
+        part = os.pread(fd, min(_SCAN_CHUNK, size - pos), pos)
+        if not part:
+            break
+        parts.append(part)
+        pos += len(part)
+    return b"".join(parts)
 
 
 def _check_seq(seq: int, what: str) -> int:

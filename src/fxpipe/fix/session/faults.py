@@ -1,0 +1,21 @@
+"""Deliberately broken frames, for a venue that tests its counterparty's session layer.
+
+garble() turns a well-formed message into one the receiver must drop as garbled (FIX: no
+Reject, no sequence number used): a wrong CheckSum, a BodyLength that does not match, or a
+BeginString of no FIX version.
+"""
+from __future__ import annotations
+
+GARBLE_KINDS = ("checksum", "length", "begin")
+
+
+def garble(raw: bytes, kind: str) -> bytes:
+    if kind == "checksum":
+        return raw[:-4] + b"%03d\x01" % ((int(raw[-4:-1]) + 1) % 256)
+    if kind == "length":
+        at = raw.index(b"\x019=") + 3
+        end = raw.index(b"\x01", at)
+        return raw[:at] + str(int(raw[at:end]) + 5).encode() + raw[end:]
+    if kind == "begin":
+        return b"8=FXX.4.2" + raw[raw.index(b"\x01"):]
+    raise ValueError(f"garble kind must be one of {', '.join(GARBLE_KINDS)}, got {kind!r}")

@@ -1,0 +1,76 @@
+"""Everything a session sends goes through its Outbox: numbered, stored, written, logged.
+
+send() gives a message the next MsgSeqNum, keeps it in the store (so a ResendRequest finds
+it), then writes it to the link and the message log. While a ResendRequest is being answered
+the outbox holds new messages back (hold / release), so the counterparty sees numbers in order:
+the resent ones first, then what was sent meanwhile. It remembers when it last wrote (the
+heartbeat timer reads it) and the number of the Logon it sent on this connection (the resend
+answer treats that number apart).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from . import admin, faults, wire
+
+if TYPE_CHECKING:
+    from .connection import Connection
+
+
+class Outbox:
+    def __init__(self, cfg, store, clock: Callable[[], int], log=None):
+        self.store = store
+        self.clock = clock
+        self.log = log
+        self.link: Connection | None = None
+        self.last_sent = 0
+        self.logon_seq = 0  # MsgSeqNum of the Logon sent on this connection
+        self._encoder = wire.Encoder(cfg.sender_comp_id, cfg.target_comp_id, begin_string=cfg.begin_string)
+        self._held: list[bytes] | None = None  # a list while a resend is answered
+
+    def encode(self, mt: str, seq: int, body, header=()) -> bytes:
+        return self._encoder.encode(mt, seq, self.clock(), body, header)
+
+    def send(self, mt: str, body, header=()) -> int:
+        seq = self.store.next_sender
+        raw = self.encode(mt, seq, body, header)
+        self.store.save_sent(seq, raw)
+        if mt == admin.LOGON:
+            self.logon_seq = seq
+        self.queue_or_write(raw)
+        return seq
+
+    def queue_or_write(self, raw: bytes) -> None:
+        if self._held is not None:
+            self._held.append(raw)
+        else:
+            self.write(raw)
+
+    def write(self, raw: bytes) -> None:
+        if self.link is None:
+            return
+        self.link.write(raw)
+        self.last_sent = now = self.clock()
+        if self.log:
+            self.log.outgoing(now, raw)
+
+    def send_garbled(self, kind: str) -> bytes:
+        """A Heartbeat broken as `kind` (faults.garble), in order with the rest; no number used."""
+        raw = faults.garble(self.encode(admin.HEARTBEAT, self.store.next_sender, []), kind)
+        self.queue_or_write(raw)
+        return raw
+
+    def hold(self) -> None:
+        if self._held is None:
+            self._held = []
+
+    def release(self) -> None:
+        held, self._held = self._held or [], None
+        for raw in held:
+            self.write(raw)
+
+    def detach(self) -> None:
+        """The link is gone: nothing held goes out on the next one (it is in the store)."""
+        self.link = None
+        self._held = None
