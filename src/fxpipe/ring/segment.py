@@ -48,7 +48,7 @@ def process_start_time(pid: int) -> int:
 def process_alive(pid: int, start_time: int = 0) -> bool:
     """True if pid runs and, when start_time is given, is the same process as then. A zombie
     (exited, not yet reaped) is dead: it will never release or publish again."""
-    if pid <= 0:
+    if pid <= 0 or pid > 2**31 - 1:  # no such pid (a damaged header may hold anything)
         return False
     try:
         os.kill(pid, 0)
