@@ -93,12 +93,12 @@ def claim_steps(w: World, name: str, mask: int, pid: int) -> Steps:
     for i, e in enumerate(w.entries):
         if e.state != FREE:
             continue
-        e.state, e.gen = CLAIMING, e.gen + 1                                    # CAS
-        yield
+        # CAS to CLAIMING, name it, fence, look for the same name elsewhere: one step here, since
+        # only the joiner itself reads a CLAIMING entry.
+        e.state, e.gen = CLAIMING, e.gen + 1
         e.name, e.mask, e.pid = name, mask & ~(1 << i), pid
-        yield
         if any(o.state != FREE and o.name == name for j, o in enumerate(w.entries) if j != i):
-            e.state = FREE                                                      # fence, then scan
+            e.state = FREE
             raise JoinFailed(name)
         yield
         return (yield from _finish_join(w, i))
@@ -106,17 +106,16 @@ def claim_steps(w: World, name: str, mask: int, pid: int) -> Steps:
 
 
 def _finish_join(w: World, i: int) -> Steps:
+    # (A load followed by a store of what it read is one step: a party that runs between them
+    # can only make the stored value more conservative.)
     e = w.entries[i]
-    v0 = w.join_start(e.mask)                                                   # loads
-    yield
-    e.sequence = v0                                                             # store
+    v0 = w.join_start(e.mask)                                                   # loads, store
+    e.sequence = v0
     yield
     joining = (JOINING, e.gen) if e.state == CLAIMING else e.member()
-    e.state = JOINING
+    e.state = JOINING                                                           # gates from here
     yield
-    start = max(v0, w.join_start(e.mask))                                       # fence, re-read
-    yield
-    e.sequence = start
+    e.sequence = max(v0, w.join_start(e.mask))                                  # fence, re-read, store
     yield
     if e.member() != joining:                                                   # CAS
         raise ConsumerDetached(f"consumer {e.name!r} was detached while it was being attached")
@@ -176,8 +175,7 @@ class RefProducer:
             if q - w.slot_count > self.gating_cache:
                 return None
         self.next = q
-        w.slots[q % w.slot_count] = (q, bytes(data))
-        yield
+        w.slots[q % w.slot_count] = (q, bytes(data))                            # write, publish
         w.cursor = q
         return q
 
@@ -210,14 +208,12 @@ class RefConsumer:
         if e.member() != self.member:
             raise ConsumerDetached(f"consumer {self.name!r} was detached")
         s = self.next
-        if w.available(self.index) < s:
+        if w.available(self.index) < s:                                         # barrier, copy
             return None
-        yield
         copy = w.slots[s % w.slot_count]
         yield
-        if e.member() != self.member:                                           # fence, check
+        if e.member() != self.member:                                           # fence, check, release
             raise ConsumerDetached(f"consumer {self.name!r} was detached")
-        yield
         e.sequence = s
         self.next = s + 1
         return s, copy[1] if copy[0] == s else b"<overwritten by %d>" % copy[0]
