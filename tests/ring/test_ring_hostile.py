@@ -1,6 +1,5 @@
 """Hostile or damaged segments: every header field is checked against the file before a
 pointer is made from it, and a full /dev/shm is an error at create."""
-import ast
 import multiprocessing as mp
 import os
 import resource

@@ -2,7 +2,6 @@
 journal is attached, detached, killed and restarted; joiners come and go behind it; an operator
 detaches at random; a dependent reads throughout. Every event anybody returns carries the bytes
 published for its sequence; no process dies by a signal; nobody wedges."""
-import ast
 import multiprocessing as mp
 import os
 import random
@@ -157,7 +156,7 @@ def _dependent(name, out):
 
 def test_randomised_membership_churn_never_reads_a_wrong_byte(ring_name):
     with Ring.create(ring_name, slot_size=64, slot_count=4, skip_detached_upstream=False,
-                     consumers=["journal", ("decision", ["journal"])]) as ring:
+                     consumers=["journal", ("decision", ["journal"])]):
         out = CTX.Queue()
         seed = int.from_bytes(os.urandom(4), "little")
         procs = [CTX.Process(target=_producer, args=(ring_name, out)),
@@ -177,4 +176,3 @@ def test_randomised_membership_churn_never_reads_a_wrong_byte(ring_name):
     errors = [e for _, errs in results.values() for e in errs]
     assert errors == [], (seed, errors[:10])
     assert results["producer"][0] > 50 and results["dependent"][0] > 0, (seed, results)
-    assert ast.literal_eval(repr(results))

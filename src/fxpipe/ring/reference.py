@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Generator
 from dataclasses import dataclass, field
+from typing import Any
 
 from fxpipe.ring.errors import ConsumerDetached, ConsumerError, RingError, RingFull, RingTimeout
 
@@ -20,7 +21,7 @@ FREE, DECLARED, ATTACHED, DETACHED, CLAIMING, JOINING = range(6)
 GATING = (DECLARED, ATTACHED, JOINING)
 MAX_CONSUMERS = 16
 
-Steps = Generator[None, None, object]
+Steps = Generator[None, None, Any]
 
 
 @dataclass
