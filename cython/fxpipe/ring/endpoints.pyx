@@ -71,6 +71,7 @@ def new_consumer(Ring ring, str name, int idx, int wait, int64_t rejoined_gap, u
     c.c.skip_detached = bool(ring.flags & FX_FLAG_SKIP_DETACHED_UPSTREAM)
     c.c.member = member
     c.c.empty_wakes = 0
+    c.c.releases = 0
     c.c.index = idx
     c.c.ndeps = 0
     for i in range(FX_RING_MAX_CONSUMERS):
