@@ -149,3 +149,62 @@ def test_restarted_consumer_resumes_after_its_last_release(make):
     assert [val(c2.recv(timeout=0)) for _ in range(3)] == [1, 2, 3]
     with pytest.raises(ConsumerDetached):
         c.recv(timeout=0)
+
+
+# -- the Cython ring only: multi-producer slots and real processes -----------------------------
+
+def test_detached_consumer_on_a_multi_producer_ring_raises_instead_of_hanging(ring_name):
+    with Ring.create(ring_name, slot_size=16, slot_count=4, producer="multi", consumers=["c"]) as r:
+        p, c = r.producer(), r.consumer("c")
+        for i in range(4):
+            p.send(ev(i))
+        r.detach("c")
+        for i in range(4, 8):
+            p.send(ev(i), timeout=0)
+        with pytest.raises(ConsumerDetached):
+            c.recv(timeout=5)          # today: waits for a round-0 flag that never comes
+
+
+def test_consumer_added_behind_a_detached_upstream_on_a_multi_producer_ring(ring_name):
+    with Ring.create(ring_name, slot_size=16, slot_count=4, producer="multi", consumers=["journal"]) as r:
+        p = r.producer()
+        for i in range(4):
+            p.send(ev(i))
+        r.detach("journal")
+        for i in range(4, 8):
+            p.send(ev(i), timeout=0)
+        late = r.consumer("late", create=True, after=["journal"])
+        assert late.next == 8
+        j = r.consumer("journal")
+        p.send(ev(8))
+        assert val(j.recv(timeout=5)) == 8 and val(late.recv(timeout=5)) == 8
+
+
+def _add_same_name(name, go, done, out):
+    r = Ring.attach(name)
+    go.wait(30)
+    try:
+        c = r.consumer("dup", create=True)
+        out.put(("won", c.next))
+        done.wait(60)                   # stay alive until every contender has tried
+    except ConsumerError as exc:
+        out.put(("refused", str(exc)))
+
+
+def test_two_processes_adding_one_name_at_once_one_wins_the_other_is_told(ring_name):
+    import multiprocessing as mp
+    ctx = mp.get_context("fork")
+    for _ in range(5):
+        with Ring.create(ring_name, slot_size=8, slot_count=8) as r:
+            go, done, out = ctx.Event(), ctx.Event(), ctx.Queue()
+            procs = [ctx.Process(target=_add_same_name, args=(ring_name, go, done, out)) for _ in range(3)]
+            for pr in procs:
+                pr.start()
+            go.set()
+            got = [out.get(timeout=60) for _ in procs]
+            done.set()
+            for pr in procs:
+                pr.join(60)
+            assert sorted(g[0] for g in got) == ["refused", "refused", "won"], got
+            assert all("attached by live pid" in g[1] or "being attached" in g[1] for g in got if g[0] == "refused")
+            assert r.consumer_names() == ["dup"]

@@ -200,7 +200,7 @@ cdef class Producer:
     def _full_message(self, timeout):
         s = self.ring.status()
         laggards = [f"{c['name']} (seq {c['sequence']}, {'alive' if c['alive'] else 'DEAD'} pid {c['pid']})"
-                    for c in s["consumers"] if c["state"] in ("attached", "declared")]
+                    for c in s["consumers"] if c["state"] in ("attached", "declared", "joining")]
         return (f"ring {self.ring.name!r} stayed full for {timeout}s: gating consumers "
                 f"{', '.join(laggards) or 'none'}; cursor {s['cursor']}")
 
