@@ -82,6 +82,7 @@ cdef class SegmentAppender:
         """Maps segment `segment_no` (open read-write on fd, `size` bytes) and resumes at `pos`
         with the summary of the records already in it."""
         cdef void *p
+        cdef uint64_t wm
         if self.base != NULL:
             raise RuntimeError("detach the current segment first")
         if pos < SEGMENT_HEADER_SIZE or pos + SEAL_RECORD_SIZE > size or (pos & 7):
@@ -107,11 +108,17 @@ cdef class SegmentAppender:
         self.uni_type = uni_type
         self.mixed_size = mixed_size
         self.mixed_type = mixed_type
+        wm = <uint64_t>(<uint32_t *>(self.base + 56))[0] << 3
         if self.policy == FSYNC_BATCH:
-            self.sync_from = SEGMENT_HEADER_SIZE
-            self._flush()        # what recovery found is made durable; the watermark says so
-        elif (<uint32_t *>(self.base + 56))[0] != 0:
-            self._store_watermark(0)   # 0: not maintained (every record synced, or never)
+            # The next sync also flushes what an earlier writer left unsynced (a crash leaves
+            # it in the page cache), before the watermark moves past it.
+            self.sync_from = wm if SEGMENT_HEADER_SIZE <= wm < pos else (pos if wm else SEGMENT_HEADER_SIZE)
+        elif wm:
+            # Not kept under this policy: clear it durably, so a stale watermark below records
+            # this writer syncs can never make recovery cut them as unsynced.
+            self._store_watermark(0)
+            if msync(self.base, 4096, MS_SYNC) != 0:
+                raise OSError(errno, f"msync of journal segment {segment_no} header: {os.strerror(errno)}")
 
     def detach(self):
         """Unmaps the current segment (syncing first unless the policy is never)."""
