@@ -136,3 +136,17 @@ def test_journal_files_are_owner_only(tmp_path):
         p.chmod(0o644)
     Journal.open(d, fsync="never").close()
     assert all(stat.S_IMODE(p.stat().st_mode) == 0o600 for p in d.iterdir())
+
+
+def test_a_watermark_left_by_a_batch_writer_never_covers_for_a_stricter_one(tmp_path):
+    """Batch writer dies (watermark at record 8); the journal is reopened every-record and
+    grows. A hole among the records synced one by one is corruption, not an unsynced tail."""
+    d = tmp_path / "j"
+    _child_writes(d, 10)
+    with Journal.open(d, fsync="every-record") as j:
+        for i in range(11, 16):
+            j.append(1, i.to_bytes(8, "little") * 8, i)
+    offsets = _record_offsets(d)
+    _punch(d, offsets[12], L.record_size(64))
+    with pytest.raises(JournalCorruptError, match="intact records follow"):
+        Journal.open(d, fsync="every-record")
