@@ -22,7 +22,7 @@ BIG = {"big_every": 2, "big_size": 128 * 1024}
 KILLS = 30
 
 
-def test_lesson9_half_written_records_after_kill9_of_a_real_writer(tmp_path):
+def test_half_written_records_after_kill9_of_a_real_writer(tmp_path):
     jpath = tmp_path / "j"
     ack_path = tmp_path / "ack"
     ack_path.write_bytes(bytes(8))

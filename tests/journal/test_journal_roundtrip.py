@@ -181,7 +181,7 @@ def test_bad_journal_settings_are_clear_errors(tmp_path, kw, match):
     open_j(tmp_path / "j").close()
 
 
-def test_lesson7_two_writers_on_one_store_are_refused(tmp_path):
+def test_two_writers_on_one_store_are_refused(tmp_path):
     code = ("import sys, time; from fxpipe.journal import Journal;"
             f"j = Journal.open({str(tmp_path / 'j')!r}, fsync='never', segment_size=1 << 16);"
             "print('open', flush=True); sys.stdin.readline(); j.close()")

@@ -75,7 +75,7 @@ def test_replay_cli_reports_equal(recorded):
     assert "EQUAL" in r.stdout and f"outputs compared {len(outputs)}" in r.stdout
 
 
-def test_lesson3_replaying_the_same_journal_twice_gives_the_same_result(recorded):
+def test_replaying_the_same_journal_twice_gives_the_same_result(recorded):
     path, _ = recorded
     a, b = replay_journal(path), replay_journal(path)
     assert a.ok and b.ok

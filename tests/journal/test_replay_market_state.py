@@ -105,7 +105,7 @@ def test_a_timer_lets_time_pass_and_drops_stale_quotes(stage):
     assert all(int(q["bid_qty_e2"]) == 0 and int(q["ask_qty_e2"]) == 0 for q in out)
 
 
-def test_lesson11_stale_prices_dropped_after_market_data_disconnect(stage):
+def test_stale_prices_dropped_after_market_data_disconnect(stage):
     stage.on_event(quote(1, 7, 105, 108, t=0))
     stage.on_event(quote(2, 7, 100, 110, t=1))
     (q,) = stage.on_event(md_session(1, ev.SessionState.DISCONNECTED, 2))

@@ -86,7 +86,7 @@ def test_blocking_waits_across_processes(ring_name, tmp_path):
             assert res["errors"] == [] and res["total"] == 2000
 
 
-def test_lesson8_consumer_killed_mid_stream_is_detected_and_detached(ring_name, tmp_path):
+def test_consumer_killed_mid_stream_is_detected_and_detached(ring_name, tmp_path):
     """SIGKILL a consumer while the producer streams: the producer must not be wedged for
     ever; the dead consumer is reported, detached, and the surviving consumer gets all."""
     with Ring.create(ring_name, slot_size=64, slot_count=16, consumers=["victim", "survivor"]) as ring:
@@ -118,7 +118,7 @@ def test_lesson8_consumer_killed_mid_stream_is_detected_and_detached(ring_name, 
         assert res["errors"] == [] and res["total"] == 500
 
 
-def test_lesson8_producer_auto_detaches_dead_consumer(ring_name, tmp_path):
+def test_dead_consumer_never_wedges_producer_with_auto_detach(ring_name, tmp_path):
     with Ring.create(ring_name, slot_size=64, slot_count=8, consumers=["victim"]) as ring:
         victim = CTX.Process(target=W.consume, args=(ring_name, "victim", "yield", 1, [], str(tmp_path / "v"), 3))
         victim.start()

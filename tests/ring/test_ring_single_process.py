@@ -293,7 +293,7 @@ def test_closed_ring_still_delivers_what_upstream_has_not_released(ring_name):
             up.recv(timeout=0)
 
 
-def test_lesson10_idle_consumer_keeps_heartbeat_hung_one_is_reported(ring_name):
+def test_idle_consumer_keeps_heartbeat_hung_one_is_reported(ring_name):
     """A quiet link is not a dead one: a consumer waiting on an idle ring keeps its heartbeat
     fresh, so a watchdog can tell it from one that holds events and no longer runs."""
     import time
@@ -313,14 +313,38 @@ def test_lesson10_idle_consumer_keeps_heartbeat_hung_one_is_reported(ring_name):
         assert hung.recv()[:1] == b"x"
 
 
-def test_ring_of_another_layout_version_is_replaced_only_on_request(ring_name):
-    path = segment.segment_path(ring_name)
+def _create_in_child_with_version_and_die(name, version):
+    code = f"""
+import os
+from fxpipe.ring import Ring
+r = Ring.create({name!r}, consumers=["a"])
+with open(r.path, "r+b") as f:
+    f.seek(8)
+    f.write(({version}).to_bytes(4, "little"))
+os._exit(0)
+"""
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
+
+
+def test_ring_of_another_layout_version_is_refused_unless_forced(ring_name):
+    _create_in_child_with_version_and_die(ring_name, 99)
+    with pytest.raises(RingLayoutError, match="layout version 99"):
+        Ring.attach(ring_name)
+    with pytest.raises(RingLayoutError, match="layout version 99.*without --force"):
+        Ring.create(ring_name, replace_stale=True)
+    assert segment.segment_path(ring_name).exists(), "refused, not silently deleted"
+    with Ring.create(ring_name, replace_stale=True, force=True, consumers=["b"]) as r:
+        assert r.consumer_names() == ["b"]
+
+
+def test_ring_of_another_layout_version_in_use_is_never_removed(ring_name):
     old = Ring.create(ring_name, consumers=["a"])
-    with open(path, "r+b") as f:
+    with open(old.path, "r+b") as f:
         f.seek(8)
         f.write((99).to_bytes(4, "little"))
-    old.close(unlink=False)
-    with pytest.raises(RingLayoutError, match="layout version 99"):
-        Ring.create(ring_name)
-    with Ring.create(ring_name, replace_stale=True, consumers=["b"]) as r:
-        assert r.consumer_names() == ["b"]
+    try:
+        with pytest.raises(RingLayoutError, match="creator pid .* alive"):
+            Ring.create(ring_name, replace_stale=True, force=True)
+        assert segment.segment_path(ring_name).exists()
+    finally:
+        old.close()

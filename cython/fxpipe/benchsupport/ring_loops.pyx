@@ -11,7 +11,7 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy, memset
 
 from fxpipe.includes.atomic cimport fx_load_acquire_i64, fx_monotonic_ns
-from fxpipe.ring.barrier cimport ConsumerC, consumer_release, consumer_wait
+from fxpipe.ring.barrier cimport ConsumerC, consumer_is_member, consumer_release, consumer_wait
 from fxpipe.ring.layout cimport FX_RING_MAX_CONSUMERS
 from fxpipe.ring.endpoints cimport Consumer, Producer
 from fxpipe.ring.ring cimport Ring
@@ -57,7 +57,8 @@ cdef int64_t _check(int code, str what) except -1:
     if code == CLAIM_FAILED:
         raise RuntimeError(f"{what}: the ring stayed full past the timeout (is the peer alive?)")
     if code == WAIT_FAILED:
-        raise RuntimeError(f"{what}: nothing arrived before the timeout, or the ring closed")
+        raise RuntimeError(f"{what}: nothing arrived before the timeout, the ring closed, or the "
+                           "consumer was detached")
     return 0
 
 
@@ -104,7 +105,7 @@ def ping(Producer producer, Consumer consumer, int64_t[::1] out, double duration
     cdef ProducerC* p = &producer.c
     cdef ConsumerC* c = &consumer.c
     cdef char* rslots = consumer.ring.slot_base
-    cdef uint64_t rsize = consumer.c.hdr.id.slot_size
+    cdef uint64_t rsize = consumer.ring.n_slot_size
     cdef int64_t nxt = consumer._next, seq, i = 0, n = out.shape[0], errors = 0
     cdef int code = OK
     cdef BenchEvent ev, echo
@@ -124,6 +125,9 @@ def ping(Producer producer, Consumer consumer, int64_t[::1] out, double duration
                 code = WAIT_FAILED
                 break
             memcpy(&echo, slot_ptr(rslots, nxt, c.mask, rsize), sizeof(BenchEvent))
+            if not consumer_is_member(c):
+                code = WAIT_FAILED
+                break
             consumer_release(c, nxt)
             nxt += 1
             t = fxb_ticks()
@@ -149,7 +153,7 @@ def pong(Consumer consumer, Producer producer, int64_t timeout_ns=10_000_000_000
     cdef ProducerC* p = &producer.c
     cdef ConsumerC* c = &consumer.c
     cdef char* rslots = consumer.ring.slot_base
-    cdef uint64_t rsize = consumer.c.hdr.id.slot_size
+    cdef uint64_t rsize = consumer.ring.n_slot_size
     cdef int64_t nxt = consumer._next, seq, count = 0
     cdef int code = OK
     cdef BenchEvent ev
@@ -159,6 +163,9 @@ def pong(Consumer consumer, Producer producer, int64_t timeout_ns=10_000_000_000
                 code = WAIT_FAILED
                 break
             memcpy(&ev, slot_ptr(rslots, nxt, c.mask, rsize), sizeof(BenchEvent))
+            if not consumer_is_member(c):
+                code = WAIT_FAILED
+                break
             consumer_release(c, nxt)
             nxt += 1
             seq = producer_claim(p, 1, timeout_ns)
@@ -223,7 +230,7 @@ def consume(Consumer consumer, int stage=0, bint batched=True, int64_t timeout_n
     Returns (events, errors, end_ns)."""
     cdef ConsumerC* c = &consumer.c
     cdef char* slots = consumer.ring.slot_base
-    cdef uint64_t size = consumer.c.hdr.id.slot_size
+    cdef uint64_t size = consumer.ring.n_slot_size
     cdef int64_t nxt = consumer._next, hi, s, expect = 0, errors = 0, end
     cdef int code = OK
     cdef bint stop = False
@@ -255,6 +262,9 @@ def consume(Consumer consumer, int stage=0, bint batched=True, int64_t timeout_n
                     errors += ev.f2 != ev.seq * 2 + 1
                 expect += 1
                 s += 1
+            if not consumer_is_member(c):
+                code = WAIT_FAILED
+                break
             consumer_release(c, hi)
             nxt = hi + 1
         end = fx_monotonic_ns()
@@ -271,4 +281,4 @@ def released_sequence(Ring ring, int index):
         raise ValueError(f"ring {ring.name!r} is closed in this process")
     if index < 0 or index >= FX_RING_MAX_CONSUMERS:
         raise ValueError(f"consumer index {index} must be 0..{FX_RING_MAX_CONSUMERS - 1}")
-    return fx_load_acquire_i64(&ring.hdr.consumers[index].sequence.value)
+    return fx_load_acquire_i64(&ring.hdr.consumers[index].sequence)

@@ -41,4 +41,7 @@ cdef class SegmentAppender:
     cdef int64_t append_raw(self, uint16_t rtype, const unsigned char *payload, uint64_t n,
                             int64_t ts_ns, uint8_t flags, uint8_t stage) except -1
     cdef int sync_now(self) except -1
+    cdef int _flush(self) except -1
+    cdef void _store_watermark(self, uint64_t upto) noexcept
+    cdef bint _watermark_behind(self) noexcept
     cdef int prepare(self, uint64_t upto) except -1

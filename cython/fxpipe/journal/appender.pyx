@@ -21,13 +21,14 @@ from posix.mman cimport MAP_FAILED, MAP_SHARED, MS_SYNC, PROT_READ, PROT_WRITE, 
 from fxpipe.journal.crc cimport fxj_crc32c, fxj_crc32c_init
 from fxpipe.journal.layout cimport (
     COMMIT_MARK, RECORD_HEADER_SIZE, RT_RESERVED_MIN, RT_SEAL, RT_STAGE_START, RT_STATE_HASH,
-    SEAL_BODY_SIZE, SEAL_RECORD_SIZE, SEGMENT_HEADER_SIZE, RecordHeader, SealBody,
+    SEAL_BODY_SIZE, SEAL_RECORD_SIZE, SEGMENT_HEADER_SIZE, RecordHeader, SealBody, SegmentHeader,
 )
 
 import os
 
 cdef extern from "fxjournal.h" nogil:
     void fxj_store_release_u32(uint32_t *p, uint32_t v)
+    void fxj_store_release_u64(uint64_t *p, uint64_t v)
     int64_t fxj_monotonic_ns()
     const unsigned char *fxj_zeros
     uint64_t FXJ_PREPARE_CHUNK
@@ -40,6 +41,7 @@ from libc.errno cimport EINTR
 fxj_crc32c_init(0)
 
 MAX_PAYLOAD = 0x7FFFFFF0
+MAX_SEGMENT_SIZE = 0x7FFFFFFF8    # the synced watermark counts 8-byte units in 32 bits
 POLICY_NEVER = FSYNC_NEVER
 POLICY_EVERY_RECORD = FSYNC_EVERY_RECORD
 POLICY_BATCH = FSYNC_BATCH
@@ -80,6 +82,7 @@ cdef class SegmentAppender:
         """Maps segment `segment_no` (open read-write on fd, `size` bytes) and resumes at `pos`
         with the summary of the records already in it."""
         cdef void *p
+        cdef uint64_t wm
         if self.base != NULL:
             raise RuntimeError("detach the current segment first")
         if pos < SEGMENT_HEADER_SIZE or pos + SEAL_RECORD_SIZE > size or (pos & 7):
@@ -105,6 +108,17 @@ cdef class SegmentAppender:
         self.uni_type = uni_type
         self.mixed_size = mixed_size
         self.mixed_type = mixed_type
+        wm = <uint64_t>(<uint32_t *>(self.base + 56))[0] << 3
+        if self.policy == FSYNC_BATCH:
+            # The next sync also flushes what an earlier writer left unsynced (a crash leaves
+            # it in the page cache), before the watermark moves past it.
+            self.sync_from = wm if SEGMENT_HEADER_SIZE <= wm < pos else (pos if wm else SEGMENT_HEADER_SIZE)
+        elif wm:
+            # Not kept under this policy: clear it durably, so a stale watermark below records
+            # this writer syncs can never make recovery cut them as unsynced.
+            self._store_watermark(0)
+            if msync(self.base, 4096, MS_SYNC) != 0:
+                raise OSError(errno, f"msync of journal segment {segment_no} header: {os.strerror(errno)}")
 
     def detach(self):
         """Unmaps the current segment (syncing first unless the policy is never)."""
@@ -124,14 +138,19 @@ cdef class SegmentAppender:
                             int64_t ts_ns, uint8_t flags, uint8_t stage) except -1:
         cdef uint64_t padded = (n + 7) & ~(<uint64_t>7)
         cdef uint64_t rsz = RECORD_HEADER_SIZE + padded
-        cdef uint64_t seq
+        cdef uint64_t seq, at
         cdef RecordHeader *h
+        cdef bint index_it
+        if n > MAX_PAYLOAD:
+            # The record's length field is 32 bits and readers take it as signed: refuse before
+            # anything is written, whatever the segment size.
+            raise ValueError(f"a {n}-byte payload is over the journal's record limit of {MAX_PAYLOAD} bytes")
         if self.failed:
             raise JournalFailedError("journal writer failed after a sync error; reopen the journal")
         if self.base == NULL:
             raise ValueError("journal writer is closed")
         if self.pos + rsz > self.limit:
-            if n > MAX_PAYLOAD or rsz > self.size - SEGMENT_HEADER_SIZE - SEAL_RECORD_SIZE:
+            if rsz > self.size - SEGMENT_HEADER_SIZE - SEAL_RECORD_SIZE:
                 raise ValueError(f"a {n}-byte payload cannot fit in a {self.size}-byte segment")
             self.on_full(rsz)
         if self.pos + rsz > self.prepared:
@@ -150,16 +169,21 @@ cdef class SegmentAppender:
             memset(self.base + self.pos + RECORD_HEADER_SIZE + n, 0, padded - n)
         h.crc = fxj_crc32c(self.base + self.pos + 8, RECORD_HEADER_SIZE - 8 + n)
         fxj_store_release_u32(&h.commit, COMMIT_MARK)
-
+        # The record is committed: account for it before anything that may raise (the index
+        # callback, a KeyboardInterrupt), so the next append can never overwrite it.
+        at = self.pos
+        self.pos += rsz
+        self.next_seq = seq + 1
+        self.seg_count += 1
         if ts_ns > self.max_ts_ns:
             self.max_ts_ns = ts_ns
-        if self.seg_count == 0:
+        if self.seg_count == 1:
             self.seg_first_seq = seq
             self.seg_min_ts = ts_ns
             self.seg_max_ts = ts_ns
             self.uni_size = <uint32_t>rsz
             self.uni_type = rtype
-            self.on_index(seq, self.max_ts_ns, self.segment_no, self.pos)
+            index_it = True
         else:
             if ts_ns < self.seg_min_ts:
                 self.seg_min_ts = ts_ns
@@ -169,11 +193,9 @@ cdef class SegmentAppender:
                 self.mixed_size = True
             if rtype != self.uni_type:
                 self.mixed_type = True
-            if (seq & self.index_mask) == 0:
-                self.on_index(seq, self.max_ts_ns, self.segment_no, self.pos)
-        self.seg_count += 1
-        self.pos += rsz
-        self.next_seq = seq + 1
+            index_it = (seq & self.index_mask) == 0
+        if index_it:
+            self.on_index(seq, self.max_ts_ns, self.segment_no, at)
         self.unsynced += 1
         if self.policy == FSYNC_EVERY_RECORD:
             self.sync_now()
@@ -206,21 +228,50 @@ cdef class SegmentAppender:
             self.prepared += <uint64_t>r
         return 0
 
+    cdef bint _watermark_behind(self) noexcept:
+        return self.policy == FSYNC_BATCH and (<uint32_t *>(self.base + 56))[0] != <uint32_t>(self.pos >> 3)
+
+    cdef void _store_watermark(self, uint64_t upto) noexcept:
+        """Record in the segment header that everything before `upto` is on stable storage
+        (batch policy): recovery then tells a hole a power cut left after it (never synced,
+        cut) from corruption before it (refused). Written after the data's msync and flushed
+        by its own, so it never runs ahead of the data; reserved word and header CRC change in
+        one 8-byte store, so a reader never sees them disagree."""
+        cdef SegmentHeader hdr
+        cdef uint64_t word
+        memcpy(&hdr, self.base, SEGMENT_HEADER_SIZE)
+        hdr.reserved = <uint32_t>(upto >> 3)
+        hdr.header_crc = fxj_crc32c(&hdr, 60)
+        word = (<uint64_t>hdr.header_crc << 32) | hdr.reserved
+        fxj_store_release_u64(<uint64_t *>(self.base + 56), word)
+
     cdef int sync_now(self) except -1:
-        cdef uint64_t start
-        cdef int rc
-        if self.base == NULL or self.pos <= self.sync_from:
+        if self.base == NULL or (self.pos <= self.sync_from and not self._watermark_behind()):
             self.unsynced = 0
             self.last_sync_ns = fxj_monotonic_ns()
             return 0
-        start = self.sync_from & ~(<uint64_t>4095)
+        self._flush()
+        self.syncs += 1
+        return 0
+
+    cdef int _flush(self) except -1:
+        """msync [sync_from, pos); under the batch policy, then the watermark and its page."""
+        cdef uint64_t start = self.sync_from & ~(<uint64_t>4095)
+        cdef int rc
         with nogil:
             rc = msync(self.base + start, self.pos - start, MS_SYNC)
         if rc != 0:
             self.failed = True
             raise JournalFailedError(errno, f"msync of journal segment {self.segment_no}: "
                                             f"{os.strerror(errno)}")
-        self.syncs += 1
+        if self.policy == FSYNC_BATCH:
+            self._store_watermark(self.pos)
+            with nogil:
+                rc = msync(self.base, 4096, MS_SYNC)
+            if rc != 0:
+                self.failed = True
+                raise JournalFailedError(errno, f"msync of journal segment {self.segment_no} header: "
+                                                f"{os.strerror(errno)}")
         self.sync_from = self.pos
         self.unsynced = 0
         self.last_sync_ns = fxj_monotonic_ns()

@@ -10,6 +10,8 @@
 #   +-------+-------+-------+-----------+------------+-----------+------------+-----+------+-----+-----+
 #   then records from offset 64, each 8-byte aligned, then zeros up to segment_size.
 #   pages = segment_size / 4096, so a file shorter than its header says is seen as truncated;
+#   rsv = synced watermark in 8-byte units (batch fsync policy; 0 = not kept): everything before
+#   it is on stable storage, so recovery cuts a hole after it and refuses one before it;
 #   crc = CRC32C of bytes [0, 60).
 #
 # Record (32-byte header, payload, zero padding to a multiple of 8):

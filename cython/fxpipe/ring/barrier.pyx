@@ -1,13 +1,16 @@
 # cython: language_level=3
 """The consumer's waiting loop: re-check the barrier between wait-strategy steps, keep the
-heartbeat fresh, honour timeouts and ring closure, and follow its upstream consumers being
-detached (so a dead upstream does not stall it for ever)."""
-from libc.stdint cimport int64_t, uint32_t
-from fxpipe.includes.atomic cimport (fx_fetch_add_relaxed_u64, fx_fetch_add_u32,
-                                     fx_fetch_sub_u32, fx_futex_wait, fx_load_acquire_i64,
-                                     fx_load_acquire_u32,
-                                     fx_monotonic_ns)
-from fxpipe.ring.layout cimport (FX_CONSUMER_ATTACHED, FX_CONSUMER_DECLARED, FX_RING_CLOSED)
+heartbeat fresh, honour timeouts, ring closure and detachment. Upstream consumers gate by their
+released sequence whatever their state: a detached upstream holds its dependents until it
+rejoins (its sequence is frozen), so a dependent never reads ahead of an upstream that comes
+back; rings created with skip_detached_upstream read past a detached upstream instead."""
+from libc.stdint cimport INT64_MAX, int64_t, uint32_t
+from fxpipe.includes.atomic cimport (fx_dec_sat_u32, fx_fetch_add_relaxed_u64, fx_fetch_add_u32,
+                                     fx_futex_wait, fx_load_acquire_i64, fx_load_acquire_u32,
+                                     fx_load_acquire_u64, fx_monotonic_ns, fx_store_release_u32)
+from fxpipe.ring.layout cimport (FX_PRODUCER_MULTI, FX_RING_CLOSED, FX_WAITING_NONE,
+                                 FX_WAITING_PUBLISH, FX_WAITING_RELEASE, fx_member_state,
+                                 fx_state_gates)
 from fxpipe.ring.wait cimport wait_reset, wait_step
 
 cdef enum:
@@ -15,17 +18,24 @@ cdef enum:
     BLOCK_SLICE_NS = 10000000
 
 
-cdef void consumer_refresh_deps(ConsumerC* c) noexcept nogil:
-    """Drop upstream consumers that were detached: gate on the rest, or on the cursor."""
-    cdef int i, j = 0
-    cdef uint32_t st
+cdef int64_t available_skipping_detached(ConsumerC* c, int64_t want) noexcept nogil:
+    """consumer_available under the skip policy: upstreams that gate count, detached ones do
+    not; with none left, the consumer reads what is published."""
+    cdef int64_t hi = INT64_MAX, v
+    cdef int i
+    cdef bint any_gate = False
     for i in range(c.ndeps):
-        st = fx_load_acquire_u32(&c.hdr.consumers[c.dep_index[i]].state)
-        if st == FX_CONSUMER_ATTACHED or st == FX_CONSUMER_DECLARED:
-            c.dep_index[j] = c.dep_index[i]
-            c.deps[j] = c.deps[i]
-            j += 1
-    c.ndeps = j
+        if fx_state_gates(fx_member_state(fx_load_acquire_u64(&c.hdr.consumers[c.dep_index[i]].member))):
+            any_gate = True
+            v = fx_load_acquire_i64(c.deps[i])
+            if v < hi:
+                hi = v
+    if any_gate:
+        return hi
+    hi = fx_load_acquire_i64(&c.hdr.cursor.value)
+    if c.mode == FX_PRODUCER_MULTI and hi >= want:
+        hi = highest_published(c, want, hi)
+    return hi
 
 
 cdef inline bint _drained(ConsumerC* c, int64_t seq) noexcept nogil:
@@ -38,10 +48,12 @@ cdef inline bint _drained(ConsumerC* c, int64_t seq) noexcept nogil:
 cdef int64_t consumer_wait_slow(ConsumerC* c, int64_t seq, int64_t timeout_ns) noexcept nogil:
     cdef int64_t hi, started = 0, now
     cdef unsigned long steps = 0
-    cdef uint32_t epoch
+    cdef uint32_t epoch, which
     cdef uint32_t* word
     cdef uint32_t* waiters
     fx_fetch_add_relaxed_u64(&c.entry.waits, 1)
+    if fx_load_acquire_u64(&c.entry.member) != c.member:
+        return WAIT_DETACHED
     if timeout_ns == 0:
         return WAIT_CLOSED if _drained(c, seq) else WAIT_TIMEOUT
     started = fx_monotonic_ns()
@@ -58,21 +70,27 @@ cdef int64_t consumer_wait_slow(ConsumerC* c, int64_t seq, int64_t timeout_ns) n
         if steps % CLOCK_EVERY == 0 or c.wait.steps >= 256:
             now = fx_monotonic_ns()
             c.entry.heartbeat_ns = now
+            if fx_load_acquire_u64(&c.entry.member) != c.member:
+                return WAIT_DETACHED
             if timeout_ns > 0 and now - started >= timeout_ns:
                 return WAIT_TIMEOUT
-            if c.ndeps:
-                consumer_refresh_deps(c)
         if wait_step(&c.wait):
             # BLOCK: a consumer gated on the cursor sleeps on the publish word, one gated on
-            # other consumers on the release word. Register, re-check, then sleep (bounded).
+            # other consumers on the release word. Register (entry first, then the count, so a
+            # count left by a process killed asleep can be taken back), re-check, sleep (bounded).
             if c.ndeps:
                 word = &c.hdr.futex.rel_epoch
                 waiters = &c.hdr.futex.rel_waiters
+                which = FX_WAITING_RELEASE
             else:
                 word = &c.hdr.futex.pub_epoch
                 waiters = &c.hdr.futex.pub_waiters
+                which = FX_WAITING_PUBLISH
             epoch = fx_load_acquire_u32(word)
+            fx_store_release_u32(&c.entry.waiting, which)
             fx_fetch_add_u32(waiters, 1)
-            if consumer_available(c, seq) < seq and fx_load_acquire_u32(&c.hdr.id.state) != FX_RING_CLOSED:
+            if (consumer_available(c, seq) < seq and fx_load_acquire_u32(&c.hdr.id.state) != FX_RING_CLOSED
+                    and fx_load_acquire_u64(&c.entry.member) == c.member):
                 fx_futex_wait(word, epoch, BLOCK_SLICE_NS)
-            fx_fetch_sub_u32(waiters, 1)
+            fx_dec_sat_u32(waiters)
+            fx_store_release_u32(&c.entry.waiting, FX_WAITING_NONE)

@@ -29,3 +29,4 @@ cdef class Consumer:
 
     cdef int64_t _wait(self, int64_t seq, timeout) except -3
     cdef void _release_to(self, int64_t s) noexcept
+    cdef int _release_checked(self, int64_t s) except -1

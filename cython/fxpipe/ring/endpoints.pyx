@@ -11,12 +11,15 @@ from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy, memset
 
 from fxpipe.includes.atomic cimport fx_load_acquire_i64, fx_monotonic_ns
-from fxpipe.ring.barrier cimport WAIT_CLOSED, consumer_available, consumer_release, consumer_wait_slow
-from fxpipe.ring.layout cimport FX_FLAG_BLOCKING, FX_PRODUCER_SINGLE, FX_RING_MAX_CONSUMERS, fx_ring_header
+from fxpipe.ring.barrier cimport (WAIT_CLOSED, WAIT_DETACHED, consumer_available, consumer_is_member,
+                                  consumer_release, consumer_wait_slow)
+from fxpipe.ring.layout cimport (FX_FLAG_BLOCKING, FX_FLAG_SKIP_DETACHED_UPSTREAM, FX_PRODUCER_SINGLE,
+                                 FX_RING_MAX_CONSUMERS, fx_ring_header)
+from fxpipe.ring.membership cimport valid_deps
 from fxpipe.ring.ring cimport Ring
 from fxpipe.ring.sequencer cimport CLAIM_TIMEOUT, min_gating_sequence, producer_claim, producer_publish, slot_ptr
 
-from fxpipe.ring.errors import RingClosed, RingFull, RingTimeout
+from fxpipe.ring.errors import ConsumerDetached, RingClosed, RingFull, RingTimeout
 
 
 cdef inline int64_t _timeout_ns(object timeout) except? -3:
@@ -34,45 +37,51 @@ def new_producer(Ring ring, int wait, bint auto_detach):
     p.c.hdr = h
     p.c.slots = ring.slot_base
     p.c.avail = ring.avail
-    p.c.size = h.id.slot_count
-    p.c.mask = h.id.slot_count - 1
-    p.c.shift = int(h.id.slot_count).bit_length() - 1
-    p.c.slot_size = h.id.slot_size
-    p.c.mode = h.id.producer_mode
-    p.c.blocking = bool(h.id.flags & FX_FLAG_BLOCKING)
+    p.c.size = ring.n_slots
+    p.c.mask = ring.n_slots - 1
+    p.c.shift = int(ring.n_slots).bit_length() - 1
+    p.c.slot_size = ring.n_slot_size
+    p.c.mode = ring.mode
+    p.c.blocking = bool(ring.flags & FX_FLAG_BLOCKING)
     p.c.auto_detach = auto_detach
+    p.c.empty_wakes = 0
     p.c.next = fx_load_acquire_i64(&h.cursor.value)
     p.c.gating_cache = min_gating_sequence(h, p.c.next)
     p.c.wait.strategy = wait
     return p
 
 
-def new_consumer(Ring ring, str name, int idx, int wait, int64_t rejoined_gap):
+def new_consumer(Ring ring, str name, int idx, int wait, int64_t rejoined_gap, uint64_t member):
     cdef Consumer c = Consumer.__new__(Consumer)
     cdef fx_ring_header* h = ring.hdr
     cdef int i
+    cdef uint64_t deps = valid_deps(idx, h.consumers[idx].depends_mask)
     c.ring = ring
     c.name = name
     c.rejoined_gap = rejoined_gap
     c.c.hdr = h
     c.c.entry = &h.consumers[idx]
-    c.c.seq = &h.consumers[idx].sequence.value
+    c.c.seq = &h.consumers[idx].sequence
     c.c.avail = ring.avail
-    c.c.size = h.id.slot_count
-    c.c.mask = h.id.slot_count - 1
-    c.c.shift = int(h.id.slot_count).bit_length() - 1
-    c.c.mode = h.id.producer_mode
-    c.c.blocking = bool(h.id.flags & FX_FLAG_BLOCKING)
+    c.c.size = ring.n_slots
+    c.c.mask = ring.n_slots - 1
+    c.c.shift = int(ring.n_slots).bit_length() - 1
+    c.c.mode = ring.mode
+    c.c.blocking = bool(ring.flags & FX_FLAG_BLOCKING)
+    c.c.skip_detached = bool(ring.flags & FX_FLAG_SKIP_DETACHED_UPSTREAM)
+    c.c.member = member
+    c.c.empty_wakes = 0
+    c.c.releases = 0
     c.c.index = idx
     c.c.ndeps = 0
     for i in range(FX_RING_MAX_CONSUMERS):
-        if h.consumers[idx].depends_mask & ((<uint64_t>1) << i):
+        if deps & ((<uint64_t>1) << i):
             c.c.dep_index[c.c.ndeps] = i
-            c.c.deps[c.c.ndeps] = &h.consumers[i].sequence.value
+            c.c.deps[c.c.ndeps] = &h.consumers[i].sequence
             c.c.ndeps += 1
     c.c.cached_avail = -1
     c.c.wait.strategy = wait
-    c._next = h.consumers[idx].sequence.value + 1
+    c._next = fx_load_acquire_i64(&h.consumers[idx].sequence) + 1
     c._batch_end = c._next - 1
     return c
 
@@ -191,7 +200,7 @@ cdef class Producer:
     def _full_message(self, timeout):
         s = self.ring.status()
         laggards = [f"{c['name']} (seq {c['sequence']}, {'alive' if c['alive'] else 'DEAD'} pid {c['pid']})"
-                    for c in s["consumers"] if c["state"] in ("attached", "declared")]
+                    for c in s["consumers"] if c["state"] in ("attached", "declared", "joining")]
         return (f"ring {self.ring.name!r} stayed full for {timeout}s: gating consumers "
                 f"{', '.join(laggards) or 'none'}; cursor {s['cursor']}")
 
@@ -230,6 +239,8 @@ cdef class Consumer:
         self.ring._check_open()
         with nogil:
             hi = consumer_wait_slow(&self.c, seq, t)
+        if hi == WAIT_DETACHED:
+            raise self._detached()
         if hi == WAIT_CLOSED:
             raise RingClosed(f"ring {self.ring.name!r} is closed and consumer {self.name!r} has read everything")
         if hi < seq:
@@ -258,11 +269,13 @@ cdef class Consumer:
             dst = <char*>view.buf
             n = view.len
             release_view = True
-        if n > self.c.hdr.id.slot_size:
-            n = self.c.hdr.id.slot_size
-        memcpy(dst, slot_ptr(self.ring.slot_base, seq, self.c.mask, self.c.hdr.id.slot_size), n)
+        if n > self.ring.n_slot_size:
+            n = self.ring.n_slot_size
+        memcpy(dst, slot_ptr(self.ring.slot_base, seq, self.c.mask, self.ring.n_slot_size), n)
         if release_view:
             PyBuffer_Release(&view)
+        if not consumer_is_member(&self.c):
+            raise self._detached()
         self._release_to(seq)
         return seq
 
@@ -270,8 +283,10 @@ cdef class Consumer:
         """The next event's bytes (a copy), released."""
         cdef int64_t seq = self._next
         self._wait(seq, timeout)
-        out = PyBytes_FromStringAndSize(slot_ptr(self.ring.slot_base, seq, self.c.mask, self.c.hdr.id.slot_size),
-                                        self.c.hdr.id.slot_size)
+        out = PyBytes_FromStringAndSize(slot_ptr(self.ring.slot_base, seq, self.c.mask, self.ring.n_slot_size),
+                                        self.ring.n_slot_size)
+        if not consumer_is_member(&self.c):
+            raise self._detached()
         self._release_to(seq)
         return out
 
@@ -281,7 +296,7 @@ cdef class Consumer:
         view stays valid until this batch is released (next read_batch or release())."""
         cdef int64_t lo, hi, end, idx
         if self._batch_end >= self._next:
-            self._release_to(self._batch_end)
+            self._release_checked(self._batch_end)
         lo = self._next
         hi = self._wait(lo, timeout)
         idx = lo & self.c.mask
@@ -300,7 +315,26 @@ cdef class Consumer:
         """Release up to seq (default: the end of the last batch)."""
         cdef int64_t s = self._batch_end if seq is None else seq
         if s >= self._next:
-            self._release_to(s)
+            self._release_checked(s)
+
+    cdef int _release_checked(self, int64_t s) except -1:
+        # A zero-copy batch is only known good if the consumer is still attached when it is
+        # done with it: otherwise the producer may have reused those slots under the reader.
+        if not consumer_is_member(&self.c):
+            raise self._detached(batch=True)
+        self._release_to(s)
+        return 0
+
+    def _detached(self, bint batch=False):
+        what = ("the events of the last batch may have been overwritten while they were read"
+                if batch else "the slot it was reading may have been reused")
+        return ConsumerDetached(f"consumer {self.name!r} of ring {self.ring.name!r} was detached: {what}; "
+                                f"nothing is released. Attach it again to rejoin at the live edge")
+
+    @property
+    def attached(self):
+        """False once this consumer was detached (or superseded by a newer attach of its name)."""
+        return consumer_is_member(&self.c)
 
     cdef void _release_to(self, int64_t s) noexcept:
         consumer_release(&self.c, s)

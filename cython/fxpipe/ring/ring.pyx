@@ -1,9 +1,11 @@
 # cython: language_level=3
-"""A ring in POSIX shared memory: create or attach to the segment, check its identity, keep
-its consumer table (declare, attach, detach), and hand out producers and consumers
-(endpoints.pyx) that work on the mapped segment."""
+"""A ring in POSIX shared memory: create or attach to the segment, check every field of its
+header before trusting it, keep its consumer table through the membership protocol
+(membership.pyx), and hand out producers and consumers (endpoints.pyx) that work on the mapped
+segment."""
 import mmap
 import os
+import random
 import time
 
 import numpy as np
@@ -11,17 +13,22 @@ import numpy as np
 from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 from libc.string cimport memset, strncpy
 
-from fxpipe.includes.atomic cimport (fx_cas_u32, fx_fetch_add_u32, fx_futex_wake_all,
+from fxpipe.includes.atomic cimport (fx_cas_i64, fx_fetch_add_u32, fx_futex_wake_all,
                                      fx_load_acquire_i64, fx_load_acquire_u32,
-                                     fx_monotonic_ns, fx_realtime_ns, fx_store_release_i64,
-                                     fx_store_release_u32)
+                                     fx_load_acquire_u64, fx_monotonic_ns, fx_realtime_ns,
+                                     fx_store_release_i64, fx_store_release_u32,
+                                     fx_store_release_u64)
 from fxpipe.ring.layout cimport *
-from fxpipe.ring.sequencer cimport detach_consumer_entry
+from fxpipe.ring.membership cimport (ATTACH_BUSY, ATTACH_DETACHED, ATTACH_JOINING, ATTACH_OK,
+                                     ATTACH_RETRY, CLAIM_DUPLICATE, CLAIM_FULL, AttachResult,
+                                     attach_entry, claim_entry, detach_entry, reconcile_waiters,
+                                     valid_deps)
 
 from fxpipe.ring import layout as _layout
 from fxpipe.ring import segment as _segment
 from fxpipe.ring import status as _status
-from fxpipe.ring.errors import ConsumerError, RingError, RingExistsError, RingLayoutError
+from fxpipe.ring import validate as _validate
+from fxpipe.ring.errors import ConsumerDetached, ConsumerError, RingError, RingExistsError, RingLayoutError
 
 WAIT_STRATEGIES = {"spin": FX_WAIT_SPIN, "yield": FX_WAIT_YIELD, "sleep": FX_WAIT_SLEEP,
                    "block": FX_WAIT_BLOCK}
@@ -29,6 +36,7 @@ _PRODUCER_MODES = {"single": FX_PRODUCER_SINGLE, "multi": FX_PRODUCER_MULTI}
 MAX_CONSUMERS = FX_RING_MAX_CONSUMERS
 LAYOUT_VERSION = FX_RING_LAYOUT_VERSION
 MAGIC = FX_RING_MAGIC
+_ATTACH_ATTEMPTS = 200             # a membership CAS lost this often in a row is not a race
 
 
 def header_size():
@@ -37,7 +45,7 @@ def header_size():
 
 def layout_offsets():
     """Offsets of the header fields as the C compiler laid them out (see fx_ring_layout.h)."""
-    return [fx_ring_offsets[i] for i in range(27)]
+    return [fx_ring_offsets[i] for i in range(FX_RING_N_OFFSETS)]
 
 
 cdef int _wait_code(str wait) except -1:
@@ -45,10 +53,6 @@ cdef int _wait_code(str wait) except -1:
         return WAIT_STRATEGIES[wait]
     except KeyError:
         raise ValueError(f"unknown wait strategy {wait!r}: use one of {sorted(WAIT_STRATEGIES)}") from None
-
-
-cdef inline int64_t _round_up(int64_t v, int64_t a):
-    return (v + a - 1) // a * a
 
 
 cdef str _cstr(const char* s, int cap):
@@ -70,6 +74,18 @@ def _normalise_consumers(consumers):
     return out
 
 
+def _allocate(fd, int64_t total, path, str name):
+    # Reserve every page now: a full /dev/shm is an error here, not a SIGBUS mid-trading.
+    try:
+        os.posix_fallocate(fd, 0, total)
+    except OSError as exc:
+        if exc.errno in (95, 22):  # EOPNOTSUPP, EINVAL: a filesystem without fallocate
+            os.ftruncate(fd, total)
+            return
+        raise RingError(f"ring {name!r}: cannot allocate {total} bytes for {path}: {exc.strerror}; free "
+                        "shared memory (fxpipe ring clean) or make the ring smaller") from None
+
+
 cdef class Ring:
     """One ring segment mapped into this process. Create it once (the supervisor does), attach
     to it anywhere on the host; then take a producer or named consumers from it."""
@@ -82,15 +98,19 @@ cdef class Ring:
 
     @staticmethod
     def create(str name, *, int slot_size=64, int64_t slot_count=1024, str producer="single",
-               consumers=(), bint blocking=False, dtype=None, bint replace_stale=False):
-        """Create the segment /dev/shm/fxpipe.NAME (0600). `consumers` declares the consumers
-        that gate the producer from the first event on: names, or (name, [names it waits
-        on]) for a dependency graph (journal -> decision). `blocking=True` lets consumers
-        use the futex wait (it costs every publish a fence). A stale segment of a dead
-        creator is an error unless replace_stale."""
+               consumers=(), bint blocking=False, dtype=None, bint replace_stale=False,
+               bint force=False, bint skip_detached_upstream=False):
+        """Create the segment /dev/shm/fxpipe.NAME (0600, every page allocated). `consumers`
+        declares the consumers that gate the producer from the first event on: names, or
+        (name, [names it waits on]) for a dependency graph (journal -> decision).
+        `blocking=True` lets consumers use the futex wait (it costs every publish a fence).
+        `skip_detached_upstream=True`: a dependent reads past an upstream while that one is
+        detached (default: it waits until the upstream rejoins). A stale segment (creator,
+        producer and consumers all gone) is an error unless replace_stale; one of another
+        layout version also needs force."""
         cdef Ring r = Ring.__new__(Ring)
-        cdef int64_t n, hdr_size, avail_off, slots_off, total, i
-        cdef int mode, idx, j
+        cdef int64_t i, avail_off, slots_off, total
+        cdef int mode, idx
         cdef fx_ring_header* h
         cdef uint64_t mask_bits
         cdef bytes bname
@@ -100,10 +120,10 @@ cdef class Ring:
         mode = _PRODUCER_MODES[producer]
         if slot_count < 2 or slot_count & (slot_count - 1):
             raise ValueError(f"slot_count must be a power of two >= 2, not {slot_count}")
-        if slot_count > (1 << 30):
+        if slot_count > FX_RING_MAX_SLOT_COUNT:
             raise ValueError(f"slot_count {slot_count} is above the limit of 2**30")
-        if slot_size < 8 or slot_size % 8:
-            raise ValueError(f"slot_size must be a multiple of 8 bytes and >= 8, not {slot_size}")
+        if slot_size < 8 or slot_size % 8 or slot_size > FX_RING_MAX_SLOT_SIZE:
+            raise ValueError(f"slot_size must be a multiple of 8 bytes in 8..{FX_RING_MAX_SLOT_SIZE}, not {slot_size}")
         if dtype is not None and np.dtype(dtype).itemsize > slot_size:
             raise ValueError(f"dtype of {np.dtype(dtype).itemsize} bytes does not fit a {slot_size}-byte slot")
         specs = _normalise_consumers(consumers)
@@ -118,41 +138,41 @@ cdef class Ring:
                 if dep not in index:
                     raise ValueError(f"consumer {cname!r} waits on {dep!r}, which is not declared before it")
             index[cname] = idx
-
-        if path.exists():
-            _segment.remove_if_stale(name, path, replace_stale, sizeof(fx_ring_header))
-
-        hdr_size = sizeof(fx_ring_header)
-        avail_off = _round_up(hdr_size, 128)
-        slots_off = _round_up(avail_off + (slot_count * 4 if mode == FX_PRODUCER_MULTI else 0), 4096)
-        total = slots_off + slot_count * slot_size
-        try:
-            fd = os.open(str(path), os.O_CREAT | os.O_EXCL | os.O_RDWR | os.O_NOFOLLOW, 0o600)
-        except FileExistsError:
-            raise RingExistsError(f"ring {name!r}: {path} was created by another process just now") from None
-        try:
-            os.fchmod(fd, 0o600)
-            os.ftruncate(fd, total)
-            r._map(fd, total)
-        finally:
+        avail_off, slots_off, total = _layout.geometry(slot_count, slot_size, mode)
+        flags = (FX_FLAG_BLOCKING if blocking else 0) | (FX_FLAG_SKIP_DETACHED_UPSTREAM if skip_detached_upstream else 0)
+        with _segment.directory_lock():
+            if os.path.lexists(path):
+                _segment.remove_if_stale(name, path, replace_stale, sizeof(fx_ring_header), force)
+            try:
+                fd = os.open(str(path), os.O_CREAT | os.O_EXCL | os.O_RDWR | os.O_NOFOLLOW, 0o600)
+            except FileExistsError:
+                raise RingExistsError(f"ring {name!r}: {path} was created by another process just now") from None
+            try:
+                os.fchmod(fd, 0o600)
+                _allocate(fd, total, path, name)
+                r._map(fd, total)
+            except BaseException:
+                os.close(fd)
+                os.unlink(path)
+                raise
             os.close(fd)
         r.name = name
         r.path = str(path)
         r.owner = True
         h = r.hdr
-        # The file is zero-filled by ftruncate; fill the identity, leave state INITIALIZING
-        # until every field is written, then release-store READY (attachers acquire it).
-        h.id.magic = FX_RING_MAGIC
+        # The pages are zero; fill the identity, leave state INITIALIZING until every field is
+        # written, then release-store READY (attachers acquire it, and wait for it meanwhile).
+        h.id.creator_pid = os.getpid()
+        h.id.creator_start_time = _segment.process_start_time(os.getpid())
         h.id.layout_version = FX_RING_LAYOUT_VERSION
+        h.id.magic = FX_RING_MAGIC
         h.id.slot_size = slot_size
         h.id.slot_count = slot_count
         h.id.producer_mode = mode
         h.id.max_consumers = FX_RING_MAX_CONSUMERS
-        h.id.creator_pid = os.getpid()
-        h.id.creator_start_time = _segment.process_start_time(os.getpid())
         h.id.created_ns = fx_realtime_ns()
-        h.id.flags = FX_FLAG_BLOCKING if blocking else 0
-        h.id.avail_offset = avail_off if mode == FX_PRODUCER_MULTI else 0
+        h.id.flags = flags
+        h.id.avail_offset = avail_off
         h.id.slots_offset = slots_off
         h.id.total_size = total
         bname = name.encode()
@@ -160,7 +180,7 @@ cdef class Ring:
         h.cursor.value = -1
         h.gating_cache.value = -1
         for i in range(FX_RING_MAX_CONSUMERS):
-            h.consumers[i].sequence.value = -1
+            h.consumers[i].sequence = -1
         if mode == FX_PRODUCER_MULTI:
             for i in range(slot_count):
                 (<int32_t*>(r.base + avail_off))[i] = -1
@@ -168,16 +188,17 @@ cdef class Ring:
             mask_bits = 0
             for dep in after:
                 mask_bits |= (<uint64_t>1) << index[dep]
-            _fill_entry(&h.consumers[idx], cname, mask_bits, FX_CONSUMER_DECLARED)
-        r._bind(dtype)
+            _fill_entry(&h.consumers[idx], cname, mask_bits)
+        r._bind(dtype, slot_count, slot_size, mode, flags, avail_off, slots_off)
         fx_store_release_u32(&h.id.state, FX_RING_READY)
         return r
 
     @staticmethod
     def attach(str name, *, dtype=None, slot_size=None, timeout=1.0):
-        """Map an existing ring. Fails clearly when it is missing, not an fxpipe ring, of
-        another layout version, of another slot size than expected, or never finished its
-        initialisation."""
+        """Map an existing ring. Waits up to `timeout` s for a ring still being created. Fails
+        clearly when it is missing, not an fxpipe ring, of another layout version, damaged (any
+        header field that disagrees with the file or the others), not ours (owner, mode), of
+        another slot size than expected, or never finished by a creator that died."""
         cdef Ring r = Ring.__new__(Ring)
         path = _segment.segment_path(name)
         try:
@@ -187,36 +208,37 @@ cdef class Ring:
         except PermissionError:
             raise RingError(f"ring {name!r}: no permission to open {path} (segments are 0600, "
                             "owned by the user who created them)") from None
+        except OSError as exc:
+            raise RingError(f"ring {name!r}: cannot open {path}: {exc.strerror}") from None
+        deadline = time.monotonic() + (timeout or 0)
         try:
-            size = os.fstat(fd).st_size
-            _segment.check_identity(name, path, os.pread(fd, 128, 0), size, sizeof(fx_ring_header))
-            r._map(fd, size)
+            while True:
+                st = os.fstat(fd)
+                raw = os.pread(fd, _layout.HEADER.itemsize, 0)
+                try:
+                    h = _validate.check_header(name, path, raw, st.st_size)
+                    _validate.check_owner(name, path, st)
+                    break
+                except _validate.NotReady as exc:
+                    if time.monotonic() >= deadline:
+                        raise RingError(_not_ready_message(name, path, raw, exc)) from None
+                    time.sleep(0.001)
+            ident = h["id"]
+            r._map(fd, st.st_size)
         finally:
             os.close(fd)
         r.name = name
         r.path = str(path)
-        deadline = time.monotonic() + (timeout or 0)
-        while fx_load_acquire_u32(&r.hdr.id.state) == FX_RING_INITIALIZING:
-            if time.monotonic() >= deadline:
-                pid = r.hdr.id.creator_pid
-                r.close()
-                raise RingError(f"ring {name!r} is still initialising (creator pid {pid}"
-                                f"{'' if _segment.process_alive(pid) else ', which is gone: remove ' + str(path)})")
-            time.sleep(0.001)
-        if r.hdr.id.total_size != size:
-            r.close()
-            raise RingLayoutError(f"ring {name!r}: segment is {size} bytes but its header says "
-                                  f"{r.hdr.id.total_size}; it is damaged, recreate it")
-        if slot_size is not None and slot_size != r.hdr.id.slot_size:
-            got = r.hdr.id.slot_size
+        got = int(ident["slot_size"])
+        if slot_size is not None and slot_size != got:
             r.close()
             raise RingLayoutError(f"ring {name!r} has {got}-byte slots, this stage expects {slot_size}")
-        if dtype is not None and np.dtype(dtype).itemsize > r.hdr.id.slot_size:
-            got = r.hdr.id.slot_size
+        if dtype is not None and np.dtype(dtype).itemsize > got:
             r.close()
             raise RingLayoutError(f"ring {name!r} has {got}-byte slots, too small for a "
                                   f"{np.dtype(dtype).itemsize}-byte dtype")
-        r._bind(dtype)
+        r._bind(dtype, int(ident["slot_count"]), got, int(ident["producer_mode"]), int(ident["flags"]),
+                int(ident["avail_offset"]), int(ident["slots_offset"]))
         return r
 
     cdef _map(self, int fd, int64_t size):
@@ -227,13 +249,17 @@ cdef class Ring:
         self.base = <char*>&view[0]
         self.hdr = <fx_ring_header*>self.base
 
-    cdef _bind(self, dtype):
-        cdef fx_ring_header* h = self.hdr
-        self.slot_base = self.base + h.id.slots_offset
-        self.avail = <int32_t*>(self.base + h.id.avail_offset) if h.id.producer_mode == FX_PRODUCER_MULTI else NULL
-        self.dtype = np.dtype(dtype) if dtype is not None else np.dtype((np.void, h.id.slot_size))
-        self.slots = np.ndarray(shape=(h.id.slot_count,), dtype=self.dtype, buffer=self._mm,
-                                offset=h.id.slots_offset, strides=(h.id.slot_size,))
+    cdef _bind(self, dtype, int64_t slot_count, uint32_t slot_size, int mode, uint32_t flags,
+               int64_t avail_offset, int64_t slots_offset):
+        self.n_slots = slot_count
+        self.n_slot_size = slot_size
+        self.mode = mode
+        self.flags = flags
+        self.slot_base = self.base + slots_offset
+        self.avail = <int32_t*>(self.base + avail_offset) if mode == FX_PRODUCER_MULTI else NULL
+        self.dtype = np.dtype(dtype) if dtype is not None else np.dtype((np.void, slot_size))
+        self.slots = np.ndarray(shape=(slot_count,), dtype=self.dtype, buffer=self._mm,
+                                offset=slots_offset, strides=(slot_size,))
 
     cdef void _check_open(self) except *:
         if self.hdr == NULL:
@@ -244,12 +270,12 @@ cdef class Ring:
     @property
     def slot_size(self):
         self._check_open()
-        return self.hdr.id.slot_size
+        return self.n_slot_size
 
     @property
     def slot_count(self):
         self._check_open()
-        return self.hdr.id.slot_count
+        return self.n_slots
 
     @property
     def mask(self):
@@ -258,12 +284,17 @@ cdef class Ring:
     @property
     def producer_mode(self):
         self._check_open()
-        return "single" if self.hdr.id.producer_mode == FX_PRODUCER_SINGLE else "multi"
+        return "single" if self.mode == FX_PRODUCER_SINGLE else "multi"
 
     @property
     def blocking(self):
         self._check_open()
-        return bool(self.hdr.id.flags & FX_FLAG_BLOCKING)
+        return bool(self.flags & FX_FLAG_BLOCKING)
+
+    @property
+    def skip_detached_upstream(self):
+        self._check_open()
+        return bool(self.flags & FX_FLAG_SKIP_DETACHED_UPSTREAM)
 
     @property
     def cursor(self):
@@ -285,22 +316,36 @@ cdef class Ring:
 
     def producer(self, str wait="yield", bint auto_detach=False):
         """The producer of this ring. Single-producer rings accept one live producer process
-        at a time; a restarted producer resumes after the last published sequence.
-        auto_detach: a gating consumer whose process died is detached (and counted) instead
-        of being waited on; otherwise it stays and the claim's timeout decides."""
+        at a time (taken over by CAS, so of two starting at once one wins and the other gets a
+        clear error); a restarted producer resumes after the last published sequence.
+        auto_detach: a gating consumer whose process died (pid and start time) is detached
+        (and counted) instead of being waited on; otherwise the claim's timeout decides."""
         self._check_open()
         cdef fx_ring_header* h = self.hdr
-        me = os.getpid()
-        if h.id.producer_mode == FX_PRODUCER_SINGLE:
-            holder = h.producer.pid
-            if holder and holder != me and _segment.process_alive(holder, h.producer.start_time):
-                raise RingError(f"ring {self.name!r} is single-producer and pid {holder} is its live producer")
-        h.producer.pid = me
-        h.producer.start_time = _segment.process_start_time(me)
-        h.producer.heartbeat_ns = fx_monotonic_ns()
+        cdef int64_t me = os.getpid(), holder
         code = _wait_code(wait)
-        if code == FX_WAIT_BLOCK and not (h.id.flags & FX_FLAG_BLOCKING):
+        if code == FX_WAIT_BLOCK and not (self.flags & FX_FLAG_BLOCKING):
             raise ValueError(f"ring {self.name!r} was created without blocking=True; 'block' waits need it")
+        start_time = _segment.process_start_time(me)
+        if self.mode == FX_PRODUCER_SINGLE:
+            for _ in range(_ATTACH_ATTEMPTS):
+                holder = fx_load_acquire_i64(&h.producer.pid)
+                if holder != 0 and holder != me and holder != -me:
+                    # negative: another process is taking over right now (start time not set yet)
+                    if _segment.process_alive(abs(holder), h.producer.start_time if holder > 0 else 0):
+                        raise RingError(f"ring {self.name!r} is single-producer and pid {abs(holder)} "
+                                        "is its live producer")
+                if fx_cas_i64(&h.producer.pid, holder, -me):
+                    break
+            else:
+                raise RingError(f"ring {self.name!r}: could not take the producer role (contended)")
+            h.producer.start_time = start_time
+            h.producer.heartbeat_ns = fx_monotonic_ns()
+            fx_store_release_i64(&h.producer.pid, me)
+        else:
+            h.producer.pid = me
+            h.producer.start_time = start_time
+            h.producer.heartbeat_ns = fx_monotonic_ns()
         from fxpipe.ring.endpoints import new_producer  # endpoints cimports this module
         return new_producer(self, code, auto_detach)
 
@@ -309,103 +354,109 @@ cdef class Ring:
         consumer whose previous process died resumes from its last release (nothing lost);
         one that was detached rejoins at the live edge (rejoined_gap says how much it
         missed); with create=True an undeclared name joins at the live edge, waiting on
-        `after` (names) if given."""
+        `after` (names) if given. A name attached by another live process is refused."""
         self._check_open()
         cdef fx_ring_header* h = self.hdr
-        cdef fx_consumer_entry* e
-        cdef int idx = self._find(name)
-        cdef int i, j, code = _wait_code(wait)
-        cdef int64_t cur
-        cdef uint32_t st
+        cdef int idx = -1, j, r = ATTACH_RETRY, code = _wait_code(wait)
         cdef uint64_t mask_bits = 0
-        me = os.getpid()
-        if code == FX_WAIT_BLOCK and not (h.id.flags & FX_FLAG_BLOCKING):
+        cdef AttachResult res
+        cdef bytes bname
+        cdef int64_t me = os.getpid()
+        cdef uint64_t start_time = _segment.process_start_time(me)
+        if code == FX_WAIT_BLOCK and not (self.flags & FX_FLAG_BLOCKING):
             raise ValueError(f"ring {self.name!r} was created without blocking=True; 'block' waits need it")
-        cdef int64_t gap = 0
-        if idx < 0:
-            if not create:
-                raise ConsumerError(f"ring {self.name!r} has no consumer {name!r} (declared: "
-                                    f"{self.consumer_names()}); declare it or pass create=True")
-            _check_consumer_name(name)
-            for dep in (after or ()):
-                j = self._find(dep)
-                if j < 0:
-                    raise ConsumerError(f"consumer {name!r} waits on unknown consumer {dep!r}")
-                mask_bits |= (<uint64_t>1) << j
-            idx = self._claim_free_entry(name, mask_bits)
-        e = &h.consumers[idx]
-        st = fx_load_acquire_u32(&e.state)
-        if st == FX_CONSUMER_ATTACHED and e.pid != me and _segment.process_alive(e.pid, e.start_time):
-            raise ConsumerError(f"consumer {name!r} of ring {self.name!r} is attached by live pid {e.pid}")
-        if st == FX_CONSUMER_DETACHED:
-            # Slots it had not read may have been reused while it did not gate: rejoin at the
-            # live edge and say how much was missed.
-            cur = fx_load_acquire_i64(&h.cursor.value)
-            gap = max(0, cur - e.sequence.value)
-            fx_store_release_i64(&e.sequence.value, cur)
-        e.pid = me
-        e.start_time = _segment.process_start_time(me)
-        e.heartbeat_ns = fx_monotonic_ns()
-        e.attached_ns = fx_realtime_ns()
-        e.wait_strategy = code
-        fx_store_release_u32(&e.state, FX_CONSUMER_ATTACHED)
+        memset(&res, 0, sizeof(res))
+        for attempt in range(_ATTACH_ATTEMPTS):
+            idx = self._find(name)
+            if idx >= 0:
+                r = attach_entry(h, idx, me, start_time, code, &res)
+                if r == ATTACH_OK:
+                    break
+                if r == ATTACH_BUSY:
+                    raise ConsumerError(f"consumer {name!r} of ring {self.name!r} is attached by live pid {res.holder}")
+                if r == ATTACH_JOINING:
+                    raise ConsumerError(f"consumer {name!r} of ring {self.name!r} is being attached by live "
+                                        f"pid {res.holder} right now")
+            else:
+                if not create:
+                    raise ConsumerError(f"ring {self.name!r} has no consumer {name!r} (declared: "
+                                        f"{self.consumer_names()}); declare it or pass create=True")
+                _check_consumer_name(name)
+                mask_bits = 0
+                for dep in (after or ()):
+                    j = self._find(dep)
+                    if j < 0:
+                        raise ConsumerError(f"consumer {name!r} waits on unknown consumer {dep!r}")
+                    mask_bits |= (<uint64_t>1) << j
+                bname = name.encode()
+                r = claim_entry(h, bname, mask_bits, me, start_time, code, &res)
+                if r >= 0:
+                    idx = r
+                    r = ATTACH_OK
+                    break
+                if r == CLAIM_FULL:
+                    raise ConsumerError(f"ring {self.name!r} has no free consumer entry (max {FX_RING_MAX_CONSUMERS})")
+            if r == ATTACH_DETACHED:
+                raise ConsumerDetached(f"consumer {name!r} of ring {self.name!r} was detached while it was "
+                                       "being attached; attach again")
+            # lost a race (the entry changed, or another process adds the same name): back off
+            time.sleep(random.uniform(0.0002, 0.002))
+        else:
+            raise ConsumerError(f"consumer {name!r} of ring {self.name!r}: the entry kept changing under "
+                                f"{_ATTACH_ATTEMPTS} attempts to attach it")
         from fxpipe.ring.endpoints import new_consumer
-        return new_consumer(self, name, idx, code, gap)
+        return new_consumer(self, name, idx, code, res.gap, res.member)
 
     cdef int _find(self, str name):
         cdef int i
+        cdef uint32_t st
         for i in range(FX_RING_MAX_CONSUMERS):
-            if (self.hdr.consumers[i].state != FX_CONSUMER_FREE
-                    and self.hdr.consumers[i].state != FX_CONSUMER_CLAIMING
+            st = fx_member_state(fx_load_acquire_u64(&self.hdr.consumers[i].member))
+            if (st != FX_CONSUMER_FREE and st != FX_CONSUMER_CLAIMING
                     and _cstr(self.hdr.consumers[i].name, FX_CONSUMER_NAME_LEN) == name):
                 return i
         return -1
 
-    cdef int _claim_free_entry(self, str name, uint64_t mask_bits) except -1:
-        cdef int i, j
-        cdef int64_t up, start
-        cdef fx_consumer_entry* e
-        for i in range(FX_RING_MAX_CONSUMERS):
-            e = &self.hdr.consumers[i]
-            if fx_load_acquire_u32(&e.state) != FX_CONSUMER_FREE:
-                continue
-            # Win the entry first (CLAIMING gates nobody), then set its start sequence, then
-            # DECLARED: two processes adding consumers at once never share or overwrite one.
-            if not fx_cas_u32(&e.state, FX_CONSUMER_FREE, FX_CONSUMER_CLAIMING):
-                continue
-            # Start at the live edge, but no later than the slowest upstream, so it never
-            # reads ahead of what those consumers have released.
-            start = fx_load_acquire_i64(&self.hdr.cursor.value)
-            for j in range(FX_RING_MAX_CONSUMERS):
-                if mask_bits & ((<uint64_t>1) << j):
-                    up = fx_load_acquire_i64(&self.hdr.consumers[j].sequence.value)
-                    if up < start:
-                        start = up
-            fx_store_release_i64(&e.sequence.value, start)
-            _fill_entry(e, name, mask_bits, FX_CONSUMER_DECLARED)
-            return i
-        raise ConsumerError(f"ring {self.name!r} has no free consumer entry (max {FX_RING_MAX_CONSUMERS})")
-
     def consumer_names(self):
         self._check_open()
-        return [_cstr(self.hdr.consumers[i].name, FX_CONSUMER_NAME_LEN)
-                for i in range(FX_RING_MAX_CONSUMERS) if self.hdr.consumers[i].state != FX_CONSUMER_FREE]
+        names = []
+        for i in range(FX_RING_MAX_CONSUMERS):
+            st = fx_member_state(fx_load_acquire_u64(&self.hdr.consumers[i].member))
+            if st != FX_CONSUMER_FREE and st != FX_CONSUMER_CLAIMING:
+                names.append(_cstr(self.hdr.consumers[i].name, FX_CONSUMER_NAME_LEN))
+        return names
 
     # -- operations ------------------------------------------------------------------------
 
     def detach(self, str name):
-        """Stop consumer `name` from gating the producer and its dependents (a dead or hung
-        consumer must not wedge the ring). True if it was detached by this call."""
+        """Stop consumer `name` from gating the producer (a dead or hung consumer must not
+        wedge the ring). Its dependents keep waiting for it unless the ring skips detached
+        upstreams; if its process still runs, its next read raises ConsumerDetached. True if
+        this call detached it."""
         self._check_open()
         cdef int idx = self._find(name)
         if idx < 0:
             raise ConsumerError(f"ring {self.name!r} has no consumer {name!r}")
-        return bool(detach_consumer_entry(self.hdr, idx))
+        return bool(detach_entry(self.hdr, idx))
 
     def dead_consumers(self, heartbeat_timeout=None):
-        """Attached consumers whose process is gone (or whose pid was reused), and, when
-        heartbeat_timeout (s) is given, those lagging with a heartbeat older than that."""
+        """Attached (or joining) consumers whose process is gone: pid and start time decide, so
+        a busy consumer is never reported dead. With heartbeat_timeout (s), also those that are
+        alive but stalled: holding unread events with no release or wait for that long (the
+        heartbeat is refreshed on every release and while waiting; advisory, see
+        stalled_consumers)."""
         return _status.dead_consumers(self.status(), heartbeat_timeout)
+
+    def stalled_consumers(self, timeout):
+        """Live consumers that hold unread events and have neither released nor waited for
+        `timeout` s: hung, or busy on one event for that long. Advisory: never a death."""
+        return _status.stalled_consumers(self.status(), timeout)
+
+    def recover_waiters(self):
+        """Take back futex waiter registrations left by processes killed in their sleep
+        (publishes also do it themselves after repeated wakes that find nobody)."""
+        self._check_open()
+        reconcile_waiters(self.hdr)
 
     def status(self):
         """A snapshot for operators, read through the header mirror (fxpipe.ring.status)."""
@@ -468,7 +519,17 @@ cdef class Ring:
                 f"cursor={self.cursor}>")
 
 
-cdef void _fill_entry(fx_consumer_entry* e, str name, uint64_t mask_bits, uint32_t state):
+def _not_ready_message(name, path, raw, exc):
+    if len(raw) >= _layout.IDENTITY.itemsize and any(raw[:8]):
+        pid, alive = _segment.creator_alive(raw)
+        if not alive:
+            return (f"ring {name!r} was never finished: its creator pid {pid} died while creating it; "
+                    f"remove it (fxpipe ring clean --yes) and create it again")
+        return f"ring {name!r} is still being created by pid {pid}; try again, or attach with a longer timeout"
+    return f"ring {name!r} at {path} is still being created (no identity yet); try again or remove it"
+
+
+cdef void _fill_entry(fx_consumer_entry* e, str name, uint64_t mask_bits):
     cdef bytes b = name.encode()
     memset(e.name, 0, FX_CONSUMER_NAME_LEN)
     strncpy(e.name, b, FX_CONSUMER_NAME_LEN - 1)
@@ -477,9 +538,9 @@ cdef void _fill_entry(fx_consumer_entry* e, str name, uint64_t mask_bits, uint32
     e.start_time = 0
     e.heartbeat_ns = 0
     e.waits = 0
-    fx_store_release_u32(&e.state, state)
+    fx_store_release_u64(&e.member, fx_member(FX_CONSUMER_DECLARED, 1))
 
 
 def _check_consumer_name(name):
-    if not isinstance(name, str) or not name or len(name.encode()) >= FX_CONSUMER_NAME_LEN:
-        raise ValueError(f"bad consumer name {name!r}: 1 to {FX_CONSUMER_NAME_LEN - 1} bytes")
+    if not isinstance(name, str) or not name or len(name.encode()) >= FX_CONSUMER_NAME_LEN or "\0" in name:
+        raise ValueError(f"bad consumer name {name!r}: 1 to {FX_CONSUMER_NAME_LEN - 1} bytes, no NUL")

@@ -8,6 +8,7 @@ from fxpipe.includes.atomic cimport (fx_fence_seq_cst, fx_fetch_add_u32, fx_fute
                                      fx_load_relaxed_u32, fx_store_release_i32,
                                      fx_store_release_i64)
 from fxpipe.ring.layout cimport FX_PRODUCER_SINGLE, fx_ring_header
+from fxpipe.ring.membership cimport note_empty_wakes
 from fxpipe.ring.wait cimport WaitState
 
 cdef enum:
@@ -26,6 +27,7 @@ ctypedef struct ProducerC:
     bint auto_detach             # detach dead gating consumers instead of waiting on them
     int64_t next                 # SP: last claimed sequence (producer-local)
     int64_t gating_cache         # SP: last seen minimum consumer sequence (producer-local)
+    uint32_t empty_wakes         # consecutive FUTEX_WAKEs that woke nobody (stale waiter count?)
     WaitState wait
 
 
@@ -66,8 +68,7 @@ cdef inline void producer_publish(ProducerC* p, int64_t lo, int64_t hi) noexcept
         fx_fence_seq_cst()
         if fx_load_relaxed_u32(&p.hdr.futex.pub_waiters) != 0:
             fx_fetch_add_u32(&p.hdr.futex.pub_epoch, 1)
-            fx_futex_wake_all(&p.hdr.futex.pub_epoch)
-
-
-cdef bint detach_consumer_entry(fx_ring_header* hdr, int index) noexcept nogil
-cdef int check_gating_liveness(fx_ring_header* hdr, bint auto_detach) noexcept nogil
+            if fx_futex_wake_all(&p.hdr.futex.pub_epoch) == 0:
+                note_empty_wakes(p.hdr, &p.empty_wakes)
+            else:
+                p.empty_wakes = 0

@@ -3,66 +3,36 @@
 (with back-pressure accounting, dead-consumer detection and timeouts), and the
 multi-producer claim. The hot inline calls are in sequencer.pxd."""
 from libc.stdint cimport INT64_MAX, int64_t, uint32_t
-from fxpipe.includes.atomic cimport (fx_cas_i64, fx_cas_u32, fx_fetch_add_i64,
+from fxpipe.includes.atomic cimport (fx_cas_i64, fx_dec_sat_u32, fx_fetch_add_i64,
                                      fx_fetch_add_relaxed_u64, fx_fetch_add_u32,
-                                     fx_fetch_sub_u32, fx_futex_wait, fx_futex_wake_all, fx_load_acquire_i64,
-                                     fx_load_acquire_u32, fx_load_relaxed_u32,
-                                     fx_monotonic_ns, fx_pid_alive, fx_store_relaxed_i64)
-from fxpipe.ring.layout cimport (FX_CONSUMER_ATTACHED, FX_CONSUMER_DECLARED,
-                                 FX_CONSUMER_DETACHED, FX_WAIT_BLOCK, fx_consumer_entry,
-                                 fx_ring_header)
+                                     fx_futex_wait, fx_load_acquire_i64,
+                                     fx_load_acquire_u32, fx_load_acquire_u64,
+                                     fx_monotonic_ns, fx_store_relaxed_i64, fx_store_release_u32)
+from fxpipe.ring.layout cimport (FX_PRODUCER_SINGLE, FX_RING_MAX_CONSUMERS, FX_WAITING_NONE,
+                                 FX_WAITING_RELEASE, fx_member_state, fx_ring_header,
+                                 fx_state_gates)
+from fxpipe.ring.membership cimport check_gating_liveness
 from fxpipe.ring.wait cimport wait_reset, wait_step
 
 cdef enum:
     LIVENESS_CHECK_NS = 1000000      # look for dead gating consumers every 1 ms of waiting
     CLOCK_EVERY = 256                # steps between clock reads while spinning
     BLOCK_SLICE_NS = 10000000        # a futex sleep is capped so timeouts and liveness run
+    MP_BLOCK_SLICE_NS = 1000000      # MP producers sleep unregistered (see _block_until_released)
 
 
 cdef int64_t min_gating_sequence(fx_ring_header* hdr, int64_t default) noexcept nogil:
-    """Lowest released sequence among consumers that gate the producer (declared or
-    attached; detached and free entries do not). `default` when there are none."""
+    """Lowest released sequence among consumers that gate the producer (declared, joining or
+    attached; detached, claiming and free entries do not). `default` when there are none."""
     cdef int64_t lowest = INT64_MAX
     cdef int64_t v
     cdef int i
-    cdef uint32_t st
-    for i in range(hdr.id.max_consumers):
-        st = fx_load_acquire_u32(&hdr.consumers[i].state)
-        if st == FX_CONSUMER_DECLARED or st == FX_CONSUMER_ATTACHED:
-            v = fx_load_acquire_i64(&hdr.consumers[i].sequence.value)
+    for i in range(FX_RING_MAX_CONSUMERS):
+        if fx_state_gates(fx_member_state(fx_load_acquire_u64(&hdr.consumers[i].member))):
+            v = fx_load_acquire_i64(&hdr.consumers[i].sequence)
             if v < lowest:
                 lowest = v
     return default if lowest == INT64_MAX else lowest
-
-
-cdef bint detach_consumer_entry(fx_ring_header* hdr, int index) noexcept nogil:
-    """Stop consumer `index` from gating anyone. True if this call detached it."""
-    cdef fx_consumer_entry* e = &hdr.consumers[index]
-    cdef uint32_t st = fx_load_acquire_u32(&e.state)
-    if st != FX_CONSUMER_ATTACHED and st != FX_CONSUMER_DECLARED:
-        return False
-    if not fx_cas_u32(&e.state, st, FX_CONSUMER_DETACHED):
-        return False
-    fx_fetch_add_relaxed_u64(&hdr.producer.detached, 1)
-    # Waiters on released sequences must re-evaluate: their gate may have just opened.
-    fx_fetch_add_u32(&hdr.futex.rel_epoch, 1)
-    fx_futex_wake_all(&hdr.futex.rel_epoch)
-    return True
-
-
-cdef int check_gating_liveness(fx_ring_header* hdr, bint auto_detach) noexcept nogil:
-    """Count attached consumers whose process is gone; detach them when asked. A declared
-    consumer that never attached (pid 0) is not dead: the producer waits for it by design."""
-    cdef int dead = 0
-    cdef int i
-    cdef fx_consumer_entry* e
-    for i in range(hdr.id.max_consumers):
-        e = &hdr.consumers[i]
-        if fx_load_acquire_u32(&e.state) == FX_CONSUMER_ATTACHED and e.pid > 0 and not fx_pid_alive(e.pid):
-            dead += 1
-            if auto_detach:
-                detach_consumer_entry(hdr, i)
-    return dead
 
 
 cdef inline void _note_full(ProducerC* p, int64_t started, bint timed_out) noexcept nogil:
@@ -73,13 +43,23 @@ cdef inline void _note_full(ProducerC* p, int64_t started, bint timed_out) noexc
         fx_fetch_add_relaxed_u64(&p.hdr.producer.full_timeouts, 1)
 
 
-cdef inline void _block_until_released(fx_ring_header* hdr, int64_t wrap_point) noexcept nogil:
-    # BLOCK: sleep until a consumer releases; consumers bump rel_epoch when someone waits.
+cdef inline void _block_until_released(ProducerC* p, int64_t wrap_point) noexcept nogil:
+    # BLOCK: sleep until a consumer releases; consumers bump rel_epoch when someone waits. The
+    # single producer registers itself (producer.waiting) before it counts itself, so a count
+    # it leaves behind when killed asleep can be taken back. Several MP producer processes have
+    # no entry each to register in: they sleep short slices unregistered instead.
+    cdef fx_ring_header* hdr = p.hdr
     cdef uint32_t epoch = fx_load_acquire_u32(&hdr.futex.rel_epoch)
+    if p.mode != FX_PRODUCER_SINGLE:
+        if min_gating_sequence(hdr, wrap_point) < wrap_point:
+            fx_futex_wait(&hdr.futex.rel_epoch, epoch, MP_BLOCK_SLICE_NS)
+        return
+    fx_store_release_u32(&hdr.producer.waiting, FX_WAITING_RELEASE)
     fx_fetch_add_u32(&hdr.futex.rel_waiters, 1)
     if min_gating_sequence(hdr, wrap_point) < wrap_point:
         fx_futex_wait(&hdr.futex.rel_epoch, epoch, BLOCK_SLICE_NS)
-    fx_fetch_sub_u32(&hdr.futex.rel_waiters, 1)
+    fx_dec_sat_u32(&hdr.futex.rel_waiters)
+    fx_store_release_u32(&hdr.producer.waiting, FX_WAITING_NONE)
 
 
 cdef int64_t producer_wait_space(ProducerC* p, int64_t wrap_point, int64_t timeout_ns) noexcept nogil:
@@ -119,7 +99,7 @@ cdef int64_t producer_wait_space(ProducerC* p, int64_t wrap_point, int64_t timeo
                 if dead:
                     fx_fetch_add_relaxed_u64(&hdr.producer.dead_consumers_seen, <unsigned long long>dead)
         if wait_step(&p.wait):
-            _block_until_released(hdr, wrap_point)
+            _block_until_released(p, wrap_point)
 
 
 cdef int64_t mp_claim(ProducerC* p, int64_t n, int64_t timeout_ns) noexcept nogil:
@@ -153,7 +133,7 @@ cdef int64_t mp_claim(ProducerC* p, int64_t n, int64_t timeout_ns) noexcept nogi
                     _note_full(p, started, True)
                     return CLAIM_TIMEOUT
                 if wait_step(&p.wait):
-                    _block_until_released(hdr, wrap)
+                    _block_until_released(p, wrap)
                 continue
         if fx_cas_i64(&hdr.cursor.value, cur, nxt):
             if started:

@@ -124,7 +124,8 @@ class SparseIndex:
     def save(self, directory: Path, durable: bool) -> None:
         path = Path(directory) / INDEX_NAME
         tmp = path.with_name(INDEX_NAME + ".tmp")
-        with open(tmp, "wb") as f:
+        with open(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "wb") as f:
+            os.fchmod(f.fileno(), 0o600)   # trading data: owner only, even over an old temp file
             f.write(self.to_bytes())
             if durable:
                 f.flush()

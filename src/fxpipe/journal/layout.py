@@ -108,9 +108,9 @@ def pack_segment_header(journal_id: int, segment_no: int, first_seq: int, create
 def unpack_segment_header(data: bytes) -> dict:
     fields = _HEADER_STRUCT.unpack_from(data, 0)
     (magic, version, header_size, journal_id, segment_no, first_seq, created_ns, pid, pages,
-     _reserved) = fields
+     synced_units) = fields
     (crc,) = struct.unpack_from("<I", data, 60)
     return {"magic": magic, "version": version, "header_size": header_size,
             "journal_id": journal_id, "segment_no": segment_no, "first_seq": first_seq,
             "created_ns": created_ns, "creator_pid": pid, "segment_size": pages * PAGE,
-            "header_crc": crc}
+            "synced_units": synced_units, "header_crc": crc}

@@ -21,7 +21,8 @@ class WriterLock:
         self.fd = -1
 
     def acquire(self, wait_s: float = 0.2) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        os.fchmod(fd, 0o600)  # a lock file left by an older build may be world-readable
         deadline = time.monotonic() + wait_s
         while True:
             try:

@@ -5,7 +5,9 @@
 - every N records or T ms (batch): msync when N records are unsynced or T ms have passed since
   the last sync, checked on each append (and by `Journal.maybe_sync()` from an idle loop). A
   power failure or kernel crash loses at most the unsynced window; a process crash (kill -9)
-  loses nothing, since mapped pages belong to the kernel's page cache.
+  loses nothing, since mapped pages belong to the kernel's page cache. Each sync records a
+  synced watermark in the segment header, so a hole a power cut leaves after it is cut at
+  recovery as unsynced data, while one before it is refused as corruption.
 - never: no msync while writing; the kernel writes pages back when it chooses (about 30 s on
   Linux defaults). A process crash loses nothing; a power failure or kernel crash can lose
   every record since the last write-back, and can leave holes (later pages written, earlier

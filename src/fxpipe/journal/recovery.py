@@ -243,7 +243,8 @@ def _scan_one(state: JournalState, h: SegmentHeader, last: bool, writable: bool,
             return info  # the next record is being written
         bound = data_bound(h.path, sc.stop, end)  # past it the file can only read as zeros
         found = intact_record_after(seg.buf, sc.stop + 8, bound)
-        if found >= 0:
+        unsynced = last and 0 < h.synced_offset <= sc.stop
+        if found >= 0 and not unsynced:
             what = _bad_reason(sc.status)
             raise _corrupt(h, sc.stop, f"{what}, and intact records follow at offset {found}", directory)
         garbage = last_nonzero(seg.buf, sc.stop, bound) - sc.stop
@@ -255,7 +256,13 @@ def _scan_one(state: JournalState, h: SegmentHeader, last: bool, writable: bool,
             if not _segment_is_empty(nxt):
                 raise _corrupt(h, sc.stop, f"segment is not sealed ({_bad_reason(sc.status)}) "
                                            f"but {nxt.path.name} after it holds records", directory)
-        if garbage or truncated or sc.status.is_bad:
+        if found >= 0:
+            # After the synced watermark: records the batch policy never promised were on disk,
+            # left with holes by a power cut. Not corruption: cut like a torn tail.
+            state.tail = TailReport(h.path, sc.stop, f"unsynced records after a power cut: a hole at "
+                                    f"offset {sc.stop}, past the last sync (offset {h.synced_offset}), "
+                                    f"with records written back after it", garbage)
+        elif garbage or truncated or sc.status.is_bad:
             reason = (f"file truncated to {seg.size} of {h.segment_size} bytes" if truncated and not garbage
                       else f"{_bad_reason(sc.status)}" if sc.status.is_bad
                       else "partly written record (no commit marker)")

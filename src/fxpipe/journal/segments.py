@@ -28,6 +28,7 @@ class SegmentHeader:
     created_ns: int
     creator_pid: int
     file_size: int
+    synced_offset: int = 0    # batch fsync: everything before it is on stable storage (0: not kept)
 
 
 def segment_path(directory: Path, segment_no: int) -> Path:
@@ -68,6 +69,10 @@ def read_header(path: Path) -> SegmentHeader:
     with open(path, "rb") as f:
         data = f.read(L.SEGMENT_HEADER_SIZE)
         file_size = os.fstat(f.fileno()).st_size
+        if len(data) == L.SEGMENT_HEADER_SIZE and crc32c(data[:60]) != int.from_bytes(data[60:64], "little"):
+            # a live writer updates watermark and CRC in one 8-byte store: read once more
+            f.seek(0)
+            data = f.read(L.SEGMENT_HEADER_SIZE)
     if len(data) < L.SEGMENT_HEADER_SIZE:
         raise JournalCorruptError(path, len(data), f"segment header truncated ({file_size} bytes)")
     h = L.unpack_segment_header(data)
@@ -81,7 +86,8 @@ def read_header(path: Path) -> SegmentHeader:
     if h["header_size"] != L.SEGMENT_HEADER_SIZE or h["segment_size"] < L.SEGMENT_HEADER_SIZE + L.SEAL_RECORD_SIZE:
         raise JournalCorruptError(path, 12, "segment header sizes are inconsistent")
     return SegmentHeader(Path(path), h["segment_no"], h["journal_id"], h["first_seq"],
-                         h["segment_size"], h["created_ns"], h["creator_pid"], file_size)
+                         h["segment_size"], h["created_ns"], h["creator_pid"], file_size,
+                         h["synced_units"] * 8)
 
 
 def header_looks_unwritten(path: Path) -> bool:
@@ -110,7 +116,7 @@ def create_segment(directory: Path, segment_no: int, journal_id: int, first_seq:
     """
     final = segment_path(directory, segment_no)
     tmp = final.with_name(final.name + TMP_SUFFIX)
-    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o644)
+    fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)  # trading data: owner only
     try:
         try:
             os.posix_fallocate(fd, 0, segment_size)

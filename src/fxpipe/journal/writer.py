@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from fxpipe.journal import layout as L
-from fxpipe.journal.appender import POLICY_NEVER, SegmentAppender
+from fxpipe.journal.appender import MAX_SEGMENT_SIZE, POLICY_NEVER, SegmentAppender
 from fxpipe.journal.errors import JournalError
 from fxpipe.journal.index import SealedSegment
 from fxpipe.journal.lock import WriterLock
@@ -29,6 +29,18 @@ DEFAULT_INDEX_EVERY = 4096
 DEFAULT_FSYNC = FsyncPolicy.batch(ms=100)
 
 
+def _owner_only(directory: Path) -> None:
+    """Trading data is readable by its owner only: segments and index written by an older build
+    (0644) are tightened when a writer opens the journal."""
+    for p in directory.iterdir():
+        if p.name.endswith(".fxj") or p.name.startswith("index.fxi"):
+            try:
+                if p.stat().st_uid == os.geteuid():
+                    p.chmod(0o600)
+            except OSError:
+                pass
+
+
 class Journal:
     """Appends records to the journal in `directory` (see `Journal.open`)."""
 
@@ -37,8 +49,8 @@ class Journal:
                  create: bool = True, first_seq: int = 1):
         self.directory = Path(directory)
         self.policy = FsyncPolicy.parse(fsync) if isinstance(fsync, str) else fsync
-        if segment_size % L.PAGE or segment_size < 2 * L.PAGE:
-            raise ValueError(f"segment_size must be a multiple of {L.PAGE} and at least {2 * L.PAGE}")
+        if segment_size % L.PAGE or segment_size < 2 * L.PAGE or segment_size > MAX_SEGMENT_SIZE:
+            raise ValueError(f"segment_size must be a multiple of {L.PAGE} in {2 * L.PAGE}..{MAX_SEGMENT_SIZE}")
         if first_seq < 1:
             raise ValueError("first_seq must be >= 1")
         self.segment_size = segment_size
@@ -50,6 +62,7 @@ class Journal:
             self.directory.mkdir(parents=True)
         self._lock = WriterLock(self.directory)
         self._lock.acquire()
+        _owner_only(self.directory)
         self._fd = -1
         try:
             self._open(index_every, first_seq)

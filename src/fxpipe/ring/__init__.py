@@ -8,6 +8,7 @@ The C-level API for Cython stages is in cython/fxpipe/ring/*.pxd (see endpoints.
 """
 from fxpipe.ring.endpoints import Consumer, Producer
 from fxpipe.ring.errors import (
+    ConsumerDetached,
     ConsumerError,
     RingClosed,
     RingError,
@@ -22,5 +23,5 @@ from fxpipe.ring.ring import WAIT_STRATEGIES, Ring, header_size, layout_offsets
 __all__ = [
     "Ring", "Producer", "Consumer", "WAIT_STRATEGIES", "header_size", "layout_offsets",
     "RingError", "RingLayoutError", "RingExistsError", "StaleRingError", "RingTimeout", "RingFull",
-    "RingClosed", "ConsumerError",
+    "RingClosed", "ConsumerError", "ConsumerDetached",
 ]

@@ -2,7 +2,7 @@
 
     fxpipe ring status [NAME ...] [--json]   cursors, consumers, lag, back-pressure, liveness
     fxpipe ring detach NAME CONSUMER         stop a dead or hung consumer from gating
-    fxpipe ring clean [--yes]                remove segments whose creator is gone
+    fxpipe ring clean [--yes] [--force]      remove segments whose processes are all gone
 """
 from __future__ import annotations
 
@@ -26,8 +26,10 @@ def register(sub) -> None:
     de.add_argument("name")
     de.add_argument("consumer")
     de.set_defaults(func=cmd_detach)
-    cl = rs.add_parser("clean", help="remove stale ring segments (creator process gone)")
+    cl = rs.add_parser("clean", help="remove stale ring segments (creator, producer and consumers gone)")
     cl.add_argument("--yes", action="store_true", help="remove them (default: only list)")
+    cl.add_argument("--force", action="store_true",
+                    help="also remove stale segments of another layout version (refused by default)")
     cl.set_defaults(func=cmd_clean)
 
 
@@ -84,23 +86,24 @@ def cmd_detach(args) -> int:
 
 
 def cmd_clean(args) -> int:
-    stale = []
+    """Each segment is judged and removed under the segment directory's lock, so a ring that
+    another process creates under the same name meanwhile is never the one removed."""
+    found = 0
     for name in segment.list_segments():
         path = segment.segment_path(name)
-        try:
-            raw, size = segment.read_identity_line(path)
-            segment.check_identity(name, path, raw, size, 0)
-        except (OSError, RingError):
-            continue  # not an fxpipe ring of this version: never ours to remove
-        pid, alive = segment.creator_alive(raw)
-        if not alive:
-            stale.append((name, pid, path))
-    for name, pid, path in stale:
-        if args.yes:
-            os.unlink(path)
-        print(f"{'removed' if args.yes else 'stale'}: ring {name} (creator pid {pid} gone) {path}")
-    if stale and not args.yes:
+        with segment.directory_lock():
+            removable, why = segment.judge_stale(name, path, force=args.force)
+            if removable and args.yes:
+                os.unlink(path)
+        if why == "gone":
+            continue
+        if removable:
+            found += 1
+            print(f"{'removed' if args.yes else 'stale'}: ring {name} ({why}) {path}")
+        elif why.startswith("layout version") and "refused" in why:
+            print(f"kept: ring {name} ({why}) {path}")
+    if found and not args.yes:
         print("run again with --yes to remove them")
-    if not stale:
+    if not found:
         print("no stale rings")
     return 0

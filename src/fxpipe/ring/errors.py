@@ -31,3 +31,9 @@ class RingClosed(RingError):
 
 class ConsumerError(RingError):
     """Unknown consumer, consumer already attached by a live process, bad dependency."""
+
+
+class ConsumerDetached(ConsumerError):
+    """This consumer was detached (by an operator, the supervisor or the producer's auto-detach)
+    while it ran: the producer no longer honours it and may have reused the slot it was reading,
+    so nothing it read since is trusted. Attach again (it rejoins at the live edge)."""

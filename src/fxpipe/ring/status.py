@@ -8,7 +8,7 @@ import time
 from fxpipe.ring import layout
 from fxpipe.ring.segment import process_alive
 
-CONSUMER_STATES = {0: "free", 1: "declared", 2: "attached", 3: "detached", 4: "claiming"}
+CONSUMER_STATES = {0: "free", 1: "declared", 2: "attached", 3: "detached", 4: "claiming", 5: "joining"}
 WAIT_NAMES = {0: "spin", 1: "yield", 2: "sleep", 3: "block"}
 PRODUCER_MODES = {1: "single", 2: "multi"}
 
@@ -28,13 +28,14 @@ def ring_status(ring) -> dict:
         pid, seq, hb, mask = int(e["pid"]), int(e["sequence"]), int(e["heartbeat_ns"]), int(e["depends_mask"])
         consumers.append({
             "name": names[i], "index": i, "state": CONSUMER_STATES.get(state, f"?{state}"),
+            "generation": int(e["generation"]), "waiting": int(e["waiting"]),
             "wait": WAIT_NAMES.get(int(e["wait_strategy"]), "?"), "pid": pid,
             "alive": bool(pid) and process_alive(pid, int(e["start_time"])),
             "sequence": seq, "lag": cursor - seq, "waits": int(e["waits"]),
             "heartbeat_age_s": (now - hb) / 1e9 if hb else None,
             "depends_on": [names[j] for j in range(layout.MAX_CONSUMERS) if mask >> j & 1],
         })
-    ppid = int(pr["pid"])
+    ppid = abs(int(pr["pid"]))
     return {
         "name": ring.name, "path": ring.path, "layout_version": int(ident["layout_version"]),
         "slot_size": int(ident["slot_size"]), "slot_count": int(ident["slot_count"]),
@@ -48,20 +49,26 @@ def ring_status(ring) -> dict:
             "pid": ppid, "alive": bool(ppid) and process_alive(ppid, int(pr["start_time"])),
             "full_waits": int(pr["full_waits"]), "full_wait_s": int(pr["full_wait_ns"]) / 1e9,
             "full_timeouts": int(pr["full_timeouts"]), "dead_consumers_seen": int(pr["dead_consumers_seen"]),
-            "detached": int(pr["detached"]),
+            "detached": int(pr["detached"]), "waiters_recovered": int(pr["waiters_recovered"]),
         },
+        "futex": {k: int(h["futex"][k]) for k in ("pub_waiters", "rel_waiters")},
         "consumers": consumers,
     }
 
 
 def dead_consumers(status: dict, heartbeat_timeout: float | None = None) -> list[str]:
-    out = []
-    for c in status["consumers"]:
-        if c["state"] != "attached":
-            continue
-        if not c["alive"]:
-            out.append(c["name"])
-        elif (heartbeat_timeout is not None and c["lag"] > 0 and c["heartbeat_age_s"] is not None
-              and c["heartbeat_age_s"] > heartbeat_timeout):
-            out.append(c["name"])
+    """Attached or joining consumers whose process is gone (pid and start time decide). With
+    heartbeat_timeout, also the stalled ones (see stalled_consumers): advisory."""
+    out = [c["name"] for c in status["consumers"]
+           if c["state"] in ("attached", "joining") and c["pid"] and not c["alive"]]
+    if heartbeat_timeout is not None:
+        out += [n for n in stalled_consumers(status, heartbeat_timeout) if n not in out]
     return out
+
+
+def stalled_consumers(status: dict, timeout: float) -> list[str]:
+    """Live attached consumers with unread events whose heartbeat (refreshed by every release
+    and while waiting) is older than timeout: hung, or on one event for that long."""
+    return [c["name"] for c in status["consumers"]
+            if c["state"] == "attached" and c["alive"] and c["lag"] > 0
+            and c["heartbeat_age_s"] is not None and c["heartbeat_age_s"] > timeout]
