@@ -1,0 +1,477 @@
+"""Venue reports into the book (see reports.pxd)."""
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
+from libc.string cimport memcmp, memcpy, memset
+
+from fxpipe.includes.int128 cimport fx_int128
+from fxpipe.model.events cimport (
+    CXL_REJ_TO_CANCEL,
+    CXL_REJ_TO_REPLACE,
+    EVT_FILL,
+    EVT_ORDER_UPDATE,
+    EXEC_TRANS_CANCEL,
+    EXEC_TRANS_CORRECT,
+    EXEC_TRANS_NEW,
+    EXEC_TYPE_CANCELED,
+    EXEC_TYPE_REJECTED,
+    EXEC_TYPE_REPLACE,
+    FIX_ID_LEN,
+    Fill,
+    INTENT_CANCEL,
+    INTENT_NEW,
+    INTENT_REPLACE,
+    ORD_STATUS_CANCELED,
+    ORD_STATUS_DONE_FOR_DAY,
+    ORD_STATUS_EXPIRED,
+    ORD_STATUS_PENDING_NEW,
+    ORD_STATUS_REJECTED,
+    ORD_STATUS_UNKNOWN,
+    OrderUpdate,
+    REPORT_CANCEL_REJECT,
+    REPORT_EXECUTION,
+)
+from fxpipe.oms.book cimport (
+    ALARM_DUPLICATE_MISMATCH,
+    ALARM_EXEC_REF_CONFLICT,
+    ALARM_INVALID_REPORT,
+    ALARM_OUT_OF_MEMORY,
+    ALARM_OVERFILL,
+    ALARM_STATE_CONFLICT,
+    ALARM_UNKNOWN_ORDER,
+    DISP_APPLIED,
+    DISP_DUPLICATE,
+    DISP_INVALID,
+    DISP_STALE,
+    DISP_UNKNOWN_ORDER,
+    EXEC_BUST,
+    EXEC_BUSTED,
+    EXEC_CORRECTED,
+    EXEC_STANDING,
+    ExecRecord,
+    OmsOrder,
+    OmsRequest,
+    REQ_ACCEPTED,
+    REQ_CLOSED,
+    REQ_PENDING,
+    REQ_REJECTED,
+    REQ_REPLACED,
+    REQ_UNKNOWN,
+    book_add_exec,
+    book_add_request,
+    book_find,
+    book_find_exec,
+    book_observe_cl_ord_id,
+    book_order_view,
+    event_time_ns,
+    note_event_time,
+    order_status,
+    refresh_order,
+    set_base_status,
+    status_is_done,
+)
+from fxpipe.oms.index cimport id_index_get
+
+cdef enum:  # what a fill did
+    FILL_APPLIED = 0
+    FILL_DUPLICATE = 1
+    FILL_STALE = 2      # known already (late original of a busted/corrected fill)
+    FILL_REFUSED = 3    # mismatch or conflict: alarm raised, nothing changed
+    FILL_NO_MEMORY = 4
+
+cdef struct View:       # what a strategy sees of an order: a change here is published
+    int64_t cl_ord_id
+    int64_t order_qty_e2
+    int64_t price_e8
+    int64_t cum_qty_e2
+    int64_t leaves_qty_e2
+    int64_t avg_px_e8
+    uint16_t reject_reason
+    uint8_t status
+
+
+cdef inline void take_view(const OmsOrder* o, View* v) noexcept nogil:
+    v.cl_ord_id = o.cl_ord_id
+    v.order_qty_e2 = o.order_qty_e2
+    v.price_e8 = o.price_e8
+    v.cum_qty_e2 = o.cum_qty_e2
+    v.leaves_qty_e2 = o.leaves_qty_e2
+    v.avg_px_e8 = o.avg_px_e8
+    v.reject_reason = o.reject_reason
+    v.status = order_status(o)
+
+
+cdef inline bint same_view(const View* a, const View* c) noexcept nogil:
+    return (a.cl_ord_id == c.cl_ord_id and a.order_qty_e2 == c.order_qty_e2
+            and a.price_e8 == c.price_e8 and a.cum_qty_e2 == c.cum_qty_e2
+            and a.leaves_qty_e2 == c.leaves_qty_e2 and a.avg_px_e8 == c.avg_px_e8
+            and a.reject_reason == c.reject_reason and a.status == c.status)
+
+
+cdef inline void alarm(ReportOutcome* out, uint32_t what, int64_t observed, int64_t limit) noexcept nogil:
+    out.alarms |= what
+    out.alarm_observed = observed
+    out.alarm_limit = limit
+
+
+cdef bint valid_report(const OrderUpdate* u, const Fill* f) noexcept nogil:
+    if u.hdr.type != EVT_ORDER_UPDATE:
+        return False
+    if u.report_kind != REPORT_EXECUTION and u.report_kind != REPORT_CANCEL_REJECT:
+        return False
+    if u.cl_ord_id < 0 or u.orig_cl_ord_id < 0 or u.order_qty_e2 < 0 or u.cum_qty_e2 < 0:
+        return False
+    if u.leaves_qty_e2 < 0 or u.avg_px_e8 < 0 or u.price_e8 < 0:
+        return False
+    if f == NULL:
+        return True
+    if u.report_kind != REPORT_EXECUTION or f.hdr.type != EVT_FILL or f.exec_id[0] == 0:
+        return False
+    if f.cl_ord_id != u.cl_ord_id:
+        return False
+    if f.exec_trans_type == EXEC_TRANS_NEW:
+        return f.last_qty_e2 > 0 and f.last_px_e8 > 0
+    if f.exec_trans_type == EXEC_TRANS_CORRECT:
+        return f.exec_ref_id[0] != 0 and f.last_qty_e2 > 0 and f.last_px_e8 > 0
+    if f.exec_trans_type == EXEC_TRANS_CANCEL:
+        return f.exec_ref_id[0] != 0 and f.last_qty_e2 >= 0 and f.last_px_e8 >= 0
+    return False
+
+
+# ------------------------------------------------------------------ fills
+
+cdef void put_delta(ReportOutcome* out, const OmsOrder* o, const Fill* f, int64_t qty,
+                    int64_t px, bint undo) noexcept nogil:
+    """A position delta: the venue's Fill with the order's identity and a signed quantity."""
+    cdef Fill* d = &out.fills[out.n_fills]
+    out.n_fills += 1
+    memcpy(d, f, sizeof(Fill))
+    d.hdr.venue_id = o.venue_id
+    d.hdr.instrument_id = o.instrument_id
+    if d.cl_ord_id == 0:
+        d.cl_ord_id = o.cl_ord_id
+    d.last_qty_e2 = qty
+    d.last_px_e8 = px
+    d.strategy_id = o.strategy_id
+    d.side = o.side
+    if undo and f.exec_trans_type == EXEC_TRANS_CORRECT:
+        d.commission_e4 = 0     # the old fill's commission is not on the correction
+
+
+cdef inline void add_fill(OmsOrder* o, int64_t qty, int64_t px) noexcept nogil:
+    o.cum_qty_e2 += qty
+    o.notional_e10 += <fx_int128>qty * <fx_int128>px
+
+
+cdef int32_t new_exec(OrderBook* b, uint16_t venue, const char* exec_id, int32_t idx,
+                      int64_t qty, int64_t px, uint8_t trans, uint8_t state, uint8_t seen,
+                      const char* ref) noexcept nogil:
+    cdef int32_t e = book_add_exec(b, venue, exec_id)
+    cdef ExecRecord* r
+    if e < 0:
+        return -1
+    r = &b.execs[e]
+    r.qty_e2 = qty
+    r.px_e8 = px
+    r.order_index = idx
+    r.trans = trans
+    r.state = state
+    r.seen = seen
+    if ref != NULL:
+        memcpy(r.ref, ref, FIX_ID_LEN)
+    else:
+        memset(r.ref, 0, FIX_ID_LEN)
+    return e
+
+
+cdef int apply_fill(OrderBook* b, int32_t idx, const Fill* f, ReportOutcome* out) noexcept nogil:
+    cdef OmsOrder* o = &b.orders[idx]
+    cdef uint16_t venue = o.venue_id
+    cdef uint8_t trans = f.exec_trans_type
+    cdef int32_t e = book_find_exec(b, venue, f.exec_id)
+    cdef int32_t re
+    cdef ExecRecord* r
+    if e >= 0:
+        r = &b.execs[e]
+        if r.seen:
+            if (r.trans == trans and r.qty_e2 == f.last_qty_e2 and r.px_e8 == f.last_px_e8
+                    and memcmp(r.ref, f.exec_ref_id, FIX_ID_LEN) == 0 and r.order_index == idx):
+                return FILL_DUPLICATE
+            alarm(out, ALARM_DUPLICATE_MISMATCH, f.last_qty_e2, r.qty_e2)
+            return FILL_REFUSED
+        if trans != EXEC_TRANS_NEW or r.order_index != idx:
+            alarm(out, ALARM_EXEC_REF_CONFLICT, f.last_qty_e2, r.qty_e2)
+            return FILL_REFUSED
+        # the late original of a fill a bust or correction already named: it counts no more
+        r.seen = 1
+        r.qty_e2 = f.last_qty_e2
+        r.px_e8 = f.last_px_e8
+        r.trans = trans
+        return FILL_STALE
+    if trans == EXEC_TRANS_NEW:
+        if new_exec(b, venue, f.exec_id, idx, f.last_qty_e2, f.last_px_e8, trans,
+                    EXEC_STANDING, 1, NULL) < 0:
+            return FILL_NO_MEMORY
+        o = &b.orders[idx]
+        if o.base_status == ORD_STATUS_REJECTED:
+            # the venue traded an order it had rejected: believe the trade
+            alarm(out, ALARM_STATE_CONFLICT, f.last_qty_e2, 0)
+            set_base_status(b, o, ORD_STATUS_PENDING_NEW)
+        add_fill(o, f.last_qty_e2, f.last_px_e8)
+        put_delta(out, o, f, f.last_qty_e2, f.last_px_e8, False)
+        return FILL_APPLIED
+    re = book_find_exec(b, venue, f.exec_ref_id)
+    if re >= 0 and (b.execs[re].state != EXEC_STANDING or b.execs[re].order_index != idx):
+        alarm(out, ALARM_EXEC_REF_CONFLICT, f.last_qty_e2, b.execs[re].qty_e2)
+        return FILL_REFUSED
+    if trans == EXEC_TRANS_CANCEL:
+        if new_exec(b, venue, f.exec_id, idx, f.last_qty_e2, f.last_px_e8, trans, EXEC_BUST, 1,
+                    f.exec_ref_id) < 0:
+            return FILL_NO_MEMORY
+        if re < 0:
+            # bust before the fill it undoes: remember it, so the fill counts for nothing
+            if new_exec(b, venue, f.exec_ref_id, idx, f.last_qty_e2, f.last_px_e8,
+                        EXEC_TRANS_NEW, EXEC_BUSTED, 0, NULL) < 0:
+                return FILL_NO_MEMORY
+            return FILL_APPLIED
+        r = &b.execs[re]
+        r.state = EXEC_BUSTED
+        o = &b.orders[idx]
+        add_fill(o, -r.qty_e2, r.px_e8)
+        put_delta(out, o, f, -r.qty_e2, r.px_e8, True)
+        return FILL_APPLIED
+    # correction: the new fill replaces the one it names
+    if new_exec(b, venue, f.exec_id, idx, f.last_qty_e2, f.last_px_e8, trans, EXEC_STANDING, 1,
+                f.exec_ref_id) < 0:
+        return FILL_NO_MEMORY
+    o = &b.orders[idx]
+    if re < 0:
+        if new_exec(b, venue, f.exec_ref_id, idx, 0, 0, EXEC_TRANS_NEW, EXEC_CORRECTED, 0,
+                    NULL) < 0:
+            return FILL_NO_MEMORY
+        o = &b.orders[idx]
+    else:
+        r = &b.execs[re]
+        r.state = EXEC_CORRECTED
+        add_fill(o, -r.qty_e2, r.px_e8)
+        put_delta(out, o, f, -r.qty_e2, r.px_e8, True)
+    add_fill(o, f.last_qty_e2, f.last_px_e8)
+    put_delta(out, o, f, f.last_qty_e2, f.last_px_e8, False)
+    return FILL_APPLIED
+
+
+# ------------------------------------------------------------------ status evidence
+
+cdef bint terminal_venue_status(uint8_t s) noexcept nogil:
+    return s == ORD_STATUS_CANCELED or s == ORD_STATUS_EXPIRED or s == ORD_STATUS_DONE_FOR_DAY
+
+
+cdef void take_evidence(OrderBook* b, OmsOrder* o, uint8_t s, bint reopen,
+                        ReportOutcome* out) noexcept nogil:
+    """The venue's OrdStatus as evidence. Terminal statuses are believed; live ones only say
+    the venue knows the order (the live status itself follows from CumQty). reopen (a bust
+    or correction) lets the venue's word move a done order back to live."""
+    cdef bint open_ = (not status_is_done(o.base_status)) or reopen
+    if s == ORD_STATUS_PENDING_NEW:
+        if o.base_status == ORD_STATUS_UNKNOWN:
+            set_base_status(b, o, ORD_STATUS_PENDING_NEW)
+        return
+    if s == ORD_STATUS_REJECTED:
+        if o.cum_qty_e2 != 0:
+            alarm(out, ALARM_STATE_CONFLICT, o.cum_qty_e2, 0)
+            if o.base_status == ORD_STATUS_UNKNOWN or reopen:
+                o.acked = 1
+                set_base_status(b, o, ORD_STATUS_PENDING_NEW)
+        elif open_:
+            set_base_status(b, o, ORD_STATUS_REJECTED)
+        return
+    o.acked = 1
+    if terminal_venue_status(s):
+        if open_:
+            set_base_status(b, o, s)
+    elif o.base_status == ORD_STATUS_UNKNOWN or reopen:
+        set_base_status(b, o, ORD_STATUS_PENDING_NEW)   # refresh_order derives the live status
+
+
+cdef int32_t request_of(const OrderBook* b, int64_t cl_ord_id, int32_t idx) noexcept nogil:
+    cdef int32_t r
+    if cl_ord_id <= 0:
+        return -1
+    r = id_index_get(&b.by_cl_ord_id, cl_ord_id)
+    return r if r >= 0 and b.requests[r].order_index == idx else -1
+
+
+cdef void accept_replace(OrderBook* b, OmsOrder* o, int32_t ri, const OrderUpdate* u) noexcept nogil:
+    """FIX 4.2 Appendix D: the new OrderQty counts from the fills so far (LeavesQty = OrderQty -
+    CumQty, FILLED when that is <= 0); an ack never lowers CumQty."""
+    cdef OmsRequest* req = &b.requests[ri]
+    cdef int32_t prev = request_of(b, o.cl_ord_id, req.order_index)
+    if prev >= 0 and prev != ri:
+        b.requests[prev].state = REQ_REPLACED
+    req.state = REQ_ACCEPTED
+    if o.replace_req == ri:
+        o.replace_req = -1
+    if status_is_done(o.base_status):
+        return
+    o.cl_ord_id = req.cl_ord_id
+    o.order_qty_e2 = u.order_qty_e2 if u.order_qty_e2 > 0 else req.qty_e2
+    if u.price_e8 > 0:
+        o.price_e8 = u.price_e8
+    elif req.price_e8 > 0:
+        o.price_e8 = req.price_e8
+
+
+cdef void apply_execution(OrderBook* b, int32_t idx, const OrderUpdate* u, int fill_rc,
+                          bint explicit, ReportOutcome* out) noexcept nogil:
+    cdef OmsOrder* o = &b.orders[idx]
+    cdef int32_t ri = request_of(b, u.cl_ord_id, idx)
+    cdef OmsRequest* req = &b.requests[ri] if ri >= 0 else NULL
+    if explicit:
+        o.venue_cum_qty_e2 = u.cum_qty_e2
+    elif u.cum_qty_e2 > o.venue_cum_qty_e2:
+        o.venue_cum_qty_e2 = u.cum_qty_e2
+    if req != NULL and u.exec_type == EXEC_TYPE_REPLACE:
+        if req.kind == INTENT_REPLACE and req.state != REQ_ACCEPTED and req.state != REQ_REPLACED:
+            accept_replace(b, o, ri, u)
+    elif req != NULL and u.exec_type == EXEC_TYPE_CANCELED:
+        if req.kind == INTENT_CANCEL and req.state != REQ_ACCEPTED:
+            req.state = REQ_ACCEPTED
+            if o.cancel_req == ri:
+                o.cancel_req = -1
+    elif u.exec_type == EXEC_TYPE_REJECTED:
+        if req != NULL and req.kind == INTENT_NEW and req.state != REQ_ACCEPTED:
+            req.state = REQ_REJECTED
+        if u.reject_reason != 0:
+            o.reject_reason = u.reject_reason
+    take_evidence(b, o, u.ord_status, explicit, out)
+
+
+cdef bint apply_cancel_reject(OrderBook* b, int32_t idx, const OrderUpdate* u,
+                              ReportOutcome* out) noexcept nogil:
+    """True when the reject answered a request still waiting for its answer."""
+    cdef OmsOrder* o = &b.orders[idx]
+    cdef int32_t ri = request_of(b, u.cl_ord_id, idx)
+    cdef OmsRequest* req
+    cdef bint answered = False
+    if ri >= 0:
+        req = &b.requests[ri]
+        if ((req.kind == INTENT_CANCEL or req.kind == INTENT_REPLACE)
+                and (req.state == REQ_PENDING or req.state == REQ_UNKNOWN)):
+            req.state = REQ_REJECTED
+            answered = True
+        if o.cancel_req == ri:
+            o.cancel_req = -1
+        if o.replace_req == ri:
+            o.replace_req = -1
+    if answered:
+        o.reject_reason = u.reject_reason
+        # "unknown order" with OrdStatus rejected is evidence only while the venue never
+        # showed it knew the order; a reject of a request says nothing else against the order
+        if u.ord_status != ORD_STATUS_REJECTED or not o.acked:
+            take_evidence(b, o, u.ord_status, False, out)
+    return answered
+
+
+# ------------------------------------------------------------------ entry point
+
+cdef void start(ReportOutcome* out) noexcept nogil:
+    out.order_index = -1
+    out.disposition = DISP_APPLIED
+    out.n_fills = 0
+    out.alarms = 0
+    out.publish = 0
+    out.status_request = 0
+    out.alarm_observed = 0
+    out.alarm_limit = 0
+
+
+cdef void book_apply_report(OrderBook* b, const OrderUpdate* u, const Fill* f,
+                            ReportOutcome* out) noexcept nogil:
+    cdef int64_t now = event_time_ns(u)
+    cdef int32_t idx
+    cdef OmsOrder* o
+    cdef View before, after
+    cdef int fill_rc = FILL_APPLIED
+    cdef bint answered = False, explicit = False
+    cdef uint8_t kind
+    start(out)
+    note_event_time(b, now)
+    if not valid_report(u, f):
+        out.disposition = DISP_INVALID
+        alarm(out, ALARM_INVALID_REPORT, 0, 0)
+        memcpy(&out.update, u, sizeof(OrderUpdate))
+        return
+    book_observe_cl_ord_id(b, u.cl_ord_id)
+    book_observe_cl_ord_id(b, u.orig_cl_ord_id)
+    idx = book_find(b, u.cl_ord_id)
+    if idx < 0:
+        idx = book_find(b, u.orig_cl_ord_id)
+    if idx >= 0 and u.hdr.venue_id != 0 and u.hdr.venue_id != b.orders[idx].venue_id:
+        idx = -1
+    if idx < 0:
+        out.disposition = DISP_UNKNOWN_ORDER
+        alarm(out, ALARM_UNKNOWN_ORDER, f.last_qty_e2 if f != NULL else 0, 0)
+        memcpy(&out.update, u, sizeof(OrderUpdate))
+        return
+    out.order_index = idx
+    if u.cl_ord_id > 0 and book_find(b, u.cl_ord_id) < 0:
+        # a ClOrdID the OMS did not send, on a report naming one of its orders (a cancel or
+        # replace made at the venue): join it to the chain so later reports find the order
+        kind = (INTENT_REPLACE if u.exec_type == EXEC_TYPE_REPLACE
+                else INTENT_CANCEL if u.exec_type == EXEC_TYPE_CANCELED else 0)
+        if book_add_request(b, u.cl_ord_id, u.orig_cl_ord_id, idx, kind, u.order_qty_e2,
+                            u.price_e8, 0) < 0:
+            out.disposition = DISP_INVALID
+            alarm(out, ALARM_OUT_OF_MEMORY, 0, 0)
+            memcpy(&out.update, u, sizeof(OrderUpdate))
+            return
+    o = &b.orders[idx]
+    take_view(o, &before)
+    if o.order_id[0] == 0 and u.order_id[0] != 0:
+        memcpy(o.order_id, u.order_id, FIX_ID_LEN)
+    if f != NULL:
+        fill_rc = apply_fill(b, idx, f, out)
+        if fill_rc == FILL_NO_MEMORY:
+            alarm(out, ALARM_OUT_OF_MEMORY, 0, 0)
+        explicit = fill_rc == FILL_APPLIED and f.exec_trans_type != EXEC_TRANS_NEW
+    o = &b.orders[idx]
+    if fill_rc == FILL_DUPLICATE or fill_rc == FILL_REFUSED or fill_rc == FILL_NO_MEMORY:
+        # the same report again (or one the alarm rejects): its status part is not news either
+        out.disposition = DISP_DUPLICATE if fill_rc == FILL_DUPLICATE else DISP_INVALID
+        memcpy(&out.update, u, sizeof(OrderUpdate))
+        return
+    if u.report_kind == REPORT_CANCEL_REJECT:
+        answered = apply_cancel_reject(b, idx, u, out)
+    else:
+        apply_execution(b, idx, u, fill_rc, explicit, out)
+    o = &b.orders[idx]
+    refresh_order(b, o)
+    if out.n_fills > 0 and o.cum_qty_e2 > o.order_qty_e2 and o.cum_qty_e2 > u.order_qty_e2:
+        # believe the venue: the fills stand, the order is FILLED beyond its quantity
+        o.overfilled = 1
+        alarm(out, ALARM_OVERFILL, o.cum_qty_e2, o.order_qty_e2)
+    take_view(o, &after)
+    if same_view(&before, &after) and out.n_fills == 0 and not answered:
+        if fill_rc == FILL_STALE:
+            out.disposition = DISP_STALE
+        else:
+            out.disposition = DISP_DUPLICATE if u.ord_status == after.status else DISP_STALE
+        memcpy(&out.update, u, sizeof(OrderUpdate))
+        return
+    o.last_event_ns = now
+    out.publish = 1
+    book_order_view(b, idx, &out.update)
+    out.update.hdr.flags = u.hdr.flags
+    out.update.hdr.sequence = u.hdr.sequence
+    out.update.hdr.ts_venue_ns = u.hdr.ts_venue_ns
+    out.update.hdr.ts_receive_ns = u.hdr.ts_receive_ns
+    out.update.hdr.ts_decode_ns = u.hdr.ts_decode_ns
+    out.update.hdr.ts_decide_ns = u.hdr.ts_decide_ns
+    out.update.hdr.ts_risk_ns = u.hdr.ts_risk_ns
+    out.update.hdr.ts_send_ns = u.hdr.ts_send_ns
+    if u.cl_ord_id > 0:
+        out.update.cl_ord_id = u.cl_ord_id
+    out.update.exec_type = u.exec_type
+    out.update.exec_trans_type = u.exec_trans_type
+    out.update.report_kind = u.report_kind
+    out.update.cxl_rej_response_to = u.cxl_rej_response_to
+    if u.reject_reason != 0:
+        out.update.reject_reason = u.reject_reason
