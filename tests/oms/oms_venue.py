@@ -157,7 +157,7 @@ class ScriptedVenue:
         o.status = "C"
         return self._report(o, "C")
 
-    def reject(self, cl: int, reason: int = 99) -> Report:
+    def reject(self, cl: int, reason: int = 0) -> Report:
         o = self.orders[cl]
         o.status = "8"
         return self._report(o, "8", reason=reason)

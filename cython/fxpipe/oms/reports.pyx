@@ -392,6 +392,7 @@ cdef void book_apply_report(OrderBook* b, const OrderUpdate* u, const Fill* f,
     cdef int fill_rc = FILL_APPLIED
     cdef bint answered = False, explicit = False
     cdef uint8_t kind
+    cdef int32_t ri
     start(out)
     note_event_time(b, now)
     if not valid_report(u, f):
@@ -452,6 +453,12 @@ cdef void book_apply_report(OrderBook* b, const OrderUpdate* u, const Fill* f,
     if same_view(&before, &after) and out.n_fills == 0 and not answered:
         if fill_rc == FILL_STALE:
             out.disposition = DISP_STALE
+        elif u.report_kind == REPORT_CANCEL_REJECT:
+            # a repeat of a reject already taken, or the late answer to a request that the
+            # order's end had closed
+            ri = request_of(b, u.cl_ord_id, idx)
+            out.disposition = (DISP_DUPLICATE if ri >= 0 and b.requests[ri].state == REQ_REJECTED
+                               else DISP_STALE)
         else:
             out.disposition = DISP_DUPLICATE if u.ord_status == after.status else DISP_STALE
         memcpy(&out.update, u, sizeof(OrderUpdate))
