@@ -11,6 +11,7 @@ from fxpipe.model.events cimport (
     EXEC_TRANS_CANCEL,
     EXEC_TRANS_CORRECT,
     EXEC_TRANS_NEW,
+    EXEC_TRANS_STATUS,
     EXEC_TYPE_CANCELED,
     EXEC_TYPE_REJECTED,
     EXEC_TYPE_REPLACE,
@@ -341,7 +342,24 @@ cdef void apply_execution(OrderBook* b, int32_t idx, const OrderUpdate* u, int f
             req.state = REQ_REJECTED
         if u.reject_reason != 0:
             o.reject_reason = u.reject_reason
+    if u.exec_trans_type == EXEC_TRANS_STATUS:
+        forget_lost(b, o, u.cl_ord_id)
     take_evidence(b, o, u.ord_status, explicit, out)
+
+
+cdef void forget_lost(OrderBook* b, OmsOrder* o, int64_t answered_cl_ord_id) noexcept nogil:
+    """A status answer is the venue's whole view of the order: a request that was in UNKNOWN
+    and that the answer does not name never reached it. Close it, so the strategy may ask
+    again; should it reach the venue after all, its report still finds the order."""
+    cdef int32_t* slots[2]
+    cdef int k
+    slots[0] = &o.cancel_req
+    slots[1] = &o.replace_req
+    for k in range(2):
+        if (slots[k][0] >= 0 and b.requests[slots[k][0]].state == REQ_UNKNOWN
+                and b.requests[slots[k][0]].cl_ord_id != answered_cl_ord_id):
+            b.requests[slots[k][0]].state = REQ_CLOSED
+            slots[k][0] = -1
 
 
 cdef bint apply_cancel_reject(OrderBook* b, int32_t idx, const OrderUpdate* u,
