@@ -183,12 +183,34 @@ cdef int32_t new_exec(OrderBook* b, uint16_t venue, const char* exec_id, int32_t
     return e
 
 
+cdef int undo_referenced(OrderBook* b, int32_t idx, const Fill* f, ReportOutcome* out) noexcept nogil:
+    """The fill a correction names becomes CORRECTED (a negative delta if it stood); one not
+    seen yet is remembered so its late arrival counts for nothing."""
+    cdef uint16_t venue = b.orders[idx].venue_id
+    cdef int32_t re = book_find_exec(b, venue, f.exec_ref_id)
+    cdef ExecRecord* r
+    if re < 0:
+        if new_exec(b, venue, f.exec_ref_id, idx, 0, 0, EXEC_TRANS_NEW, EXEC_CORRECTED, 0,
+                    NULL) < 0:
+            return FILL_NO_MEMORY
+        return FILL_APPLIED
+    r = &b.execs[re]
+    if r.state != EXEC_STANDING or r.order_index != idx:
+        alarm(out, ALARM_EXEC_REF_CONFLICT, f.last_qty_e2, r.qty_e2)
+        return FILL_REFUSED
+    r.state = EXEC_CORRECTED
+    add_fill(&b.orders[idx], -r.qty_e2, r.px_e8)
+    put_delta(out, &b.orders[idx], f, -r.qty_e2, r.px_e8, True)
+    return FILL_APPLIED
+
+
 cdef int apply_fill(OrderBook* b, int32_t idx, const Fill* f, ReportOutcome* out) noexcept nogil:
     cdef OmsOrder* o = &b.orders[idx]
     cdef uint16_t venue = o.venue_id
     cdef uint8_t trans = f.exec_trans_type
     cdef int32_t e = book_find_exec(b, venue, f.exec_id)
     cdef int32_t re
+    cdef int rc
     cdef ExecRecord* r
     if e >= 0:
         r = &b.execs[e]
@@ -198,7 +220,7 @@ cdef int apply_fill(OrderBook* b, int32_t idx, const Fill* f, ReportOutcome* out
                 return FILL_DUPLICATE
             alarm(out, ALARM_DUPLICATE_MISMATCH, f.last_qty_e2, r.qty_e2)
             return FILL_REFUSED
-        if trans != EXEC_TRANS_NEW or r.order_index != idx:
+        if (trans != EXEC_TRANS_NEW and trans != EXEC_TRANS_CORRECT) or r.order_index != idx:
             alarm(out, ALARM_EXEC_REF_CONFLICT, f.last_qty_e2, r.qty_e2)
             return FILL_REFUSED
         # the late original of a fill a bust or correction already named: it counts no more
@@ -206,7 +228,12 @@ cdef int apply_fill(OrderBook* b, int32_t idx, const Fill* f, ReportOutcome* out
         r.qty_e2 = f.last_qty_e2
         r.px_e8 = f.last_px_e8
         r.trans = trans
-        return FILL_STALE
+        if trans == EXEC_TRANS_NEW:
+            return FILL_STALE
+        # a correction that a later bust or correction already superseded: its own fill counts
+        # no more, but the fill it corrects must still be undone
+        memcpy(r.ref, f.exec_ref_id, FIX_ID_LEN)
+        return undo_referenced(b, idx, f, out)
     if trans == EXEC_TRANS_NEW:
         if new_exec(b, venue, f.exec_id, idx, f.last_qty_e2, f.last_px_e8, trans,
                     EXEC_STANDING, 1, NULL) < 0:
@@ -243,17 +270,10 @@ cdef int apply_fill(OrderBook* b, int32_t idx, const Fill* f, ReportOutcome* out
     if new_exec(b, venue, f.exec_id, idx, f.last_qty_e2, f.last_px_e8, trans, EXEC_STANDING, 1,
                 f.exec_ref_id) < 0:
         return FILL_NO_MEMORY
+    rc = undo_referenced(b, idx, f, out)
+    if rc != FILL_APPLIED:
+        return rc
     o = &b.orders[idx]
-    if re < 0:
-        if new_exec(b, venue, f.exec_ref_id, idx, 0, 0, EXEC_TRANS_NEW, EXEC_CORRECTED, 0,
-                    NULL) < 0:
-            return FILL_NO_MEMORY
-        o = &b.orders[idx]
-    else:
-        r = &b.execs[re]
-        r.state = EXEC_CORRECTED
-        add_fill(o, -r.qty_e2, r.px_e8)
-        put_delta(out, o, f, -r.qty_e2, r.px_e8, True)
     add_fill(o, f.last_qty_e2, f.last_px_e8)
     put_delta(out, o, f, f.last_qty_e2, f.last_px_e8, False)
     return FILL_APPLIED
