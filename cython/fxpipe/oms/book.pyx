@@ -35,6 +35,8 @@ from fxpipe.model.events cimport (
 from fxpipe.model.numbers cimport ROUND_HALF_EVEN, div_round
 from fxpipe.oms.index cimport (
     ExecKey,
+    ExecSlot,
+    IdSlot,
     exec_index_free,
     exec_index_get,
     exec_index_init,
@@ -77,6 +79,14 @@ cdef int book_init(OrderBook* b, int64_t prefix, int64_t request_timeout_ns,
             or exec_index_init(&b.by_exec_id, b.cap_execs) != 0):
         book_free(b)
         return -1
+    # Write every page now: calloc hands out untouched zero pages, and the first write to each
+    # would be a page fault inside an order's processing instead of here at start-up.
+    memset(b.orders, 0, <size_t>b.cap_orders * sizeof(OmsOrder))
+    memset(b.requests, 0, <size_t>b.cap_requests * sizeof(OmsRequest))
+    memset(b.execs, 0, <size_t>b.cap_execs * sizeof(ExecRecord))
+    memset(b.exec_keys, 0, <size_t>b.cap_execs * sizeof(ExecKey))
+    memset(b.by_cl_ord_id.slots, 0, <size_t>(b.by_cl_ord_id.mask + 1) * sizeof(IdSlot))
+    memset(b.by_exec_id.slots, 0, <size_t>(b.by_exec_id.mask + 1) * sizeof(ExecSlot))
     return 0
 
 

@@ -120,6 +120,24 @@ cdef object record(const void* p):
     return _events.read((<const char*>p)[:EVENT_SIZE])
 
 
+cdef inline bytes raw(const void* p):
+    return (<const char*>p)[:EVENT_SIZE]
+
+
+# Enum members by value, looked up instead of constructed (an Enum call costs a microsecond).
+_VERDICTS = {int(m): m for m in Verdict}
+_REFUSALS = {int(m): m for m in Refusal}
+_DISPOSITIONS = {int(m): m for m in Disposition}
+_ALARMS = {0: Alarm(0)}
+
+
+cdef object _alarm(unsigned int bits):
+    a = _ALARMS.get(bits)
+    if a is None:
+        a = _ALARMS[bits] = Alarm(bits)
+    return a
+
+
 cdef object text(const char* s, Py_ssize_t n):
     cdef Py_ssize_t k = 0
     while k < n and s[k] != 0:
@@ -165,10 +183,10 @@ cdef class OrderBook:
             book_cancel(&self.b, &ev.intent, t, &out)
         else:
             book_replace(&self.b, &ev.intent, t, &out)
-        return IntentResult(Verdict(out.verdict), Refusal(out.refusal), out.order_index,
+        return IntentResult(_VERDICTS[out.verdict], _REFUSALS[out.refusal], out.order_index,
                             out.deadline_ns,
-                            record(&out.send) if out.verdict == cbook.VERDICT_SEND else None,
-                            record(&out.update))
+                            raw(&out.send) if out.verdict == cbook.VERDICT_SEND else None,
+                            raw(&out.update))
 
     def submit(self, intent, now_ns=None):
         """An OrderIntent (any action). now_ns defaults to the event's own time."""
@@ -186,10 +204,10 @@ cdef class OrderBook:
     # ------------------------------------------------------------------ reports and time
 
     cdef object _result(self, ReportOutcome* out):
-        fills = [record(&out.fills[i]) for i in range(out.n_fills)]
-        return ReportResult(Disposition(out.disposition), Alarm(out.alarms), out.order_index,
-                            bool(out.publish), bool(out.status_request), out.alarm_observed,
-                            out.alarm_limit, record(&out.update), fills)
+        fills = tuple([raw(&out.fills[i]) for i in range(out.n_fills)])
+        return ReportResult(_DISPOSITIONS[out.disposition], _alarm(out.alarms), out.order_index,
+                            out.publish != 0, out.status_request != 0, out.alarm_observed,
+                            out.alarm_limit, raw(&out.update), fills)
 
     def apply_report(self, update, fill=None):
         """One normalised venue report: the OrderUpdate and, for an execution, bust or

@@ -1,11 +1,13 @@
 """What the Python view of the order book hands back: the outcome of an intent, of a venue
-report or timer, and read-only snapshots of an order and of one ClOrdID's request. Events are
-numpy records of fxpipe.model.events (zero-copy over their 192 bytes)."""
+report or timer, and read-only snapshots of an order and of one ClOrdID's request. Events come
+as their 192 bytes (`*_raw`, ready for a ring or the journal) and, on access, as numpy records
+of fxpipe.model.events."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
+from fxpipe.model import events as ev
 from fxpipe.oms.enums import Alarm, Disposition, Refusal, RequestState, Verdict
 
 
@@ -15,16 +17,21 @@ class IntentResult:
     refusal: Refusal
     order_index: int
     deadline_ns: int          # arm TIMER_ORDER_TIMEOUT(ref_id=send cl_ord_id) for then; 0 = none
-    send: Any                 # OrderIntent record to send (None when refused)
-    update: Any               # OrderUpdate record: the order's view, or the refusal
+    send_raw: bytes | None    # the OrderIntent to send (192 bytes), None when refused
+    update_raw: bytes         # the OrderUpdate: the order's view, or the refusal
+
+    @property
+    def send(self) -> Any:
+        """The request to send as an OrderIntent record, or None."""
+        return ev.read(self.send_raw) if self.send_raw is not None else None
+
+    @property
+    def update(self) -> Any:
+        return ev.read(self.update_raw)
 
     @property
     def sent(self) -> bool:
         return self.verdict == Verdict.SEND
-
-    @property
-    def cl_ord_id(self) -> int:
-        return int(self.update["cl_ord_id"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,8 +43,16 @@ class ReportResult:
     status_request: bool      # ask the venue with an OrderStatusRequest
     alarm_observed: int
     alarm_limit: int
-    update: Any               # OrderUpdate record (the report itself when nothing was applied)
-    fills: list = field(default_factory=list)   # Fill records: signed position deltas
+    update_raw: bytes         # OrderUpdate (the report itself when nothing was applied)
+    fill_raws: tuple[bytes, ...] = ()   # Fills: signed position deltas
+
+    @property
+    def update(self) -> Any:
+        return ev.read(self.update_raw)
+
+    @property
+    def fills(self) -> list:
+        return [ev.read(f) for f in self.fill_raws]
 
     @property
     def fill_qty_e2(self) -> int:
