@@ -372,3 +372,29 @@ def test_fill_delta_carries_the_order_identity_and_the_venue_exec_id():
     assert (d["side"], d["strategy_id"], d["venue_id"], d["instrument_id"]) == (ord("2"), 42, 1, 1)
     assert d["exec_id"] == f.f["exec_id"] and d["cl_ord_id"] == cl
     assert d["exec_trans_type"] == ev.ExecTransType.NEW
+
+
+def test_fills_under_a_replace_up_that_is_not_acked_yet_are_no_overfill():
+    book, venue, cl = setup()
+    r = book.submit(intent("G", orig=cl, qty=150_000_000))
+    ack = venue.replace(int(r.send["cl_ord_id"]), cl, 150_000_000, PX)
+    res = apply(book, venue.fill(cl, 130_000_000, PX))     # arrives before the replace ack
+    assert not res.alarms and book.order(cl).status == S.PENDING_REPLACE
+    res = apply(book, ack)
+    assert res.update["ord_status"] == S.PARTIALLY_FILLED and res.update["leaves_qty_e2"] == 20_000_000
+
+
+def test_overfill_beyond_the_accepted_quantity_after_a_rejected_replace_up_is_raised():
+    book, venue, cl = setup()
+    r = book.submit(intent("G", orig=cl, qty=150_000_000))
+    apply(book, venue.cancel_reject(int(r.send["cl_ord_id"]), cl, to="2"))
+    res = apply(book, venue.overfill(cl, 120_000_000, PX))
+    assert res.alarms & Alarm.OVERFILL and (res.alarm_observed, res.alarm_limit) == (120_000_000, Q)
+
+
+def test_overfill_is_raised_even_when_the_venue_states_a_larger_order_qty():
+    book, venue, cl = setup()
+    apply(book, venue.fill(cl, Q, PX))
+    venue.order(cl).order_qty_e2 = 200_000_000          # the venue's report claims more
+    res = apply(book, venue.overfill(cl, 10_000_000, PX))
+    assert res.alarms & Alarm.OVERFILL and book.order(cl).order_qty_e2 == Q

@@ -100,6 +100,7 @@ cdef struct OmsOrder:
     int64_t leaves_qty_e2       # order_qty - cum while live, 0 when done
     int64_t avg_px_e8           # notional / cum, half-even; 0 with nothing filled
     int64_t venue_cum_qty_e2    # CumQty of the venue's latest word (reconciliation)
+    int64_t max_qty_e2          # largest OrderQty the venue ever accepted (new or replace)
     int64_t last_event_ns
     fx_int128 notional_e10      # sum of qty_e2 * px_e8 of standing fills: AvgPx never drifts
     int32_t new_req             # request index of the NewOrderSingle

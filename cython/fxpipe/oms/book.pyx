@@ -272,9 +272,14 @@ cdef void close_pending(OrderBook* b, OmsOrder* o) noexcept nogil:
 cdef void refresh_order(OrderBook* b, OmsOrder* o) noexcept nogil:
     """Derive the live status from CumQty and the ack; LeavesQty and AvgPx from the fills."""
     cdef int64_t avg = 0
+    cdef int64_t target = o.order_qty_e2
     cdef OmsRequest* r
+    if o.replace_req >= 0:
+        r = &b.requests[o.replace_req]
+        if (r.state == REQ_PENDING or r.state == REQ_UNKNOWN) and r.qty_e2 > target:
+            target = r.qty_e2   # a replace up in flight: the venue may fill beyond OrderQty
     if base_is_live(o.base_status):
-        if o.order_qty_e2 > 0 and o.cum_qty_e2 >= o.order_qty_e2:
+        if target > 0 and o.cum_qty_e2 >= target:
             set_base_status(b, o, ORD_STATUS_FILLED)
         elif o.cum_qty_e2 > 0:
             set_base_status(b, o, ORD_STATUS_PARTIALLY_FILLED)
@@ -333,6 +338,7 @@ cdef uint64_t hash_order(uint64_t h, const OmsOrder* o) noexcept nogil:
     h = fnv1a_i64(h, o.leaves_qty_e2)
     h = fnv1a_i64(h, o.avg_px_e8)
     h = fnv1a_i64(h, o.venue_cum_qty_e2)
+    h = fnv1a_i64(h, o.max_qty_e2)
     h = fnv1a_i64(h, o.last_event_ns)
     h = fnv1a_i64(h, <int64_t>lo)
     h = fnv1a_i64(h, hi)

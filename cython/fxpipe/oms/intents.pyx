@@ -224,6 +224,7 @@ cdef void book_new_order(OrderBook* b, const OrderIntent* it, int64_t now_ns,
     o.cl_ord_id = cl
     o.new_req = req
     o.order_qty_e2 = it.qty_e2
+    o.max_qty_e2 = it.qty_e2
     o.price_e8 = it.price_e8
     o.leaves_qty_e2 = it.qty_e2
     o.strategy_id = it.strategy_id

@@ -334,14 +334,16 @@ cdef void accept_replace(OrderBook* b, OmsOrder* o, int32_t ri, const OrderUpdat
         return
     o.cl_ord_id = req.cl_ord_id
     o.order_qty_e2 = u.order_qty_e2 if u.order_qty_e2 > 0 else req.qty_e2
+    if o.order_qty_e2 > o.max_qty_e2:
+        o.max_qty_e2 = o.order_qty_e2
     if u.price_e8 > 0:
         o.price_e8 = u.price_e8
     elif req.price_e8 > 0:
         o.price_e8 = req.price_e8
 
 
-cdef void apply_execution(OrderBook* b, int32_t idx, const OrderUpdate* u, int fill_rc,
-                          bint explicit, ReportOutcome* out) noexcept nogil:
+cdef void apply_execution(OrderBook* b, int32_t idx, const OrderUpdate* u, bint explicit,
+                          ReportOutcome* out) noexcept nogil:
     cdef OmsOrder* o = &b.orders[idx]
     cdef int32_t ri = request_of(b, u.cl_ord_id, idx)
     cdef OmsRequest* req = &b.requests[ri] if ri >= 0 else NULL
@@ -408,6 +410,19 @@ cdef bint apply_cancel_reject(OrderBook* b, int32_t idx, const OrderUpdate* u,
     return answered
 
 
+cdef int64_t overfill_limit(const OrderBook* b, const OmsOrder* o) noexcept nogil:
+    """The most the venue may have filled: the largest OrderQty it accepted (a replace down may
+    have raced fills made under the larger one), or a replace up still in flight (the venue
+    may have applied it and filled before its ack reached us)."""
+    cdef int64_t limit = o.max_qty_e2 if o.max_qty_e2 > o.order_qty_e2 else o.order_qty_e2
+    cdef const OmsRequest* r
+    if o.replace_req >= 0:
+        r = &b.requests[o.replace_req]
+        if (r.state == REQ_PENDING or r.state == REQ_UNKNOWN) and r.qty_e2 > limit:
+            limit = r.qty_e2
+    return limit
+
+
 # ------------------------------------------------------------------ entry point
 
 cdef void start(ReportOutcome* out) noexcept nogil:
@@ -431,6 +446,7 @@ cdef void book_apply_report(OrderBook* b, const OrderUpdate* u, const Fill* f,
     cdef bint answered = False, explicit = False
     cdef uint8_t kind
     cdef int32_t ri
+    cdef int64_t limit
     start(out)
     note_event_time(b, now)
     if not valid_report(u, f):
@@ -466,6 +482,7 @@ cdef void book_apply_report(OrderBook* b, const OrderUpdate* u, const Fill* f,
     take_view(o, &before)
     if o.order_id[0] == 0 and u.order_id[0] != 0:
         memcpy(o.order_id, u.order_id, FIX_ID_LEN)
+    limit = overfill_limit(b, o)
     if f != NULL:
         fill_rc = apply_fill(b, idx, f, out)
         if fill_rc == FILL_NO_MEMORY:
@@ -480,10 +497,10 @@ cdef void book_apply_report(OrderBook* b, const OrderUpdate* u, const Fill* f,
     if u.report_kind == REPORT_CANCEL_REJECT:
         answered = apply_cancel_reject(b, idx, u, out)
     else:
-        apply_execution(b, idx, u, fill_rc, explicit, out)
+        apply_execution(b, idx, u, explicit, out)
     o = &b.orders[idx]
     refresh_order(b, o)
-    if out.n_fills > 0 and o.cum_qty_e2 > o.order_qty_e2 and o.cum_qty_e2 > u.order_qty_e2:
+    if out.n_fills > 0 and o.cum_qty_e2 > limit:
         # believe the venue: the fills stand, the order is FILLED beyond its quantity
         o.overfilled = 1
         alarm(out, ALARM_OVERFILL, o.cum_qty_e2, o.order_qty_e2)
