@@ -6,7 +6,7 @@ what the venue's evidence and the OMS's own fills say (PENDING_NEW, NEW, PARTIAL
 FILLED, a terminal state, or UNKNOWN), and the pending cancel/replace requests overlay it.
 While an order is live, its base status is derived from CumQty and whether the venue has
 acknowledged it, never copied from a report, so a late report cannot regress it."""
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint64_t
 from libc.stdlib cimport calloc, free, realloc
 from libc.string cimport memcpy, memset
 

@@ -1,6 +1,5 @@
 """Intents into requests (see intents.pxd for the rules)."""
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t
-from libc.string cimport memcpy
 
 from fxpipe.model.events cimport (
     CXL_REJ_TO_CANCEL,
@@ -62,7 +61,6 @@ from fxpipe.oms.book cimport (
     book_find,
     book_order_view,
     note_event_time,
-    order_status,
     status_is_done,
 )
 

@@ -4,8 +4,6 @@ from libc.string cimport memcmp, memcpy, memset
 
 from fxpipe.includes.int128 cimport fx_int128
 from fxpipe.model.events cimport (
-    CXL_REJ_TO_CANCEL,
-    CXL_REJ_TO_REPLACE,
     EVT_FILL,
     EVT_ORDER_UPDATE,
     EXEC_TRANS_CANCEL,

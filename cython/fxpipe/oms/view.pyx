@@ -1,7 +1,7 @@
 """Python view of the OMS order book (book.pxd) for tests, tools, replay and status: each call
 is one C call on the book plus the conversion of its outcome to numpy event records. The oms
 stage's Cython code uses the C API directly and never goes through here."""
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint16_t, uint64_t
 from libc.string cimport memcpy
 
 from fxpipe.model.events cimport (
@@ -26,7 +26,6 @@ from fxpipe.oms.book cimport (
     book_find,
     book_free,
     book_init,
-    book_next_open,
     book_next_unknown,
     book_observe_cl_ord_id,
     book_on_timeout,
@@ -48,7 +47,15 @@ cimport fxpipe.oms.book as cbook
 import numpy as np
 
 from fxpipe.model import events as _events
-from fxpipe.oms.enums import Alarm, Disposition, Refusal, RequestState, VenueState, Verdict
+from fxpipe.oms.enums import (
+    Alarm,
+    Disposition,
+    ExecState,
+    Refusal,
+    RequestState,
+    VenueState,
+    Verdict,
+)
 from fxpipe.oms.results import IntentResult, OrderView, ReportResult, RequestView
 
 # The C values, for the test that keeps fxpipe.oms.enums equal to book.pxd.
@@ -372,13 +379,8 @@ cdef class OrderBook:
         e = cbook.book_find_exec(&self.b, venue_id, buf)
         if e < 0:
             return None
-        return (cbook_exec_state(self.b.execs[e].state), self.b.execs[e].qty_e2,
+        return (ExecState(self.b.execs[e].state), self.b.execs[e].qty_e2,
                 self.b.execs[e].px_e8, bool(self.b.execs[e].seen))
-
-
-def cbook_exec_state(int s):
-    from fxpipe.oms.enums import ExecState
-    return ExecState(s)
 
 
 cdef object _int128(cbook.fx_int128 v):
