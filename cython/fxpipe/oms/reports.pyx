@@ -1,5 +1,5 @@
 """Venue reports into the book (see reports.pxd)."""
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
+from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint8_t, uint16_t, uint32_t
 from libc.string cimport memcmp, memcpy, memset
 
 from fxpipe.includes.int128 cimport fx_int128
@@ -232,6 +232,10 @@ cdef int apply_fill(OrderBook* b, int32_t idx, const Fill* f, ReportOutcome* out
         # no more, but the fill it corrects must still be undone
         memcpy(r.ref, f.exec_ref_id, FIX_ID_LEN)
         return undo_referenced(b, idx, f, out)
+    if f.last_qty_e2 > INT64_MAX - o.cum_qty_e2:
+        # no real order gets near; a quantity that would wrap CumQty is a broken report
+        alarm(out, ALARM_INVALID_REPORT, f.last_qty_e2, o.cum_qty_e2)
+        return FILL_REFUSED
     if trans == EXEC_TRANS_NEW:
         if new_exec(b, venue, f.exec_id, idx, f.last_qty_e2, f.last_px_e8, trans,
                     EXEC_STANDING, 1, NULL) < 0:
