@@ -10,6 +10,7 @@ the codec's bridge), in what order it arrives — with the expected outcome afte
     venue cancel C1 A | venue replace R1 A | venue reject A [reason=3] | venue expire A
     venue unsolicited-cancel A | venue bust A F1 | venue correct A F1 250000 @ 1.085 as F2
     venue overfill A 100000 @ 1.085 | venue status A | venue unknown-status A
+    venue phantom-fill 424242 100000 @ 1.085    a fill for a ClOrdID nobody sent
     venue cxl-reject C1 A [status=2] [to=replace] [reason=0]
     deliver X | again X (the same bytes) | resend X (PossDupFlag=Y)
     timeout C1 | session down | session up
@@ -149,6 +150,8 @@ class Scenario:
             rep = v.correct(ids[pos[1]], self.execs[pos[2]], qty(pos[3]), px(pos[5]))
         elif what == "status":
             rep = v.status(ids[pos[1]])
+        elif what == "phantom-fill":
+            rep = v.phantom_fill(int(pos[1]), qty(pos[2]), px(pos[4]))
         elif what == "unknown-status":
             rep = v.unknown_status(ids[pos[1]])
         elif what == "cxl-reject":
