@@ -43,7 +43,7 @@ cdef int32_t exec_index_get(const ExecIndex* ix, const ExecKey* keys, uint16_t v
                             const char* exec_id) noexcept nogil
 cdef int exec_index_put(ExecIndex* ix, uint64_t h, int32_t value) noexcept nogil
 
-# FNV-1a, 64 bits: the book's state hash and the exec-id hash; start from fnv_basis().
+# FNV-1a, 64 bits: the book's state hash; start from fnv_basis().
 cdef inline uint64_t fnv_basis() noexcept nogil:
     return 14695981039346656037ULL
 cdef uint64_t fnv1a(uint64_t h, const void* data, Py_ssize_t n) noexcept nogil

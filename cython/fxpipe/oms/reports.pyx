@@ -445,7 +445,7 @@ cdef void book_apply_report(OrderBook* b, const OrderUpdate* u, const Fill* f,
     cdef OmsOrder* o
     cdef View before, after
     cdef int fill_rc = FILL_APPLIED
-    cdef bint answered = False, explicit = False
+    cdef bint answered = False, explicit = False, known_cl
     cdef uint8_t kind
     cdef int32_t ri
     cdef int64_t limit
@@ -459,6 +459,7 @@ cdef void book_apply_report(OrderBook* b, const OrderUpdate* u, const Fill* f,
     book_observe_cl_ord_id(b, u.cl_ord_id)
     book_observe_cl_ord_id(b, u.orig_cl_ord_id)
     idx = book_find(b, u.cl_ord_id)
+    known_cl = idx >= 0
     if idx < 0:
         idx = book_find(b, u.orig_cl_ord_id)
     if idx >= 0 and u.hdr.venue_id != 0 and u.hdr.venue_id != b.orders[idx].venue_id:
@@ -469,7 +470,7 @@ cdef void book_apply_report(OrderBook* b, const OrderUpdate* u, const Fill* f,
         memcpy(&out.update, u, sizeof(OrderUpdate))
         return
     out.order_index = idx
-    if u.cl_ord_id > 0 and book_find(b, u.cl_ord_id) < 0:
+    if u.cl_ord_id > 0 and not known_cl:
         # a ClOrdID the OMS did not send, on a report naming one of its orders (a cancel or
         # replace made at the venue): join it to the chain so later reports find the order
         kind = (INTENT_REPLACE if u.exec_type == EXEC_TYPE_REPLACE

@@ -326,11 +326,8 @@ cdef class OrderBook:
     def __len__(self):
         return self.b.n_orders
 
-    cdef object _view(self, int32_t i):
+    cdef object _view(self, int32_t i, tuple chain):
         cdef const OmsOrder* o = &self.b.orders[i]
-        cdef int32_t k
-        chain = tuple(self.b.requests[k].cl_ord_id for k in range(self.b.n_requests)
-                      if self.b.requests[k].order_index == i)
         return OrderView(
             i, o.root_cl_ord_id, o.cl_ord_id, order_status(o), o.base_status, o.order_qty_e2,
             o.price_e8, o.cum_qty_e2, o.leaves_qty_e2, o.avg_px_e8, _int128(o.notional_e10),
@@ -341,19 +338,44 @@ cdef class OrderBook:
             o.side, o.ord_type, o.time_in_force, o.reject_reason,
             text(o.order_id, 40), o.last_event_ns, chain)
 
+    cdef list _chains(self):
+        """Every order's ClOrdIDs in the order they were made, in one pass over the requests."""
+        cdef int32_t k
+        chains = [[] for _ in range(self.b.n_orders)]
+        for k in range(self.b.n_requests):
+            chains[self.b.requests[k].order_index].append(self.b.requests[k].cl_ord_id)
+        return chains
+
+    cdef list _views(self, object venue_id, bint open_only):
+        cdef int32_t i
+        cdef const OmsOrder* o
+        chains = self._chains()
+        out = []
+        for i in range(self.b.n_orders):
+            o = &self.b.orders[i]
+            if open_only and status_is_done(o.base_status):
+                continue
+            if venue_id is not None and o.venue_id != venue_id:
+                continue
+            out.append(self._view(i, tuple(chains[i])))
+        return out
+
     def order(self, int64_t cl_ord_id):
         """The order any ClOrdID of its chain names, or None."""
         cdef int32_t i = book_find(&self.b, cl_ord_id)
-        return self._view(i) if i >= 0 else None
+        cdef int32_t k
+        if i < 0:
+            return None
+        chain = tuple([self.b.requests[k].cl_ord_id for k in range(self.b.n_requests)
+                       if self.b.requests[k].order_index == i])
+        return self._view(i, chain)
 
     def orders(self):
-        return [self._view(i) for i in range(self.b.n_orders)]
+        return self._views(None, False)
 
     def open_orders(self, venue_id=None):
         """Orders not done (UNKNOWN included): what a reconciliation asks the venue about."""
-        return [self._view(i) for i in range(self.b.n_orders)
-                if not status_is_done(self.b.orders[i].base_status)
-                and (venue_id is None or self.b.orders[i].venue_id == venue_id)]
+        return self._views(venue_id, True)
 
     def unknown_orders(self, venue_id=None):
         return [v for v in self.open_orders(venue_id) if v.base_status == _events.OrdStatus.UNKNOWN]
