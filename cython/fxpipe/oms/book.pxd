@@ -1,8 +1,8 @@
 # The OMS order book: every order, every request (ClOrdID) and every execution the OMS knows,
 # as plain C arrays in creation order, with exact hash indexes beside them (index.pxd). It is
 # a pure state machine: intents (intents.pxd), venue reports (reports.pxd), timeouts and
-# session edges change it; time enters only as event timestamps; nothing iterates a hash
-# table, so the same events always give the same book, outputs and state_hash.
+# session edges (sessions.pxd) change it; time enters only as event timestamps; nothing
+# iterates a hash table, so the same events always give the same book, outputs and hash.
 #
 #   requests[]  one per ClOrdID: new / cancel / replace, each pointing at its order; every
 #               ClOrdID of a cancel/replace chain maps to the same order
@@ -185,19 +185,7 @@ cdef bint status_is_done(uint8_t s) noexcept nogil
 cdef void book_order_view(const OrderBook* b, int32_t index, OrderUpdate* out) noexcept nogil
 cdef uint64_t book_state_hash(const OrderBook* b) noexcept nogil
 
-# Session edges and timeouts. session_down: orders of the venue with a request in flight go
-# to UNKNOWN; returns how many. session_up: the venue takes new orders again once nothing
-# there is UNKNOWN. next_unknown / next_open: iterate (index order) for reconciliation.
-cdef int32_t book_session_down(OrderBook* b, uint16_t venue_id, int64_t now_ns) noexcept nogil
-cdef void book_session_up(OrderBook* b, uint16_t venue_id, int64_t now_ns) noexcept nogil
-cdef int32_t book_next_unknown(const OrderBook* b, uint16_t venue_id, int32_t start) noexcept nogil
-cdef int32_t book_next_open(const OrderBook* b, uint16_t venue_id, int32_t start) noexcept nogil
-# TIMER_ORDER_TIMEOUT for cl_ord_id: a request still pending makes its order UNKNOWN and asks
-# for an OrderStatusRequest; a timer for a request already answered is DISP_STALE.
-cdef void book_on_timeout(OrderBook* b, int64_t cl_ord_id, int64_t now_ns,
-                          ReportOutcome* out) noexcept nogil
-
-# Internal to the oms package (intents.pyx, reports.pyx).
+# Internal to the oms package (intents, reports, executions, sessions).
 cdef int32_t book_add_request(OrderBook* b, int64_t cl_ord_id, int64_t orig, int32_t order_index,
                               uint8_t kind, int64_t qty_e2, int64_t price_e8,
                               int64_t deadline_ns) noexcept nogil

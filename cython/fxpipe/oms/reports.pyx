@@ -1,8 +1,8 @@
-"""Venue reports into the book (see reports.pxd)."""
-from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint8_t, uint16_t, uint32_t
-from libc.string cimport memcmp, memcpy, memset
+"""Venue reports into the book (see reports.pxd): the execution part goes to executions.pyx,
+the status part (acks, cancels, replaces, rejects, status answers, cancel rejects) is here."""
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t
+from libc.string cimport memcpy
 
-from fxpipe.includes.int128 cimport fx_int128
 from fxpipe.model.events cimport (
     EVT_FILL,
     EVT_ORDER_UPDATE,
@@ -29,8 +29,6 @@ from fxpipe.model.events cimport (
     REPORT_EXECUTION,
 )
 from fxpipe.oms.book cimport (
-    ALARM_DUPLICATE_MISMATCH,
-    ALARM_EXEC_REF_CONFLICT,
     ALARM_INVALID_REPORT,
     ALARM_OUT_OF_MEMORY,
     ALARM_OVERFILL,
@@ -41,11 +39,6 @@ from fxpipe.oms.book cimport (
     DISP_INVALID,
     DISP_STALE,
     DISP_UNKNOWN_ORDER,
-    EXEC_BUST,
-    EXEC_BUSTED,
-    EXEC_CORRECTED,
-    EXEC_STANDING,
-    ExecRecord,
     OmsOrder,
     OmsRequest,
     REQ_ACCEPTED,
@@ -54,10 +47,8 @@ from fxpipe.oms.book cimport (
     REQ_REJECTED,
     REQ_REPLACED,
     REQ_UNKNOWN,
-    book_add_exec,
     book_add_request,
     book_find,
-    book_find_exec,
     book_observe_cl_ord_id,
     book_order_view,
     event_time_ns,
@@ -67,14 +58,16 @@ from fxpipe.oms.book cimport (
     set_base_status,
     status_is_done,
 )
+from fxpipe.oms.executions cimport (
+    FILL_APPLIED,
+    FILL_DUPLICATE,
+    FILL_NO_MEMORY,
+    FILL_REFUSED,
+    FILL_STALE,
+    apply_fill,
+    raise_alarm,
+)
 from fxpipe.oms.index cimport id_index_get
-
-cdef enum:  # what a fill did
-    FILL_APPLIED = 0
-    FILL_DUPLICATE = 1
-    FILL_STALE = 2      # known already (late original of a busted/corrected fill)
-    FILL_REFUSED = 3    # mismatch or conflict: alarm raised, nothing changed
-    FILL_NO_MEMORY = 4
 
 cdef struct View:       # what a strategy sees of an order: a change here is published
     int64_t cl_ord_id
@@ -105,12 +98,6 @@ cdef inline bint same_view(const View* a, const View* c) noexcept nogil:
             and a.reject_reason == c.reject_reason and a.status == c.status)
 
 
-cdef inline void alarm(ReportOutcome* out, uint32_t what, int64_t observed, int64_t limit) noexcept nogil:
-    out.alarms |= what
-    out.alarm_observed = observed
-    out.alarm_limit = limit
-
-
 cdef bint valid_report(const OrderUpdate* u, const Fill* f) noexcept nogil:
     if u.hdr.type != EVT_ORDER_UPDATE:
         return False
@@ -135,152 +122,6 @@ cdef bint valid_report(const OrderUpdate* u, const Fill* f) noexcept nogil:
     return False
 
 
-# ------------------------------------------------------------------ fills
-
-cdef void put_delta(ReportOutcome* out, const OmsOrder* o, const Fill* f, int64_t qty,
-                    int64_t px, bint undo) noexcept nogil:
-    """A position delta: the venue's Fill with the order's identity and a signed quantity."""
-    cdef Fill* d = &out.fills[out.n_fills]
-    out.n_fills += 1
-    memcpy(d, f, sizeof(Fill))
-    d.hdr.venue_id = o.venue_id
-    d.hdr.instrument_id = o.instrument_id
-    if d.cl_ord_id == 0:
-        d.cl_ord_id = o.cl_ord_id
-    d.last_qty_e2 = qty
-    d.last_px_e8 = px
-    d.strategy_id = o.strategy_id
-    d.side = o.side
-    if undo and f.exec_trans_type == EXEC_TRANS_CORRECT:
-        d.commission_e4 = 0     # the old fill's commission is not on the correction
-
-
-cdef inline void add_fill(OmsOrder* o, int64_t qty, int64_t px) noexcept nogil:
-    o.cum_qty_e2 += qty
-    o.notional_e10 += <fx_int128>qty * <fx_int128>px
-
-
-cdef int32_t new_exec(OrderBook* b, uint16_t venue, const char* exec_id, int32_t idx,
-                      int64_t qty, int64_t px, uint8_t trans, uint8_t state, uint8_t seen,
-                      const char* ref) noexcept nogil:
-    cdef int32_t e = book_add_exec(b, venue, exec_id)
-    cdef ExecRecord* r
-    if e < 0:
-        return -1
-    r = &b.execs[e]
-    r.qty_e2 = qty
-    r.px_e8 = px
-    r.order_index = idx
-    r.trans = trans
-    r.state = state
-    r.seen = seen
-    if ref != NULL:
-        memcpy(r.ref, ref, FIX_ID_LEN)
-    else:
-        memset(r.ref, 0, FIX_ID_LEN)
-    return e
-
-
-cdef int undo_referenced(OrderBook* b, int32_t idx, const Fill* f, ReportOutcome* out) noexcept nogil:
-    """The fill a correction names becomes CORRECTED (a negative delta if it stood); one not
-    seen yet is remembered so its late arrival counts for nothing."""
-    cdef uint16_t venue = b.orders[idx].venue_id
-    cdef int32_t re = book_find_exec(b, venue, f.exec_ref_id)
-    cdef ExecRecord* r
-    if re < 0:
-        if new_exec(b, venue, f.exec_ref_id, idx, 0, 0, EXEC_TRANS_NEW, EXEC_CORRECTED, 0,
-                    NULL) < 0:
-            return FILL_NO_MEMORY
-        return FILL_APPLIED
-    r = &b.execs[re]
-    if r.state != EXEC_STANDING or r.order_index != idx:
-        alarm(out, ALARM_EXEC_REF_CONFLICT, f.last_qty_e2, r.qty_e2)
-        return FILL_REFUSED
-    r.state = EXEC_CORRECTED
-    add_fill(&b.orders[idx], -r.qty_e2, r.px_e8)
-    put_delta(out, &b.orders[idx], f, -r.qty_e2, r.px_e8, True)
-    return FILL_APPLIED
-
-
-cdef int apply_fill(OrderBook* b, int32_t idx, const Fill* f, ReportOutcome* out) noexcept nogil:
-    cdef OmsOrder* o = &b.orders[idx]
-    cdef uint16_t venue = o.venue_id
-    cdef uint8_t trans = f.exec_trans_type
-    cdef int32_t e = book_find_exec(b, venue, f.exec_id)
-    cdef int32_t re
-    cdef int rc
-    cdef ExecRecord* r
-    if e >= 0:
-        r = &b.execs[e]
-        if r.seen:
-            if (r.trans == trans and r.qty_e2 == f.last_qty_e2 and r.px_e8 == f.last_px_e8
-                    and memcmp(r.ref, f.exec_ref_id, FIX_ID_LEN) == 0 and r.order_index == idx):
-                return FILL_DUPLICATE
-            alarm(out, ALARM_DUPLICATE_MISMATCH, f.last_qty_e2, r.qty_e2)
-            return FILL_REFUSED
-        if (trans != EXEC_TRANS_NEW and trans != EXEC_TRANS_CORRECT) or r.order_index != idx:
-            alarm(out, ALARM_EXEC_REF_CONFLICT, f.last_qty_e2, r.qty_e2)
-            return FILL_REFUSED
-        # the late original of a fill a bust or correction already named: it counts no more
-        r.seen = 1
-        r.qty_e2 = f.last_qty_e2
-        r.px_e8 = f.last_px_e8
-        r.trans = trans
-        if trans == EXEC_TRANS_NEW:
-            return FILL_STALE
-        # a correction that a later bust or correction already superseded: its own fill counts
-        # no more, but the fill it corrects must still be undone
-        memcpy(r.ref, f.exec_ref_id, FIX_ID_LEN)
-        return undo_referenced(b, idx, f, out)
-    if f.last_qty_e2 > INT64_MAX - o.cum_qty_e2:
-        # no real order gets near; a quantity that would wrap CumQty is a broken report
-        alarm(out, ALARM_INVALID_REPORT, f.last_qty_e2, o.cum_qty_e2)
-        return FILL_REFUSED
-    if trans == EXEC_TRANS_NEW:
-        if new_exec(b, venue, f.exec_id, idx, f.last_qty_e2, f.last_px_e8, trans,
-                    EXEC_STANDING, 1, NULL) < 0:
-            return FILL_NO_MEMORY
-        o = &b.orders[idx]
-        if o.base_status == ORD_STATUS_REJECTED:
-            # the venue traded an order it had rejected: believe the trade
-            alarm(out, ALARM_STATE_CONFLICT, f.last_qty_e2, 0)
-            set_base_status(b, o, ORD_STATUS_PENDING_NEW)
-        add_fill(o, f.last_qty_e2, f.last_px_e8)
-        put_delta(out, o, f, f.last_qty_e2, f.last_px_e8, False)
-        return FILL_APPLIED
-    re = book_find_exec(b, venue, f.exec_ref_id)
-    if re >= 0 and (b.execs[re].state != EXEC_STANDING or b.execs[re].order_index != idx):
-        alarm(out, ALARM_EXEC_REF_CONFLICT, f.last_qty_e2, b.execs[re].qty_e2)
-        return FILL_REFUSED
-    if trans == EXEC_TRANS_CANCEL:
-        if new_exec(b, venue, f.exec_id, idx, f.last_qty_e2, f.last_px_e8, trans, EXEC_BUST, 1,
-                    f.exec_ref_id) < 0:
-            return FILL_NO_MEMORY
-        if re < 0:
-            # bust before the fill it undoes: remember it, so the fill counts for nothing
-            if new_exec(b, venue, f.exec_ref_id, idx, f.last_qty_e2, f.last_px_e8,
-                        EXEC_TRANS_NEW, EXEC_BUSTED, 0, NULL) < 0:
-                return FILL_NO_MEMORY
-            return FILL_APPLIED
-        r = &b.execs[re]
-        r.state = EXEC_BUSTED
-        o = &b.orders[idx]
-        add_fill(o, -r.qty_e2, r.px_e8)
-        put_delta(out, o, f, -r.qty_e2, r.px_e8, True)
-        return FILL_APPLIED
-    # correction: the new fill replaces the one it names
-    if new_exec(b, venue, f.exec_id, idx, f.last_qty_e2, f.last_px_e8, trans, EXEC_STANDING, 1,
-                f.exec_ref_id) < 0:
-        return FILL_NO_MEMORY
-    rc = undo_referenced(b, idx, f, out)
-    if rc != FILL_APPLIED:
-        return rc
-    o = &b.orders[idx]
-    add_fill(o, f.last_qty_e2, f.last_px_e8)
-    put_delta(out, o, f, f.last_qty_e2, f.last_px_e8, False)
-    return FILL_APPLIED
-
-
 # ------------------------------------------------------------------ status evidence
 
 cdef bint terminal_venue_status(uint8_t s) noexcept nogil:
@@ -299,7 +140,7 @@ cdef void take_evidence(OrderBook* b, OmsOrder* o, uint8_t s, bint reopen,
         return
     if s == ORD_STATUS_REJECTED:
         if o.cum_qty_e2 != 0:
-            alarm(out, ALARM_STATE_CONFLICT, o.cum_qty_e2, 0)
+            raise_alarm(out, ALARM_STATE_CONFLICT, o.cum_qty_e2, 0)
             if o.base_status == ORD_STATUS_UNKNOWN or reopen:
                 o.acked = 1
                 set_base_status(b, o, ORD_STATUS_PENDING_NEW)
@@ -453,7 +294,7 @@ cdef void book_apply_report(OrderBook* b, const OrderUpdate* u, const Fill* f,
     note_event_time(b, now)
     if not valid_report(u, f):
         out.disposition = DISP_INVALID
-        alarm(out, ALARM_INVALID_REPORT, 0, 0)
+        raise_alarm(out, ALARM_INVALID_REPORT, 0, 0)
         memcpy(&out.update, u, sizeof(OrderUpdate))
         return
     book_observe_cl_ord_id(b, u.cl_ord_id)
@@ -466,7 +307,7 @@ cdef void book_apply_report(OrderBook* b, const OrderUpdate* u, const Fill* f,
         idx = -1
     if idx < 0:
         out.disposition = DISP_UNKNOWN_ORDER
-        alarm(out, ALARM_UNKNOWN_ORDER, f.last_qty_e2 if f != NULL else 0, 0)
+        raise_alarm(out, ALARM_UNKNOWN_ORDER, f.last_qty_e2 if f != NULL else 0, 0)
         memcpy(&out.update, u, sizeof(OrderUpdate))
         return
     out.order_index = idx
@@ -478,7 +319,7 @@ cdef void book_apply_report(OrderBook* b, const OrderUpdate* u, const Fill* f,
         if book_add_request(b, u.cl_ord_id, u.orig_cl_ord_id, idx, kind, u.order_qty_e2,
                             u.price_e8, 0) < 0:
             out.disposition = DISP_INVALID
-            alarm(out, ALARM_OUT_OF_MEMORY, 0, 0)
+            raise_alarm(out, ALARM_OUT_OF_MEMORY, 0, 0)
             memcpy(&out.update, u, sizeof(OrderUpdate))
             return
     o = &b.orders[idx]
@@ -489,7 +330,7 @@ cdef void book_apply_report(OrderBook* b, const OrderUpdate* u, const Fill* f,
     if f != NULL:
         fill_rc = apply_fill(b, idx, f, out)
         if fill_rc == FILL_NO_MEMORY:
-            alarm(out, ALARM_OUT_OF_MEMORY, 0, 0)
+            raise_alarm(out, ALARM_OUT_OF_MEMORY, 0, 0)
         explicit = fill_rc == FILL_APPLIED and f.exec_trans_type != EXEC_TRANS_NEW
     o = &b.orders[idx]
     if fill_rc == FILL_DUPLICATE or fill_rc == FILL_REFUSED or fill_rc == FILL_NO_MEMORY:
@@ -506,7 +347,7 @@ cdef void book_apply_report(OrderBook* b, const OrderUpdate* u, const Fill* f,
     if out.n_fills > 0 and o.cum_qty_e2 > limit:
         # believe the venue: the fills stand, the order is FILLED beyond its quantity
         o.overfilled = 1
-        alarm(out, ALARM_OVERFILL, o.cum_qty_e2, o.order_qty_e2)
+        raise_alarm(out, ALARM_OVERFILL, o.cum_qty_e2, o.order_qty_e2)
     take_view(o, &after)
     if same_view(&before, &after) and out.n_fills == 0 and not answered:
         if fill_rc == FILL_STALE:

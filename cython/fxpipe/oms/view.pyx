@@ -26,12 +26,8 @@ from fxpipe.oms.book cimport (
     book_find,
     book_free,
     book_init,
-    book_next_unknown,
     book_observe_cl_ord_id,
-    book_on_timeout,
     book_order_view,
-    book_session_down,
-    book_session_up,
     book_state_hash,
     cl_ord_id_span,
     event_time_ns,
@@ -41,6 +37,12 @@ from fxpipe.oms.book cimport (
 from fxpipe.oms.index cimport id_index_get
 from fxpipe.oms.intents cimport book_cancel, book_new_order, book_replace, book_submit
 from fxpipe.oms.reports cimport book_apply_report
+from fxpipe.oms.sessions cimport (
+    book_next_unknown,
+    book_on_timeout,
+    book_session_down,
+    book_session_up,
+)
 
 cimport fxpipe.oms.book as cbook
 
