@@ -4,12 +4,12 @@
 #   buf:  8=FIX.4.2|9=178|35=8|49=LP|56=FXPIPE|34=12|52=...|...|10=128|
 #         ^ field 0  ^ 1   ^ 2                                  ^ n-1 (always CheckSum)
 #   FixField{tag, off, len} points into buf; the index never owns the bytes.
-from libc.stdint cimport int32_t, int64_t, uint32_t
+from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
 
 # The failure codes (0 is success: SessionRejectReason values, reason 0 coded
 # REASON_INVALID_TAG_NUMBER; GARBLED_* framing codes; UNSUPPORTED_BEGIN_STRING) and the tag facts
-# the hot paths test (fix_data_length_tag, fix_is_data_tag, fix_is_length_tag,
-# fix_encoder_writes) are generated from FIX42.xml with the Python vocabulary.
+# the hot paths test (fix42_data_length_tag, fix42_is_length_tag, fix_encoder_writes) are
+# generated from FIX42.xml with the Python vocabulary.
 include "vocab.pxi"
 
 cdef enum:
@@ -33,6 +33,10 @@ ctypedef struct FixIndex:
 cdef Py_ssize_t fix_frame(const char* p, Py_ssize_t n, Py_ssize_t max_body, int* reason) noexcept nogil
 cdef int fix_scan(FixIndex* ix, const char* p, Py_ssize_t n) noexcept nogil
 cdef int fix_check_header(FixIndex* ix, const char* begin, Py_ssize_t begin_len) noexcept nogil
+# Out of line on purpose: callers ask only on a rare path (a value holding SOH), and an inlined
+# switch would cost their hot code registers.
+cdef bint fix_is_data_tag(int32_t tag) noexcept nogil
+cdef int32_t fix_data_length_tag(int32_t tag) noexcept nogil
 
 cdef inline int fix_find(const FixIndex* ix, int32_t tag, uint32_t lo, uint32_t hi) noexcept nogil:
     """Index of the first field with this tag in [lo, hi), or -1."""

@@ -22,6 +22,15 @@ cdef enum:
     MAX_BODY_LENGTH_DIGITS = 8
 
 
+cdef int32_t fix_data_length_tag(int32_t tag) noexcept nogil:
+    """The length tag that must precede a FIX 4.2 data field, or 0 when tag is no data field."""
+    return fix42_data_length_tag(tag)
+
+
+cdef bint fix_is_data_tag(int32_t tag) noexcept nogil:
+    return fix42_data_length_tag(tag) != 0
+
+
 cdef Py_ssize_t fix_frame(const char* p, Py_ssize_t n, Py_ssize_t max_body, int* reason) noexcept nogil:
     """Bytes of the complete message at p, 0 while more bytes are needed, -1 (reason set)
     when the bytes there cannot be a FIX message. Reads only p[0:n]."""
@@ -146,7 +155,7 @@ cdef int fix_scan(FixIndex* ix, const char* p, Py_ssize_t n) noexcept nogil:
         ix.fields[ix.n].len = <uint32_t>(vend - pos)
         ix.n += 1
         prev_len = -1
-        if fix_is_length_tag(tag) and fix_parse_uint(p + pos, vend - pos, &v) == VALUE_OK:
+        if fix42_is_length_tag(tag) and fix_parse_uint(p + pos, vend - pos, &v) == VALUE_OK:
             prev_len = v
         prev_tag = tag
         pos = vend + 1
@@ -203,5 +212,5 @@ cdef int fix_check_header(FixIndex* ix, const char* begin, Py_ssize_t begin_len)
 include "vocab_table.pxi"
 
 C_DATA_LENGTH_TAG = {tag: fix_data_length_tag(tag) for tag in range(1, 10000) if fix_is_data_tag(tag)}
-C_LENGTH_TAGS = frozenset(tag for tag in range(1, 10000) if fix_is_length_tag(tag))
+C_LENGTH_TAGS = frozenset(tag for tag in range(1, 10000) if fix42_is_length_tag(tag))
 C_ENCODER_TAGS = frozenset(tag for tag in range(1, 10000) if fix_encoder_writes(tag))

@@ -323,7 +323,10 @@ def render_reasons(spec: Spec) -> str:
 def _c_switch(name: str, doc: str, cases: Mapping[int, Any], default: str, comments: Mapping[int, str]) -> list[str]:
     """An inline C function over the tag, as an if/elif chain Cython compiles to a switch."""
     rtype = "bint" if default == "False" else "int32_t"
-    lines = ["", f"cdef inline {rtype} {name}(int32_t tag) noexcept nogil:", f'    """{doc}"""']
+    lo, hi = min(cases), max(cases)
+    lines = ["", f"cdef inline {rtype} {name}(int32_t tag) noexcept nogil:", f'    """{doc}"""',
+             "    # Most fields lie outside the range: one unsigned compare turns them away.",
+             f"    if <uint32_t>(tag - {lo}) > {hi - lo}:", f"        return {default}"]
     for k, (tag, result) in enumerate(cases.items()):
         lines.append(f"    {'if' if k == 0 else 'elif'} tag == {tag}:  # {comments[tag]}")
         lines.append(f"        return {result}")
@@ -335,7 +338,9 @@ def render_vocab_pxi(spec: Spec) -> str:
     names = {tag: f.name for tag, f in spec.fields.items()}
     lines = [
         f"# {MARK}",
-        "# Included by scan.pxd: the codec's failure codes and the tag facts its hot paths test.",
+        "# Included by scan.pxd (after its libc.stdint cimports): the codec's failure codes and the tag",
+        "# facts its hot paths test (scan.pyx wraps the data-field ones as fix_data_length_tag and",
+        "# fix_is_data_tag).",
         "#",
         "# Failure codes (0 is success): SessionRejectReason values, except reason 0 \"invalid tag",
         f"# number\", coded {specdecl.C_INVALID_TAG_NUMBER} so that 0 can mean success (fix_reason maps it back); "
@@ -351,19 +356,26 @@ def render_vocab_pxi(spec: Spec) -> str:
     rows.append((f"    {c_name} = {code}", "well framed, another FIX version: Logout, not drop"))
     lines += _commented(rows)
     data = data_length_tags(spec)
-    lines += _c_switch("fix_data_length_tag",
+    lines += _c_switch("fix42_data_length_tag",
                        "The length field that must precede a FIX 4.2 data field, 0 when tag is no data field.",
                        data, "0", {t: f"{names[t]} <- {names[n]}" for t, n in data.items()})
-    lines += ["", "cdef inline bint fix_is_data_tag(int32_t tag) noexcept nogil:",
-              '    """True for a data field: its value is read by length and may contain SOH."""',
-              "    return fix_data_length_tag(tag) != 0"]
     lengths = sorted(data.values())
-    lines += _c_switch("fix_is_length_tag", "True for the length field of a data field.",
+    lines += _c_switch("fix42_is_length_tag", "True for the length field of a data field.",
                        dict.fromkeys(lengths, "True"), "False", names)
-    lines += _c_switch("fix_encoder_writes",
-                       "True for the fields the encoder writes itself (tags.ENCODER_TAGS).",
-                       dict.fromkeys(encoder_tags(spec), "True"), "False", names)
+    lines += _c_bitset("fix_encoder_writes", "True for the fields the encoder writes itself (tags.ENCODER_TAGS).",
+                       encoder_tags(spec), names)
     return "\n".join(lines) + "\n"
+
+
+def _c_bitset(name: str, doc: str, tags: list[int], names: Mapping[int, str]) -> list[str]:
+    """An inline C test of membership in a set of tags below 64: one shift and mask, no branch
+    (the encoder asks it for every field it writes)."""
+    if max(tags) >= 64:
+        raise SpecError(f"{name}: tags {tags} do not fit one 64-bit mask")
+    mask = sum(1 << t for t in tags)
+    return ["", f"cdef inline bint {name}(int32_t tag) noexcept nogil:", f'    """{doc}"""',
+            f"    # {', '.join(names[t] for t in tags)}",
+            f"    return <uint32_t>tag < 64 and (<uint64_t>{mask:#x} >> tag) & 1"]
 
 
 def render_vocab_table_pxi(spec: Spec) -> str:
