@@ -4,7 +4,7 @@
 #   buf:  8=FIX.4.2|9=178|35=8|49=LP|56=FXPIPE|34=12|52=...|...|10=128|
 #         ^ field 0  ^ 1   ^ 2                                  ^ n-1 (always CheckSum)
 #   FixField{tag, off, len} points into buf; the index never owns the bytes.
-from libc.stdint cimport int32_t, int64_t, uint32_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint32_t
 
 # The failure codes (0 is success: SessionRejectReason values, reason 0 coded
 # REASON_INVALID_TAG_NUMBER; GARBLED_* framing codes; UNSUPPORTED_BEGIN_STRING) and the tag facts

@@ -107,4 +107,4 @@ cdef inline bint fix42_is_length_tag(int32_t tag) noexcept nogil:
 cdef inline bint fix_encoder_writes(int32_t tag) noexcept nogil:
     """True for the fields the encoder writes itself (tags.ENCODER_TAGS)."""
     # BeginString, BodyLength, CheckSum, MsgSeqNum, MsgType, SenderCompID, SendingTime, TargetCompID
-    return <uint32_t>tag < 64 and (<uint64_t>0x112000c00000700 >> tag) & 1
+    return tag == 8 or tag == 9 or tag == 10 or tag == 34 or tag == 35 or tag == 49 or tag == 52 or tag == 56
