@@ -103,7 +103,7 @@ from cpython.unicode cimport PyUnicode_AsUTF8AndSize
 from libc.stdint cimport int32_t
 from libc.string cimport memchr
 
-from fxpipe.fix.scan cimport fix_is_data_tag
+from fxpipe.fix.scan cimport fix_encoder_writes, fix_is_data_tag
 
 cdef char* g_scratch = NULL
 cdef Py_ssize_t g_scratch_cap = 0
@@ -129,7 +129,7 @@ cdef int put_value(FixWriter* w, object item, bint in_header) except -1:
             or not 0 < tag_obj < 1000000000:
         raise ValueError(f"encode: tag {tag_obj!r} is not a positive FIX tag number")
     tag = tag_obj
-    if tag == 8 or tag == 9 or tag == 10 or tag == 35 or tag == 49 or tag == 56 or tag == 34 or tag == 52:
+    if fix_encoder_writes(tag):
         raise ValueError(f"encode: tag {tag} is written by encode itself; pass it as its argument")
     if type(value) is bytes:
         p = PyBytes_AS_STRING(value)

@@ -6,34 +6,13 @@
 #   FixField{tag, off, len} points into buf; the index never owns the bytes.
 from libc.stdint cimport int32_t, int64_t, uint32_t
 
-# Codes a failed scan or validation returns (0 is success). 1..17 are FIX SessionRejectReason
-# values (13..17 are the numbers FIX 4.3 gave to checks FIX 4.2 already implies); reason 0,
-# "invalid tag number", is coded 3000 so that 0 can mean success (fix_reason maps it back).
-# The 1000s are framing problems, for which FIX says "garbled: drop without a Reject".
+# The failure codes (0 is success: SessionRejectReason values, reason 0 coded
+# REASON_INVALID_TAG_NUMBER; GARBLED_* framing codes; UNSUPPORTED_BEGIN_STRING) and the tag facts
+# the hot paths test (fix42_data_length_tag, fix42_is_length_tag, fix_encoder_writes) are
+# generated from FIX42.xml with the Python vocabulary.
+include "vocab.pxi"
+
 cdef enum:
-    REASON_INVALID_TAG_NUMBER = 3000
-    REASON_REQUIRED_TAG_MISSING = 1
-    REASON_TAG_NOT_DEFINED_FOR_MSG_TYPE = 2
-    REASON_UNDEFINED_TAG = 3
-    REASON_TAG_WITHOUT_VALUE = 4
-    REASON_VALUE_OUT_OF_RANGE = 5
-    REASON_INCORRECT_DATA_FORMAT = 6
-    REASON_COMP_ID_PROBLEM = 9
-    REASON_SENDING_TIME_ACCURACY = 10
-    REASON_INVALID_MSG_TYPE = 11
-    REASON_TAG_APPEARS_MORE_THAN_ONCE = 13
-    REASON_TAG_OUT_OF_ORDER = 14
-    REASON_GROUP_FIELDS_OUT_OF_ORDER = 15
-    REASON_INCORRECT_NUM_IN_GROUP = 16
-    REASON_SOH_IN_VALUE = 17
-    GARBLED_BEGIN_STRING = 1000     # does not start with 8=FIX...<SOH>
-    GARBLED_BODY_LENGTH = 1001      # 9 not second, not digits, or CheckSum not where it says
-    GARBLED_CHECKSUM = 1002         # 10 malformed or the sum differs
-    GARBLED_MSG_TYPE_NOT_THIRD = 1003
-    GARBLED_TOO_LARGE = 1004        # BodyLength beyond the configured maximum
-    GARBLED_TRAILING_BYTES = 1005   # bytes after CheckSum in what was given as one message
-    GARBLED_INCOMPLETE = 1006       # fewer bytes than BodyLength promises
-    UNSUPPORTED_BEGIN_STRING = 1100  # well framed, another FIX version: Logout, not drop
     SCAN_INDEX_FULL = 2000          # more fields than the caller's index holds
 
 ctypedef struct FixField:
@@ -54,6 +33,8 @@ ctypedef struct FixIndex:
 cdef Py_ssize_t fix_frame(const char* p, Py_ssize_t n, Py_ssize_t max_body, int* reason) noexcept nogil
 cdef int fix_scan(FixIndex* ix, const char* p, Py_ssize_t n) noexcept nogil
 cdef int fix_check_header(FixIndex* ix, const char* begin, Py_ssize_t begin_len) noexcept nogil
+# Out of line on purpose: callers ask only on a rare path (a value holding SOH), and an inlined
+# switch would cost their hot code registers.
 cdef bint fix_is_data_tag(int32_t tag) noexcept nogil
 cdef int32_t fix_data_length_tag(int32_t tag) noexcept nogil
 

@@ -24,25 +24,11 @@ cdef enum:
 
 cdef int32_t fix_data_length_tag(int32_t tag) noexcept nogil:
     """The length tag that must precede a FIX 4.2 data field, or 0 when tag is no data field."""
-    if tag == 89:
-        return 93    # Signature <- SignatureLength
-    if tag == 91:
-        return 90    # SecureData <- SecureDataLen
-    if tag == 96:
-        return 95    # RawData <- RawDataLength
-    if tag == 213:
-        return 212   # XmlData <- XmlDataLen
-    if 349 <= tag <= 365 and tag % 2 == 1:
-        return tag - 1   # Encoded*  <- Encoded*Len
-    return 0
+    return fix42_data_length_tag(tag)
 
 
 cdef bint fix_is_data_tag(int32_t tag) noexcept nogil:
-    return fix_data_length_tag(tag) != 0
-
-
-cdef inline bint is_length_tag(int32_t tag) noexcept nogil:
-    return tag == 93 or tag == 90 or tag == 95 or tag == 212 or (348 <= tag <= 364 and tag % 2 == 0)
+    return fix42_data_length_tag(tag) != 0
 
 
 cdef Py_ssize_t fix_frame(const char* p, Py_ssize_t n, Py_ssize_t max_body, int* reason) noexcept nogil:
@@ -169,7 +155,7 @@ cdef int fix_scan(FixIndex* ix, const char* p, Py_ssize_t n) noexcept nogil:
         ix.fields[ix.n].len = <uint32_t>(vend - pos)
         ix.n += 1
         prev_len = -1
-        if is_length_tag(tag) and fix_parse_uint(p + pos, vend - pos, &v) == VALUE_OK:
+        if fix42_is_length_tag(tag) and fix_parse_uint(p + pos, vend - pos, &v) == VALUE_OK:
             prev_len = v
         prev_tag = tag
         pos = vend + 1
@@ -219,3 +205,12 @@ cdef int fix_check_header(FixIndex* ix, const char* begin, Py_ssize_t begin_len)
         if tag == 52 and fix_parse_utc_ns(fix_value(ix, i), ix.fields[i].len, &seq) != VALUE_OK:
             return header_fail(ix, REASON_INCORRECT_DATA_FORMAT, tag, i)
     return 0
+
+
+# The failure codes as compiled, by the Python enum member each stands for (a test compares them
+# with fxpipe.fix.enums), and the compiled tag facts, for the same check against fxpipe.fix.tags.
+include "vocab_table.pxi"
+
+C_DATA_LENGTH_TAG = {tag: fix_data_length_tag(tag) for tag in range(1, 10000) if fix_is_data_tag(tag)}
+C_LENGTH_TAGS = frozenset(tag for tag in range(1, 10000) if fix42_is_length_tag(tag))
+C_ENCODER_TAGS = frozenset(tag for tag in range(1, 10000) if fix_encoder_writes(tag))

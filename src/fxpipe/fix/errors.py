@@ -1,37 +1,14 @@
 """FixParseError, the one exception every codec failure raises, and the text that says what was
-wrong, where, and what the session should do about it."""
+wrong (each code's words come from fxpipe.fix.reasons), where, and what the session should do
+about it."""
 from __future__ import annotations
 
 from fxpipe.fix import spec42
-from fxpipe.fix.enums import UNSUPPORTED_BEGIN_STRING, GarbleReason, SessionRejectReason
+from fxpipe.fix.enums import UNSUPPORTED_BEGIN_STRING, SessionRejectReason
+from fxpipe.fix.reasons import GARBLE_CODES, REASON_TEXT
+from fxpipe.fix.tags import Tag
 
-_REASON_TEXT = {
-    0: "invalid tag number",
-    1: "required tag missing",
-    2: "tag not defined for this message type",
-    3: "undefined tag",
-    4: "tag specified without a value",
-    5: "value is incorrect (out of range) for this tag",
-    6: "incorrect data format for value",
-    9: "CompID problem",
-    10: "SendingTime accuracy problem",
-    11: "invalid MsgType",
-    13: "tag appears more than once",
-    14: "tag specified out of required order",
-    15: "repeating group fields out of order",
-    16: "incorrect NumInGroup count for repeating group",
-    17: "non-data value includes field delimiter (SOH)",
-    GarbleReason.BEGIN_STRING: "garbled: does not start with 8=FIX...<SOH>",
-    GarbleReason.BODY_LENGTH: "garbled: BodyLength (9) is not second, not a number, or does not end where CheckSum (10) starts",
-    GarbleReason.CHECKSUM: "garbled: CheckSum (10) is malformed or does not match the bytes",
-    GarbleReason.MSG_TYPE_NOT_THIRD: "garbled: MsgType (35) is not the third field",
-    GarbleReason.TOO_LARGE: "garbled: BodyLength (9) is larger than the accepted maximum",
-    GarbleReason.TRAILING_BYTES: "garbled: bytes follow the CheckSum; split the stream with frame_length first",
-    GarbleReason.INCOMPLETE: "garbled: fewer bytes than BodyLength (9) promises",
-    UNSUPPORTED_BEGIN_STRING: "BeginString (8) is not this session's FIX version",
-}
-
-GARBLE_CODES = frozenset(int(g) for g in GarbleReason)
+__all__ = ["FixParseError", "GARBLE_CODES", "describe"]
 
 
 def _advice(reason: int, ref_tag: int | None) -> str:
@@ -39,13 +16,13 @@ def _advice(reason: int, ref_tag: int | None) -> str:
         return "drop it without a Reject; the next message's sequence gap asks for it again"
     if reason == UNSUPPORTED_BEGIN_STRING:
         return "send Logout and disconnect"
-    if reason == SessionRejectReason.REQUIRED_TAG_MISSING and ref_tag == 34:
+    if reason == SessionRejectReason.REQUIRED_TAG_MISSING and ref_tag == Tag.MsgSeqNum:
         return "send Logout: a message without MsgSeqNum cannot be recovered"
     return "answer with a session-level Reject (35=3) for this MsgSeqNum"
 
 
 def describe(reason: int, ref_tag, ref_msg_type, ref_seq_num, offset) -> str:
-    parts = [f"FIX message rejected: {_REASON_TEXT.get(reason, 'reason')} (code {reason})"]
+    parts = [f"FIX message rejected: {REASON_TEXT.get(reason, 'reason')} (code {reason})"]
     if ref_tag is not None:
         entry = spec42.FIELDS.get(ref_tag)
         parts.append(f"tag {ref_tag}" + (f" ({entry[0]})" if entry else ""))

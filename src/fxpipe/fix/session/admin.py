@@ -6,7 +6,8 @@ session hands them to the codec's encode with the header it owns.
 """
 from __future__ import annotations
 
-from fxpipe.fix.enums import ADMIN_MSG_TYPES, MsgType, fix42_reject_reason
+from fxpipe.fix.enums import ADMIN_MSG_TYPES, BusinessRejectReason, MsgType, fix42_reject_reason
+from fxpipe.fix.tags import ENCODER_TAGS, HEADER_TAGS, Tag
 
 # MsgType values of the session layer, as plain str (defined once, in fxpipe.fix.enums);
 # everything else is an application message.
@@ -20,32 +21,34 @@ LOGOUT = MsgType.LOGOUT.value
 ADMIN_TYPES = ADMIN_MSG_TYPES
 assert ADMIN_TYPES == {LOGON, HEARTBEAT, TEST_REQUEST, RESEND_REQUEST, REJECT, SEQUENCE_RESET, LOGOUT}
 
-# Tags the session reads or writes.
-BEGIN_STRING, BODY_LENGTH, CHECK_SUM = 8, 9, 10
-BEGIN_SEQ_NO, END_SEQ_NO = 7, 16
-MSG_SEQ_NUM, MSG_TYPE, NEW_SEQ_NO = 34, 35, 36
-POSS_DUP_FLAG, REF_SEQ_NUM = 43, 45
-SENDER_COMP_ID, SENDING_TIME, TARGET_COMP_ID = 49, 52, 56
-TEXT = 58
-POSS_RESEND = 97
-ENCRYPT_METHOD, HEART_BT_INT = 98, 108
-TEST_REQ_ID = 112
-ORIG_SENDING_TIME = 122
-GAP_FILL_FLAG = 123
-RESET_SEQ_NUM_FLAG = 141
-REF_TAG_ID, REF_MSG_TYPE, SESSION_REJECT_REASON = 371, 372, 373
+# Tags the session reads or writes, as plain int (defined once, in fxpipe.fix.tags).
+BEGIN_STRING, BODY_LENGTH, CHECK_SUM = Tag.BeginString.value, Tag.BodyLength.value, Tag.CheckSum.value
+BEGIN_SEQ_NO, END_SEQ_NO = Tag.BeginSeqNo.value, Tag.EndSeqNo.value
+MSG_SEQ_NUM, MSG_TYPE, NEW_SEQ_NO = Tag.MsgSeqNum.value, Tag.MsgType.value, Tag.NewSeqNo.value
+POSS_DUP_FLAG, REF_SEQ_NUM = Tag.PossDupFlag.value, Tag.RefSeqNum.value
+SENDER_COMP_ID, SENDING_TIME, TARGET_COMP_ID = Tag.SenderCompID.value, Tag.SendingTime.value, Tag.TargetCompID.value
+TEXT = Tag.Text.value
+POSS_RESEND = Tag.PossResend.value
+ENCRYPT_METHOD, HEART_BT_INT = Tag.EncryptMethod.value, Tag.HeartBtInt.value
+TEST_REQ_ID = Tag.TestReqID.value
+ORIG_SENDING_TIME = Tag.OrigSendingTime.value
+GAP_FILL_FLAG = Tag.GapFillFlag.value
+RESET_SEQ_NUM_FLAG = Tag.ResetSeqNumFlag.value
+REF_TAG_ID, REF_MSG_TYPE, SESSION_REJECT_REASON = (Tag.RefTagID.value, Tag.RefMsgType.value,
+                                                   Tag.SessionRejectReason.value)
 BUSINESS_MESSAGE_REJECT = MsgType.BUSINESS_MESSAGE_REJECT.value
-BUSINESS_REJECT_REASON = 380
-UNSUPPORTED_MESSAGE_TYPE = 3  # BusinessRejectReason
+BUSINESS_REJECT_REASON = Tag.BusinessRejectReason.value
+UNSUPPORTED_MESSAGE_TYPE = BusinessRejectReason.UNSUPPORTED_MESSAGE_TYPE.value
 # Third-party routing (reverse routing of replies).
-ON_BEHALF_OF_COMP_ID, ON_BEHALF_OF_SUB_ID, ON_BEHALF_OF_LOCATION_ID = 115, 116, 144
-DELIVER_TO_COMP_ID, DELIVER_TO_SUB_ID, DELIVER_TO_LOCATION_ID = 128, 129, 145
+ON_BEHALF_OF_COMP_ID, ON_BEHALF_OF_SUB_ID, ON_BEHALF_OF_LOCATION_ID = (
+    Tag.OnBehalfOfCompID.value, Tag.OnBehalfOfSubID.value, Tag.OnBehalfOfLocationID.value)
+DELIVER_TO_COMP_ID, DELIVER_TO_SUB_ID, DELIVER_TO_LOCATION_ID = (
+    Tag.DeliverToCompID.value, Tag.DeliverToSubID.value, Tag.DeliverToLocationID.value)
 
-# Header tags of FIX 4.2: what a resend keeps as header.
-HEADER_TAGS = frozenset((8, 9, 35, 49, 56, 115, 128, 90, 91, 34, 50, 142, 57, 143, 116, 144, 129, 145,
-                         43, 97, 52, 122, 212, 213, 347, 369, 370))
-# Header fields the encoder writes itself; a resend must not repeat them.
-ENCODER_HEADER_TAGS = frozenset((8, 9, 35, 49, 56, 34, 52, 43, 122))
+# HEADER_TAGS (from fxpipe.fix.tags): the FIX 4.2 header tags, what a resend keeps as header.
+# Header fields a resend writes itself: the encoder's own, and PossDupFlag and OrigSendingTime;
+# a resend must not repeat them from the stored message.
+ENCODER_HEADER_TAGS = (ENCODER_TAGS & HEADER_TAGS) | {POSS_DUP_FLAG, ORIG_SENDING_TIME}
 
 
 def logon(heartbeat_s: int, reset: bool) -> list:
