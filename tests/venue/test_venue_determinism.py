@@ -16,8 +16,8 @@ STAMPED = re.compile(rb"\|(52|60|122|10)=[^|]*")
 
 
 def flow(tmp, seed: int) -> tuple[list[bytes], list[bytes]]:
-    v = VenueProcess(tmp, seed=seed, market_extra="step_updates = 3", ecn_extra=LAT, lp_extra=LAT,
-                     args=["--fault", "duplicate_exec possdup=yes after_orders=3 venue=ecn session=C1"])
+    v = VenueProcess(tmp, seed=seed, market_extra="step_updates = 3\nrun_id = \"DET1\"", ecn_extra=LAT, lp_extra=LAT,
+                     args=["--fault", "duplicate_exec mode=possresend after_orders=3 venue=ecn session=C1"])
     ecn = FixClient(tmp / "ecn", v.ecn_port, "C1", "ECN1")
     lp = FixClient(tmp / "lp", v.lp_port, "C1", "LP1")
     try:
@@ -64,11 +64,12 @@ def log(c) -> list[bytes]:
     return [STAMPED.sub(rb"|\1=T", line.split(b" ", 1)[1]) for line in lines]
 
 
-def test_lessons12_same_seed_same_flow_same_bytes(tmp_path):
+def test_same_seed_same_flow_same_bytes(tmp_path):
     ecn1, lp1 = flow(tmp_path / "run1", seed=4242)
     ecn2, lp2 = flow(tmp_path / "run2", seed=4242)
     assert len(ecn1) > 40 and len(lp1) > 6
-    assert any(b"|35=X|" in line for line in ecn1) and any(b"|43=Y|" in line for line in ecn1)
+    assert any(b"|35=X|" in line for line in ecn1) and any(b"|97=Y|" in line for line in ecn1)
+    assert any(b"|17=ECN1-DET1-E1|" in line for line in ecn1)
     assert ecn1 == ecn2
     assert lp1 == lp2
     ecn3, lp3 = flow(tmp_path / "run3", seed=4243)

@@ -1,5 +1,6 @@
 """What the venue does to a FIX session below the application layer, for its faults: send a
-PossDup copy, skip sequence numbers, write garbled bytes, drop the TCP connection, refuse or
+copy of a message (PossResend under a new MsgSeqNum, or a real retransmission under the
+original MsgSeqNum with PossDupFlag), skip sequence numbers, write garbled bytes, drop the TCP connection, refuse or
 delay a Logon. (Stopping reading the socket is the engine's own Engine.pause_reading.)
 
 Everything goes through fxpipe's FIX engine and its public hooks: the codec's Encoder builds
@@ -10,8 +11,10 @@ a logon policy (fxpipe.fix.session.logon) the engine consults for every incoming
 from __future__ import annotations
 
 from fxpipe.fix.codec import Encoder, format_utc_timestamp
+from fxpipe.fix.enums import MsgType
 from fxpipe.fix.session.logon import LogonDecision
 from fxpipe.fix.session.session import Session
+from fxpipe.fix.tags import Tag
 
 
 def _encoder(session: Session) -> Encoder:
@@ -26,15 +29,24 @@ def _emit(session: Session, raw: bytes) -> None:
         session.log.outgoing(session.clock(), raw)
 
 
-def send_possdup(session: Session, msg_type: str, body: list, orig_sending_ns: int) -> int:
-    """An application message with PossDupFlag=Y and OrigSendingTime under a new MsgSeqNum, as
-    a venue re-sending a report it is not sure arrived (the receiver must apply it at most once)."""
+def send_possresend(session: Session, msg_type: str, body: list, orig_sending_ns: int) -> int:
+    """An application message sent again under a new MsgSeqNum with PossResend=Y and
+    OrigSendingTime, as a venue re-sending a report it is not sure arrived: FIX 4.2's way for
+    an application to resend. The receiver must apply it at most once (by ExecID)."""
     seq = session.store.next_sender
-    header = [(43, "Y"), (122, format_utc_timestamp(orig_sending_ns))]
+    header = [(Tag.PossResend, "Y"), (Tag.OrigSendingTime, format_utc_timestamp(orig_sending_ns))]
     raw = _encoder(session).encode(msg_type, seq, session.clock(), body, header)
     session.store.save_sent(seq, raw)
     _emit(session, raw)
     return seq
+
+
+def resend(session: Session, seq: int, msg_type: str, body: list, orig_sending_ns: int) -> None:
+    """A message retransmitted under its original MsgSeqNum with PossDupFlag=Y and
+    OrigSendingTime, as a ResendRequest is answered: the receiver's session layer drops it as
+    a duplicate when it already has that number. Not stored again: the number is the old one."""
+    header = [(Tag.PossDupFlag, "Y"), (Tag.OrigSendingTime, format_utc_timestamp(orig_sending_ns))]
+    _emit(session, _encoder(session).encode(msg_type, seq, session.clock(), body, header))
 
 
 def skip_seq(session: Session, n: int) -> int:
@@ -48,7 +60,7 @@ def skip_seq(session: Session, n: int) -> int:
 def send_garbled(session: Session, kind: str) -> bytes:
     """One message the receiver must drop as garbled (FIX: no Reject, no sequence number used):
     a wrong CheckSum, a BodyLength that does not match, or a broken BeginString."""
-    raw = _encoder(session).encode("0", session.store.next_sender, session.clock(), [])
+    raw = _encoder(session).encode(MsgType.HEARTBEAT, session.store.next_sender, session.clock(), [])
     if kind == "checksum":
         cks = int(raw[-4:-1])
         bad = raw[:-4] + b"%03d\x01" % ((cks + 1) % 256)
