@@ -2,26 +2,8 @@
 book as it is after the trade (no level that is gone is still shown), the next order meets
 that same book, and a level refills at the profile's rate (`refill_ms`). Market frozen: the
 ECN offers 1M at 1.08501 and 2M at 1.08502; the LP offers 2M, 3M and 5M from 1.08502."""
-from venue_harness import FixClient, VenueProcess, levels, md_request, new_order
-from wire import pick, reports
-
-
-def last_asks(c) -> list:
-    """The offers as the subscriber's W and Xs put them together now, best first."""
-    book: dict[int, tuple[int, int]] = {}
-    for m in c.app.messages:
-        if m.msg_type == "W":
-            book = {pos: lv for pos, lv in enumerate(levels(m)[1], 1)}
-        elif m.msg_type == "X":
-            for g in m.groups(268):
-                if g.get_str(269) != "1":
-                    continue
-                pos = int(g.get_str(290))
-                if g.get_str(279) == "2":
-                    book.pop(pos, None)
-                else:
-                    book[pos] = (g.get_scaled(270, 8), g.get_scaled(271, 2))
-    return [book[k] for k in sorted(book)]
+from venue_harness import FixClient, VenueProcess, md_request, new_order
+from wire import last_asks, pick, reports
 
 
 def test_the_book_after_a_sweep_shows_what_is_left_and_the_next_order_meets_it(tmp_path):
