@@ -95,7 +95,7 @@ class VenueServer:
             source = open_journal(m.replay_journal, pairs, cfg.refdata, m.replay_venue, m.replay_instruments,
                                   loop=m.replay_loop)
         else:
-            source = PriceProcess(pairs, m.seed, m.process)
+            source = PriceProcess(pairs, m.seed, m.process, m.rate if m.pace == "wall" else 0.0)
         self.market = Market(source, m.pace, m.rate, m.step_updates, m.replay_speed)
         self.engine = Engine(clock=clock, tick_s=ENGINE_TICK_S, wait=wait)
         self.logon_faults = LogonFaults()
