@@ -144,6 +144,7 @@ def test_order_status_known_and_unknown(venue):
     c.send("H", [(11, "NOPE"), (55, "EUR/USD"), (54, "1")])
     (unk,) = reports(c, "NOPE", 1)
     assert pick(unk, 20, 39, 103) == ("3", "8", "5")
+    assert 40 not in unk and 59 not in unk and 38 not in unk  # nothing the request did not say
 
 
 @pytest.mark.parametrize("change,where,reason,text", [

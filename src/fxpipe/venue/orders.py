@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from fxpipe.fix.enums import CxlRejResponseTo, ExecTransType, ExecType, OrdStatus, OrdType, TimeInForce
+from fxpipe.fix.tags import Tag
 from fxpipe.model.numbers import divide
 from fxpipe.venue.book import PairBook
 from fxpipe.venue.enums import DONE_STATUSES, CxlRejReason, OrdRejReason
@@ -204,13 +205,14 @@ class OrderManager:
                 echo: dict[int, str] | None = None) -> ExecReport:
         """The reject of a request that never became an order (bad tags, unknown symbol, a
         status request for an unknown order...). `echo` holds what the client wrote in OrdType
-        (40), TimeInForce (59), OrderQty (38) and Currency (15): the reject repeats it."""
+        (40), TimeInForce (59), OrderQty (38) and Currency (15): the reject repeats it, and
+        leaves out what the client did not send rather than invent a default."""
         echo = echo or {}
-        ghost = Order(0, session, "NONE", cl_ord_id, pair_index, side, echo.get(40, OrdType.LIMIT),
-                      echo.get(59, TimeInForce.DAY), 0, None, None, now, status=OrdStatus.REJECTED,
-                      currency=echo.get(15))
+        ghost = Order(0, session, "NONE", cl_ord_id, pair_index, side, echo.get(Tag.OrdType, ""),
+                      echo.get(Tag.TimeInForce, ""), 0, None, None, now, status=OrdStatus.REJECTED,
+                      currency=echo.get(Tag.Currency))
         return self.report(ghost, ExecType.REJECTED, now, trans=trans, text=text, ord_rej_reason=reason,
-                           symbol=symbol, is_order=False, order_qty_text=echo.get(38))
+                           symbol=symbol, is_order=False, order_qty_text=echo.get(Tag.OrderQty))
 
     def ack(self, o: Order, now: int) -> ExecReport:
         o.status = OrdStatus.NEW
@@ -295,13 +297,13 @@ class OrderManager:
         if o is None:
             return None, self._cxl_reject(req, None, CxlRejReason.UNKNOWN_ORDER,
                                           f"unknown order OrigClOrdID {req.orig_cl_ord_id}", to, now)
+        if not o.is_open:
+            return None, self._cxl_reject(req, o, CxlRejReason.TOO_LATE_TO_CANCEL,
+                                          f"too late: order is {OrdStatus(o.status).name.lower()}", to, now)
         if o.cl_ord_id != req.orig_cl_ord_id and self.stale_orig_unknown:
             return None, self._cxl_reject(req, None, CxlRejReason.UNKNOWN_ORDER,
                                           f"unknown order OrigClOrdID {req.orig_cl_ord_id}: it was replaced, "
                                           f"the order's ClOrdID is now {o.cl_ord_id}", to, now)
-        if not o.is_open:
-            return None, self._cxl_reject(req, o, CxlRejReason.TOO_LATE_TO_CANCEL,
-                                          f"too late: order is {OrdStatus(o.status).name.lower()}", to, now)
         if o.pending:
             return None, self._cxl_reject(req, o, CxlRejReason.ALREADY_PENDING,
                                           "a cancel or replace of this order is already pending", to, now)

@@ -57,13 +57,15 @@ class Renderer:
             body.append((Tag.OrderQty, format_qty(r.order_qty_e2)))
         elif r.order_qty_text:
             body.append((Tag.OrderQty, r.order_qty_text))
-        body.append((Tag.OrdType, r.ord_type))
+        if r.ord_type:  # a refusal of a request without one says none
+            body.append((Tag.OrdType, r.ord_type))
         if r.price_e8 is not None:
             body.append((Tag.Price, self.px(i, r.price_e8)))
         if r.currency or r.is_order:
             body.append((Tag.Currency, r.currency or self.pairs[i].base))
+        if r.tif:
+            body.append((Tag.TimeInForce, r.tif))
         body += [
-            (Tag.TimeInForce, r.tif),
             (Tag.LastShares, format_qty(r.last_qty_e2)),
             (Tag.LastPx, self.px(i, r.last_px_e8) if r.last_qty_e2 else "0"),
             (Tag.LeavesQty, format_qty(r.leaves_qty_e2)),
