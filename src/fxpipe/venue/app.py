@@ -91,6 +91,11 @@ class Venue:
         self._tseq += 1
         heapq.heappush(self.timers, (due_ns, self._tseq, fn, args))
 
+    def hold_order(self, due_ns: int, o: Order, requested: int | None) -> None:
+        """Holds an order for last look until due_ns (lastlook.decide then rules on it)."""
+        self._tseq += 1
+        heapq.heappush(self.holds, (due_ns, self._tseq, o, requested))
+
     def next_due_ns(self) -> int | None:
         cands = [t for t in (self.out.next_due(), self.holds[0][0] if self.holds else None,
                              self.timers[0][0] if self.timers else None) if t is not None]

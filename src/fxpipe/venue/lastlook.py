@@ -19,8 +19,6 @@ no Rejected after New, unless refused_after_ack = "rejected" says the LP sends o
 """
 from __future__ import annotations
 
-import heapq
-
 from fxpipe.fix.enums import ExecType, OrdStatus, OrdType, Side, TimeInForce
 from fxpipe.venue.enums import OrdRejReason
 from fxpipe.venue.orders import ExecReport, Order
@@ -34,8 +32,7 @@ def hold(v, o: Order, now: int, t_ack: int) -> None:
     requested = o.price_e8 if o.ord_type == OrdType.LIMIT else book.price_for(o.side, o.leaves_qty_e2, o.terms)
     if v.profile.ack_new and ll.ack == "hold":
         v.report(v.orders.ack(o, now), t_ack)
-    v._tseq += 1
-    heapq.heappush(v.holds, (now + ll.hold.sample_ns(v.rng), v._tseq, o, requested))
+    v.hold_order(now + ll.hold.sample_ns(v.rng), o, requested)
 
 
 def decide(v, o: Order, requested: int | None, now: int) -> None:
