@@ -123,17 +123,22 @@ class Venue:
                 ask += prof.markup_ticks * pair.tick_e8
             top_b = getattr(src, "bid_qty_e2", None)
             top_a = getattr(src, "ask_qty_e2", None)
-            self.quoted[vi] = build_ladder(bid, ask, pair.tick_e8, prof.level_step_ticks, prof.level_sizes_e2,
-                                           top_b[mi] if top_b else None, top_a[mi] if top_a else None)
-            self._relevel(vi, now, feed_updates)
+            bids, asks = build_ladder(bid, ask, pair.tick_e8, prof.level_step_ticks, prof.level_sizes_e2,
+                                      top_b[mi] if top_b else None, top_a[mi] if top_a else None)
+            if prof.refill_ns:  # kept whole for re-levelling as liquidity refills between updates
+                self.quoted[vi] = ([[p, q] for p, q in bids], [[p, q] for p, q in asks])
+            self._relevel(vi, now, feed_updates, bids, asks)
         if feed_updates and self.feed is not None:  # only gathered when there is a feed
             self.feed.publish(feed_updates, now)
 
-    def _relevel(self, vi: int, now: int, feed_updates: list | None = None) -> None:
-        """Sets pair vi's book from the market's ladder less what is still taken; resting
-        orders it crosses fill; subscribers see the result."""
-        bids, asks = self.quoted[vi]
-        fills = self.books[vi].set_ladder([[p, q] for p, q in bids], [[p, q] for p, q in asks], now)
+    def _relevel(self, vi: int, now: int, feed_updates: list | None = None, bids: list | None = None,
+                 asks: list | None = None) -> None:
+        """Sets pair vi's book from the market's ladder (given, or the last one quoted) less
+        what is still taken; resting orders it crosses fill; subscribers see the result."""
+        if bids is None or asks is None:
+            bids = [[p, q] for p, q in self.quoted[vi][0]]
+            asks = [[p, q] for p, q in self.quoted[vi][1]]
+        fills = self.books[vi].set_ladder(bids, asks, now)
         if fills:
             t = now + self.latency("fill")
             for r in self.orders.on_ladder(fills, now):

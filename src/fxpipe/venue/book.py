@@ -48,28 +48,27 @@ class PairBook:
 
     # -- the ladder ----------------------------------------------------------------------
     def set_ladder(self, bids: list[list[int]], asks: list[list[int]], now: int = 0) -> list[tuple]:
-        """Replaces the venue's levels (full sizes, as the market quotes them) and takes off
-        what clients took and has not refilled by `now`; returns the fills of resting orders
-        the new ladder crosses (each at the resting order's limit)."""
-        self._refill(now, bids, asks)
-        self.bids = _short(bids, self._bid_taken)
-        self.asks = _short(asks, self._ask_taken)
-        fills: list[tuple] = []
-        if self._buys and self.asks and self._buys[0].price_e8 >= self.asks[0][0]:
-            fills += self._fill_resting(self._buys, self._buy_keys, self.asks, self._ask_taken, BUY)
-        if self._sells and self.bids and self._sells[0].price_e8 <= self.bids[0][0]:
-            fills += self._fill_resting(self._sells, self._sell_keys, self.bids, self._bid_taken, SELL)
-        return fills
-
-    def _refill(self, now: int, bids: list[list[int]], asks: list[list[int]]) -> None:
+        """Replaces the venue's levels (full sizes, as the market quotes them; the lists become
+        the book's) and takes off what clients took and has not refilled by `now`; returns the
+        fills of resting orders the new ladder crosses (each at the resting order's limit)."""
         if self.refill_ns <= 0:
-            self._bid_taken = [0] * len(bids)
-            self._ask_taken = [0] * len(asks)
+            if self._bid_taken or self._ask_taken:  # whole again at every update
+                self._bid_taken, self._ask_taken = [], []
         else:
             elapsed = max(0, now - self._refilled_ns)
+            self._refilled_ns = now
             self._bid_taken = _refilled(self._bid_taken, bids, elapsed, self.refill_ns)
             self._ask_taken = _refilled(self._ask_taken, asks, elapsed, self.refill_ns)
-        self._refilled_ns = now
+            _short(bids, self._bid_taken)
+            _short(asks, self._ask_taken)
+        self.bids = bids
+        self.asks = asks
+        fills: list[tuple] = []
+        if self._buys and asks and self._buys[0].price_e8 >= asks[0][0]:
+            fills += self._fill_resting(self._buys, self._buy_keys, asks, self._ask_taken, BUY)
+        if self._sells and bids and self._sells[0].price_e8 <= bids[0][0]:
+            fills += self._fill_resting(self._sells, self._sell_keys, bids, self._bid_taken, SELL)
+        return fills
 
     @property
     def depleted(self) -> bool:
@@ -111,8 +110,9 @@ class PairBook:
             dealt, base = _deal(lvl, qty, terms)
             if dealt:
                 lvl[1] -= base
-                if k < len(taken):
-                    taken[k] += base
+                if k >= len(taken):
+                    taken.extend([0] * (k + 1 - len(taken)))
+                taken[k] += base
                 qty -= dealt
                 got.append((lvl[0], dealt))
         return got
@@ -189,22 +189,18 @@ def _deal(level: list[int], qty: int, terms: bool) -> tuple[int, int]:
     return dealt, min(base_qty, divide(dealt * E8, px))
 
 
-def _short(levels: list[list[int]], taken: list[int]) -> list[list[int]]:
-    for k, lvl in enumerate(levels):
-        if k < len(taken) and taken[k]:
-            lvl[1] = max(0, lvl[1] - taken[k])
-    return levels
+def _short(levels: list[list[int]], taken: list[int]) -> None:
+    for k, t in enumerate(taken[:len(levels)]):
+        if t:
+            levels[k][1] = max(0, levels[k][1] - t)
 
 
 def _refilled(taken: list[int], levels: list[list[int]], elapsed_ns: int, refill_ns: int) -> list[int]:
     """What stays taken after elapsed_ns: each level regains its full size per refill_ns."""
-    out = []
-    for k in range(len(levels)):
-        t = taken[k] if k < len(taken) else 0
-        if t:
-            t = max(0, t - levels[k][1] * elapsed_ns // refill_ns)
-        out.append(t)
-    return out
+    if not any(taken):
+        return []
+    return [max(0, t - levels[k][1] * elapsed_ns // refill_ns) if t else 0
+            for k, t in enumerate(taken[:len(levels)])]
 
 
 def build_ladder(bid_e8: int, ask_e8: int, tick_e8: int, step_ticks: int, sizes_e2: tuple[int, ...],
