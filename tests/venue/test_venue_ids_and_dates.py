@@ -32,8 +32,9 @@ def test_a_given_run_id_makes_the_ids_reproducible(tmp_path):
 
 
 def test_value_date_and_trade_date_follow_the_fill_across_the_new_york_roll(tmp_path):
-    # Monday 4 March 2024, 16:59:57 in New York (EST): the venue's clock starts there
-    start = "2024-03-04T21:59:57Z"
+    # Monday 4 March 2024, 16:59:55 in New York (EST): the venue's clock starts there, leaving
+    # a loaded machine seconds to start the venue and enter the order before the roll
+    start = "2024-03-04T21:59:55Z"
     v = VenueProcess(tmp_path, market_extra="step_updates = 0", with_lp=False, ecn_extra="settlement_date = true",
                      args=("--start-time", start))
     c = FixClient(tmp_path / "c", v.ecn_port, "C1", "ECN1")
