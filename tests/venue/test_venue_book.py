@@ -144,7 +144,7 @@ def test_cancel_and_its_rejects():
     assert isinstance(other, CancelReject) and other.reason == 1  # ClOrdIDs are per session
 
 
-def test_lessons1_replace_after_partial_fill_sets_leaves_to_new_qty_minus_cum_qty():
+def test_replace_after_partial_fill_sets_leaves_to_new_qty_minus_cum_qty_never_overfills():
     book, om = market()
     o, _ = new(om, "A", qty=3 * M, price=108_502_000)  # 1M fills, 2M rest
     assert o.cum_qty_e2 == M
@@ -158,11 +158,20 @@ def test_lessons1_replace_after_partial_fill_sets_leaves_to_new_qty_minus_cum_qt
     assert o.cum_qty_e2 == 2 * M and o.status == OrdStatus.FILLED
 
 
-def test_replace_below_the_filled_quantity_is_rejected_and_to_it_fills_the_order():
+def test_replace_below_the_filled_quantity_fills_the_order_as_fix_appendix_d_says():
     book, om = market()
     o, _ = new(om, "A", qty=3 * M, price=108_502_000)
-    low = om.replace(ReplaceRequest("S", "A2", "A", 0, "1", OrdType.LIMIT, TimeInForce.DAY, M // 2, 108_502_000), T0)
-    assert isinstance(low[0], CancelReject) and low[0].response_to == "2"
+    (low,) = om.replace(ReplaceRequest("S", "A2", "A", 0, "1", OrdType.LIMIT, TimeInForce.DAY, M // 2, 108_502_000), T0)
+    assert (low.exec_type, low.ord_status, low.order_qty_e2, low.cum_qty_e2, low.leaves_qty_e2) == (
+        ExecType.REPLACE, OrdStatus.FILLED, M // 2, M, 0)
+    assert book.resting() == []
+    late = om.replace(ReplaceRequest("S", "A3", "A2", 0, "1", OrdType.LIMIT, TimeInForce.DAY, M, 108_502_000), T0)
+    assert isinstance(late[0], CancelReject) and late[0].reason == 0  # done: too late
+
+
+def test_replace_to_the_filled_quantity_fills_the_order():
+    book, om = market()
+    o, _ = new(om, "A", qty=3 * M, price=108_502_000)
     eq = om.replace(ReplaceRequest("S", "A3", "A", 0, "1", OrdType.LIMIT, TimeInForce.DAY, M, 108_502_000), T0)
     assert eq[0].ord_status == OrdStatus.FILLED and eq[0].leaves_qty_e2 == 0 and book.resting() == []
 

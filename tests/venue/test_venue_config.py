@@ -65,11 +65,32 @@ def test_the_example_config_loads():
     (base(session={"heartbeat_s": 0}), "heartbeat_s must be >= 1"),
     ({"control": {"port": "x"}, **base()}, "[control] takes one key"),
     ({"venues": {"a": {"port": 9000, "clients": ["C"]}, "b": {"port": 9000, "clients": ["C"]}}}, "also venue a's port"),
+    (base(terms_currency="sometimes"), "terms_currency: 'sometimes'; choose one of 'reject', 'deal'"),
+    (base(stale_orig_cl_ord_id="maybe"), "stale_orig_cl_ord_id: 'maybe'"),
+    (base(refill_ms=-1), "refill_ms: expected a number >= 0"),
+    (base(last_look={"hold_ms": {"dist": "lognormal", "median_us": 5, "sigma": 1}}), "unknown keys ['median_us']"),
+    (base(last_look={"hold_ms": 5, "price_improvement": "all"}), "price_improvement: 'all'"),
+    ({"market": {"run_id": "has space"}, **base()}, "market.run_id: 1 to 16 letters or digits"),
+    ({"market": {"start_time": "monday"}, **base()}, "market.start_time: an ISO-8601 UTC time"),
+    ({"market": {"process": {"volatility": -1}}, **base()}, "volatility and jumps_per_hour must be >= 0"),
 ])
 def test_config_mistakes_are_named(doc, msg):
     with pytest.raises(ConfigError) as exc:
         parse(doc)
     assert msg in str(exc.value)
+
+
+def test_named_profiles_lay_their_keys_over_the_file():
+    doc = {**base(refill_ms=100), "profiles": {"slow": {"venues": {"v": {"refill_ms": 900}},
+                                                        "market": {"process": {"volatility": 3.0}}}}}
+    assert parse(doc).venues[0].profile.refill_ns == 100_000_000
+    slow = parse(doc, profile_name="slow")
+    assert slow.venues[0].profile.refill_ns == 900_000_000 and slow.market.process.volatility == 3.0
+    with pytest.raises(ConfigError, match="no profile 'fast'; profiles in this file: slow"):
+        parse(doc, profile_name="fast")
+    doc["profiles"]["typo"] = {"venues": {"w": {"refill_ms": 1}}}
+    with pytest.raises(ConfigError, match="no venue 'w'"):
+        parse(doc, profile_name="typo")
 
 
 def test_missing_and_invalid_files(tmp_path):

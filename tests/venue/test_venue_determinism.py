@@ -1,7 +1,9 @@
 """Same seed and same order flow -> byte-identical message logs, timestamps aside.
 
 Two simulator runs in step pace (the market moves 3 updates per inbound message) with drawn
-ack/fill latencies, last look, a fault armed by order count, market data and every order type;
+ack/fill latencies, last look, pending acks for cancels and replaces, a terms-currency order, a
+fault armed by order count, market data and every order type (the run id is given, so the
+OrderIDs and ExecIDs are the same too);
 the client's session logs of both runs are compared line by line with the time prefix and the
 timestamp fields (SendingTime, OrigSendingTime, TransactTime) and CheckSum taken out. A third
 run with another seed must differ.
@@ -16,8 +18,9 @@ STAMPED = re.compile(rb"\|(52|60|122|10)=[^|]*")
 
 
 def flow(tmp, seed: int) -> tuple[list[bytes], list[bytes]]:
-    v = VenueProcess(tmp, seed=seed, market_extra="step_updates = 3", ecn_extra=LAT, lp_extra=LAT,
-                     args=["--fault", "duplicate_exec possdup=yes after_orders=3 venue=ecn session=C1"])
+    ecn_extra = LAT + 'ack_requests = true\nterms_currency = "deal"\n'
+    v = VenueProcess(tmp, seed=seed, market_extra="step_updates = 3\nrun_id = \"DET1\"", ecn_extra=ecn_extra, lp_extra=LAT,
+                     args=["--fault", "duplicate_exec mode=possresend after_orders=3 venue=ecn session=C1"])
     ecn = FixClient(tmp / "ecn", v.ecn_port, "C1", "ECN1")
     lp = FixClient(tmp / "lp", v.lp_port, "C1", "LP1")
     try:
@@ -32,6 +35,7 @@ def flow(tmp, seed: int) -> tuple[list[bytes], list[bytes]]:
             ("G", replace("A5", "A4", qty="2000000", price="1.07100"), "A5", {"0"}),
             ("F", cancel("A6", "A5"), "A6", done),
             ("D", new_order("A7", symbol="EUR/JPY", qty="50000000", price="162.300", tif="4"), "A7", done),
+            ("D", new_order("A8", qty="2000000", ord_type="1", extra=[(15, "USD")]), "A8", done),
         ]
         for mt, body, cl, until in steps:
             ecn.send(mt, body)
@@ -64,11 +68,12 @@ def log(c) -> list[bytes]:
     return [STAMPED.sub(rb"|\1=T", line.split(b" ", 1)[1]) for line in lines]
 
 
-def test_lessons12_same_seed_same_flow_same_bytes(tmp_path):
+def test_same_seed_same_flow_same_bytes(tmp_path):
     ecn1, lp1 = flow(tmp_path / "run1", seed=4242)
     ecn2, lp2 = flow(tmp_path / "run2", seed=4242)
     assert len(ecn1) > 40 and len(lp1) > 6
-    assert any(b"|35=X|" in line for line in ecn1) and any(b"|43=Y|" in line for line in ecn1)
+    assert any(b"|35=X|" in line for line in ecn1) and any(b"|97=Y|" in line for line in ecn1)
+    assert any(b"|17=ECN1-DET1-E1|" in line for line in ecn1)
     assert ecn1 == ecn2
     assert lp1 == lp2
     ecn3, lp3 = flow(tmp_path / "run3", seed=4243)

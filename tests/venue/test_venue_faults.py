@@ -75,19 +75,33 @@ def test_reject_logon_answers_with_a_logout(venue):
     c.wait(lambda: c.app.logons == 1, "the next logon, accepted")  # the fault was for one logon
 
 
-@pytest.mark.parametrize("possdup", [True, False])
-def test_lessons3_duplicate_execution_reports_with_and_without_possdup(venue, possdup):
+@pytest.mark.parametrize("mode", ["possresend", "plain"])
+def test_duplicate_execution_reports_possresend_and_plain(venue, mode):
     c = venue.client()
-    venue.fault(f"duplicate_exec count=1 possdup={'yes' if possdup else 'no'} session=C1")
+    venue.fault(f"duplicate_exec count=1 mode={mode} session=C1")
     market(c, "X1")
     reps = c.wait(lambda: len(ers(c, "X1")) >= 3 and ers(c, "X1"), "ack, copy and fill")
     ack, copy = reps[0], reps[1]
     assert ack.get(17) == copy.get(17) and ack.get(150) == b"0"  # the same ExecID twice
     assert copy.seq_num == ack.seq_num + 1
-    if possdup:
-        assert copy.get(43) == b"Y" and copy.has(122) and not ack.has(43)
+    assert not copy.has(43)  # PossDupFlag is the session layer's, for a retransmitted number only
+    if mode == "possresend":
+        assert copy.get(97) == b"Y" and copy.has(122) and not ack.has(97)
     else:
-        assert not copy.has(43) and copy.body() == ack.body()
+        assert not copy.has(97) and copy.body() == ack.body()
+
+
+def test_duplicate_execution_report_as_a_real_resend_reuses_the_sequence_number(venue):
+    c = venue.client()
+    venue.fault("duplicate_exec count=1 mode=resend session=C1")
+    market(c, "X2")
+    ack, fill = c.wait_for("8", 2, t11="X2")
+    c.poll(0.2)
+    assert len(ers(c, "X2")) == 2  # the receiver's session layer dropped the retransmission
+    copies = [line for line in c.wire_log().splitlines()
+              if " IN " in line and f"|34={ack.seq_num}|" in line and "|35=8|" in line]
+    assert len(copies) == 2 and "|43=Y|" in copies[1] and "|122=" in copies[1] and "|43=Y|" not in copies[0]
+    assert not c.app.logouts
 
 
 def test_reorder_sends_reports_in_reverse(venue):
@@ -109,15 +123,29 @@ def test_fill_before_ack(venue):
 
 def test_fill_after_cancel_request(venue):
     c = venue.client()
-    c.send("D", new_order("FC", price="1.08400", tif="1"))
+    c.send("D", new_order("FC", price="1.08497", tif="1"))
     c.wait_for("8", 1, t11="FC")
     venue.fault("fill_after_cancel session=C1")
     c.send("F", cancel("FC-X", "FC"))
     fill = c.wait_for("8", 2, t11="FC")[1]
     rej = c.wait_for("9", 1, t11="FC-X")[0]
-    assert (fill.get_str(150), fill.get_str(31), fill.get_str(39)) == ("2", "1.08400", "2")
+    # the market came down to the limit (0.4 pip away) and the resting buy filled there
+    assert (fill.get_str(150), fill.get_str(31), fill.get_str(39)) == ("2", "1.08497", "2")
     assert (rej.get_str(102), rej.get_str(39), rej.get_str(434)) == ("0", "2", "1")
     assert c.app.messages.index(fill) < c.app.messages.index(rej)
+
+
+def test_fill_after_cancel_fills_only_where_the_market_allows(venue):
+    c = venue.client()
+    c.send("D", new_order("FAR", price="1.00000", tif="1"))  # 850 pips below the market
+    c.wait_for("8", 1, t11="FAR")
+    venue.fault("fill_after_cancel session=C1")
+    c.send("F", cancel("FAR-X", "FAR"))
+    (done,) = c.wait_for("8", 1, t11="FAR-X")
+    assert (done.get_str(150), done.get_str(39), done.get_str(14)) == ("4", "4", "0")  # cancelled, never filled
+    assert not [m for m in ers(c) if m.get_str(150) in ("1", "2")]
+    assert any(f["fault"].startswith("fill_after_cancel") for f in json.loads(send_command(venue.control_port,
+                                                                                             "faults")))
 
 
 def test_trade_bust(venue):
@@ -141,7 +169,7 @@ def test_trade_correction(venue):
     assert corr.get_str(14) == "1000000"
 
 
-def test_lessons2_overfill_is_sent_as_a_normal_fill_beyond_order_qty(venue):
+def test_overfill_is_sent_as_a_normal_fill_beyond_order_qty(venue):
     c = venue.client()
     venue.fault("overfill qty=250000 session=C1")
     market(c, "O1")
@@ -210,7 +238,7 @@ def test_scheduled_faults_fire_on_time_and_repeat(venue):
 
 def test_after_orders_trigger_counts_the_sessions_orders(venue):
     c = venue.client()
-    venue.fault("duplicate_exec possdup=no after_orders=2 session=C1")
+    venue.fault("duplicate_exec mode=plain after_orders=2 session=C1")
     market(c, "A1")
     c.wait_for("8", 2, t11="A1")
     market(c, "A2")
@@ -224,7 +252,7 @@ def test_every_fault_kind_parses_and_bad_specs_say_why():
     for spec, msg in [("explode", "unknown fault"), ("drop now", "not key=value"), ("delay ms=-1", "expected float"),
                       ("seq_gap n=0", "n must be >= 1"), ("garble kind=noise", "checksum, length or begin"),
                       ("drop at_s=1 after_orders=2", "not both"), ("reorder colour=red", "unknown key"),
-                      ("", "empty fault spec"), ("duplicate_exec possdup=maybe", "yes or no")]:
+                      ("", "empty fault spec"), ("duplicate_exec mode=maybe", "possresend, resend, plain")]:
         with pytest.raises(FaultSpecError, match=msg):
             parse(spec)
 

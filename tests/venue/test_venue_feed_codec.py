@@ -143,7 +143,7 @@ def test_books_apply_in_sequence_and_flag_gaps_and_duplicates():
     assert b.on_packet(incr(6, [])) == fb.OK and b.stats()["heartbeats"] == 1
 
 
-def test_lessons11_stale_after_a_gap_until_a_snapshot_and_never_rolled_back():
+def test_stale_after_a_gap_until_a_snapshot_and_never_rolled_back():
     b = fb.FeedBooks(1)
     b.on_packet(incr(1, [(1, 1, BIDS, ASKS), (2, 1, BIDS, ASKS)]))
     b.on_packet(incr(4, [(2, 3, [], ASKS)]))  # gap; 2 refreshed (rpt 3), 1 stale

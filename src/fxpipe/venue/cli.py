@@ -1,10 +1,10 @@
 """`fxpipe venue`: run the venue simulator; `fxpipe venue-fault`: inject a fault into a running one.
 
-    fxpipe venue --config config/venues.toml [--fault SPEC ...] [--seed N] [--pace step]
-                 [--duration S] [--control-port P]
+    fxpipe venue --config config/venues.toml [--profile NAME] [--fault SPEC ...] [--seed N] [--pace step]
+                 [--duration S] [--control-port P] [--run-id ID] [--start-time ISO]
                  [--replay FILE.csv | --replay-journal DIR [--replay-venue V] [--replay-instrument S ...]]
                  [--replay-speed F] [--replay-loop]
-    fxpipe venue-fault --control-port P "duplicate_exec possdup=no session=FXPIPE"
+    fxpipe venue-fault --control-port P "duplicate_exec mode=plain session=FXPIPE"
     fxpipe venue-fault --list
 
 On start the simulator prints one JSON line {"event": "ready", ...} with every port it
@@ -24,6 +24,10 @@ def register(subparsers) -> None:
     p = subparsers.add_parser("venue", help="run the FX venue simulator (FIX 4.2 acceptors + binary feed)",
                               description=__doc__, formatter_class=_raw())
     p.add_argument("--config", required=True, metavar="FILE", help="venues TOML (see config/venues.toml)")
+    p.add_argument("--profile", metavar="NAME", help="apply the file's [profiles.NAME] overrides (e.g. stress)")
+    p.add_argument("--run-id", metavar="ID", help="override market.run_id (in every OrderID and ExecID)")
+    p.add_argument("--start-time", metavar="ISO", help="override market.start_time: the venue clock starts "
+                                                      "there, e.g. 2024-03-04T21:59:58Z")
     p.add_argument("--fault", action="append", default=[], metavar="SPEC",
                    help="arm a fault at start (repeatable); `fxpipe venue-fault --list` shows them all")
     p.add_argument("--seed", type=int, help="override market.seed")
@@ -69,8 +73,17 @@ def _speed(text: str) -> float:
 
 def _market_overrides(args) -> dict:
     """[market] keys the command line sets; a source given here replaces the file's source."""
+    from fxpipe.venue.config import RUN_ID, parse_start_time
+    from fxpipe.venue.profiles import ConfigError
+
     out = {k: v for k, v in (("seed", args.seed), ("pace", args.pace), ("rate", args.rate),
                              ("replay_speed", args.replay_speed), ("replay_loop", args.replay_loop)) if v is not None}
+    if args.run_id is not None:
+        if not RUN_ID.fullmatch(args.run_id):
+            raise ConfigError(f"--run-id: 1 to 16 letters or digits, got {args.run_id!r}")
+        out["run_id"] = args.run_id
+    if args.start_time is not None:
+        out["start_time_ns"] = parse_start_time(args.start_time, "--start-time")
     if args.replay is not None:
         out.update(replay=args.replay, replay_journal=None, replay_venue=None, replay_instruments=None)
     if args.replay_journal is not None:
@@ -89,7 +102,7 @@ def run_venue(args) -> int:
     from fxpipe.venue.server import VenueServer
 
     try:
-        cfg = load(args.config)
+        cfg = load(args.config, args.profile)
         armed = [faultspec.parse(s) for s in args.fault]
         overrides = _market_overrides(args)
         if overrides:

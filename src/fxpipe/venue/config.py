@@ -5,15 +5,20 @@ faults armed at start).
     [market]    seed, pairs, pace ("wall" | "step"), rate, step_updates, [market.process] (shape of
                 the walk, see prices.ProcessParams); recorded quotes instead: replay (a CSV file)
                 or replay_journal (an fxpipe journal, with replay_venue, replay_instruments),
-                replay_speed, replay_loop
+                replay_speed, replay_loop; run_id (in every OrderID and ExecID; default: from
+                the start time) and start_time (the venue clock's start, ISO-8601 UTC)
     [session]   fxpipe FIX session keys for every venue session (heartbeat_s, store_dir, ...)
     [control]   port: the loopback TCP port that takes fault commands (0 picks one)
     [venues.X]  the profile keys (profiles.py), plus [venues.X.feed] and faults = ["..."]
+    [profiles.P] named overrides of any of the above (`[profiles.stress.market.process]`,
+                `[profiles.stress.venues.lp]`, ...), applied with `fxpipe venue --profile P`
 
 Every error names the file and key and says what to write instead.
 """
 from __future__ import annotations
 
+import datetime as dt
+import re
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
@@ -29,7 +34,8 @@ from fxpipe.venue.profiles import ConfigError, Profile, parse_profile
 from fxpipe.venue.replay import ReplayError
 
 MARKET_KEYS = {"seed", "refdata", "pairs", "pace", "rate", "step_updates", "replay", "replay_journal", "replay_venue",
-               "replay_instruments", "replay_speed", "replay_loop", "process"}
+               "replay_instruments", "replay_speed", "replay_loop", "process", "run_id", "start_time"}
+RUN_ID = re.compile(r"[A-Za-z0-9]{1,16}")
 FEED_KEYS = {"channel_id", "destinations", "snapshot_port", "heartbeat_ms", "stream_id"}
 SESSION_DEFAULTS = {"heartbeat_s": 30, "store_dir": "var/venue/store", "log_dir": "var/venue/log",
                     "fsync": "never", "reset_on_logon": True, "schedule": "always"}
@@ -50,6 +56,8 @@ class MarketConfig:
     replay_speed: float = 1.0
     replay_loop: bool = False
     process: ProcessParams = ProcessParams()
+    run_id: str | None = None  # None: derived from the start time (unique per run)
+    start_time_ns: int | None = None  # the venue clock starts here (None: now)
 
 
 @dataclass(frozen=True)
@@ -78,19 +86,48 @@ class SimConfig:
     control_port: int | None = None
 
 
-def load(path: str | Path) -> SimConfig:
+def load(path: str | Path, profile_name: str | None = None) -> SimConfig:
     path = Path(path)
     doc = read_toml(path, ConfigError, "no such file; see config/venues.toml for an example")
     try:
-        return parse(doc, str(path))
+        return parse(doc, str(path), profile_name)
     except ConfigError as exc:
         raise ConfigError(f"{path}: {exc}") from None
 
 
-def parse(doc: dict, where: str = "<config>") -> SimConfig:
-    unknown = set(doc) - {"market", "session", "control", "venues"}
+def apply_profile(doc: dict, name: str | None) -> dict:
+    """The document with named profile `name` ([profiles.NAME]) laid over it, key by key;
+    without a name, the document without its profiles."""
+    profiles = doc.get("profiles", {})
+    if not isinstance(profiles, dict):
+        raise ConfigError("[profiles] holds one table per named profile, e.g. [profiles.stress.market.process]")
+    base = {k: v for k, v in doc.items() if k != "profiles"}
+    if name is None:
+        return base
+    if name not in profiles or not isinstance(profiles[name], dict):
+        known = ", ".join(sorted(profiles)) or "none"
+        raise ConfigError(f"no profile {name!r}; profiles in this file: {known}")
+    return _overlay(base, profiles[name], f"profiles.{name}")
+
+
+def _overlay(base: dict, over: dict, where: str) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        if where.endswith(".venues") and k not in base:
+            raise ConfigError(f"{where}.{k}: no venue {k!r} in this file's [venues]")
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            out[k] = _overlay(base[k], v, f"{where}.{k}")
+        else:
+            out[k] = v
+    return out
+
+
+def parse(doc: dict, where: str = "<config>", profile_name: str | None = None) -> SimConfig:
+    unknown = set(doc) - {"market", "session", "control", "venues", "profiles"}
     if unknown:
-        raise ConfigError(f"unknown tables {sorted(unknown)}; expected [market], [session], [control], [venues.NAME]")
+        raise ConfigError(f"unknown tables {sorted(unknown)}; expected [market], [session], [control], "
+                          "[venues.NAME], [profiles.NAME]")
+    doc = apply_profile(doc, profile_name)
     market = _market(doc.get("market", {}))
     try:
         refdata = load_refdata(market.refdata)
@@ -153,8 +190,12 @@ def _market(t: dict) -> MarketConfig:
     m = MarketConfig()
     vals = {}
     for f in fields(MarketConfig):
-        if f.name in t and f.name != "process":
+        if f.name in t and f.name not in ("process", "start_time_ns"):
             vals[f.name] = t[f.name]
+    if "run_id" in vals and (not isinstance(vals["run_id"], str) or not RUN_ID.fullmatch(vals["run_id"])):
+        raise ConfigError(f"market.run_id: 1 to 16 letters or digits, got {vals['run_id']!r}")
+    if "start_time" in t:
+        vals["start_time_ns"] = parse_start_time(t["start_time"], "market.start_time")
     if "seed" in vals and (not is_int(vals["seed"]) or vals["seed"] < 0):
         raise ConfigError(f"market.seed must be an integer >= 0, got {vals['seed']!r}")
     if vals.get("pace", "wall") not in ("wall", "step"):
@@ -196,6 +237,24 @@ def _market(t: dict) -> MarketConfig:
     vals["rate"] = float(vals.get("rate", m.rate))
     vals["replay_speed"] = float(vals.get("replay_speed", m.replay_speed))
     return MarketConfig(**{**vals, "process": params})
+
+
+def parse_start_time(v, where: str) -> int:
+    """An instant as ISO-8601 UTC text ("2024-03-04T21:59:58Z") or integer epoch ns."""
+    if is_int(v) and v > 0:
+        return int(v)
+    if isinstance(v, dt.datetime):
+        d = v
+    elif isinstance(v, str):
+        try:
+            d = dt.datetime.fromisoformat(v.replace("Z", "+00:00"))
+        except ValueError:
+            d = None
+    else:
+        d = None
+    if d is None or d.tzinfo is None:
+        raise ConfigError(f"{where}: an ISO-8601 UTC time like \"2024-03-04T21:59:58Z\" or epoch ns, got {v!r}")
+    return int(d.timestamp() * 1_000_000) * 1000
 
 
 def check_replay(m: MarketConfig, refdata: RefData, pairs: tuple[Pair, ...] | None = None) -> None:

@@ -3,15 +3,15 @@
 Faults that act when they fire (drop, delay, seq_gap, garble, stop_reading, unknown_order,
 price_jump, feed_loss, reject_logon, delay_logon) run in fire_due(). Faults that wait for an
 event run where that event happens: on_report() for duplicate_exec, reorder, bust, correct and
-overfill; ack_and_fills() for fill_before_ack; fill_after_cancel() for a cancel that comes too
-late. Without an armed fault each of these is the venue's normal path.
+overfill; ack_and_fills() for fill_before_ack; race_fill() for a fill that beats a cancel or
+replace (fill_after_cancel, fill_in_flight). Without an armed fault each of these is the
+venue's normal path.
 """
 from __future__ import annotations
 
-from fxpipe.fix.enums import CxlRejResponseTo, ExecType, OrdStatus, OrdType
+from fxpipe.fix.enums import ExecTransType, ExecType, OrdStatus, OrdType, Side
 from fxpipe.venue import corrections, link
-from fxpipe.venue.enums import CxlRejReason
-from fxpipe.venue.orders import CancelReject, CancelRequest, ExecReport
+from fxpipe.venue.orders import CancelRequest, ExecReport, Order, ReplaceRequest
 
 REORDER_MAX_HOLD_NS = 1_000_000_000  # a reorder batch that never fills is released after this
 NEEDS_SESSION = frozenset({"drop", "seq_gap", "garble", "stop_reading", "unknown_order"})
@@ -49,7 +49,7 @@ def _fire(v, key: str, f, now: int) -> None:
         bids, asks = v.ladders[pi]
         px = asks[0][0] if asks else v.pairs[pi].start_mid_e8 or 100_000_000
         v.send_report(corrections.phantom(v.orders, key, pi, "1", 100_000_000, px, now), now)
-    elif k == "price_jump":
+    elif k == "price_jump":  # armed once for the market (ANY_SESSION) unless scoped to a session
         changed = v.market.shift(p["symbol"], p["pips"])
         if v.broadcast is not None:
             v.broadcast(changed, now)
@@ -74,21 +74,54 @@ def ack_and_fills(v, key: str, ack: ExecReport | None, fills: list[ExecReport], 
         v.report(r, t_fill)
 
 
-def fill_after_cancel(v, key: str, req: CancelRequest, now: int) -> bool:
-    """The fill_after_cancel fault: the order trades in full before the venue reads the
-    cancel, which it then rejects as too late."""
-    o = v.orders.by_cl_ord_id.get((key, req.orig_cl_ord_id))
-    if o is None or not o.is_open or o.status == OrdStatus.PENDING_NEW or o.ord_type != OrdType.LIMIT:
+def race_fill(v, req: CancelRequest | ReplaceRequest, o: Order, now: int) -> None:
+    """The fill_after_cancel and fill_in_flight faults: the order trades just before the venue
+    applies the cancel or replace, at a price the market allows: against the ladder when it
+    reaches the order's limit, else the market moves to the limit (at most max_pips) and the
+    order fills there as a resting order does. When neither can be, the fault stays armed."""
+    if not o.is_open or o.ord_type != OrdType.LIMIT or o.status == OrdStatus.PENDING_NEW:
+        return
+    key = o.session
+    kind = "fill_after_cancel" if isinstance(req, CancelRequest) else None
+    f = None
+    for name in (kind, "fill_in_flight"):
+        armed = [g for g in v.faults.pending(key) if g.kind == name] if name else []
+        if armed:
+            f, kind = armed[0], name
+            break
+    if f is None or not _reachable(v, o, f.params["max_pips"]) or not v.faults.take(key, kind, now):
+        return
+    qty = o.leaves_qty_e2
+    if kind == "fill_in_flight" and f.params["qty"]:
+        qty = min(qty, int(round(f.params["qty"] * 100)))
+    book = v.fresh_book(o.pair_index, now)
+    got = book.take(o.side, qty, o.price_e8, o.terms)
+    if got:
+        t = now + v.latency("fill")
+        for px, q in got:
+            v.report(v.orders.fill(o, q, px, now), t)
+        v.publish_book(o.pair_index, now)
+        return
+    pair = v.pairs[o.pair_index]
+    best = book.best(o.side)
+    assert best is not None and o.price_e8 is not None  # _reachable said so
+    pips = (o.price_e8 - best) / pair.pip_e8  # down to a buy's limit, up to a sell's
+    changed = v.market.shift(pair.symbol, pips)
+    if v.broadcast is not None:
+        v.broadcast(changed, now)  # the resting order fills at its limit as the ladder crosses it
+
+
+def _reachable(v, o: Order, max_pips: float) -> bool:
+    """The market allows o to trade now (the ladder reaches its limit) or after a move of at
+    most max_pips of a synthetic market."""
+    book = v.books[o.pair_index]
+    best = book.best(o.side)
+    if best is None or o.price_e8 is None:
         return False
-    if not v.faults.take(key, "fill_after_cancel", now):
-        return False
-    t = now + v.latency("fill")
-    v.books[o.pair_index].remove(o)
-    v.report(v.orders.fill(o, o.leaves_qty_e2, o.price_e8, now), t)
-    v.cancel_reject(CancelReject(key, o.order_id, req.cl_ord_id, req.orig_cl_ord_id, o.status,
-                                 CxlRejResponseTo.ORDER_CANCEL_REQUEST, CxlRejReason.TOO_LATE_TO_CANCEL,
-                                 "too late to cancel: the order is filled", now), t)
-    return True
+    gap = best - o.price_e8 if o.side == Side.BUY else o.price_e8 - best
+    if gap <= 0:
+        return True
+    return not v.market.is_replay and gap <= max_pips * v.pairs[o.pair_index].pip_e8
 
 
 def on_report(v, r: ExecReport, due: int) -> None:
@@ -116,11 +149,12 @@ def _flush_reorder(v, key: str) -> None:
 
 def _send_with_followups(v, r: ExecReport, due: int) -> None:
     key = r.session
-    v.send_report(r, due)
+    sent = v.send_report(r, due)
     f = v.faults.take(key, "duplicate_exec", due)
     if f is not None:
-        v.send_report(r, due, possdup=bool(f.params["possdup"]))
-    if r.exec_type not in (ExecType.FILL, ExecType.PARTIAL_FILL) or r.exec_trans_type != "0":
+        mode = f.params["mode"]
+        v.send_report(r, due, dup="" if mode == "plain" else mode, original=sent)
+    if r.exec_type not in (ExecType.FILL, ExecType.PARTIAL_FILL) or r.exec_trans_type != ExecTransType.NEW:
         return
     f = v.faults.take(key, "bust", due)
     if f is not None:
@@ -148,7 +182,7 @@ def _correct(v, order_id: str, exec_id: str, params: dict) -> None:
     o = v.orders.by_order_id.get(order_id)
     if o is None or exec_id not in o.executions:
         return
-    qty, px, _ = o.executions[exec_id]
+    qty, px, _, _ = o.executions[exec_id]
     pair = v.pairs[o.pair_index]
     new_px = px + int(round(params["px_pips"] * pair.pip_e8))
     new_qty = int(round(params["qty"] * 100)) or qty

@@ -11,6 +11,10 @@ logs on, `after_orders` when the session's Nth order (counted from arming) arriv
 re-arms it after each firing (soak runs). A fault either acts when it fires (drop, garble,
 seq_gap, ...) or waits for the next event it applies to (the next ExecutionReport, order,
 cancel, fill, Logon). FaultBook keeps what is armed; the Venue asks it at each event.
+
+A fault on something all sessions share (price_jump: the market; feed_loss: a venue's feed)
+armed without `session=` happens once, not once per client: it is kept under ANY_SESSION, its
+`at_s` counts from arming and its `after_orders` counts every session's orders.
 """
 from __future__ import annotations
 
@@ -23,12 +27,19 @@ KINDS: dict[str, tuple[dict[str, object], str]] = {
     "delay": ({"ms": 500.0}, "hold every outgoing application message for ms, then release them in order"),
     "delay_logon": ({"ms": 2000.0}, "answer the next Logon only after ms"),
     "reject_logon": ({"text": "logon rejected by venue"}, "answer the next Logon with a Logout carrying text"),
-    "duplicate_exec": ({"count": 1, "possdup": True},
-                       "send each of the next count ExecutionReports twice; the copy with PossDupFlag=Y "
-                       "and OrigSendingTime (possdup=yes) or as a plain new message (possdup=no)"),
+    "duplicate_exec": ({"count": 1, "mode": "possresend"},
+                       "send each of the next count ExecutionReports twice, the copy as mode says: possresend "
+                       "(a new MsgSeqNum, PossResend=Y, OrigSendingTime), resend (the original MsgSeqNum again, "
+                       "PossDupFlag=Y, OrigSendingTime) or plain (a new message, same ExecID)"),
     "reorder": ({"count": 2}, "hold the next count ExecutionReports and send them in reverse order"),
     "fill_before_ack": ({}, "send the next order's fills before its New acknowledgement"),
-    "fill_after_cancel": ({}, "on the next cancel request, fill the order first, then reject the cancel as too late"),
+    "fill_after_cancel": ({"max_pips": 5.0},
+                          "on the next cancel request, the order trades in full first (against the ladder, or "
+                          "the market moves to its limit when that is within max_pips), then the cancel is "
+                          "rejected as too late"),
+    "fill_in_flight": ({"qty": 0.0, "max_pips": 5.0},
+                       "the next cancel or replace request races a fill: the order trades qty units (0: all it "
+                       "leaves) before the venue applies the request"),
     "bust": ({"after_ms": 50.0}, "after the next fill, bust it (ExecTransType=1 with ExecRefID)"),
     "correct": ({"after_ms": 50.0, "px_pips": 0.5, "qty": 0.0},
                 "after the next fill, correct it (ExecTransType=2): LastPx moved by px_pips, LastShares "
@@ -44,6 +55,11 @@ KINDS: dict[str, tuple[dict[str, object], str]] = {
 # faults that act when they fire; the others wait for the event they apply to
 IMMEDIATE = frozenset({"drop", "unknown_order", "seq_gap", "garble", "stop_reading", "price_jump", "feed_loss",
                        "delay", "reject_logon", "delay_logon"})
+# faults on something every session shares (the market, a venue's feed): without session= they
+# happen once, not once per client session
+MARKET_WIDE = frozenset({"price_jump", "feed_loss"})
+DUPLICATE_MODES = ("possresend", "resend", "plain")
+ANY_SESSION = "*"  # the FaultBook key of a market-wide fault armed for no one session
 TRIGGERS = ("at_s", "after_orders", "every_s")
 SCOPE = ("session", "venue")
 
@@ -132,6 +148,8 @@ def parse(spec: str) -> Fault:
             raise FaultSpecError(f"fault {kind}: unknown key {key!r}; known: {', '.join(known)}")
     if f.at_s is not None and f.after_orders is not None:
         raise FaultSpecError(f"fault {kind}: give at_s or after_orders, not both")
+    if kind == "duplicate_exec" and f.params["mode"] not in DUPLICATE_MODES:
+        raise FaultSpecError(f"fault duplicate_exec: mode={f.params['mode']!r}; use {', '.join(DUPLICATE_MODES)}")
     if kind == "garble" and f.params["kind"] not in ("checksum", "length", "begin"):
         raise FaultSpecError(f"fault garble: kind={f.params['kind']!r}; use checksum, length or begin")
     if kind in ("duplicate_exec", "reorder", "feed_loss") and f.params["count"] < 1:

@@ -1,5 +1,6 @@
 """What the venue does to a FIX session below the application layer, for its faults: send a
-PossDup copy, skip sequence numbers, write garbled bytes, drop the TCP connection, refuse or
+copy of a message (PossResend under a new MsgSeqNum, or a real retransmission under the
+original MsgSeqNum with PossDupFlag), skip sequence numbers, write garbled bytes, drop the TCP connection, refuse or
 delay a Logon. (Stopping reading the socket is the engine's own Engine.pause_reading.)
 
 Everything goes through fxpipe's FIX engine and its public API: the session numbers, stores,
@@ -10,16 +11,24 @@ answers a ResendRequest correctly); Logon refusal and delay are a logon policy
 from __future__ import annotations
 
 from fxpipe.fix.codec import format_utc_timestamp
-from fxpipe.fix.session import admin
 from fxpipe.fix.session.logon import LogonDecision
 from fxpipe.fix.session.session import Session
+from fxpipe.fix.tags import Tag
 
 
-def send_possdup(session: Session, msg_type: str, body: list, orig_sending_ns: int) -> int:
-    """An application message with PossDupFlag=Y and OrigSendingTime under a new MsgSeqNum, as
-    a venue re-sending a report it is not sure arrived (the receiver must apply it at most once)."""
-    header = [(admin.POSS_DUP_FLAG, "Y"), (admin.ORIG_SENDING_TIME, format_utc_timestamp(orig_sending_ns))]
+def send_possresend(session: Session, msg_type: str, body: list, orig_sending_ns: int) -> int:
+    """An application message sent again under a new MsgSeqNum with PossResend=Y and
+    OrigSendingTime, as a venue re-sending a report it is not sure arrived: FIX 4.2's way for
+    an application to resend. The receiver must apply it at most once (by ExecID)."""
+    header = [(Tag.PossResend, "Y"), (Tag.OrigSendingTime, format_utc_timestamp(orig_sending_ns))]
     return session.send(msg_type, body, header)
+
+
+def resend(session: Session, seq: int, msg_type: str, body: list, orig_sending_ns: int) -> None:
+    """A message retransmitted under its original MsgSeqNum with PossDupFlag=Y and
+    OrigSendingTime, as a ResendRequest is answered: the receiver's session layer drops it as
+    a duplicate when it already has that number. Not stored again: the number is the old one."""
+    session.send_retransmission(seq, msg_type, body, orig_sending_ns)
 
 
 def skip_seq(session: Session, n: int) -> int:

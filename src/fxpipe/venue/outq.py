@@ -19,7 +19,12 @@ class Outgoing:
     session: str = field(compare=False)
     msg_type: str = field(compare=False)
     body: list = field(compare=False)
-    possdup: bool = field(default=False, compare=False)  # resend-style copy: PossDupFlag=Y
+    # a copy of `original`: "possresend" (new MsgSeqNum, PossResend=Y), "resend" (the original's
+    # MsgSeqNum again, PossDupFlag=Y), "" for an ordinary message
+    dup: str = field(default="", compare=False)
+    original: Outgoing | None = field(default=None, compare=False)
+    sent_seq: int = field(default=0, compare=False)  # MsgSeqNum it went out under
+    sent_ns: int = field(default=0, compare=False)  # and when (OrigSendingTime of a copy)
 
 
 class OutQueue:
@@ -31,16 +36,17 @@ class OutQueue:
         self.held: dict[str, list[Outgoing]] = {}  # sessions not logged on
         self._pending: dict[str, int] = {}  # queued messages per session
 
-    def push(self, due_ns: int, session: str, msg_type: str, body: list, possdup: bool = False,
-             keep_order: bool = True) -> int:
+    def push(self, due_ns: int, session: str, msg_type: str, body: list, dup: str = "",
+             original: Outgoing | None = None, keep_order: bool = True) -> Outgoing:
         if keep_order:
             due_ns = max(due_ns, self._last_due.get(session, 0))
         due_ns = max(due_ns, self._stall_until.get(session, 0))
         self._last_due[session] = max(due_ns, self._last_due.get(session, 0))
         self._seq += 1
-        heapq.heappush(self._heap, Outgoing(due_ns, self._seq, session, msg_type, body, possdup))
+        item = Outgoing(due_ns, self._seq, session, msg_type, body, dup, original)
+        heapq.heappush(self._heap, item)
         self._pending[session] = self._pending.get(session, 0) + 1
-        return due_ns
+        return item
 
     def idle(self, session: str, now_ns: int) -> bool:
         """Nothing queued or held for the session and no stall: a message due now may go at once

@@ -27,22 +27,28 @@ class SymbolFormat(enum.Enum):
 @dataclass(frozen=True, slots=True)
 class SimParams:
     """A pair's simulation numbers. `legs` is set for a cross: (first, second, op) where the
-    cross mid is first * second (op "mul") or first / second (op "div")."""
+    cross mid is first * second (op "mul") or first / second (op "div"). `vol_annual` is a
+    major's typical annualised realised volatility (0.07 = 7%), the scale of its walk when
+    the process is calibrated (prices.ProcessParams.volatility); a cross inherits its legs'."""
 
     spread_ticks: int
     start_mid_e8: int = 0
     legs: tuple[str, str, str] | None = None
+    vol_annual: float = 0.0
 
 
-# The majors walk on their own; the crosses follow their legs (see prices.py).
+# The majors walk on their own; the crosses follow their legs (see prices.py). Volatilities
+# are round figures for one-year realised volatility of the majors in 2023-2024 as published
+# in public FX volatility statistics (e.g. CME Group's CVOL indices for the currency futures):
+# EUR/USD and USD/CHF about 7%, GBP/USD 8%, USD/JPY 10%, AUD/USD and NZD/USD 10-11%, USD/CAD 6%.
 SIM: dict[str, SimParams] = {
-    "EUR/USD": SimParams(2, 108_500_000),
-    "GBP/USD": SimParams(5, 126_500_000),
-    "USD/JPY": SimParams(3, 14_950_000_000),
-    "USD/CHF": SimParams(5, 88_000_000),
-    "AUD/USD": SimParams(3, 65_500_000),
-    "USD/CAD": SimParams(5, 136_000_000),
-    "NZD/USD": SimParams(6, 60_000_000),
+    "EUR/USD": SimParams(2, 108_500_000, vol_annual=0.07),
+    "GBP/USD": SimParams(5, 126_500_000, vol_annual=0.08),
+    "USD/JPY": SimParams(3, 14_950_000_000, vol_annual=0.10),
+    "USD/CHF": SimParams(5, 88_000_000, vol_annual=0.07),
+    "AUD/USD": SimParams(3, 65_500_000, vol_annual=0.10),
+    "USD/CAD": SimParams(5, 136_000_000, vol_annual=0.06),
+    "NZD/USD": SimParams(6, 60_000_000, vol_annual=0.11),
     "EUR/JPY": SimParams(6, legs=("EUR/USD", "USD/JPY", "mul")),
     "EUR/GBP": SimParams(5, legs=("EUR/USD", "GBP/USD", "div")),
     "EUR/CHF": SimParams(8, legs=("EUR/USD", "USD/CHF", "mul")),
@@ -62,6 +68,7 @@ class Pair:
     spread_ticks: int
     start_mid_e8: int
     legs: tuple[str, str, str] | None = None
+    vol_annual: float = 0.0
 
     @property
     def symbol(self) -> str:
@@ -99,7 +106,7 @@ def load(refdata: RefData | str | None = None, symbols: list[str] | None = None)
     for s in wanted:
         i, p = ref.instrument(s), SIM[s]
         out.append(Pair(i.id, i.base, i.quote, i.pip_size_e8, i.tick_size_e8, i.price_decimals, i.spot_days,
-                        p.spread_ticks, p.start_mid_e8, p.legs))
+                        p.spread_ticks, p.start_mid_e8, p.legs, p.vol_annual))
     return tuple(sorted(out, key=lambda p: p.instrument_id))
 
 

@@ -21,22 +21,31 @@ from fxpipe.venue.pairs import E8, Pair
 _BLOCK = 4096  # draws per refill; part of the sequence's definition, do not change lightly
 
 
+SECONDS_PER_YEAR = 260 * 86_400  # FX trades around the clock, five days a week
+
+
 @dataclass(frozen=True)
 class ProcessParams:
-    """Shape of the walk. `step_pips` is the standard deviation of one update of a major, in
-    its pips; `jump_prob` the chance an update is a jump of `jump_pips` standard deviation."""
+    """Shape of the walk. Calibrated (`volatility` > 0, with the updates per second known):
+    each major moves with its own annual realised volatility times `volatility` (1.0: the
+    real market, pairs.SIM), spread over the updates it gets per second, and jumps (of
+    `jump_pips` standard deviation) `jumps_per_hour` times an hour on average. Otherwise, per
+    update: `step_pips` is the standard deviation of one update of a major, in its pips, and
+    `jump_prob` the chance an update is a jump."""
 
     step_pips: float = 0.1
     jump_prob: float = 0.002
     jump_pips: float = 3.0
+    volatility: float = 0.0
+    jumps_per_hour: float = 0.0
     spread_decay: float = 0.95  # share of the excess spread left after each update of a pair
     spread_noise: float = 0.02  # size of the random widening per update, in typical spreads
     jump_widening: float = 2.0  # excess spread (in typical spreads) added by a jump
     max_excess: float = 6.0
 
     def check(self) -> None:
-        if not (self.step_pips >= 0 and self.jump_pips >= 0):
-            raise ValueError("step_pips and jump_pips must be >= 0")
+        if not (self.step_pips >= 0 and self.jump_pips >= 0 and self.volatility >= 0 and self.jumps_per_hour >= 0):
+            raise ValueError("step_pips, jump_pips, volatility and jumps_per_hour must be >= 0")
         if not 0 <= self.jump_prob <= 1:
             raise ValueError(f"jump_prob must be within [0, 1], got {self.jump_prob}")
         if not 0 <= self.spread_decay < 1:
@@ -56,7 +65,10 @@ class PriceProcess:
     """The market: `advance()` makes one update and returns the indices (into `pairs`) whose
     top of book changed; `bid_e8`, `ask_e8` and `mid_e8` hold the current state per pair."""
 
-    def __init__(self, pairs: tuple[Pair, ...], seed: int, params: ProcessParams | None = None):
+    def __init__(self, pairs: tuple[Pair, ...], seed: int, params: ProcessParams | None = None,
+                 updates_per_s: float = 0.0):
+        """updates_per_s: how many updates the market plays a second (wall pace); with it a
+        calibrated process (params.volatility > 0) scales each step to real time."""
         self.pairs = pairs
         self.seed = seed
         self.params = params or ProcessParams()
@@ -78,6 +90,15 @@ class PriceProcess:
                 self._legs[ci] = (index[a], index[b], op)
                 for leg in (index[a], index[b]):
                     self._crosses[leg].append((ci, index[a], index[b], op))
+        prm = self.params
+        # per major: (standard deviation of one update, chance an update is a jump), in pips
+        self._step = {i: (prm.step_pips, prm.jump_prob) for i in self.majors}
+        if prm.volatility > 0 and updates_per_s > 0:
+            per_major_s = len(self.majors) / updates_per_s  # seconds between two updates of one major
+            for i in self.majors:
+                p = pairs[i]
+                sigma = p.start_mid_e8 / p.pip_e8 * p.vol_annual * prm.volatility / SECONDS_PER_YEAR ** 0.5
+                self._step[i] = (sigma * per_major_s ** 0.5, min(1.0, prm.jumps_per_hour / 3600 * per_major_s))
         self.mid_e8 = [p.start_mid_e8 for p in pairs]
         self.excess = [0.0] * len(pairs)
         self.bid_e8 = [0] * len(pairs)
@@ -112,8 +133,9 @@ class PriceProcess:
         prm = self.params
         i = self.majors[self._pick[k]]
         pair = self.pairs[i]
-        step = self._z[k] * prm.step_pips
-        jump = self._u[k] < prm.jump_prob
+        step_pips, jump_prob = self._step[i]
+        step = self._z[k] * step_pips
+        jump = self._u[k] < jump_prob
         if jump:
             step += self._zj[k] * prm.jump_pips
         mid = self.mid_e8[i] + int(round(step * pair.pip_e8))

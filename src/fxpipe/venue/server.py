@@ -14,7 +14,7 @@ import socket
 import time
 import traceback
 from collections.abc import Iterable
-from typing import cast
+from typing import Any, cast
 
 from fxpipe.feed.publisher import FeedPublisher, InstrumentDef
 from fxpipe.fix.session.session import Application
@@ -22,7 +22,7 @@ from fxpipe.fix.session.transport import Engine
 from fxpipe.venue.app import Venue
 from fxpipe.venue.config import SimConfig
 from fxpipe.venue.control import ControlServer
-from fxpipe.venue.faults import Fault
+from fxpipe.venue.faults import ANY_SESSION, MARKET_WIDE, Fault
 from fxpipe.venue.journal_replay import open_journal
 from fxpipe.venue.link import LogonFaults
 from fxpipe.venue.market import Market
@@ -58,17 +58,35 @@ class _SessionApp(Application):
                          self.key, traceback.format_exc())
 
 
+def run_id_of(start_ns: int) -> str:
+    """The default run id: the venue's start instant in milliseconds, base 36 (8 characters
+    until the year 2059), so OrderIDs and ExecIDs of two runs never collide."""
+    n = start_ns // 1_000_000
+    digits = ""
+    while n:
+        n, d = divmod(n, 36)
+        digits = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"[d] + digits
+    return digits or "0"
+
+
 class VenueServer:
     def __init__(self, cfg: SimConfig, faults: Iterable[Fault] = (), clock=time.time_ns, wait: str = "block"):
         """wait: "block" sleeps in the selector until a socket, a timer or the market is due;
         "backoff" first polls for the engine's spin window after each socket event, so a
-        client's next order right after a fill is taken at once (see fix.session.transport)."""
+        client's next order right after a fill is taken at once (see fix.session.transport).
+
+        The FIX engine runs on `clock`; the venues run on the venue clock: the same clock
+        moved to start at market.start_time when that is set (trade dates, value dates and
+        the 17:00 New York roll follow it; the sessions' SendingTime stays real)."""
         if wait not in ("block", "backoff"):
             raise ValueError(f"wait must be 'block' or 'backoff', got {wait!r}")
         self.cfg = cfg
         self.clock = clock
         self.wait = wait
         m = cfg.market
+        offset = m.start_time_ns - clock() if m.start_time_ns is not None else 0
+        self.venue_clock = (lambda: clock() + offset) if offset else clock
+        self.run_id = m.run_id or run_id_of(self.venue_clock())
         pairs = load(cfg.refdata, list(m.pairs) if m.pairs else None)
         source: PriceProcess | ReplaySource
         if m.replay:
@@ -77,7 +95,7 @@ class VenueServer:
             source = open_journal(m.replay_journal, pairs, cfg.refdata, m.replay_venue, m.replay_instruments,
                                   loop=m.replay_loop)
         else:
-            source = PriceProcess(pairs, m.seed, m.process)
+            source = PriceProcess(pairs, m.seed, m.process, m.rate if m.pace == "wall" else 0.0)
         self.market = Market(source, m.pace, m.rate, m.step_updates, m.replay_speed)
         self.engine = Engine(clock=clock, tick_s=ENGINE_TICK_S, wait=wait)
         self.logon_faults = LogonFaults()
@@ -89,7 +107,8 @@ class VenueServer:
         stream_id = (time.time_ns() // 1_000_000) & 0xFFFFFFFF or 1
         try:
             for vc in cfg.venues:
-                v = Venue(vc.profile, self.market, m.seed, clock, broadcast=self._moved)
+                v = Venue(vc.profile, self.market, m.seed, self.venue_clock, broadcast=self._moved,
+                          run_id=self.run_id)
                 v.engine = self.engine
                 v.logon_faults = self.logon_faults
                 for scfg in vc.sessions:
@@ -100,7 +119,7 @@ class VenueServer:
                                           p.settle_days) for p in v.pairs]
                     v.feed = FeedPublisher(vc.feed.channel_id, vc.feed.destinations, vc.feed.snapshot_port, defs,
                                            vc.feed.stream_id or stream_id, vc.feed.heartbeat_ms)
-                    v.on_market(list(range(len(self.market.pairs))), clock())  # first ladders on the feed
+                    v.on_market(list(range(len(self.market.pairs))), self.venue_clock())  # first ladders on the feed
                 self.venues.append(v)
                 for f in vc.faults:
                     self._arm_on(v, f)
@@ -114,12 +133,15 @@ class VenueServer:
 
     # -- faults -------------------------------------------------------------------------------
     def _arm_on(self, v: Venue, f: Fault) -> int:
+        if f.kind in MARKET_WIDE and not f.session:
+            v.faults.arm(ANY_SESSION, f, self.venue_clock(), None)
+            return 1
         keys = [f.session] if f.session else list(v.session_names)
         unknown = [k for k in keys if k not in v.session_names]
         if unknown:
             raise ValueError(f"fault {f.kind}: session {unknown[0]!r} is not a client of venue "
                              f"{v.profile.name} (clients: {', '.join(v.session_names)})")
-        now = self.clock()
+        now = self.venue_clock()
         for k in keys:
             v.faults.arm(k, f, now, now if k in v.sessions else None)
         return len(keys)
@@ -134,6 +156,8 @@ class VenueServer:
             targets = [v for v in targets if f.session in v.session_names]
             if not targets:
                 raise ValueError(f"fault {f.kind}: no venue has a client {f.session!r}")
+        elif f.kind == "price_jump":
+            targets = targets[:1]  # one market: it jumps once, whichever venue carries the fault
         return sum(self._arm_on(v, f) for v in targets)
 
     def pending_faults(self) -> list[dict]:
@@ -141,8 +165,8 @@ class VenueServer:
                 for v in self.venues for s, lst in v.faults.armed.items() for f in lst]
 
     def status(self) -> dict:
-        out = {"market": {"updates": self.market.played, "skipped": self.market.skipped, "pace": self.market.pace},
-               "venues": {}}
+        out: dict[str, Any] = {"market": {"updates": self.market.played, "skipped": self.market.skipped, "pace": self.market.pace},
+               "run_id": self.run_id, "venues": {}}
         src = self.market.source
         if isinstance(src, ReplaySource):
             out["market"]["replay"] = {"source": src.origin, "quotes": len(src.rows), "played": src.updates}
@@ -170,7 +194,8 @@ class VenueServer:
         return self.endpoints()
 
     def endpoints(self) -> dict:
-        out = {"venues": {v.profile.name: {"port": v.profile.port, "comp_id": v.profile.comp_id,
+        out: dict[str, Any] = {"run_id": self.run_id,
+               "venues": {v.profile.name: {"port": v.profile.port, "comp_id": v.profile.comp_id,
                                            "clients": sorted(v.session_names)} for v in self.venues}}
         for v in self.venues:
             if v.feed is not None:
@@ -189,10 +214,10 @@ class VenueServer:
                 break
             self._played = self.market.played
             if changed:
-                self._moved(changed, self.clock())
+                self._moved(changed, self.venue_clock())
             if time.monotonic_ns() >= end:
                 break
-        now = self.clock()
+        now = self.venue_clock()
         for v in self.venues:
             v.on_timer(now)
             if v.feed is not None:
@@ -207,7 +232,7 @@ class VenueServer:
         nxt = self.market.next_due_ns(mono)
         if nxt is not None:
             wait = min(wait, max(0.0, (nxt - mono) / 1e9))
-        now = self.clock()
+        now = self.venue_clock()
         for v in self.venues:
             d = v.next_due_ns()
             if d is not None:
@@ -217,7 +242,7 @@ class VenueServer:
                 key.data.on_readable(cast(socket.socket, key.fileobj))  # registered as a socket
             elif isinstance(key.data, Venue):
                 assert key.data.feed is not None  # only venues with a feed are registered
-                key.data.feed.on_readable(self.clock())
+                key.data.feed.on_readable(self.venue_clock())
 
     def run(self, stop, duration_s: float | None = None) -> None:
         """Turns the loop until stop() is true or duration_s has passed."""

@@ -61,6 +61,12 @@ class Outbox:
         self.queue_or_write(raw)
         return raw
 
+    def retransmit(self, seq: int, mt: str, body, orig_sending: str) -> None:
+        """`body` written again under its original number `seq` with PossDupFlag=Y and
+        OrigSendingTime, as a resend answer would; not stored again (the number is the old one)."""
+        header = [(admin.POSS_DUP_FLAG, "Y"), (admin.ORIG_SENDING_TIME, orig_sending)]
+        self.queue_or_write(self.encode(mt, seq, body, header))
+
     def hold(self) -> None:
         if self._held is None:
             self._held = []

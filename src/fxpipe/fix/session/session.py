@@ -168,6 +168,10 @@ class Session(SessionMessages):
         length or begin), written in order with everything else; uses no number."""
         return self.outbox.send_garbled(kind)
 
+    def send_retransmission(self, seq: int, msg_type: str, body, orig_sending_ns: int) -> None:
+        """Fault injection: an already-sent message again under its own number with PossDupFlag."""
+        self.outbox.retransmit(seq, msg_type, body, wire.format_utc_timestamp(orig_sending_ns))
+
     @property
     def is_logged_on(self) -> bool:
         return self.state is State.ACTIVE
