@@ -152,6 +152,7 @@ cdef enum:  # RiskCheck
     RISK_NO_MARK = 14            # a limit in the reporting currency needs a rate that is missing
     RISK_BAD_INTENT = 15         # the intent itself is malformed (side, quantity, instrument)
     RISK_LIMIT_CHANGED = 16      # a Control changed a limit (an audit record, not a reject)
+    RISK_FILL_REFUSED = 17       # positions refused a fill (observed: the FillResult code)
 
 cdef enum:  # RiskAction
     RISK_REJECT_ORDER = 1

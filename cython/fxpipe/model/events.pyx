@@ -152,6 +152,7 @@ class RiskCheck(IntEnum):
     NO_MARK = RISK_NO_MARK
     BAD_INTENT = RISK_BAD_INTENT
     LIMIT_CHANGED = RISK_LIMIT_CHANGED
+    FILL_REFUSED = RISK_FILL_REFUSED
 
 
 class RiskAction(IntEnum):
