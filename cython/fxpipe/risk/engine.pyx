@@ -597,7 +597,7 @@ cdef class RiskEngine:
         if t > self.now_ns:
             self.now_ns = t
         ox = self._find_order(u.cl_ord_id)
-        scope = self.scope_of(u.strategy_id)
+        scope = self._scope_add(u.strategy_id)     # a report may be the first word of a strategy
         if u.report_kind == REPORT_CANCEL_REJECT:
             if u.cxl_rej_response_to == CXL_REJ_TO_REPLACE and ox >= 0:
                 self._drop_order(ox)       # the replace died; the original order stands
