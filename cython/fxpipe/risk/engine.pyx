@@ -763,7 +763,8 @@ cdef class RiskEngine:
     def outbox_records(self):
         """The events the last call caused, as records of their own types."""
         raw = (<char*>self.outbox)[:self.n_out * sizeof(Event)] if self.n_out else b""
-        return [ev.read(raw, k * sizeof(Event)).copy() for k in range(self.n_out)]
+        # each record over its own copy of the slot: np.void.copy() would not keep the pad bytes
+        return [ev.read(bytearray(raw[k * sizeof(Event):(k + 1) * sizeof(Event)])) for k in range(self.n_out)]
 
     def set(self, limit, value, strategy_id=0, instrument=None, ccy=None, venue=None):
         """Set one limit directly (configuration at start; live changes go through Control
