@@ -3,7 +3,7 @@ beyond is rejected with a RiskEvent naming the check, the limit, the value and t
 from __future__ import annotations
 
 import pytest
-from risk_harness import BUY, MS, SELL, T0, control, engines, fill, intent, mark, update
+from risk_harness import BUY, MS, SELL, T0, engines, fill, intent, mark, update
 
 from fxpipe.model import events as ev
 from fxpipe.model.numbers import parse_money, parse_price, parse_qty
