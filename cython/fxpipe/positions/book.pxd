@@ -107,7 +107,7 @@ cdef class PositionEngine:
     cdef FillRecord* fills
     cdef int32_t n_fills
     cdef int32_t fills_cap
-    cdef int32_t* exec_table            # open addressing: (venue, ExecID) -> fill index + 1
+    cdef uint64_t* exec_table           # open addressing: hash tag << 32 | (fill index + 1)
     cdef int32_t exec_table_mask
     cdef uint64_t* ladder_key           # value-date ladder: (strategy, ccy, date) -> amount
     cdef fx_int128* ladder_e10

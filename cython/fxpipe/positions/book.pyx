@@ -29,7 +29,7 @@ from fxpipe.includes.int128 cimport fx_int128
 from fxpipe.model.events cimport (
     CCY_LEN, CONV_DIV, CONV_MUL, CONV_NONE, EVT_PNL, EVT_POSITION_UPDATE, EXEC_TRANS_CANCEL,
     EXEC_TRANS_CORRECT, EXEC_TRANS_NEW, FIX_ID_LEN, MARK_MISSING, MARK_NO_PATH, MARK_OK,
-    PNL_CURRENCY, PNL_TOTAL, SIDE_BUY, SIDE_SELL, Event, Fill, PnlEvent, PositionUpdate, Quote,
+    PNL_CURRENCY, PNL_TOTAL, POS_BUST, POS_CORRECTION, POS_FILL, SIDE_BUY, SIDE_SELL, Event, Fill, PnlEvent, PositionUpdate, Quote,
     event_init,
 )
 from fxpipe.model.numbers cimport NUM_OK, ROUND_HALF_EVEN, mul_div
@@ -144,7 +144,7 @@ cdef class PositionEngine:
         self.fills_cap = 1024
         self.fills = <FillRecord*>malloc(self.fills_cap * sizeof(FillRecord))
         self.exec_table_mask = 4095
-        self.exec_table = <int32_t*>malloc(4096 * sizeof(int32_t))
+        self.exec_table = <uint64_t*>malloc(4096 * sizeof(uint64_t))
         self.ladder_cap = 256
         self.ladder_key = <uint64_t*>malloc(self.ladder_cap * sizeof(uint64_t))
         self.ladder_e10 = <fx_int128*>malloc(self.ladder_cap * sizeof(fx_int128))
@@ -153,7 +153,7 @@ cdef class PositionEngine:
         if (self.fills == NULL or self.exec_table == NULL or self.ladder_key == NULL
                 or self.ladder_e10 == NULL or self.ladder_table == NULL):
             raise MemoryError()
-        memset(self.exec_table, 0, 4096 * sizeof(int32_t))
+        memset(self.exec_table, 0, 4096 * sizeof(uint64_t))
         memset(self.ladder_table, 0, 1024 * sizeof(int32_t))
         self.n_fills = 0
         self.n_ladder = 0
@@ -256,26 +256,33 @@ cdef class PositionEngine:
         return -1
 
     cdef int _find_exec(self, uint16_t venue, const char* exec_id) noexcept nogil:
-        cdef int slot = <int>(_exec_hash(venue, exec_id) & self.exec_table_mask)
-        cdef int32_t e
+        # each slot keeps the upper half of the hash, so a probe reads a fill record only when
+        # the tags agree: a new ExecID (the common case) costs one cache line of the table
+        cdef uint64_t h = _exec_hash(venue, exec_id), e
+        cdef uint64_t tag = h & <uint64_t>0xFFFFFFFF00000000ULL
+        cdef int slot = <int>(h & self.exec_table_mask)
+        cdef int32_t fx
         while True:
             e = self.exec_table[slot]
             if e == 0:
                 return -1
-            if self.fills[e - 1].venue_id == venue and memcmp(self.fills[e - 1].exec_id, exec_id, FIX_ID_LEN) == 0:
-                return e - 1
+            if (e & <uint64_t>0xFFFFFFFF00000000ULL) == tag:
+                fx = <int32_t>(e & (<uint64_t>0xFFFFFFFFULL)) - 1
+                if self.fills[fx].venue_id == venue and memcmp(self.fills[fx].exec_id, exec_id, FIX_ID_LEN) == 0:
+                    return fx
             slot = (slot + 1) & self.exec_table_mask
 
     cdef void _index_exec(self, int32_t fx) noexcept nogil:
-        cdef int slot = <int>(_exec_hash(self.fills[fx].venue_id, self.fills[fx].exec_id) & self.exec_table_mask)
+        cdef uint64_t h = _exec_hash(self.fills[fx].venue_id, self.fills[fx].exec_id)
+        cdef int slot = <int>(h & self.exec_table_mask)
         while self.exec_table[slot] != 0:
             slot = (slot + 1) & self.exec_table_mask
-        self.exec_table[slot] = fx + 1
+        self.exec_table[slot] = (h & <uint64_t>0xFFFFFFFF00000000ULL) | <uint64_t>(fx + 1)
 
     cdef int _reserve_fill(self) noexcept nogil:
         """Room for one more record (and the index at most half full); -1 without memory."""
         cdef FillRecord* grown
-        cdef int32_t* table
+        cdef uint64_t* table
         cdef int32_t i, size
         if self.n_fills + 1 >= self.fills_cap:
             grown = <FillRecord*>realloc(self.fills, 2 * self.fills_cap * sizeof(FillRecord))
@@ -285,10 +292,10 @@ cdef class PositionEngine:
             self.fills_cap *= 2
         if 2 * (self.n_fills + 1) > self.exec_table_mask:
             size = 2 * (self.exec_table_mask + 1)
-            table = <int32_t*>malloc(size * sizeof(int32_t))
+            table = <uint64_t*>malloc(size * sizeof(uint64_t))
             if table == NULL:
                 return -1
-            memset(table, 0, size * sizeof(int32_t))
+            memset(table, 0, size * sizeof(uint64_t))
             free(self.exec_table)
             self.exec_table = table
             self.exec_table_mask = size - 1
@@ -826,6 +833,45 @@ cdef class PositionEngine:
         if e.hdr.type == ev.EventType.QUOTE:
             return self.apply_quote(&e.quote)
         raise ValueError(f"PositionEngine takes FILL and QUOTE events, not {ev.EventType(e.hdr.type).name}")
+
+    def apply_fills(self, fills, out=None):
+        """The batch path: every Fill of a contiguous array (fxpipe.model.events records) applied
+        in order with the GIL released, and with `out` (a PositionUpdate array of the same
+        length) the PositionUpdate of each applied fill's book written to out[i]. Stops at the
+        first refused fill. Returns (applied, duplicates, index of the refused fill or -1)."""
+        arr = np.ascontiguousarray(fills)
+        if arr.dtype != ev.dtype_for(ev.EventType.FILL):
+            raise TypeError("apply_fills takes an array of FILL events (fxpipe.model.events.empty/view)")
+        cdef const uint8_t[::1] src = arr.view(np.uint8).reshape(-1)
+        cdef uint8_t[::1] dst
+        cdef Py_ssize_t i, n = arr.shape[0]
+        cdef int64_t applied = 0, dups = 0, bad = -1
+        cdef int rc, reason
+        cdef bint write = out is not None
+        cdef const Event* e
+        if write:
+            if out.dtype != ev.dtype_for(ev.EventType.POSITION_UPDATE) or out.shape[0] < n:
+                raise TypeError(f"out must be a POSITION_UPDATE array of at least {n} events")
+            dst = out.view(np.uint8).reshape(-1)
+        if n == 0:
+            return 0, 0, -1
+        with nogil:
+            for i in range(n):
+                e = <const Event*>&src[i * sizeof(Event)]
+                rc = self.apply_fill(&e.fill, e.hdr.sequence)
+                if rc == FILL_APPLIED:
+                    applied += 1
+                    if write:
+                        reason = POS_FILL if e.fill.exec_trans_type == EXEC_TRANS_NEW else (
+                            POS_BUST if e.fill.exec_trans_type == EXEC_TRANS_CANCEL else POS_CORRECTION)
+                        self.write_position(self.last_book, reason, e.hdr.sequence,
+                                            <PositionUpdate*>&dst[i * sizeof(Event)])
+                elif rc == FILL_DUPLICATE:
+                    dups += 1
+                else:
+                    bad = i
+                    break
+        return applied, dups, bad
 
     def mid(self, instrument):
         """The current mark (mid, price_e8) of an instrument, or None before its first quote."""

@@ -739,6 +739,28 @@ cdef class RiskEngine:
             return None
         return rec[0]
 
+    def check_intents(self, intents, out):
+        """The batch path: every OrderIntent of a contiguous array checked in order with the GIL
+        released; out[i] (a RISK array of the same length) gets the reject of intent i, or stays
+        as it was when it is accepted. Returns the number rejected."""
+        arr = np.ascontiguousarray(intents)
+        if arr.dtype != ev.dtype_for(ev.EventType.ORDER_INTENT):
+            raise TypeError("check_intents takes an array of ORDER_INTENT events")
+        if out.dtype != ev.dtype_for(ev.EventType.RISK) or out.shape[0] < arr.shape[0]:
+            raise TypeError(f"out must be a RISK array of at least {arr.shape[0]} events")
+        cdef const uint8_t[::1] src = arr.view(np.uint8).reshape(-1)
+        cdef uint8_t[::1] dst = out.view(np.uint8).reshape(-1)
+        cdef Py_ssize_t i, n = arr.shape[0]
+        cdef int64_t rejected = 0
+        if n == 0:
+            return 0
+        with nogil:
+            for i in range(n):
+                if self.check_intent(&(<const Event*>&src[i * sizeof(Event)]).intent,
+                                     <RiskEvent*>&dst[i * sizeof(Event)]) != 0:
+                    rejected += 1
+        return rejected
+
     def apply(self, rec):
         """Feed an OrderUpdate, Fill (after the PositionEngine applied it), Quote (after the
         PositionEngine took its mark) or Control record; returns the events it caused."""
