@@ -70,6 +70,7 @@ cdef struct Book:               # one strategy's position in one instrument
 
 cdef struct FillRecord:         # a fill as applied; busts and corrections find it by ExecID
     char exec_id[FIX_ID_LEN]
+    uint64_t exec_hash          # of (venue, ExecID), kept so the index grows without rehashing
     int64_t qty_e2              # signed: a buy > 0
     int64_t px_e8
     int64_t commission_e4       # in comm_ccy
@@ -114,7 +115,9 @@ cdef class PositionEngine:
     cdef int32_t n_ladder
     cdef int32_t ladder_cap
     cdef int32_t* ladder_table
+    cdef int32_t* ladder_last           # [strategy * MAX_CCY + ccy]: the entry used last, -1 none
     cdef int32_t ladder_table_mask
+    cdef uint64_t last_exec_hash        # of the ExecID _find_exec looked up last
     cdef readonly int last_book         # the book the last applied fill touched
     cdef readonly int64_t fills_applied
     cdef object _refdata

@@ -61,12 +61,14 @@ cdef inline uint64_t _mix(uint64_t h) noexcept nogil:
 
 
 cdef inline uint64_t _exec_hash(uint16_t venue, const char* exec_id) noexcept nogil:
-    cdef uint64_t h = (<uint64_t>1469598103934665603ULL) ^ venue
+    """Hash of (venue, ExecID) over the whole NUL-padded field, a word at a time: an ExecID
+    field is always FIX_ID_LEN bytes (fix_id_set pads it), so no byte loop is needed."""
+    cdef uint64_t h = (<uint64_t>0x9E3779B97F4A7C15ULL) ^ venue, w
     cdef int i
-    for i in range(FIX_ID_LEN):
-        if exec_id[i] == 0:
-            break
-        h = (h ^ <uint8_t>exec_id[i]) * (<uint64_t>1099511628211ULL)
+    for i in range(0, FIX_ID_LEN, 8):
+        memcpy(&w, exec_id + i, 8)
+        h = (h ^ w) * (<uint64_t>0xff51afd7ed558ccdULL)
+        h ^= h >> 29
     return _mix(h)
 
 
@@ -129,9 +131,13 @@ cdef class PositionEngine:
         self.exposure_e10 = <fx_int128*>malloc((max_strategies + 1) * MAX_CCY * sizeof(fx_int128))
         self.desk_exposure_e10 = self.exposure_e10 + max_strategies * MAX_CCY
         self.commission_e4 = <int64_t*>malloc(max_strategies * MAX_CCY * sizeof(int64_t))
+        self.ladder_last = <int32_t*>malloc(max_strategies * MAX_CCY * sizeof(int32_t))
         if (self.strategy_table == NULL or self.strategy_id == NULL or self.books == NULL
-                or self.book_comm_e4 == NULL or self.exposure_e10 == NULL or self.commission_e4 == NULL):
+                or self.book_comm_e4 == NULL or self.exposure_e10 == NULL or self.commission_e4 == NULL
+                or self.ladder_last == NULL):
             raise MemoryError()
+        for b in range(max_strategies * MAX_CCY):
+            self.ladder_last[b] = -1
         memset(self.strategy_table, 0, cap * sizeof(int32_t))
         memset(self.books, 0, nbooks * sizeof(Book))
         for b in range(nbooks):
@@ -173,6 +179,7 @@ cdef class PositionEngine:
         free(self.book_comm_e4)
         free(self.exposure_e10)
         free(self.commission_e4)
+        free(self.ladder_last)
         free(self.fills)
         free(self.exec_table)
         free(self.ladder_key)
@@ -259,6 +266,7 @@ cdef class PositionEngine:
         # each slot keeps the upper half of the hash, so a probe reads a fill record only when
         # the tags agree: a new ExecID (the common case) costs one cache line of the table
         cdef uint64_t h = _exec_hash(venue, exec_id), e
+        self.last_exec_hash = h
         cdef uint64_t tag = h & <uint64_t>0xFFFFFFFF00000000ULL
         cdef int slot = <int>(h & self.exec_table_mask)
         cdef int32_t fx
@@ -273,7 +281,7 @@ cdef class PositionEngine:
             slot = (slot + 1) & self.exec_table_mask
 
     cdef void _index_exec(self, int32_t fx) noexcept nogil:
-        cdef uint64_t h = _exec_hash(self.fills[fx].venue_id, self.fills[fx].exec_id)
+        cdef uint64_t h = self.fills[fx].exec_hash
         cdef int slot = <int>(h & self.exec_table_mask)
         while self.exec_table[slot] != 0:
             slot = (slot + 1) & self.exec_table_mask
@@ -389,17 +397,22 @@ cdef class PositionEngine:
 
     cdef int _ladder_add(self, int sx, int ccy, uint32_t date, fx_int128 amount) noexcept nogil:
         cdef uint64_t key = (<uint64_t>sx << 40) | (<uint64_t>ccy << 32) | date
-        cdef int slot = <int>(_mix(key) & self.ladder_table_mask)
-        cdef int32_t e, i, size
+        cdef int32_t last = self.ladder_last[sx * MAX_CCY + ccy], e, i, size
+        cdef int slot
         cdef int32_t* table
         cdef uint64_t* keys
         cdef fx_int128* amounts
+        if last >= 0 and self.ladder_key[last] == key:    # fills run on one value date at a time
+            self.ladder_e10[last] += amount
+            return 0
+        slot = <int>(_mix(key) & self.ladder_table_mask)
         while True:
             e = self.ladder_table[slot]
             if e == 0:
                 break
             if self.ladder_key[e - 1] == key:
                 self.ladder_e10[e - 1] += amount
+                self.ladder_last[sx * MAX_CCY + ccy] = e - 1
                 return 0
             slot = (slot + 1) & self.ladder_table_mask
         if self.n_ladder + 1 >= self.ladder_cap:
@@ -431,6 +444,7 @@ cdef class PositionEngine:
                 slot = (slot + 1) & self.ladder_table_mask
         self.ladder_key[self.n_ladder] = key
         self.ladder_e10[self.n_ladder] = amount
+        self.ladder_last[sx * MAX_CCY + ccy] = self.n_ladder
         self.n_ladder += 1
         self.ladder_table[slot] = self.n_ladder
         return 0
@@ -457,6 +471,7 @@ cdef class PositionEngine:
 
     cdef int apply_fill(self, const Fill* f, int64_t seq) noexcept nogil:
         cdef int instr = f.hdr.instrument_id, sx, bx, comm = -1, ref, fx, rc
+        cdef uint64_t h_new
         cdef int64_t q, n_new
         cdef FillRecord* r
         cdef FillRecord* orig
@@ -472,6 +487,7 @@ cdef class PositionEngine:
             return FILL_ERR_TRANS_TYPE
         if self._find_exec(f.hdr.venue_id, f.exec_id) >= 0:
             return FILL_DUPLICATE
+        h_new = self.last_exec_hash
         if f.exec_trans_type != EXEC_TRANS_CANCEL:
             if f.last_qty_e2 <= 0 or f.last_qty_e2 > MAX_FILL_QTY_E2:
                 return FILL_ERR_QTY
@@ -512,6 +528,7 @@ cdef class PositionEngine:
         if f.exec_ref_id[0] == 0:
             return FILL_ERR_EXEC_ID
         ref = self._find_exec(f.hdr.venue_id, f.exec_ref_id)
+        self.last_exec_hash = h_new      # the record made below is indexed by the new ExecID
         if ref < 0 or self.fills[ref].state == FILL_MARKER:
             return FILL_ERR_UNKNOWN_REF
         orig = &self.fills[ref]
@@ -554,6 +571,7 @@ cdef class PositionEngine:
         cdef int32_t fx = self.n_fills
         cdef FillRecord* r = &self.fills[fx]
         memcpy(r.exec_id, f.exec_id, FIX_ID_LEN)
+        r.exec_hash = self.last_exec_hash     # apply_fill looked this ExecID up just before
         r.qty_e2 = q
         r.px_e8 = f.last_px_e8
         r.commission_e4 = f.commission_e4 if comm >= 0 else 0
