@@ -224,3 +224,13 @@ def test_a_malformed_intent_is_rejected(bad):
     for k, v in bad.items():
         it[k] = v
     assert reject_of(risk, it)[0] == ev.RiskCheck.BAD_INTENT
+
+
+def test_desk_limits_apply_to_orders_without_a_strategy():
+    pe, risk = engines()
+    risk.set(L.MAX_POSITION, parse_qty("1000000"), instrument="EUR/USD")
+    risk.set(L.MAX_CCY_EXPOSURE, parse_money("1500000"), ccy="EUR")
+    assert risk.check(intent(BUY, "1000000", "1.1", strategy=0)) is None
+    assert reject_of(risk, intent(BUY, "0.01", "1.1", strategy=0))[0] == ev.RiskCheck.POSITION_LIMIT
+    assert risk.check(intent(BUY, "500000", "160", symbol="EUR/JPY", strategy=0)) is None
+    assert reject_of(risk, intent(BUY, "0.01", "160", symbol="EUR/JPY", strategy=0))[0] == ev.RiskCheck.CURRENCY_LIMIT

@@ -482,8 +482,6 @@ cdef class RiskEngine:
                     wc = n + self.open_buy_e2[i] + q if buy else n - self.open_sell_e2[i] - q
                     if _abs(wc) > lim:
                         return self._reject(it, out, RISK_POSITION_LIMIT, LIMIT_MAX_POSITION, row, _abs(wc), lim, 2)
-            if scope == 0:
-                break
         # worst-case exposure per currency (the base and the quote of the order)
         ccys[0] = self.positions.base_ccy[instr]
         ccys[1] = self.positions.quote_ccy[instr]
