@@ -40,7 +40,8 @@ cdef enum:  # EventType
     EVT_CONTROL = 8
     EVT_TIMER = 9
     EVT_LATENCY_SAMPLE = 10
-    EVT_LAST = 10
+    EVT_PNL = 11
+    EVT_LAST = 11
 
 cdef enum:  # EventFlag: header.flags bits; the others are reserved and must be 0
     FLAG_POSS_DUP = 1           # from a message the venue marked PossDupFlag/PossResend
@@ -145,6 +146,13 @@ cdef enum:  # RiskCheck
     RISK_KILL_SWITCH = 8
     RISK_STALE_QUOTE = 9
     RISK_OVERFILL = 10
+    RISK_CURRENCY_LIMIT = 11
+    RISK_LOSS_LIMIT = 12
+    RISK_REJECT_STORM = 13
+    RISK_NO_MARK = 14            # a limit in the reporting currency needs a rate that is missing
+    RISK_BAD_INTENT = 15         # the intent itself is malformed (side, quantity, instrument)
+    RISK_LIMIT_CHANGED = 16      # a Control changed a limit (an audit record, not a reject)
+    RISK_FILL_REFUSED = 17       # positions refused a fill (observed: the FillResult code)
 
 cdef enum:  # RiskAction
     RISK_REJECT_ORDER = 1
@@ -152,6 +160,9 @@ cdef enum:  # RiskAction
     RISK_KILL_SWITCH_ON = 3
     RISK_KILL_SWITCH_OFF = 4
     RISK_STRATEGY_STOPPED = 5
+    RISK_LIMIT_SET = 6          # a Control changed a limit: observed = old value, limit = new
+    RISK_CHANGE_REFUSED = 7     # a Control asked for a change that is not valid; nothing changed
+    RISK_STRATEGY_RESUMED = 8
 
 cdef enum:  # SessionKind
     SESSION_MARKET_DATA = 1
@@ -188,6 +199,43 @@ cdef enum:  # ControlCommand
     CMD_RESUME = 5
     CMD_SHUTDOWN = 6
     CMD_STATE_HASH = 7          # every stage emits its state hash (replay compares them)
+    CMD_SET_LIMIT = 8           # limit_id := arg (at the limit's scale; arg < 0 removes it)
+
+cdef enum:  # RiskLimit: which limit a CMD_SET_LIMIT changes (scope: strategy_id, 0 = global;
+            # hdr.instrument_id for per-instrument, limit_ccy for per-currency, hdr.venue_id
+            # for per-venue limits)
+    LIMIT_MAX_ORDER_QTY = 1         # qty_e2
+    LIMIT_MAX_ORDER_NOTIONAL = 2    # money_e4, reporting currency
+    LIMIT_MAX_POSITION = 3          # qty_e2 of base, per instrument (0 = any instrument)
+    LIMIT_MAX_CCY_EXPOSURE = 4      # money_e4 in limit_ccy
+    LIMIT_MAX_GROSS_EXPOSURE = 5    # money_e4, reporting currency
+    LIMIT_PRICE_COLLAR_BPS = 6      # count (basis points of the mid)
+    LIMIT_PRICE_COLLAR_PIPS = 7     # count (pips of the instrument)
+    LIMIT_STALE_QUOTE_MS = 8        # count (milliseconds of event time)
+    LIMIT_ORDER_RATE = 9            # count (orders per second, per strategy)
+    LIMIT_ORDER_BURST = 10          # count (token-bucket depth, per strategy)
+    LIMIT_VENUE_ORDER_RATE = 11     # count (orders per second, per venue)
+    LIMIT_VENUE_ORDER_BURST = 12    # count
+    LIMIT_MAX_OPEN_ORDERS = 13      # count
+    LIMIT_MAX_LOSS = 14             # money_e4, reporting currency (realized + unrealized)
+    LIMIT_REJECT_STORM_COUNT = 15   # count of venue rejects ...
+    LIMIT_REJECT_STORM_WINDOW_MS = 16  # ... within this many ms of event time
+    LIMIT_KILL_ON_OVERFILL = 17     # 0 or 1
+    LIMIT_LAST = 17
+
+cdef enum:  # PnlKind
+    PNL_CURRENCY = 1            # the amounts that arise in one currency, and their conversion
+    PNL_TOTAL = 2               # the sum over currencies, in the reporting currency
+
+cdef enum:  # MarkStatus: can an amount be valued in the reporting currency?
+    MARK_OK = 0
+    MARK_MISSING = 1            # a rate on the conversion path has no mark yet
+    MARK_NO_PATH = 2            # no instrument links the currency to the reporting currency
+
+cdef enum:  # ConvOp: one leg of a conversion path
+    CONV_NONE = 0
+    CONV_MUL = 1                # amount * mid (the leg's pair is FROM/TO)
+    CONV_DIV = 2                # amount / mid (the leg's pair is TO/FROM)
 
 cdef enum:  # TimerKind
     TIMER_STRATEGY = 1
@@ -294,12 +342,21 @@ cdef struct PositionUpdate:     # position and PnL of one instrument after a cha
     int64_t commission_e4       # reporting currency, accumulated
     int64_t realized_pnl_rpt_e4     # reporting currency
     int64_t unrealized_pnl_rpt_e4   # reporting currency
-    int64_t rpt_rate_e8         # quote -> reporting rate used (journaled so replay agrees)
+    int64_t rpt_rate_e8         # quote -> reporting: the first leg's mid (journaled so replay agrees)
     int64_t cause_seq           # sequence of the fill / quote / bust that caused it
     uint32_t strategy_id        # 0 = the desk as a whole
     uint8_t reason              # PositionReason
     char rpt_ccy[CCY_LEN]
-    uint8_t _pad[40]
+    int64_t turnover_e4         # quote currency, sum of |notional| of live fills
+    int64_t rpt_leg2_rate_e8    # the second leg's mid, 0 when the path has one leg or none
+    uint32_t fill_count         # live fills in the book (busted ones excluded)
+    uint16_t rpt_leg1_instrument_id
+    uint16_t rpt_leg2_instrument_id
+    uint8_t rpt_leg1_op         # ConvOp
+    uint8_t rpt_leg2_op
+    uint8_t accounting          # 1 average cost, 2 FIFO
+    uint8_t mark_status         # MarkStatus of the reporting-currency amounts
+    uint8_t _pad[12]
 
 cdef struct RiskEvent:          # a pre-trade check that failed, an alarm, the kill switch
     EventHeader hdr
@@ -311,7 +368,12 @@ cdef struct RiskEvent:          # a pre-trade check that failed, an alarm, the k
     uint16_t check              # RiskCheck
     uint8_t action              # RiskAction
     uint8_t value_scale         # decimals of observed/limit: 8 price, 2 qty, 4 money, 0 count
-    uint8_t _pad[88]
+    int64_t order_qty_e2        # the intent checked (0 when not about an intent)
+    int64_t order_price_e8
+    uint8_t side                # the intent's Side, 0 if none
+    char ccy[CCY_LEN]           # the currency of a currency limit or loss, else empty
+    uint16_t limit_id           # RiskLimit that was breached or changed, 0 if none
+    uint8_t _pad[66]
 
 cdef struct SessionEvent:       # a FIX session changed state
     EventHeader hdr
@@ -335,7 +397,10 @@ cdef struct Control:            # an operator command
     uint16_t command            # ControlCommand
     uint8_t _pad0[2]
     char issued_by[OPERATOR_LEN]  # operator user name
-    uint8_t _pad[88]
+    uint16_t limit_id           # CMD_SET_LIMIT: RiskLimit
+    char limit_ccy[CCY_LEN]     # CMD_SET_LIMIT of a per-currency limit
+    uint8_t _pad1[3]
+    uint8_t _pad[80]
 
 cdef struct Timer:              # a timer fired; time enters the state machines only this way
     EventHeader hdr
@@ -355,6 +420,31 @@ cdef struct LatencySample:      # one measured interval, for histograms and Ques
     uint16_t ref_type           # EventType of the event measured
     uint8_t _pad[108]
 
+cdef struct PnlEvent:          # PnL of one strategy in one currency, or its total
+    EventHeader hdr
+    int64_t realized_e4         # in ccy (PNL_CURRENCY) or the reporting currency (PNL_TOTAL)
+    int64_t unrealized_e4
+    int64_t commission_e4
+    int64_t realized_rpt_e4     # converted along the path below (PNL_TOTAL: the sum)
+    int64_t unrealized_rpt_e4
+    int64_t commission_rpt_e4
+    int64_t leg1_rate_e8        # the mids used, journaled so replay converts the same way
+    int64_t leg2_rate_e8
+    int64_t cause_seq
+    uint32_t strategy_id        # 0 = the desk as a whole
+    uint16_t leg1_instrument_id
+    uint16_t leg2_instrument_id
+    uint8_t leg1_op             # ConvOp
+    uint8_t leg2_op
+    uint8_t pnl_kind            # PnlKind
+    uint8_t mark_status         # MarkStatus; PNL_TOTAL: worst of its currencies
+    char ccy[CCY_LEN]
+    char rpt_ccy[CCY_LEN]
+    char missing_ccy[CCY_LEN]   # PNL_TOTAL: first currency (A-Z) left out for want of a mark
+    uint8_t _pad0
+    uint16_t missing_count      # PNL_TOTAL: how many currencies were left out
+    uint8_t _pad[32]
+
 cdef union Event:               # any event; raw is the slot image
     EventHeader hdr
     Quote quote
@@ -367,6 +457,7 @@ cdef union Event:               # any event; raw is the slot image
     Control control
     Timer timer
     LatencySample latency
+    PnlEvent pnl
     uint8_t raw[EVENT_SIZE]
 
 

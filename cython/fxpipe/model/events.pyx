@@ -31,6 +31,7 @@ class EventType(IntEnum):
     CONTROL = EVT_CONTROL
     TIMER = EVT_TIMER
     LATENCY_SAMPLE = EVT_LATENCY_SAMPLE
+    PNL = EVT_PNL
 
 
 class EventFlag(IntFlag):
@@ -145,6 +146,13 @@ class RiskCheck(IntEnum):
     KILL_SWITCH = RISK_KILL_SWITCH
     STALE_QUOTE = RISK_STALE_QUOTE
     OVERFILL = RISK_OVERFILL
+    CURRENCY_LIMIT = RISK_CURRENCY_LIMIT
+    LOSS_LIMIT = RISK_LOSS_LIMIT
+    REJECT_STORM = RISK_REJECT_STORM
+    NO_MARK = RISK_NO_MARK
+    BAD_INTENT = RISK_BAD_INTENT
+    LIMIT_CHANGED = RISK_LIMIT_CHANGED
+    FILL_REFUSED = RISK_FILL_REFUSED
 
 
 class RiskAction(IntEnum):
@@ -153,6 +161,9 @@ class RiskAction(IntEnum):
     KILL_SWITCH_ON = RISK_KILL_SWITCH_ON
     KILL_SWITCH_OFF = RISK_KILL_SWITCH_OFF
     STRATEGY_STOPPED = RISK_STRATEGY_STOPPED
+    LIMIT_SET = RISK_LIMIT_SET
+    CHANGE_REFUSED = RISK_CHANGE_REFUSED
+    STRATEGY_RESUMED = RISK_STRATEGY_RESUMED
 
 
 class SessionKind(IntEnum):
@@ -193,6 +204,44 @@ class ControlCommand(IntEnum):
     RESUME = CMD_RESUME
     SHUTDOWN = CMD_SHUTDOWN
     STATE_HASH = CMD_STATE_HASH
+    SET_LIMIT = CMD_SET_LIMIT
+
+
+class RiskLimit(IntEnum):
+    MAX_ORDER_QTY = LIMIT_MAX_ORDER_QTY
+    MAX_ORDER_NOTIONAL = LIMIT_MAX_ORDER_NOTIONAL
+    MAX_POSITION = LIMIT_MAX_POSITION
+    MAX_CCY_EXPOSURE = LIMIT_MAX_CCY_EXPOSURE
+    MAX_GROSS_EXPOSURE = LIMIT_MAX_GROSS_EXPOSURE
+    PRICE_COLLAR_BPS = LIMIT_PRICE_COLLAR_BPS
+    PRICE_COLLAR_PIPS = LIMIT_PRICE_COLLAR_PIPS
+    STALE_QUOTE_MS = LIMIT_STALE_QUOTE_MS
+    ORDER_RATE = LIMIT_ORDER_RATE
+    ORDER_BURST = LIMIT_ORDER_BURST
+    VENUE_ORDER_RATE = LIMIT_VENUE_ORDER_RATE
+    VENUE_ORDER_BURST = LIMIT_VENUE_ORDER_BURST
+    MAX_OPEN_ORDERS = LIMIT_MAX_OPEN_ORDERS
+    MAX_LOSS = LIMIT_MAX_LOSS
+    REJECT_STORM_COUNT = LIMIT_REJECT_STORM_COUNT
+    REJECT_STORM_WINDOW_MS = LIMIT_REJECT_STORM_WINDOW_MS
+    KILL_ON_OVERFILL = LIMIT_KILL_ON_OVERFILL
+
+
+class PnlKind(IntEnum):
+    CURRENCY = PNL_CURRENCY
+    TOTAL = PNL_TOTAL
+
+
+class MarkStatus(IntEnum):
+    OK = MARK_OK
+    MISSING = MARK_MISSING
+    NO_PATH = MARK_NO_PATH
+
+
+class ConvOp(IntEnum):
+    NONE = CONV_NONE
+    MUL = CONV_MUL
+    DIV = CONV_DIV
 
 
 class TimerKind(IntEnum):
@@ -228,8 +277,12 @@ ENUM_FIELDS = {
 }
 # Fields whose enum depends on the event type.
 _TYPE_ENUM_FIELDS = {
-    EVT_RISK: {"action": (RiskAction, False)},
-    EVT_POSITION_UPDATE: {"reason": (PositionReason, False)},
+    EVT_RISK: {"action": (RiskAction, False), "side": (Side, True), "limit_id": (RiskLimit, True)},
+    EVT_POSITION_UPDATE: {"reason": (PositionReason, False), "rpt_leg1_op": (ConvOp, True),
+                          "rpt_leg2_op": (ConvOp, True), "mark_status": (MarkStatus, True)},
+    EVT_CONTROL: {"limit_id": (RiskLimit, True)},
+    EVT_PNL: {"pnl_kind": (PnlKind, False), "leg1_op": (ConvOp, True), "leg2_op": (ConvOp, True),
+              "mark_status": (MarkStatus, True)},
     EVT_SESSION: {"reason": (SessionReason, False)},
 }
 
@@ -276,6 +329,7 @@ cdef dict _body_fields():
     cdef Control c
     cdef Timer t
     cdef LatencySample ls
+    cdef PnlEvent pn
     return {
         EVT_QUOTE: ("Quote", sizeof(Quote), _at(&q, &q.hdr), [
             ("bid_px_e8", "<i8", _at(&q, &q.bid_px_e8), sizeof(q.bid_px_e8)),
@@ -344,7 +398,18 @@ cdef dict _body_fields():
             ("cause_seq", "<i8", _at(&p, &p.cause_seq), sizeof(p.cause_seq)),
             ("strategy_id", "<u4", _at(&p, &p.strategy_id), sizeof(p.strategy_id)),
             ("reason", "u1", _at(&p, &p.reason), sizeof(p.reason)),
-            ("rpt_ccy", f"S{CCY_LEN}", _at(&p, &p.rpt_ccy[0]), sizeof(p.rpt_ccy))]),
+            ("rpt_ccy", f"S{CCY_LEN}", _at(&p, &p.rpt_ccy[0]), sizeof(p.rpt_ccy)),
+            ("turnover_e4", "<i8", _at(&p, &p.turnover_e4), sizeof(p.turnover_e4)),
+            ("rpt_leg2_rate_e8", "<i8", _at(&p, &p.rpt_leg2_rate_e8), sizeof(p.rpt_leg2_rate_e8)),
+            ("fill_count", "<u4", _at(&p, &p.fill_count), sizeof(p.fill_count)),
+            ("rpt_leg1_instrument_id", "<u2", _at(&p, &p.rpt_leg1_instrument_id),
+             sizeof(p.rpt_leg1_instrument_id)),
+            ("rpt_leg2_instrument_id", "<u2", _at(&p, &p.rpt_leg2_instrument_id),
+             sizeof(p.rpt_leg2_instrument_id)),
+            ("rpt_leg1_op", "u1", _at(&p, &p.rpt_leg1_op), sizeof(p.rpt_leg1_op)),
+            ("rpt_leg2_op", "u1", _at(&p, &p.rpt_leg2_op), sizeof(p.rpt_leg2_op)),
+            ("accounting", "u1", _at(&p, &p.accounting), sizeof(p.accounting)),
+            ("mark_status", "u1", _at(&p, &p.mark_status), sizeof(p.mark_status))]),
         EVT_RISK: ("RiskEvent", sizeof(RiskEvent), _at(&r, &r.hdr), [
             ("cl_ord_id", "<i8", _at(&r, &r.cl_ord_id), sizeof(r.cl_ord_id)),
             ("observed", "<i8", _at(&r, &r.observed), sizeof(r.observed)),
@@ -353,7 +418,12 @@ cdef dict _body_fields():
             ("strategy_id", "<u4", _at(&r, &r.strategy_id), sizeof(r.strategy_id)),
             ("check", "<u2", _at(&r, &r.check), sizeof(r.check)),
             ("action", "u1", _at(&r, &r.action), sizeof(r.action)),
-            ("value_scale", "u1", _at(&r, &r.value_scale), sizeof(r.value_scale))]),
+            ("value_scale", "u1", _at(&r, &r.value_scale), sizeof(r.value_scale)),
+            ("order_qty_e2", "<i8", _at(&r, &r.order_qty_e2), sizeof(r.order_qty_e2)),
+            ("order_price_e8", "<i8", _at(&r, &r.order_price_e8), sizeof(r.order_price_e8)),
+            ("side", "u1", _at(&r, &r.side), sizeof(r.side)),
+            ("ccy", f"S{CCY_LEN}", _at(&r, &r.ccy[0]), sizeof(r.ccy)),
+            ("limit_id", "<u2", _at(&r, &r.limit_id), sizeof(r.limit_id))]),
         EVT_SESSION: ("SessionEvent", sizeof(SessionEvent), _at(&s, &s.hdr), [
             ("next_sender_seq", "<i8", _at(&s, &s.next_sender_seq), sizeof(s.next_sender_seq)),
             ("next_target_seq", "<i8", _at(&s, &s.next_target_seq), sizeof(s.next_target_seq)),
@@ -369,7 +439,9 @@ cdef dict _body_fields():
             ("arg", "<i8", _at(&c, &c.arg), sizeof(c.arg)),
             ("strategy_id", "<u4", _at(&c, &c.strategy_id), sizeof(c.strategy_id)),
             ("command", "<u2", _at(&c, &c.command), sizeof(c.command)),
-            ("issued_by", f"S{OPERATOR_LEN}", _at(&c, &c.issued_by[0]), sizeof(c.issued_by))]),
+            ("issued_by", f"S{OPERATOR_LEN}", _at(&c, &c.issued_by[0]), sizeof(c.issued_by)),
+            ("limit_id", "<u2", _at(&c, &c.limit_id), sizeof(c.limit_id)),
+            ("limit_ccy", f"S{CCY_LEN}", _at(&c, &c.limit_ccy[0]), sizeof(c.limit_ccy))]),
         EVT_TIMER: ("Timer", sizeof(Timer), _at(&t, &t.hdr), [
             ("timer_id", "<i8", _at(&t, &t.timer_id), sizeof(t.timer_id)),
             ("deadline_ns", "<i8", _at(&t, &t.deadline_ns), sizeof(t.deadline_ns)),
@@ -382,6 +454,27 @@ cdef dict _body_fields():
             ("ref_seq", "<i8", _at(&ls, &ls.ref_seq), sizeof(ls.ref_seq)),
             ("hop", "<u2", _at(&ls, &ls.hop), sizeof(ls.hop)),
             ("ref_type", "<u2", _at(&ls, &ls.ref_type), sizeof(ls.ref_type))]),
+        EVT_PNL: ("PnlEvent", sizeof(PnlEvent), _at(&pn, &pn.hdr), [
+            ("realized_e4", "<i8", _at(&pn, &pn.realized_e4), sizeof(pn.realized_e4)),
+            ("unrealized_e4", "<i8", _at(&pn, &pn.unrealized_e4), sizeof(pn.unrealized_e4)),
+            ("commission_e4", "<i8", _at(&pn, &pn.commission_e4), sizeof(pn.commission_e4)),
+            ("realized_rpt_e4", "<i8", _at(&pn, &pn.realized_rpt_e4), sizeof(pn.realized_rpt_e4)),
+            ("unrealized_rpt_e4", "<i8", _at(&pn, &pn.unrealized_rpt_e4), sizeof(pn.unrealized_rpt_e4)),
+            ("commission_rpt_e4", "<i8", _at(&pn, &pn.commission_rpt_e4), sizeof(pn.commission_rpt_e4)),
+            ("leg1_rate_e8", "<i8", _at(&pn, &pn.leg1_rate_e8), sizeof(pn.leg1_rate_e8)),
+            ("leg2_rate_e8", "<i8", _at(&pn, &pn.leg2_rate_e8), sizeof(pn.leg2_rate_e8)),
+            ("cause_seq", "<i8", _at(&pn, &pn.cause_seq), sizeof(pn.cause_seq)),
+            ("strategy_id", "<u4", _at(&pn, &pn.strategy_id), sizeof(pn.strategy_id)),
+            ("leg1_instrument_id", "<u2", _at(&pn, &pn.leg1_instrument_id), sizeof(pn.leg1_instrument_id)),
+            ("leg2_instrument_id", "<u2", _at(&pn, &pn.leg2_instrument_id), sizeof(pn.leg2_instrument_id)),
+            ("leg1_op", "u1", _at(&pn, &pn.leg1_op), sizeof(pn.leg1_op)),
+            ("leg2_op", "u1", _at(&pn, &pn.leg2_op), sizeof(pn.leg2_op)),
+            ("pnl_kind", "u1", _at(&pn, &pn.pnl_kind), sizeof(pn.pnl_kind)),
+            ("mark_status", "u1", _at(&pn, &pn.mark_status), sizeof(pn.mark_status)),
+            ("ccy", f"S{CCY_LEN}", _at(&pn, &pn.ccy[0]), sizeof(pn.ccy)),
+            ("rpt_ccy", f"S{CCY_LEN}", _at(&pn, &pn.rpt_ccy[0]), sizeof(pn.rpt_ccy)),
+            ("missing_ccy", f"S{CCY_LEN}", _at(&pn, &pn.missing_ccy[0]), sizeof(pn.missing_ccy)),
+            ("missing_count", "<u2", _at(&pn, &pn.missing_count), sizeof(pn.missing_count))]),
     }
 
 
