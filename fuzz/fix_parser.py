@@ -2,8 +2,8 @@
 
 For each input: frame_length returns 0..len or raises FixParseError; parse (with and without
 validation) returns a FixMessage whose fields reassemble to exactly the input, or raises
-FixParseError with a known reason; the direct decoders and event paths return or raise
-FixParseError. Anything else (another exception, a crash, an ASan report) is a finding.
+FixParseError with a known reason; the direct decoders, the event paths and the typed reads
+the session makes of its own messages (session_fields) return or raise FixParseError. Anything else (another exception, a crash, an ASan report) is a finding.
 
     python fuzz/fix_parser.py -max_total_time=60 [corpus_dir]      (bounded run)
     ./fuzz/run.sh 60 [--asan]                                       (builds, seeds, runs)
@@ -18,11 +18,31 @@ import atheris
 with atheris.instrument_imports():
     from fxpipe.fix import bridge, codec, direct
     from fxpipe.fix.enums import UNSUPPORTED_BEGIN_STRING, GarbleReason, SessionRejectReason
+    from fxpipe.fix.session import admin
 
 KNOWN_REASONS = {int(r) for r in SessionRejectReason} | {int(g) for g in GarbleReason} | {
     UNSUPPORTED_BEGIN_STRING}
+# What the session reads from a session message, as it reads it (typed accessors).
+SESSION_INTS = (admin.HEART_BT_INT, admin.ENCRYPT_METHOD, admin.BEGIN_SEQ_NO, admin.END_SEQ_NO,
+                admin.NEW_SEQ_NO, admin.REF_SEQ_NUM, admin.REF_TAG_ID, admin.SESSION_REJECT_REASON)
+SESSION_CHARS = (admin.GAP_FILL_FLAG, admin.RESET_SEQ_NUM_FLAG, admin.POSS_DUP_FLAG, admin.POSS_RESEND)
+SESSION_TIMES = (admin.SENDING_TIME, admin.ORIG_SENDING_TIME)
+
+
+def session_fields(raw: bytes, validate: bool = True) -> None:
+    m = codec.parse(raw, validate=validate)
+    for tag in SESSION_INTS:
+        m.get_int(tag)
+    for tag in SESSION_CHARS:
+        m.get_char(tag)
+    for tag in SESSION_TIMES:
+        m.get_utc_ns(tag)
+    m.get_str(admin.TEST_REQ_ID)
+    m.get_str(admin.TEXT)
+
+
 DECODERS = (direct.decode_order, direct.decode_execution_report, direct.decode_order_cancel_reject,
-            direct.decode_md_request, direct.decode_md_snapshot, direct.decode_admin,
+            direct.decode_md_request, direct.decode_md_snapshot, session_fields,
             bridge.execution_report_to_events, bridge.cancel_reject_to_event)
 
 

@@ -1,4 +1,4 @@
-"""The direct C paths (orders, market data, session messages) through their Python wrappers:
+"""The direct C paths (orders, market data) through their Python wrappers:
 what they encode parses as valid FIX 4.2 (ours and simplefix), decodes back to the same
 values, and each missing or malformed field gets its reason."""
 import pytest
@@ -155,35 +155,3 @@ def test_md_snapshot_count_mismatch():
     with pytest.raises(codec.FixParseError) as exc:
         direct.decode_md_snapshot(raw, validate=False)
     assert (exc.value.reason, exc.value.ref_tag) == (R.INCORRECT_NUM_IN_GROUP_COUNT, 268)
-
-
-@pytest.mark.parametrize("msg_type,fields", [
-    ("A", dict(heart_bt_int=30, reset_seq_num_flag="Y", encrypt_method=0)),
-    ("0", dict(test_req_id="T1")),
-    ("0", dict()),
-    ("1", dict(test_req_id="T2")),
-    ("2", dict(begin_seq_no=5, end_seq_no=0)),
-    ("3", dict(ref_seq_num=7, ref_tag_id=54, ref_msg_type="D", session_reject_reason=5, text="bad side")),
-    ("4", dict(gap_fill_flag="Y", new_seq_no=12, poss_dup="Y", orig_sending_time_ns=T0_NS - 10**9)),
-    ("5", dict(text="end of day")),
-])
-def test_admin_roundtrip(msg_type, fields):
-    raw = direct.encode_admin(ENC, msg_type, 11, T0_NS, fields)
-    d = direct.decode_admin(raw)
-    expected = dict(fields)
-    if "poss_dup" in expected:
-        expected["poss_dup"] = True
-    check_roundtrip(raw, d, dict(expected, msg_type=msg_type, seq_num=11))
-
-
-@pytest.mark.parametrize("msg_type,fields", [("1", {}), ("2", dict(begin_seq_no=1)), ("4", {}), ("A", {}),
-                                             ("3", {}), ("D", {})])
-def test_admin_encode_refuses_incomplete(msg_type, fields):
-    with pytest.raises(ValueError):
-        direct.encode_admin(ENC, msg_type, 1, T0_NS, fields)
-
-
-def test_admin_decode_missing_end_seq_no():
-    with pytest.raises(codec.FixParseError) as exc:
-        direct.decode_admin(wire(header("2") + "7=5|"))
-    assert (exc.value.reason, exc.value.ref_tag) == (R.REQUIRED_TAG_MISSING, 16)

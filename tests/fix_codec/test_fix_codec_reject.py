@@ -195,3 +195,12 @@ def test_error_pickles_with_its_fields():
     err = reject(order(NEW_ORDER_BODY.replace("54=1", "54=Z")))
     back = pickle.loads(pickle.dumps(err))
     assert (back.reason, back.ref_tag, back.ref_msg_type, back.ref_seq_num) == (5, 54, "D", 7)
+
+
+def test_reject_text_is_plain_fix_wording_and_the_exception_keeps_the_detail():
+    exc = reject(wire(header("D") + NEW_ORDER_BODY.replace("54=1|", "54=Z|")))
+    assert exc.reject_text == "Value is incorrect (out of range) for this tag: tag 54 (Side)"
+    # Our own logs and exceptions keep where it was and what the session does about it.
+    assert "at byte" in str(exc) and "MsgSeqNum 7" in str(exc) and "Reject" in str(exc)
+    missing = reject(wire(header("D") + NEW_ORDER_BODY.replace("55=EUR/USD|", "")))
+    assert missing.reject_text == "Required tag missing: tag 55 (Symbol)"

@@ -32,6 +32,7 @@ Every message sent must be expected: a scenario fails if any is left over at its
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -298,5 +299,54 @@ def test_fix_session_scenario(path, tmp_path):
         runner.close()
 
 
-def test_scenarios_exist():
-    assert len(list(SCENARIOS.glob("*.fix"))) >= 20
+# The numbered FIX 4.2 session-level test cases (FIX Trading Community), each form its own letter.
+FIX42_SESSION_CASES = [
+    "1a", "1b", "1c", "1d", "1e", *(f"2{c}" for c in "abcdefghijklmnopqrst"), "3a", "3b", "3c", "4a", "4b",
+    "5", "6", "7", "8", "9", "10a", "10b", "10c", "10d", "10e", "11a", "11b", "11c", "12", "13a", "13b",
+    *(f"14{c}" for c in "abcdefghi"), "15", "16", "17", "18", "19a", "19b", "20",
+]
+DOC = Path(__file__).resolve().parents[2] / "docs" / "fix-session.md"
+
+
+def case_table() -> dict[str, list[str]]:
+    """docs/fix-session.md's table of session test cases: scenario names per case form."""
+    text = DOC.read_text()
+    rows = text[text.index("| case | condition"):text.index("### Choices")].splitlines()[2:]
+    table: dict[str, list[str]] = {}
+    for row in rows:
+        cells = [c.strip() for c in row.split("|")]
+        if len(cells) < 6:
+            continue
+        names = re.findall(r"`([a-z0-9_]+)`", cells[4])
+        for case in _case_forms(cells[1]):
+            table[case] = names
+    return table
+
+
+def _case_forms(cell: str) -> list[str]:
+    """'2h / 2i' -> [2h, 2i]; '10a–e' -> [10a .. 10e]; '5' -> [5]."""
+    forms = []
+    for part in cell.split("/"):
+        m = re.fullmatch(r"(\d+)([a-z])(?:[–-]([a-z]))?", part.strip())
+        if m is None:
+            forms.append(part.strip())
+            continue
+        num, first, last = m.groups()
+        forms += [f"{num}{chr(c)}" for c in range(ord(first), ord(last or first) + 1)]
+    return forms
+
+
+def test_every_numbered_session_test_case_has_a_scenario_that_runs():
+    table = case_table()
+    assert sorted(table) == sorted(FIX42_SESSION_CASES), "the table lists other cases than the FIX list"
+    for case in FIX42_SESSION_CASES:
+        files = [SCENARIOS / f"{name}.fix" for name in table[case]]
+        named = [f for f in files if f.stem.startswith(f"case_{case}_")]
+        assert named, f"case {case}: no scenario case_{case}_*.fix in the table"
+        for f in files:
+            assert f.exists(), f"case {case}: {f.name} is in the table but not in {SCENARIOS}"
+            commands = [line.split()[0] for line in f.read_text().splitlines() if line and line[0] != "#"]
+            assert any(c.startswith("expect") for c in commands), f"{f.name} checks nothing"
+    on_disk = {p.stem for p in SCENARIOS.glob("case_*.fix")}
+    listed = {name for names in table.values() for name in names}
+    assert on_disk <= listed, f"scenarios named after a case but not in the table: {sorted(on_disk - listed)}"

@@ -1,5 +1,5 @@
 """Python face of the direct message paths: dicts in, bytes out (encode_*), bytes in, dicts out
-(decode_*), each a thin shell over one C function of orders.pxd / marketdata.pxd / admin.pxd.
+(decode_*), each a thin shell over one C function of orders.pxd / marketdata.pxd.
 Keys are the struct field names (cl_ord_id, order_qty_e2, price_e8, ...); ids are str, chars
 are one-character str, prices and quantities exact scaled ints. For tools, tests and Python
 callers that want typed values without going through FixMessage accessors one by one."""
@@ -28,7 +28,6 @@ from fxpipe.fix.orders cimport (
     fix_encode_order_cancel_reject,
 )
 from fxpipe.fix.scan cimport FixField, FixIndex
-from fxpipe.fix.admin cimport AdminMessage, fix_admin_init, fix_decode_admin, fix_encode_admin, fix_text_set
 from fxpipe.fix.marketdata cimport (
     MD_MAX_ENTRIES,
     MD_MAX_ENTRY_TYPES,
@@ -302,50 +301,4 @@ def decode_md_snapshot(raw, bint validate=True):
              entries=entries,
              bid_px_e8=opt(top.bid_px_e8), bid_size_e2=top.bid_size_e2,
              ask_px_e8=opt(top.ask_px_e8), ask_size_e2=top.ask_size_e2)
-    return d
-
-
-# --- session messages ---------------------------------------------------------------------
-
-def encode_admin(Encoder enc, msg_type, int64_t seq, int64_t sending_ns, dict o):
-    """Logon / Heartbeat / TestRequest / ResendRequest / Reject / SequenceReset / Logout from
-    the AdminMessage field names (heart_bt_int, test_req_id, begin_seq_no, ...)."""
-    cdef AdminMessage m
-    cdef Py_ssize_t start = 0, n
-    fix_admin_init(&m, py_char(msg_type, "msg_type", False))
-    m.poss_dup = py_char(o.get("poss_dup"), "poss_dup", True)
-    m.orig_sending_time_ns = opt_int(o, "orig_sending_time_ns", 0)
-    m.encrypt_method = opt_int(o, "encrypt_method", 0)
-    m.heart_bt_int = opt_int(o, "heart_bt_int", -1)
-    m.reset_seq_num_flag = py_char(o.get("reset_seq_num_flag"), "reset_seq_num_flag", True)
-    py_id(&m.test_req_id, o.get("test_req_id"), "test_req_id")
-    m.begin_seq_no = opt_int(o, "begin_seq_no", -1)
-    m.end_seq_no = opt_int(o, "end_seq_no", -1)
-    m.ref_seq_num = opt_int(o, "ref_seq_num", -1)
-    m.ref_tag_id = opt_int(o, "ref_tag_id", -1)
-    py_id(&m.ref_msg_type, o.get("ref_msg_type"), "ref_msg_type")
-    m.session_reject_reason = opt_int(o, "session_reject_reason", -1)
-    m.gap_fill_flag = py_char(o.get("gap_fill_flag"), "gap_fill_flag", True)
-    m.new_seq_no = opt_int(o, "new_seq_no", -1)
-    text = o.get("text")
-    if text:
-        raw = text.encode("latin-1") if isinstance(text, str) else bytes(text)
-        if b"\x01" in raw or fix_text_set(&m.text, raw, len(raw)) != 0:
-            raise ValueError("encode_admin: text longer than 255 bytes or holding SOH")
-    n = fix_encode_admin(g_out, OUT_CAP, &enc.t, seq, sending_ns, &m, &start)
-    return finish(n, start, f"encode_admin({msg_type!r})")
-
-
-def decode_admin(raw, bint validate=True):
-    cdef FixIndex ix
-    cdef AdminMessage m
-    keep = index_of(&ix, raw, validate)  # noqa: F841  (ix points into it)
-    rc = fix_decode_admin(&ix, &m)
-    d = header_dict(rc, &ix)
-    d.update(msg_type=chr(m.msg_type), encrypt_method=opt(m.encrypt_method), heart_bt_int=opt(m.heart_bt_int),
-             reset_seq_num_flag=char_str(m.reset_seq_num_flag), test_req_id=id_str(&m.test_req_id),
-             begin_seq_no=opt(m.begin_seq_no), end_seq_no=opt(m.end_seq_no), ref_seq_num=opt(m.ref_seq_num),
-             ref_tag_id=opt(m.ref_tag_id), ref_msg_type=id_str(&m.ref_msg_type),
-             session_reject_reason=opt(m.session_reject_reason), gap_fill_flag=char_str(m.gap_fill_flag),
-             new_seq_no=opt(m.new_seq_no), text=m.text.s[:m.text.len].decode("latin-1") if m.text.len else None)
     return d

@@ -8,7 +8,7 @@ from fxpipe.fix.enums import UNSUPPORTED_BEGIN_STRING, SessionRejectReason
 from fxpipe.fix.reasons import GARBLE_CODES, REASON_TEXT
 from fxpipe.fix.tags import Tag
 
-__all__ = ["FixParseError", "GARBLE_CODES", "describe"]
+__all__ = ["FixParseError", "GARBLE_CODES", "describe", "reject_text"]
 
 
 def _advice(reason: int, ref_tag: int | None) -> str:
@@ -36,6 +36,18 @@ def describe(reason: int, ref_tag, ref_msg_type, ref_seq_num, offset) -> str:
     return ", ".join(parts) + f"; {_advice(reason, ref_tag)}"
 
 
+def reject_text(reason: int, ref_tag: int | None) -> str:
+    """The Text (58) of the Reject we send for this failure: the reason in FIX's own words and
+    the tag, as the counterparty's operators read them. Byte offsets and what our session does
+    next are for our logs and exceptions (describe), not for the wire."""
+    words = REASON_TEXT.get(reason, "message rejected")
+    text = words[:1].upper() + words[1:]
+    if ref_tag is not None:
+        entry = spec42.FIELDS.get(ref_tag)
+        text += f": tag {ref_tag}" + (f" ({entry[0]})" if entry else "")
+    return text
+
+
 class FixParseError(ValueError):
     """A message that is not valid FIX 4.2.
 
@@ -51,6 +63,11 @@ class FixParseError(ValueError):
         self.ref_tag = ref_tag
         self.ref_msg_type = ref_msg_type
         self.ref_seq_num = ref_seq_num
+
+    @property
+    def reject_text(self) -> str:
+        """What the counterparty reads in our Reject's Text (58): plain FIX wording and the tag."""
+        return reject_text(self.reason, self.ref_tag)
 
     @property
     def garbled(self) -> bool:

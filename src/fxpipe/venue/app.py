@@ -20,12 +20,11 @@ import zlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from fxpipe.fix.enums import CxlRejResponseTo, ExecType, MsgType, OrdStatus
+from fxpipe.fix.enums import CxlRejReason, CxlRejResponseTo, ExecType, MDReqRejReason, MsgType, OrdStatus
 from fxpipe.fix.session.session import SessionNotLoggedOn
 from fxpipe.fix.tags import Tag
 from fxpipe.venue import faultops, lastlook, link
 from fxpipe.venue.book import PairBook, build_ladder
-from fxpipe.venue.enums import CxlRejReason, MDReqRejReason
 from fxpipe.venue.faults import ANY_SESSION, FaultBook
 from fxpipe.venue.inbound import Refusal, RequestReader
 from fxpipe.venue.market import Market

@@ -14,11 +14,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fxpipe.fix.enums import OrdType, Side, SubscriptionRequestType, TimeInForce
+from fxpipe.fix.enums import OrdRejReason, OrdType, Side, SubscriptionRequestType, TimeInForce
 from fxpipe.fix.spec42 import FIELDS
 from fxpipe.fix.tags import Tag
 from fxpipe.model.numbers import DecimalTextError, parse_price, parse_qty
-from fxpipe.venue.enums import OrdRejReason
 from fxpipe.venue.orders import CancelRequest, NewOrder, ReplaceRequest
 from fxpipe.venue.pairs import Pair
 from fxpipe.venue.profiles import Profile

@@ -19,8 +19,7 @@ no Rejected after New, unless refused_after_ack = "rejected" says the LP sends o
 """
 from __future__ import annotations
 
-from fxpipe.fix.enums import ExecType, OrdStatus, OrdType, Side, TimeInForce
-from fxpipe.venue.enums import OrdRejReason
+from fxpipe.fix.enums import ExecType, OrdRejReason, OrdStatus, OrdType, Side, TimeInForce
 from fxpipe.venue.orders import ExecReport, Order
 
 

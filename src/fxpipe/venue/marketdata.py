@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from fxpipe.venue.enums import MDReqRejReason
+from fxpipe.fix.enums import MDReqRejReason
 from fxpipe.venue.inbound import MDRequest
 from fxpipe.venue.outbound import BID, OFFER, Renderer
 

@@ -16,11 +16,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from fxpipe.fix.enums import CxlRejResponseTo, ExecTransType, ExecType, OrdStatus, OrdType, TimeInForce
+from fxpipe.fix.enums import (
+    CxlRejReason,
+    CxlRejResponseTo,
+    ExecTransType,
+    ExecType,
+    OrdRejReason,
+    OrdStatus,
+    OrdType,
+    TimeInForce,
+)
 from fxpipe.fix.tags import Tag
 from fxpipe.model.numbers import divide
 from fxpipe.venue.book import PairBook
-from fxpipe.venue.enums import DONE_STATUSES, CxlRejReason, OrdRejReason
+from fxpipe.venue.enums import DONE_STATUSES
 
 
 @dataclass(slots=True)

@@ -6,6 +6,10 @@ BeginString of no FIX version.
 """
 from __future__ import annotations
 
+from fxpipe.fix.tags import Tag
+
+from .wire import SOH, field_prefix
+
 GARBLE_KINDS = ("checksum", "length", "begin")
 
 
@@ -13,9 +17,10 @@ def garble(raw: bytes, kind: str) -> bytes:
     if kind == "checksum":
         return raw[:-4] + b"%03d\x01" % ((int(raw[-4:-1]) + 1) % 256)
     if kind == "length":
-        at = raw.index(b"\x019=") + 3
-        end = raw.index(b"\x01", at)
+        length = SOH + field_prefix(Tag.BodyLength)
+        at = raw.index(length) + len(length)
+        end = raw.index(SOH, at)
         return raw[:at] + str(int(raw[at:end]) + 5).encode() + raw[end:]
     if kind == "begin":
-        return b"8=FXX.4.2" + raw[raw.index(b"\x01"):]
+        return field_prefix(Tag.BeginString) + b"FXX.4.2" + raw[raw.index(SOH):]
     raise ValueError(f"garble kind must be one of {', '.join(GARBLE_KINDS)}, got {kind!r}")

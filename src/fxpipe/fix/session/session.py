@@ -214,14 +214,14 @@ class Session(SessionMessages):
         routing = reply_header_of_frame(frame)
         if seq is None or self.state is not State.ACTIVE or exc.reason == wire.UNSUPPORTED_BEGIN_STRING:
             # Without a MsgSeqNum, before Logon, or in another FIX version: nothing to reject into.
-            text = f"unrecoverable message: {exc}"
+            text = f"unrecoverable message: {exc.reject_text}"
             self._send(admin.LOGOUT, admin.logout(text[:200]), routing)
-            self._disconnect(text)
+            self._disconnect(f"unrecoverable message: {exc}")
             return
         expected = self.store.next_target
         if seq < expected:
             return  # an old number: a duplicate whatever its defects
-        self._reject(seq, exc.reason, str(exc), exc.ref_tag, exc.ref_msg_type, routing)
+        self._reject(seq, exc.reason, exc.reject_text, exc.ref_tag, exc.ref_msg_type, routing, str(exc))
         if seq == expected:
             self._advance()
             self._drain_queue()  # a rejected message fills its place in a gap like any other
@@ -336,8 +336,9 @@ class Session(SessionMessages):
     def _send(self, mt: str, body, header=()) -> int:
         return self.outbox.send(mt, body, header)
 
-    def _reject(self, ref_seq: int, reason, text: str, ref_tag=None, ref_msg_type=None, routing=()) -> None:
-        self.event(f"Reject sent for seq {ref_seq}: {text}", logging.WARNING)
+    def _reject(self, ref_seq: int, reason, text: str, ref_tag=None, ref_msg_type=None, routing=(),
+                detail=None) -> None:
+        self.event(f"Reject sent for seq {ref_seq}: {detail or text}", logging.WARNING)
         self._send(admin.REJECT, admin.reject(ref_seq, reason, text, ref_tag, ref_msg_type), routing)
 
     def _reject_and_count(self, msg, mt, reason, tag, text) -> None:

@@ -16,9 +16,24 @@ from fxpipe.fix.codec import (
 )
 from fxpipe.fix.codec import FixMessage as Message
 from fxpipe.fix.enums import UNSUPPORTED_BEGIN_STRING
+from fxpipe.fix.tags import Tag
 
 __all__ = ["Encoder", "Message", "FixParseError", "UNSUPPORTED_BEGIN_STRING", "encode", "format_utc_timestamp",
-           "frame_length", "next_frame_start", "parse", "msg_type", "find_seq_num", "renumbered"]
+           "frame_length", "next_frame_start", "parse", "msg_type", "find_seq_num", "renumbered", "SOH",
+           "field_prefix"]
+
+
+SOH = b"\x01"
+
+
+def field_prefix(tag: int) -> bytes:
+    """b"<tag>=" as a field starts on the wire."""
+    return b"%d=" % tag
+
+
+_BODY_LENGTH = field_prefix(Tag.BodyLength)
+_SEQ_NUM = field_prefix(Tag.MsgSeqNum)
+_CHECK_SUM = field_prefix(Tag.CheckSum)
 
 
 def msg_type(msg: Message) -> str:
@@ -27,11 +42,12 @@ def msg_type(msg: Message) -> str:
 
 def find_seq_num(frame: bytes) -> int | None:
     """MsgSeqNum of a frame that did not parse, so its Reject can refer to it."""
-    at = frame.find(b"\x0134=")
+    at = frame.find(SOH + _SEQ_NUM)
     if at < 0:
         return None
-    end = frame.find(b"\x01", at + 4)
-    digits = frame[at + 4:end if end > 0 else len(frame)]
+    at += 1 + len(_SEQ_NUM)
+    end = frame.find(SOH, at)
+    digits = frame[at:end if end > 0 else len(frame)]
     return int(digits) if digits.isdigit() else None
 
 
@@ -39,13 +55,13 @@ def renumbered(frame: bytes, seq: int) -> bytes:
     """The frame with its MsgSeqNum replaced by seq (BodyLength and CheckSum recomputed): lets
     the codec, which refuses a MsgSeqNum below 1 everywhere, read the one message whose number
     FIX says to ignore (SequenceReset-Reset)."""
-    at = frame.find(b"\x0134=")
-    end = frame.find(b"\x01", at + 4)
-    start = frame.find(b"\x01", frame.find(b"\x019=") + 1) + 1
-    trailer = frame.rfind(b"\x0110=") + 1
+    at = frame.find(SOH + _SEQ_NUM)
+    end = frame.find(SOH, at + 1 + len(_SEQ_NUM))
+    start = frame.find(SOH, frame.find(SOH + _BODY_LENGTH) + 1) + 1
+    trailer = frame.rfind(SOH + _CHECK_SUM) + 1
     if at < 0 or end < 0 or not 0 < start <= at < trailer:
         return frame
-    body = frame[start:at] + b"\x0134=%d" % seq + frame[end:trailer]
-    head = frame[:frame.find(b"\x01") + 1] + b"9=%d\x01" % len(body)
+    body = frame[start:at] + SOH + _SEQ_NUM + b"%d" % seq + frame[end:trailer]
+    head = frame[:frame.find(SOH) + 1] + _BODY_LENGTH + b"%d" % len(body) + SOH
     msg = head + body
-    return msg + b"10=%03d\x01" % (sum(msg) % 256)
+    return msg + _CHECK_SUM + b"%03d" % (sum(msg) % 256) + SOH
