@@ -128,7 +128,9 @@ class DecisionStage:
             return True
         except Exception as exc:  # noqa: BLE001 - a strategy's defect stops it, not the stage
             self.stopped[ctx.strategy_id] = f"{method}: {type(exc).__name__}: {exc}"
-            ctx.take()          # intents of a failed callback are not sent
+            for it in ctx.take():       # intents of a failed callback are not sent: nor tracked
+                if int(it["action"]) != ev.IntentAction.CANCEL:
+                    ctx.orders.pop(int(it["cl_ord_id"]), None)
             return False
 
     def _stop(self, ctx: StrategyContext, now: int) -> list[np.void]:
