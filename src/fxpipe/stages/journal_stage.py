@@ -10,10 +10,12 @@ import json
 
 import numpy as np
 
+import fxpipe.model.events as ev
 from fxpipe.journal import Journal
 from fxpipe.stage import register_stage
 
 NAME = "journal"
+_ANY_EVENT = ev.dtype_for(ev.EventType.QUOTE)
 
 
 class JournalStage:
@@ -36,6 +38,8 @@ class JournalStage:
     def on_batch(self, events: np.ndarray) -> None:
         """Appends a batch of slots (a ring's zero-copy view) as they are."""
         if len(events):
+            if events.dtype.names is None:      # raw slots: any event dtype reads the common header
+                events = events.view(_ANY_EVENT)
             self.journal.append_events(events, self.ts_field)
             self.written += len(events)
             self._digest.update(events.tobytes())
