@@ -237,3 +237,20 @@ class OrderBookMachine(RuleBasedStateMachine):
 TestOrderBookMachine = OrderBookMachine.TestCase
 TestOrderBookMachine.settings = settings(max_examples=80, stateful_step_count=40, deadline=None,
                                          suppress_health_check=[HealthCheck.too_slow])
+
+
+def test_overfill_hidden_behind_a_replace_that_never_applied_is_alarmed():
+    """A fill beyond the order's quantity arrives while a replace up is pending, so the replace
+    seemed to cover it; the fill ends the order and the replace with it, never applied: the
+    fills now exceed what the venue accepted, and that is an overfill (found by the machine)."""
+    m = OrderBookMachine()
+    m.new_order(qty=11_000_000, tick=0, tif="0")
+    m.venue_fill(i=0, part=4, tick=0)        # the whole order, in flight
+    m.venue_overfill(i=0)                    # one more million, in flight
+    m.deliver_any(i=1)                       # the overfill report overtakes the fill
+    m.replace(i=0, qty=12_000_000, tick=0)   # a replace up, never answered
+    m.deliver_any(i=0)                       # the fill: cum 12M under a pending 12M replace
+    root = m.roots[0]
+    assert root in m.overfilled
+    m.quantities_and_prices_are_exact()
+    m.teardown()

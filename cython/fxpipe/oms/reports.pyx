@@ -344,8 +344,11 @@ cdef void book_apply_report(OrderBook* b, const OrderUpdate* u, const Fill* f,
         apply_execution(b, idx, u, explicit, out)
     o = &b.orders[idx]
     refresh_order(b, o)
-    if out.n_fills > 0 and o.cum_qty_e2 > limit:
-        # believe the venue: the fills stand, the order is FILLED beyond its quantity
+    if (out.n_fills > 0 and o.cum_qty_e2 > limit) or (
+            not o.overfilled and o.cum_qty_e2 > overfill_limit(b, o)):
+        # believe the venue: the fills stand, the order is FILLED beyond its quantity. The
+        # second test catches fills a pending replace up seemed to cover, once that replace is
+        # closed without being applied (the order ended, or the venue refused it)
         o.overfilled = 1
         raise_alarm(out, ALARM_OVERFILL, o.cum_qty_e2, o.order_qty_e2)
     take_view(o, &after)
