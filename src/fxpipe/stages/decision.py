@@ -24,6 +24,12 @@ from fxpipe.stages.market_state import DEFAULT_STALE_AFTER_NS, MarketStateStage
 from fxpipe.strategy import Fill, OrderUpdate, Quote, StrategyContext, load_strategy
 
 NAME = "decision"
+_Q = ev.dtype_for(ev.EventType.QUOTE).names
+assert _Q is not None
+(_FLAGS, _LEVEL, _RECV, _VENUE, _VENUE_ID, _INSTR, _BID, _BQ, _ASK, _AQ, _SEQ) = (
+    _Q.index(n) for n in ("flags", "level", "ts_receive_ns", "ts_venue_ns", "venue_id", "instrument_id",
+                          "bid_px_e8", "bid_qty_e2", "ask_px_e8", "ask_qty_e2", "sequence"))
+_SYNTHETIC = int(ev.EventFlag.SYNTHETIC)
 
 
 class DecisionStage:
@@ -67,18 +73,19 @@ class DecisionStage:
 
     def on_event(self, event: np.void, seq: int = 0, end_of_batch: bool = True) -> list[np.void]:
         t = int(event["type"])
-        now = event_time(event)
         out: list[np.void] = []
         if t == ev.EventType.QUOTE:
-            if int(event["flags"]) & ev.EventFlag.SYNTHETIC or int(event["level"]) != 0:
+            f = event.item()
+            if f[_FLAGS] & _SYNTHETIC or f[_LEVEL]:
                 return out
-            self.market.on_event(event)
-            q = Quote(int(event["venue_id"]), int(event["instrument_id"]), int(event["bid_px_e8"]),
-                      int(event["bid_qty_e2"]), int(event["ask_px_e8"]), int(event["ask_qty_e2"]), now,
-                      int(event["sequence"]))
+            self.market.apply(event)
+            now = f[_RECV] or f[_VENUE]
+            q = Quote(f[_VENUE_ID], f[_INSTR], f[_BID], f[_BQ], f[_ASK], f[_AQ], now, f[_SEQ])
             for ctx, strat in self.hosted:
                 self._run(ctx, strat, "on_quote", q, now, q.seq, event, out)
-        elif t == ev.EventType.FILL:
+            return out
+        now = event_time(event)
+        if t == ev.EventType.FILL:
             hit = self.by_id.get(int(event["strategy_id"]))
             if hit is not None:
                 ctx, strat = hit
@@ -102,9 +109,9 @@ class DecisionStage:
             if hit is not None:
                 hit[0].positions[int(event["instrument_id"])] = int(event["net_qty_e2"])
         elif t == ev.EventType.SESSION:
-            self.market.on_event(event)
+            self.market.apply(event)
         elif t == ev.EventType.TIMER:
-            self.market.on_event(event)
+            self.market.apply(event)
             for ctx, strat in self.hosted:
                 self._run(ctx, strat, "on_timer", now, now, 0, event, out)
         return out

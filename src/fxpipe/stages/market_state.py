@@ -28,6 +28,12 @@ import fxpipe.model.events as ev
 from fxpipe.stage import event_time, register_stage, timer_event
 
 NAME = "market_state"
+_Q = ev.dtype_for(ev.EventType.QUOTE).names
+assert _Q is not None
+(_RECV, _VENUE, _LEVEL, _INSTR, _VENUE_ID, _BID, _BQ, _ASK, _AQ, _COND) = (
+    _Q.index(n) for n in ("ts_receive_ns", "ts_venue_ns", "level", "instrument_id", "venue_id", "bid_px_e8",
+                          "bid_qty_e2", "ask_px_e8", "ask_qty_e2", "quote_cond"))
+_INDICATIVE = int(ev.QuoteCondition.INDICATIVE)
 DEFAULT_STALE_AFTER_NS = 5_000_000_000
 
 
@@ -113,6 +119,28 @@ class MarketStateStage:
         return best_px, total, top_venue, age, firm
 
     # --- the handler ----------------------------------------------------------------------------
+
+    def apply(self, event: np.void) -> None:
+        """Takes the event into the books without working out what to publish: for a host (the
+        decision stage) that reads composite() when it needs it."""
+        t = int(event["type"])
+        if t == ev.EventType.QUOTE:
+            f = event.item()
+            ts = f[_RECV] or f[_VENUE]
+            if ts > self.now_ns:
+                self.now_ns = ts
+            if f[_LEVEL] == 0:
+                self.books.setdefault(f[_INSTR], {})[f[_VENUE_ID]] = VenueQuote(
+                    f[_BID], f[_BQ], f[_ASK], f[_AQ], f[_COND] != _INDICATIVE, ts)
+            return
+        ts = event_time(event)
+        if ts > self.now_ns:
+            self.now_ns = ts
+        if t == ev.EventType.SESSION and int(event["session_kind"]) == ev.SessionKind.MARKET_DATA and \
+                int(event["state"]) != ev.SessionState.ACTIVE:
+            venue = int(event["venue_id"])
+            for book in self.books.values():
+                book.pop(venue, None)
 
     def on_timer(self, now_ns: int) -> list[np.void]:
         return self.on_event(timer_event(now_ns))
