@@ -89,11 +89,11 @@ class DecisionStage:
             hit = self.by_id.get(int(event["strategy_id"]))
             if hit is not None:
                 ctx, strat = hit
-                f = Fill(int(event["cl_ord_id"]), int(event["venue_id"]), int(event["instrument_id"]),
-                         int(event["side"]), int(event["last_qty_e2"]), int(event["last_px_e8"]),
-                         int(event["exec_trans_type"]), now)
-                self._apply_fill(ctx, f)
-                self._run(ctx, strat, "on_fill", f, now, int(event["sequence"]), event, out)
+                fill = Fill(int(event["cl_ord_id"]), int(event["venue_id"]), int(event["instrument_id"]),
+                            int(event["side"]), int(event["last_qty_e2"]), int(event["last_px_e8"]),
+                            int(event["exec_trans_type"]), now)
+                self._apply_fill(ctx, fill)
+                self._run(ctx, strat, "on_fill", fill, now, int(event["sequence"]), event, out)
         elif t == ev.EventType.ORDER_UPDATE:
             hit = self.by_id.get(int(event["strategy_id"]))
             if hit is not None:
