@@ -81,3 +81,30 @@ def test_a_recorded_fused_chain_replays_equal(tmp_path):
     report = replay_journal(tmp_path / "j")
     assert report.ok, report.divergence
     assert report.stages == {1: "fused"} and report.outputs > 0
+
+
+class Echo:
+    """Answers every intent with another: two of them feed each other for ever."""
+    name = "echo"
+
+    def config(self) -> bytes:
+        return b"{}"
+
+    def on_event(self, e, seq=0, end_of_batch=True):
+        return [e.copy()]
+
+    def on_timer(self, now_ns):
+        return []
+
+    def state_hash(self) -> bytes:
+        return b""
+
+
+def test_members_feeding_each_other_are_stopped_with_a_clear_error():
+    import pytest
+
+    from fxpipe.runtime.fused import FusedError
+
+    loop = FusedStage([(Echo(), [ev.EventType.ORDER_INTENT]), (Echo(), [ev.EventType.ORDER_INTENT])])
+    with pytest.raises(FusedError, match="feeding each other"):
+        loop.on_event(ev.make(ev.EventType.ORDER_INTENT, cl_ord_id=1))
