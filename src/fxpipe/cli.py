@@ -19,6 +19,7 @@ COMMAND_MODULES: list[str] = [
     "fxpipe.journal.cli",
     "fxpipe.replay.cli",
     "fxpipe.venue.cli",
+    "fxpipe.runtime.cli",
 ]
 
 

@@ -8,15 +8,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
+import fxpipe.model.events as ev
 from fxpipe.journal import Journal
 from fxpipe.journal import layout as L
-from fxpipe.replay.stage import Stage
+from fxpipe.stage import Stage, event_time, timer_event
 
-
-def event_time(event) -> int:
-    """The time an event entered fxpipe: its receive stamp, or the venue's when it has none."""
-    ts = int(event["ts_receive_ns"])
-    return ts if ts else int(event["ts_venue_ns"])
+__all__ = ["StageRecorder", "event_time"]
 
 
 class StageRecorder:
@@ -29,15 +26,27 @@ class StageRecorder:
         self.last_ts = start_ts_ns
         journal.append_stage_start(stage_id, stage.name, stage.config(), start_ts_ns)
 
-    def feed(self, event: np.void) -> Sequence[np.void]:
+    def feed(self, event: np.void, seq: int = 0, end_of_batch: bool = True) -> Sequence[np.void]:
         """Journals `event`, runs the stage on it, journals and returns its outputs."""
         ts = event_time(event)
         self.last_ts = ts
         self.journal.append(int(event["type"]), event.tobytes(), ts, L.FLAG_INPUT, self.stage_id)
-        outputs = self.stage.on_event(event)
+        outputs = self.stage.on_event(event, seq, end_of_batch)
+        self._outputs(outputs, ts)
+        return outputs
+
+    def timer(self, now_ns: int) -> Sequence[np.void]:
+        """Journals a Timer input at now_ns (replay gives it back to on_event), runs on_timer."""
+        self.last_ts = now_ns
+        self.journal.append(int(ev.EventType.TIMER), timer_event(now_ns).tobytes(), now_ns, L.FLAG_INPUT,
+                            self.stage_id)
+        outputs = self.stage.on_timer(now_ns)
+        self._outputs(outputs, now_ns)
+        return outputs
+
+    def _outputs(self, outputs: Sequence[np.void], ts: int) -> None:
         for out in outputs:
             self.journal.append(int(out["type"]), out.tobytes(), ts, L.FLAG_OUTPUT, self.stage_id)
-        return outputs
 
     def checkpoint(self) -> bytes:
         """Journals the stage's state hash now; returns it."""

@@ -19,7 +19,7 @@ from fxpipe.journal import layout as L
 from fxpipe.journal.errors import JournalError
 from fxpipe.journal.types import payload_dtype, type_name
 from fxpipe.replay.compare import first_difference
-from fxpipe.replay.stage import Stage, make_stage
+from fxpipe.stage import Stage, make_stage
 
 
 class ReplayError(JournalError):
@@ -132,7 +132,7 @@ class _Run:
                 return False
             event = _decode(rec)
             self.pace(rec.ts_ns)
-            self.pending[sid] = deque(stage.on_event(event))
+            self.pending[sid] = deque(stage.on_event(event, rec.seq, True))
             self.input_seq[sid], self.input_ts[sid] = rec.seq, rec.ts_ns
             self.report.inputs += 1
             self.report.inputs_after_last_hash[sid] += 1

@@ -1,0 +1,2 @@
+"""Strategies a quant starts from: plain classes against fxpipe.strategy, run live by the
+decision stage and offline by `fxpipe backtest`."""

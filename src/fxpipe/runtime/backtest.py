@@ -1,0 +1,239 @@
+"""Backtest: the decision stage (the same strategy classes as live) over recorded quotes, with a
+simulated venue in place of the oms and its sessions.
+
+Quotes come from a journal (every Quote record that was an input or a ring event, not a
+stage's output) or a CSV with the header
+`ts_ns,venue_id,instrument_id,bid_px_e8,bid_qty_e2,ask_px_e8,ask_qty_e2` (exact integers).
+The simulated venue answers each intent at the event time of the quote that caused it:
+- an IOC limit fills against the venue's current top of book up to the quoted size, at the
+  quote's price, and the rest is canceled (as an ECN does);
+- a DAY/GTC limit is acknowledged and rests; it fills in full at its own price when a later
+  quote of its venue trades through it (the conservative queue model: only when the market
+  crosses the order, never at the touch);
+- cancel and replace act on open orders; on an order already done, a cancel reject.
+Cash and positions are exact integers: cash in e10 (qty_e2 × price_e8), marked at the last mid.
+"""
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+
+import fxpipe.model.events as ev
+from fxpipe.stage import event_time
+from fxpipe.stages.decision import DecisionStage
+
+CSV_FIELDS = ("ts_ns", "venue_id", "instrument_id", "bid_px_e8", "bid_qty_e2", "ask_px_e8", "ask_qty_e2")
+
+
+class BacktestError(ValueError):
+    """The input cannot be backtested (says which line or record, and why)."""
+
+
+@dataclass
+class _Resting:
+    cl_ord_id: int
+    strategy_id: int
+    venue_id: int
+    instrument_id: int
+    side: int
+    qty_e2: int
+    price_e8: int
+    cum_qty_e2: int = 0
+
+
+@dataclass
+class BacktestResult:
+    quotes: int = 0
+    intents: int = 0
+    orders: int = 0
+    fills: int = 0
+    cancels: int = 0
+    rejects: int = 0
+    positions: dict[tuple[int, int], int] = field(default_factory=dict)   # (strategy, instrument) -> qty_e2
+    cash_e10: dict[tuple[int, int], int] = field(default_factory=dict)    # quote-ccy cash, e10
+    last_mid_e8: dict[int, int] = field(default_factory=dict)
+    state_hash: bytes = b""
+
+    def pnl_e10(self, strategy_id: int, instrument_id: int) -> int:
+        key = (strategy_id, instrument_id)
+        return self.cash_e10.get(key, 0) + self.positions.get(key, 0) * self.last_mid_e8.get(instrument_id, 0)
+
+    def summary(self) -> str:
+        lines = [f"quotes {self.quotes}, intents {self.intents}, orders {self.orders}, fills {self.fills}, "
+                 f"cancels {self.cancels}, rejects {self.rejects}"]
+        for (sid, instr), qty in sorted(self.positions.items()):
+            pnl = Decimal(self.pnl_e10(sid, instr)).scaleb(-10)
+            lines.append(f"  strategy {sid} instrument {instr}: position {Decimal(qty).scaleb(-2)} (base), "
+                         f"PnL {pnl} (quote ccy, marked at mid {Decimal(self.last_mid_e8.get(instr, 0)).scaleb(-8)})")
+        lines.append(f"  decision state hash {self.state_hash.hex()}")
+        return "\n".join(lines)
+
+
+class SimVenue:
+    def __init__(self) -> None:
+        self.resting: dict[int, _Resting] = {}
+        self.tops: dict[tuple[int, int], tuple[int, int, int, int]] = {}   # (venue, instr) -> bid, bq, ask, aq
+        self.exec_no = 0
+
+    def on_quote(self, q: np.void, now: int) -> list[np.void]:
+        key = (int(q["venue_id"]), int(q["instrument_id"]))
+        self.tops[key] = (int(q["bid_px_e8"]), int(q["bid_qty_e2"]), int(q["ask_px_e8"]), int(q["ask_qty_e2"]))
+        out: list[np.void] = []
+        bid, bq, ask, aq = self.tops[key]
+        for cl in sorted(self.resting):
+            o = self.resting[cl]
+            if (o.venue_id, o.instrument_id) != key:
+                continue
+            through = (o.side == ev.Side.BUY and aq and ask < o.price_e8) or \
+                      (o.side == ev.Side.SELL and bq and bid > o.price_e8)
+            if through:
+                out += self._fill(o, o.qty_e2 - o.cum_qty_e2, o.price_e8, now)
+                del self.resting[cl]
+        return out
+
+    def on_intent(self, it: np.void, now: int) -> list[np.void]:
+        action, cl = int(it["action"]), int(it["cl_ord_id"])
+        if action == ev.IntentAction.NEW:
+            o = _Resting(cl, int(it["strategy_id"]), int(it["venue_id"]), int(it["instrument_id"]), int(it["side"]),
+                         int(it["qty_e2"]), int(it["price_e8"]))
+            if int(it["time_in_force"]) in (ev.TimeInForce.IOC, ev.TimeInForce.FOK):
+                return self._take(o, int(it["time_in_force"]), now)
+            self.resting[cl] = o
+            return [self._update(o, ev.OrdStatus.NEW, ev.ExecType.NEW, now)]
+        orig = self.resting.get(int(it["orig_cl_ord_id"]))
+        if orig is None:
+            u = ev.make(ev.EventType.ORDER_UPDATE, cl_ord_id=cl, orig_cl_ord_id=int(it["orig_cl_ord_id"]),
+                        strategy_id=int(it["strategy_id"]), ord_status=ev.OrdStatus.REJECTED,
+                        exec_type=ev.ExecType.REJECTED, report_kind=ev.ReportKind.CANCEL_REJECT,
+                        ts_receive_ns=now)
+            return [u]
+        del self.resting[orig.cl_ord_id]
+        if action == ev.IntentAction.CANCEL:
+            return [self._update(orig, ev.OrdStatus.CANCELED, ev.ExecType.CANCELED, now)]
+        new = _Resting(cl, orig.strategy_id, orig.venue_id, orig.instrument_id, orig.side, int(it["qty_e2"]),
+                       int(it["price_e8"]), orig.cum_qty_e2)
+        if new.cum_qty_e2 >= new.qty_e2:    # replaced down to what is already filled: done
+            return [self._update(new, ev.OrdStatus.FILLED, ev.ExecType.REPLACE, now, orig.cl_ord_id)]
+        self.resting[cl] = new
+        return [self._update(new, ev.OrdStatus.NEW, ev.ExecType.REPLACE, now, orig.cl_ord_id)]
+
+    def _take(self, o: _Resting, tif: int, now: int) -> list[np.void]:
+        top = self.tops.get((o.venue_id, o.instrument_id))
+        avail, px = 0, 0
+        if top is not None:
+            bid, bq, ask, aq = top
+            if o.side == ev.Side.BUY and aq and ask <= o.price_e8:
+                avail, px = aq, ask
+            elif o.side == ev.Side.SELL and bq and bid >= o.price_e8:
+                avail, px = bq, bid
+        qty = min(avail, o.qty_e2)
+        if tif == ev.TimeInForce.FOK and qty < o.qty_e2:
+            qty = 0
+        out = self._fill(o, qty, px, now) if qty else []
+        if o.cum_qty_e2 < o.qty_e2:
+            out.append(self._update(o, ev.OrdStatus.CANCELED, ev.ExecType.CANCELED, now))
+        return out
+
+    def _fill(self, o: _Resting, qty: int, px: int, now: int) -> list[np.void]:
+        o.cum_qty_e2 += qty
+        self.exec_no += 1
+        f = ev.make(ev.EventType.FILL, cl_ord_id=o.cl_ord_id, venue_id=o.venue_id, instrument_id=o.instrument_id,
+                    strategy_id=o.strategy_id, side=o.side, last_qty_e2=qty, last_px_e8=px,
+                    exec_trans_type=ev.ExecTransType.NEW, exec_id=f"BT{self.exec_no}", ts_receive_ns=now)
+        done = o.cum_qty_e2 >= o.qty_e2
+        u = self._update(o, ev.OrdStatus.FILLED if done else ev.OrdStatus.PARTIALLY_FILLED,
+                         ev.ExecType.FILL if done else ev.ExecType.PARTIAL_FILL, now)
+        return [f, u]
+
+    @staticmethod
+    def _update(o: _Resting, status: int, exec_type: int, now: int, orig: int = 0) -> np.void:
+        leaves = 0 if status in (ev.OrdStatus.FILLED, ev.OrdStatus.CANCELED) else o.qty_e2 - o.cum_qty_e2
+        return ev.make(ev.EventType.ORDER_UPDATE, cl_ord_id=o.cl_ord_id, orig_cl_ord_id=orig,
+                       strategy_id=o.strategy_id, venue_id=o.venue_id, instrument_id=o.instrument_id,
+                       order_qty_e2=o.qty_e2, price_e8=o.price_e8, cum_qty_e2=o.cum_qty_e2, leaves_qty_e2=leaves,
+                       ord_status=status, exec_type=exec_type, side=o.side, report_kind=ev.ReportKind.EXECUTION,
+                       ts_receive_ns=now)
+
+
+def quotes_from_csv(path) -> Iterator[np.void]:
+    with open(path, newline="") as fh:
+        rows = csv.DictReader(fh)
+        missing = [f for f in CSV_FIELDS if f not in (rows.fieldnames or [])]
+        if missing:
+            raise BacktestError(f"{path}: header lacks {', '.join(missing)} (need {','.join(CSV_FIELDS)})")
+        for n, row in enumerate(rows, start=2):
+            try:
+                vals = {f: int(row[f]) for f in CSV_FIELDS}
+            except (TypeError, ValueError):
+                raise BacktestError(f"{path} line {n}: every field must be an integer "
+                                    f"(prices in e8, quantities in e2): {row}") from None
+            q = ev.empty(ev.EventType.QUOTE, 1)[0]
+            q["ts_receive_ns"] = vals.pop("ts_ns")
+            q["sequence"] = n - 1
+            for k, v in vals.items():
+                q[k] = v
+            yield q
+
+
+def quotes_from_journal(directory) -> Iterator[np.void]:
+    from fxpipe.journal import JournalReader
+    from fxpipe.journal import layout as L
+
+    dt = ev.dtype_for(ev.EventType.QUOTE)
+    with JournalReader(directory) as reader:
+        for rec in reader.records():
+            if rec.type == ev.EventType.QUOTE and not rec.flags & L.FLAG_OUTPUT and len(rec.payload) == dt.itemsize:
+                q = np.frombuffer(bytes(rec.payload), dtype=dt, count=1)[0]
+                if not int(q["flags"]) & ev.EventFlag.SYNTHETIC:
+                    yield q
+
+
+def run_backtest(stage: DecisionStage, quotes: Iterable[np.void]) -> BacktestResult:
+    venue = SimVenue()
+    res = BacktestResult()
+    last_ts = -1
+    for q in quotes:
+        now = event_time(q)
+        if now < last_ts:
+            raise BacktestError(f"quote {int(q['sequence'])} goes back in time ({now} < {last_ts}): sort the input")
+        last_ts = now
+        res.quotes += 1
+        if q["bid_qty_e2"] and q["ask_qty_e2"]:
+            res.last_mid_e8[int(q["instrument_id"])] = (int(q["bid_px_e8"]) + int(q["ask_px_e8"])) // 2
+        queue = venue.on_quote(q, now) + [q]
+        while queue:
+            e = queue.pop(0)
+            t = int(e["type"])
+            if t == ev.EventType.ORDER_INTENT:
+                res.intents += 1
+                res.orders += int(e["action"]) == ev.IntentAction.NEW
+                res.cancels += int(e["action"]) == ev.IntentAction.CANCEL
+                queue.extend(venue.on_intent(e, now))
+                continue
+            if t == ev.EventType.FILL:
+                _book_fill(res, e)
+            elif t == ev.EventType.ORDER_UPDATE and int(e["ord_status"]) == ev.OrdStatus.REJECTED:
+                res.rejects += 1
+            queue.extend(stage.on_event(e))
+    res.state_hash = stage.state_hash()
+    return res
+
+
+def _book_fill(res: BacktestResult, f: np.void) -> None:
+    res.fills += 1
+    key = (int(f["strategy_id"]), int(f["instrument_id"]))
+    sign = 1 if int(f["side"]) == ev.Side.BUY else -1
+    qty, px = int(f["last_qty_e2"]), int(f["last_px_e8"])
+    res.positions[key] = res.positions.get(key, 0) + sign * qty
+    res.cash_e10[key] = res.cash_e10.get(key, 0) - sign * qty * px
+
+
+def backtest_file(path, strategies: list[dict]) -> BacktestResult:
+    p = Path(path)
+    quotes = quotes_from_journal(p) if p.is_dir() else quotes_from_csv(p)
+    return run_backtest(DecisionStage(strategies), quotes)

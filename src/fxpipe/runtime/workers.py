@@ -1,0 +1,43 @@
+"""Worker bodies the supervisor runs in its processes (see supervisor.WorkerBody).
+
+journal_body: the journal stage as the trailing consumer of every ring, in turn, a batch at a
+time. On stop it drains what is already published before it exits; a ring closed by the
+supervisor (its producer gone) is drained and then left."""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from fxpipe.ring import Ring, RingClosed, RingTimeout
+from fxpipe.runtime.layout import RINGS, ProcessSpec
+from fxpipe.runtime.processor import hot_path
+from fxpipe.stages.journal_stage import JournalStage
+
+
+def journal_body(directory: str, fsync: str = "every:/100ms", max_batch: int = 1024,
+                 poll_s: float = 0.005) -> Callable[[ProcessSpec, dict[str, str], Callable[[], bool]], None]:
+    def body(spec: ProcessSpec, names: dict[str, str], stop: Callable[[], bool]) -> None:
+        stage = JournalStage(directory, fsync=fsync)
+        consumers = {r: Ring.attach(names[r]).consumer("journal", wait=spec.wait) for r in RINGS}
+        open_rings = set(RINGS)
+        try:
+            with hot_path():
+                while open_rings:
+                    stopping = stop()
+                    moved = 0
+                    for r in sorted(open_rings):
+                        try:
+                            batch = consumers[r].read_batch(max_batch, 0 if stopping else poll_s)
+                        except RingTimeout:
+                            continue
+                        except RingClosed:
+                            open_rings.discard(r)
+                            continue
+                        stage.on_batch(batch)
+                        consumers[r].release()
+                        moved += len(batch)
+                    stage.journal.maybe_sync()
+                    if stopping and not moved:
+                        break
+        finally:
+            stage.close()
+    return body

@@ -1,0 +1,195 @@
+"""The decision stage: hosts strategies (fxpipe.strategy) and turns the events they are given
+into OrderIntent events.
+
+Inputs: Quote (venue top of book: the composite book is kept here, stale quotes aged out in
+event time, then every strategy's on_quote), Fill and OrderUpdate (to the strategy that owns
+the order, by strategy_id), PositionUpdate (the oms's net position replaces the one kept from
+fills), market-data SessionEvent (a venue's quotes leave the book until fresh ones come),
+Timer (on_timer). Outputs: the intents strategies made, in order; when a strategy raises, it
+is stopped: a RiskEvent STRATEGY_STOPPED and a cancel for each of its open orders, and it is
+called no more. The configuration lists the strategies by import path and parameters, so a
+replay rebuilds exactly the same ones.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+
+import numpy as np
+
+import fxpipe.model.events as ev
+from fxpipe.stage import event_time, register_stage, timer_event
+from fxpipe.stages.market_state import DEFAULT_STALE_AFTER_NS, MarketStateStage
+from fxpipe.strategy import Fill, OrderUpdate, Quote, StrategyContext, load_strategy
+
+NAME = "decision"
+_Q = ev.dtype_for(ev.EventType.QUOTE).names
+assert _Q is not None
+(_FLAGS, _LEVEL, _RECV, _VENUE, _VENUE_ID, _INSTR, _BID, _BQ, _ASK, _AQ, _SEQ) = (
+    _Q.index(n) for n in ("flags", "level", "ts_receive_ns", "ts_venue_ns", "venue_id", "instrument_id",
+                          "bid_px_e8", "bid_qty_e2", "ask_px_e8", "ask_qty_e2", "sequence"))
+_SYNTHETIC = int(ev.EventFlag.SYNTHETIC)
+
+
+class DecisionStage:
+    name = NAME
+
+    def __init__(self, strategies: list[dict], stale_after_ns: int = DEFAULT_STALE_AFTER_NS):
+        self._config = {"strategies": strategies, "stale_after_ns": stale_after_ns}
+        self.market = MarketStateStage(stale_after_ns)
+        self.hosted: list[tuple[StrategyContext, object]] = []
+        self.stopped: dict[int, str] = {}
+        seen: set[int] = set()
+        for spec in strategies:
+            sid = int(spec["strategy_id"])
+            if not 1 <= sid <= 0xFFFF or sid in seen:
+                raise ValueError(f"strategy_id {sid} of {spec.get('strategy')!r}: must be unique and within 1..65535")
+            seen.add(sid)
+            strat = load_strategy(spec["strategy"], spec.get("params"))
+            ctx = StrategyContext(sid, int(spec.get("venue_id", 1)), self.market)
+            self.hosted.append((ctx, strat))
+        self.by_id = {ctx.strategy_id: (ctx, strat) for ctx, strat in self.hosted}
+        for ctx, strat in self.hosted:
+            self._call(ctx, strat, "on_start", ctx)
+
+    @classmethod
+    def from_config(cls, config: bytes) -> DecisionStage:
+        return cls(**json.loads(config.decode()))
+
+    def config(self) -> bytes:
+        return json.dumps(self._config, sort_keys=True).encode()
+
+    def strategy(self, strategy_id: int):
+        return self.by_id[strategy_id][1]
+
+    def context(self, strategy_id: int) -> StrategyContext:
+        return self.by_id[strategy_id][0]
+
+    # --- the handler ----------------------------------------------------------------------------
+
+    def on_timer(self, now_ns: int) -> list[np.void]:
+        return self.on_event(timer_event(now_ns))
+
+    def on_event(self, event: np.void, seq: int = 0, end_of_batch: bool = True) -> list[np.void]:
+        t = int(event["type"])
+        out: list[np.void] = []
+        if t == ev.EventType.QUOTE:
+            f = event.item()
+            if f[_FLAGS] & _SYNTHETIC or f[_LEVEL]:
+                return out
+            self.market.apply(event)
+            now = f[_RECV] or f[_VENUE]
+            q = Quote(f[_VENUE_ID], f[_INSTR], f[_BID], f[_BQ], f[_ASK], f[_AQ], now, f[_SEQ])
+            for ctx, strat in self.hosted:
+                self._run(ctx, strat, "on_quote", q, now, q.seq, event, out)
+            return out
+        now = event_time(event)
+        if t == ev.EventType.FILL:
+            hit = self.by_id.get(int(event["strategy_id"]))
+            if hit is not None:
+                ctx, strat = hit
+                fill = Fill(int(event["cl_ord_id"]), int(event["venue_id"]), int(event["instrument_id"]),
+                            int(event["side"]), int(event["last_qty_e2"]), int(event["last_px_e8"]),
+                            int(event["exec_trans_type"]), now)
+                self._apply_fill(ctx, fill)
+                self._run(ctx, strat, "on_fill", fill, now, int(event["sequence"]), event, out)
+        elif t == ev.EventType.ORDER_UPDATE:
+            hit = self.by_id.get(int(event["strategy_id"]))
+            if hit is not None:
+                ctx, strat = hit
+                u = OrderUpdate(int(event["cl_ord_id"]), int(event["orig_cl_ord_id"]), int(event["ord_status"]),
+                                int(event["exec_type"]), int(event["cum_qty_e2"]), int(event["leaves_qty_e2"]),
+                                int(event["reject_reason"]), now)
+                self._apply_update(ctx, u)
+                self._run(ctx, strat, "on_order_update", u, now, int(event["sequence"]), event, out)
+                self._forget_done(ctx)
+        elif t == ev.EventType.POSITION_UPDATE:
+            hit = self.by_id.get(int(event["strategy_id"]))
+            if hit is not None:
+                hit[0].positions[int(event["instrument_id"])] = int(event["net_qty_e2"])
+        elif t == ev.EventType.SESSION:
+            self.market.apply(event)
+        elif t == ev.EventType.TIMER:
+            self.market.apply(event)
+            for ctx, strat in self.hosted:
+                self._run(ctx, strat, "on_timer", now, now, 0, event, out)
+        return out
+
+    def _run(self, ctx: StrategyContext, strat, method: str, arg, now: int, trigger: int, cause: np.void,
+             out: list[np.void]) -> None:
+        if ctx.strategy_id in self.stopped:
+            return
+        ctx.now_ns, ctx.trigger_seq = now, trigger
+        if not self._call(ctx, strat, method, arg):
+            out.extend(self._stop(ctx, now))
+            return
+        for it in ctx.take():
+            for hop in ("ts_venue_ns", "ts_receive_ns", "ts_decode_ns"):
+                it[hop] = cause[hop]     # the trigger's hop stamps: tick-to-trade carries through
+            out.append(it)
+
+    def _call(self, ctx: StrategyContext, strat, method: str, arg) -> bool:
+        try:
+            getattr(strat, method)(arg)
+            return True
+        except Exception as exc:  # noqa: BLE001 - a strategy's defect stops it, not the stage
+            self.stopped[ctx.strategy_id] = f"{method}: {type(exc).__name__}: {exc}"
+            for it in ctx.take():       # intents of a failed callback are not sent: nor tracked
+                if int(it["action"]) != ev.IntentAction.CANCEL:
+                    ctx.orders.pop(int(it["cl_ord_id"]), None)
+            return False
+
+    def _stop(self, ctx: StrategyContext, now: int) -> list[np.void]:
+        out = [ev.make(ev.EventType.RISK, check=ev.RiskCheck.KILL_SWITCH, action=ev.RiskAction.STRATEGY_STOPPED,
+                       strategy_id=ctx.strategy_id, cause_seq=ctx.trigger_seq, ts_receive_ns=now)]
+        for o in ctx.open_orders():
+            ctx.cancel(o.cl_ord_id)
+        return out + ctx.take()
+
+    @staticmethod
+    def _apply_fill(ctx: StrategyContext, f: Fill) -> None:
+        sign = 1 if f.side == ev.Side.BUY else -1
+        if f.exec_trans_type == ev.ExecTransType.CANCEL:
+            sign = -sign
+        elif f.exec_trans_type != ev.ExecTransType.NEW:
+            return  # a correction's net effect arrives with the oms's PositionUpdate
+        ctx.positions[f.instrument_id] = ctx.positions.get(f.instrument_id, 0) + sign * f.last_qty_e2
+
+    @staticmethod
+    def _apply_update(ctx: StrategyContext, u: OrderUpdate) -> None:
+        o = ctx.orders.get(u.cl_ord_id)
+        if o is None:
+            return
+        o.status = u.ord_status
+        o.cum_qty_e2 = max(o.cum_qty_e2, u.cum_qty_e2)     # reports out of order never lower it
+        o.leaves_qty_e2 = u.leaves_qty_e2
+        if u.orig_cl_ord_id and u.exec_type == ev.ExecType.REPLACE:
+            orig = ctx.orders.get(u.orig_cl_ord_id)
+            if orig is not None:
+                orig.status = int(ev.OrdStatus.REPLACED)
+
+    @staticmethod
+    def _forget_done(ctx: StrategyContext) -> None:
+        for cl in [cl for cl, o in ctx.orders.items() if o.done]:
+            del ctx.orders[cl]
+
+    # --- determinism ----------------------------------------------------------------------------
+
+    def state_hash(self) -> bytes:
+        h = hashlib.sha256(self.market.state_hash())
+        for ctx, strat in self.hosted:
+            h.update(struct.pack("<HqqB", ctx.strategy_id, ctx.next_order, ctx.now_ns,
+                                 ctx.strategy_id in self.stopped))
+            for instr, qty in sorted(ctx.positions.items()):
+                h.update(struct.pack("<Hq", instr, qty))
+            for cl, o in sorted(ctx.orders.items()):
+                h.update(struct.pack("<qHHBqqBBqq", cl, o.venue_id, o.instrument_id, o.side, o.qty_e2, o.price_e8,
+                                     o.time_in_force, o.status, o.cum_qty_e2, o.leaves_qty_e2))
+            own = getattr(strat, "state_bytes", None)
+            if own is not None:
+                h.update(own())
+        return h.digest()
+
+
+register_stage(NAME, DecisionStage.from_config)

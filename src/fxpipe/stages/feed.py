@@ -1,0 +1,97 @@
+"""The feed stage's binary source: one channel of the binary UDP feed (fxpipe.feed) turned
+into Quote events for the md ring, one per level of each instrument a packet changed, best
+first, with the receive and decode hops stamped.
+
+Gap recovery is the receiver's (snapshot exchange); what the rest of the pipeline must learn
+from it is said with market-data SessionEvents for the venue: RESENDING (reason SEQUENCE_GAP)
+when a gap or a new publisher stream is seen — the market-state stage drops the venue's quotes,
+so no strategy trades on prices that may be stale — and ACTIVE (reason RESEND_COMPLETE) when the
+snapshot has arrived, followed by every recovered book as fresh quotes. Instruments the books
+flag stale are not quoted until they are refreshed.
+"""
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+import numpy as np
+
+import fxpipe.feed.books as fb
+import fxpipe.model.events as ev
+from fxpipe.feed.receiver import FeedReceiver
+
+
+class _Collecting(FeedReceiver):
+    """The receiver, noting which instruments each packet changed and how recovery went."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.changed: dict[int, None] = {}      # insertion-ordered set
+        self.gap_seen = False
+        self.recovered = False
+
+    def _incremental(self, n: int) -> int:
+        status = super()._incremental(n)
+        if status in (fb.GAP, fb.NEW_STREAM):
+            self.gap_seen = True
+        for iid in self.books.changed():
+            self.changed[iid] = None
+        return status
+
+    def _snapshot(self, n: int) -> int:
+        status = super()._snapshot(n)
+        if status == fb.DONE:
+            self.recovered = True
+        return status
+
+
+class BinaryFeedSource:
+    def __init__(self, channel_id: int, venue_id: int, listen_port: int, snapshot_server: tuple[str, int], *,
+                 snapshot_timeout_ms: float = 200.0, clock: Callable[[], int] = time.time_ns):
+        self.venue_id = venue_id
+        self.rx = _Collecting(channel_id, listen_port, snapshot_server, snapshot_timeout_ms)
+        self.clock = clock
+        self.sequence = 0
+        self.instruments: set[int] = set()
+
+    @property
+    def port(self) -> int:
+        return self.rx.port
+
+    def poll(self, timeout_s: float = 0.0) -> list[np.void]:
+        """Everything the datagrams waiting now (up to timeout_s for the first) mean, in order."""
+        rx = self.rx
+        rx.poll(timeout_s)
+        t_recv = self.clock()
+        out: list[np.void] = []
+        if rx.gap_seen:
+            rx.gap_seen = False
+            out.append(self._session(ev.SessionState.RESENDING, ev.SessionReason.SEQUENCE_GAP, t_recv))
+        ids = list(rx.changed)
+        rx.changed.clear()
+        if rx.recovered:
+            rx.recovered = False
+            out.append(self._session(ev.SessionState.ACTIVE, ev.SessionReason.RESEND_COMPLETE, t_recv))
+            ids = sorted(set(ids) | {i for i in self.instruments if rx.books.has_book(i)})
+        t_dec = self.clock()
+        for iid in ids:
+            self.instruments.add(iid)
+            if rx.books.is_stale(iid) or not rx.books.has_book(iid):
+                continue
+            for q in rx.books.quotes(iid, self.venue_id, t_recv):
+                self.sequence += 1
+                q["sequence"] = self.sequence
+                q["ts_decode_ns"] = t_dec
+                out.append(q)
+        return out
+
+    def _session(self, state: int, reason: int, now: int) -> np.void:
+        self.sequence += 1
+        return ev.make(ev.EventType.SESSION, venue_id=self.venue_id, sequence=self.sequence,
+                       session_kind=ev.SessionKind.MARKET_DATA, state=state, reason=reason, ts_receive_ns=now)
+
+    def stats(self) -> dict:
+        return self.rx.stats()
+
+    def close(self) -> None:
+        self.rx.close()

@@ -1,0 +1,207 @@
+"""The market-state stage: best bid/ask per (venue, instrument) and the composite best across
+venues, with quote ages in event time.
+
+Input: Quote events (top of book, level 0; deeper levels are not top of book and are ignored),
+Timer events (time passes: quotes may go stale), and market-data SessionEvents (a venue whose
+feed drops loses its quotes until it sends fresh ones: stale prices must not survive a
+reconnect). Time is the event's receive stamp (its venue stamp when it has none); the stage's
+clock is the latest such time seen, never the wall clock.
+
+Composite: per side, the best price among venues whose quote on that side is at most
+`stale_after_ns` old, with the quantity of every such venue at that price added up; a side
+with no fresh quote is absent (price and quantity 0). Output: on every change of an
+instrument's composite top of book, one Quote event with venue_id 0 and flag SYNTHETIC
+(fxpipe's own), quote_cond FIRM when every contributing venue quoted firm, the header time
+stamps of the event that caused the change (so per-hop latency carries through), level 0.
+Which venue holds each side and each side's age are in composite(instrument_id).
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import struct
+from dataclasses import dataclass
+
+import numpy as np
+
+import fxpipe.model.events as ev
+from fxpipe.stage import event_time, register_stage, timer_event
+
+NAME = "market_state"
+_Q = ev.dtype_for(ev.EventType.QUOTE).names
+assert _Q is not None
+(_RECV, _VENUE, _LEVEL, _INSTR, _VENUE_ID, _BID, _BQ, _ASK, _AQ, _COND) = (
+    _Q.index(n) for n in ("ts_receive_ns", "ts_venue_ns", "level", "instrument_id", "venue_id", "bid_px_e8",
+                          "bid_qty_e2", "ask_px_e8", "ask_qty_e2", "quote_cond"))
+_INDICATIVE = int(ev.QuoteCondition.INDICATIVE)
+DEFAULT_STALE_AFTER_NS = 5_000_000_000
+
+
+@dataclass
+class VenueQuote:
+    bid_px_e8: int = 0
+    bid_qty_e2: int = 0
+    ask_px_e8: int = 0
+    ask_qty_e2: int = 0
+    firm: bool = True
+    ts_ns: int = 0          # event time of the last update
+
+
+@dataclass(frozen=True)
+class TopOfBook:
+    instrument_id: int
+    bid_px_e8: int
+    bid_qty_e2: int
+    bid_venue_id: int       # venue with the most quantity at the best bid (0: no bid)
+    bid_age_ns: int         # age of that venue's bid at the stage's current event time
+    ask_px_e8: int
+    ask_qty_e2: int
+    ask_venue_id: int
+    ask_age_ns: int
+    firm: bool
+
+    @property
+    def crossed(self) -> bool:
+        return bool(self.bid_qty_e2 and self.ask_qty_e2 and self.bid_px_e8 >= self.ask_px_e8)
+
+
+class MarketStateStage:
+    name = NAME
+
+    def __init__(self, stale_after_ns: int = DEFAULT_STALE_AFTER_NS):
+        if stale_after_ns <= 0:
+            raise ValueError(f"stale_after_ns must be > 0, got {stale_after_ns}")
+        self.stale_after_ns = int(stale_after_ns)
+        self.now_ns = 0
+        self.books: dict[int, dict[int, VenueQuote]] = {}    # instrument -> venue -> quote
+        self.emitted: dict[int, tuple] = {}                   # instrument -> last composite key
+
+    @classmethod
+    def from_config(cls, config: bytes) -> MarketStateStage:
+        return cls(**json.loads(config.decode()))
+
+    def config(self) -> bytes:
+        return json.dumps({"stale_after_ns": self.stale_after_ns}, sort_keys=True).encode()
+
+    # --- queries --------------------------------------------------------------------------------
+
+    def venue_quote(self, venue_id: int, instrument_id: int) -> VenueQuote | None:
+        return self.books.get(instrument_id, {}).get(venue_id)
+
+    def age_ns(self, venue_id: int, instrument_id: int) -> int | None:
+        q = self.venue_quote(venue_id, instrument_id)
+        return None if q is None else self.now_ns - q.ts_ns
+
+    def composite(self, instrument_id: int) -> TopOfBook:
+        bid = self._side(instrument_id, "bid")
+        ask = self._side(instrument_id, "ask")
+        return TopOfBook(instrument_id, bid[0], bid[1], bid[2], bid[3], ask[0], ask[1], ask[2], ask[3],
+                         bid[4] and ask[4])
+
+    def instruments(self) -> list[int]:
+        return sorted(set(self.books) | set(self.emitted))
+
+    def _side(self, instrument_id: int, side: str) -> tuple[int, int, int, int, bool]:
+        """(price, total qty at it, venue with most qty there, its age, all firm) of one side."""
+        best_px, total, top_venue, top_qty, age, firm = 0, 0, 0, 0, 0, True
+        better = (lambda a, b: a > b) if side == "bid" else (lambda a, b: a < b)
+        for venue, q in sorted(self.books.get(instrument_id, {}).items()):
+            px, qty = (q.bid_px_e8, q.bid_qty_e2) if side == "bid" else (q.ask_px_e8, q.ask_qty_e2)
+            if qty <= 0 or self.now_ns - q.ts_ns > self.stale_after_ns:
+                continue
+            if total == 0 or better(px, best_px):
+                best_px, total, top_venue, top_qty, age, firm = px, qty, venue, qty, self.now_ns - q.ts_ns, q.firm
+            elif px == best_px:
+                total += qty
+                firm = firm and q.firm
+                if qty > top_qty:
+                    top_venue, top_qty, age = venue, qty, self.now_ns - q.ts_ns
+        return best_px, total, top_venue, age, firm
+
+    # --- the handler ----------------------------------------------------------------------------
+
+    def apply(self, event: np.void) -> None:
+        """Takes the event into the books without working out what to publish: for a host (the
+        decision stage) that reads composite() when it needs it."""
+        t = int(event["type"])
+        if t == ev.EventType.QUOTE:
+            f = event.item()
+            ts = f[_RECV] or f[_VENUE]
+            if ts > self.now_ns:
+                self.now_ns = ts
+            if f[_LEVEL] == 0:
+                self.books.setdefault(f[_INSTR], {})[f[_VENUE_ID]] = VenueQuote(
+                    f[_BID], f[_BQ], f[_ASK], f[_AQ], f[_COND] != _INDICATIVE, ts)
+            return
+        ts = event_time(event)
+        if ts > self.now_ns:
+            self.now_ns = ts
+        if t == ev.EventType.SESSION and int(event["session_kind"]) == ev.SessionKind.MARKET_DATA and \
+                int(event["state"]) != ev.SessionState.ACTIVE:
+            venue = int(event["venue_id"])
+            for book in self.books.values():
+                book.pop(venue, None)
+
+    def on_timer(self, now_ns: int) -> list[np.void]:
+        return self.on_event(timer_event(now_ns))
+
+    def on_event(self, event: np.void, seq: int = 0, end_of_batch: bool = True) -> list[np.void]:
+        t = int(event["type"])
+        ts = event_time(event)
+        if ts > self.now_ns:
+            self.now_ns = ts
+        if t == ev.EventType.QUOTE:
+            if int(event["level"]) != 0:
+                return []
+            instr = int(event["instrument_id"])
+            self.books.setdefault(instr, {})[int(event["venue_id"])] = VenueQuote(
+                int(event["bid_px_e8"]), int(event["bid_qty_e2"]), int(event["ask_px_e8"]),
+                int(event["ask_qty_e2"]), int(event["quote_cond"]) != ev.QuoteCondition.INDICATIVE, ts)
+            return self._changes([instr], event)
+        if t == ev.EventType.SESSION and int(event["session_kind"]) == ev.SessionKind.MARKET_DATA and \
+                int(event["state"]) != ev.SessionState.ACTIVE:
+            venue = int(event["venue_id"])
+            hit = [instr for instr, book in sorted(self.books.items()) if book.pop(venue, None) is not None]
+            return self._changes(hit, event)
+        if t == ev.EventType.TIMER:
+            return self._changes(self.instruments(), event)
+        return []
+
+    def _changes(self, instruments: list[int], cause: np.void) -> list[np.void]:
+        out = []
+        for instr in instruments:
+            top = self.composite(instr)
+            key = (top.bid_px_e8, top.bid_qty_e2, top.ask_px_e8, top.ask_qty_e2, top.firm)
+            if self.emitted.get(instr, (0, 0, 0, 0, True)) == key:
+                continue
+            self.emitted[instr] = key
+            out.append(self._quote(top, cause))
+        return out
+
+    @staticmethod
+    def _quote(top: TopOfBook, cause: np.void) -> np.void:
+        q = ev.empty(ev.EventType.QUOTE, 1)[0]
+        q["flags"] = int(ev.EventFlag.SYNTHETIC)
+        q["instrument_id"] = top.instrument_id
+        for hop in ("ts_venue_ns", "ts_receive_ns", "ts_decode_ns"):
+            q[hop] = cause[hop]
+        q["bid_px_e8"], q["bid_qty_e2"] = top.bid_px_e8, top.bid_qty_e2
+        q["ask_px_e8"], q["ask_qty_e2"] = top.ask_px_e8, top.ask_qty_e2
+        q["quote_cond"] = int(ev.QuoteCondition.FIRM if top.firm else ev.QuoteCondition.INDICATIVE)
+        return q
+
+    # --- determinism ----------------------------------------------------------------------------
+
+    def state_hash(self) -> bytes:
+        h = hashlib.sha256()
+        h.update(struct.pack("<qq", self.stale_after_ns, self.now_ns))
+        for instr, book in sorted(self.books.items()):
+            for venue, q in sorted(book.items()):
+                h.update(struct.pack("<HHqqqqBq", instr, venue, q.bid_px_e8, q.bid_qty_e2, q.ask_px_e8,
+                                     q.ask_qty_e2, q.firm, q.ts_ns))
+        for instr, key in sorted(self.emitted.items()):
+            h.update(struct.pack("<HqqqqB", instr, *key))
+        return h.digest()
+
+
+register_stage(NAME, MarketStateStage.from_config)

@@ -1,0 +1,85 @@
+"""The binary feed source over loopback UDP: packets become Quote events with hop stamps; a
+lost packet withdraws the venue's prices (a SessionEvent the market state acts on) until the
+snapshot brings them back fresh."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+import fxpipe.model.events as ev
+from fxpipe.feed.publisher import FeedPublisher, InstrumentDef
+from fxpipe.stages.feed import BinaryFeedSource
+from fxpipe.stages.market_state import MarketStateStage
+
+EURUSD = InstrumentDef(1, "EUR/USD", 1_000, 100, 5, 2)
+VENUE = 3
+
+
+@pytest.fixture
+def link():
+    pub = FeedPublisher(1, [], 0, [EURUSD], stream_id=1, heartbeat_ms=20.0)
+    src = BinaryFeedSource(1, VENUE, 0, ("127.0.0.1", pub.snapshot_port), snapshot_timeout_ms=50)
+    pub.destinations = [("127.0.0.1", src.port)]
+    yield pub, src
+    pub.close()
+    src.close()
+
+
+def collect(pub, src, until, seconds=20.0):
+    got = []
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        pub.on_readable(time.time_ns())
+        pub.heartbeat(time.time_ns())
+        got += src.poll(0.005)
+        if until(got):
+            return got
+    raise AssertionError(f"timed out; got {[int(e['type']) for e in got]}")
+
+
+def ladder(k):
+    bid = 108_500_000 + k * 1_000
+    return [(bid, 100_000_000), (bid - 1_000, 200_000_000)], [(bid + 2_000, 100_000_000)]
+
+
+def recovered(g):
+    return any(int(e["type"]) == ev.EventType.SESSION and int(e["reason"]) == ev.SessionReason.RESEND_COMPLETE
+               for e in g) and bool(quotes(g))
+
+
+def quotes(events):
+    return [e for e in events if int(e["type"]) == ev.EventType.QUOTE]
+
+
+def test_packets_become_quotes_with_hop_stamps(link):
+    pub, src = link
+    bids, asks = ladder(0)
+    pub.publish([(1, 1, bids, asks)], time.time_ns())
+    got = collect(pub, src, recovered)
+    top = [q for q in quotes(got) if int(q["level"]) == 0][-1]
+    assert (int(top["bid_px_e8"]), int(top["ask_px_e8"])) == (108_500_000, 108_502_000)
+    assert int(top["venue_id"]) == VENUE and int(top["instrument_id"]) == 1
+    assert 0 < int(top["ts_receive_ns"]) <= int(top["ts_decode_ns"])
+    seqs = [int(e["sequence"]) for e in got]
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
+
+
+def test_a_lost_packet_withdraws_prices_until_the_snapshot(link):
+    pub, src = link
+    ms = MarketStateStage()
+    pub.publish([(1, 1, *ladder(0))], time.time_ns())
+    for e in collect(pub, src, recovered):      # a new stream starts with a snapshot too
+        ms.on_event(e)
+    assert ms.composite(1).bid_px_e8 == 108_500_000
+    pub.lose_next(1)
+    pub.publish([(1, 2, *ladder(1))], time.time_ns())        # lost
+    pub.publish([(1, 3, *ladder(2))], time.time_ns())        # reveals the gap
+    got = collect(pub, src, recovered)
+    kinds = [(int(e["type"]), int(e["state"]) if int(e["type"]) == ev.EventType.SESSION else 0) for e in got]
+    gap_at = kinds.index((int(ev.EventType.SESSION), int(ev.SessionState.RESENDING)))
+    ms.on_event(got[gap_at])
+    assert ms.composite(1).bid_qty_e2 == 0                     # withdrawn: no stale price to trade on
+    for e in got[gap_at + 1:]:
+        ms.on_event(e)
+    assert ms.composite(1).bid_px_e8 == 108_502_000            # fresh from the snapshot

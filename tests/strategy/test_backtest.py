@@ -1,0 +1,122 @@
+"""The example strategies as backtests over CSV and journal, and the decision stage's
+determinism: a recorded live run replays equal, the same quotes give the same state hash."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fxpipe.model.events as ev
+from fxpipe.cli import main as cli_main
+from fxpipe.journal import Journal
+from fxpipe.replay import StageRecorder, replay_journal
+from fxpipe.runtime.backtest import BacktestError, SimVenue, quotes_from_csv, run_backtest
+from fxpipe.stages.decision import DecisionStage
+from tests.strategy.helpers import PIP, quote
+
+MM = [{"strategy": "examples.market_maker:MarketMaker", "strategy_id": 1,
+       "params": {"half_spread_e8": 2 * PIP, "size_e2": 100_000_00, "skew_e8_per_unit": PIP,
+                  "max_position_e2": 300_000_00, "requote_e8": 6 * PIP}}]
+MOM = [{"strategy": "examples.momentum:Momentum", "strategy_id": 2,
+        "params": {"lookback": 5, "threshold_e8": 3 * PIP, "cooldown_ns": 0}}]
+
+
+def walk(n: int, seed: int = 3) -> list[np.void]:
+    rng = np.random.default_rng(seed)
+    mid = 108_500_000 + np.cumsum(rng.integers(-2, 3, size=n) * PIP)
+    return [quote(i + 1, int(m) - PIP, int(m) + PIP) for i, m in enumerate(mid)]
+
+
+def write_csv(path, quotes) -> None:
+    lines = ["ts_ns,venue_id,instrument_id,bid_px_e8,bid_qty_e2,ask_px_e8,ask_qty_e2"]
+    lines += [f"{int(q['ts_receive_ns'])},1,1,{int(q['bid_px_e8'])},{int(q['bid_qty_e2'])},"
+              f"{int(q['ask_px_e8'])},{int(q['ask_qty_e2'])}" for q in quotes]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def test_market_maker_quotes_both_sides_around_the_mid_and_skews_on_inventory():
+    st = DecisionStage([{**MM[0], "params": {**MM[0]["params"], "requote_e8": PIP}}])
+    out = st.on_event(quote(1, 108_500_000 - PIP, 108_500_000 + PIP))
+    (bid, ask) = out
+    assert (int(bid["side"]), int(ask["side"])) == (ev.Side.BUY, ev.Side.SELL)
+    assert (int(bid["price_e8"]), int(ask["price_e8"])) == (108_500_000 - 2 * PIP, 108_500_000 + 2 * PIP)
+    # long 200k: both quotes move down by 2 × skew (sell more eagerly, buy less eagerly)
+    st.on_event(ev.make(ev.EventType.POSITION_UPDATE, strategy_id=1, instrument_id=1, net_qty_e2=200_000_00))
+    out = st.on_event(quote(2, 108_500_000 - PIP, 108_500_000 + PIP))
+    prices = {int(o["side"]): int(o["price_e8"]) for o in out if int(o["action"]) == ev.IntentAction.REPLACE}
+    assert prices == {int(ev.Side.BUY): 108_500_000 - 4 * PIP, int(ev.Side.SELL): 108_500_000}
+
+
+def test_market_maker_stops_bidding_at_its_position_limit():
+    st = DecisionStage(MM)
+    (bid, ask) = st.on_event(quote(1, 108_500_000 - PIP, 108_500_000 + PIP))
+    st.on_event(ev.make(ev.EventType.POSITION_UPDATE, strategy_id=1, instrument_id=1, net_qty_e2=300_000_00))
+    out = st.on_event(quote(2, 108_500_000 - PIP, 108_500_000 + PIP))
+    cancels = [o for o in out if int(o["action"]) == ev.IntentAction.CANCEL]
+    assert [int(c["orig_cl_ord_id"]) for c in cancels] == [int(bid["cl_ord_id"])]
+
+
+def test_backtest_over_csv_trades_and_is_deterministic(tmp_path):
+    path = tmp_path / "quotes.csv"
+    write_csv(path, walk(2_000))
+    a = run_backtest(DecisionStage(MM + MOM), quotes_from_csv(path))
+    b = run_backtest(DecisionStage(MM + MOM), quotes_from_csv(path))
+    assert a.quotes == 2_000 and a.fills > 0 and a.orders > 0
+    assert {sid for sid, _ in a.positions} == {1, 2}
+    assert abs(a.positions[(1, 1)]) <= 300_000_00
+    assert a.state_hash == b.state_hash and a.cash_e10 == b.cash_e10 and a.positions == b.positions
+
+
+def test_backtest_over_a_journal_equals_the_csv_run(tmp_path):
+    quotes = walk(500)
+    write_csv(tmp_path / "q.csv", quotes)
+    with Journal.open(tmp_path / "j") as j:
+        j.append_events(np.array(quotes, dtype=quotes[0].dtype))
+    code = cli_main(["backtest", str(tmp_path / "j"), "examples.momentum:Momentum",
+                     "--params", '{"lookback": 5, "threshold_e8": 3000, "cooldown_ns": 0}'])
+    assert code == 0
+    from fxpipe.runtime.backtest import backtest_file
+    assert backtest_file(tmp_path / "j", MOM).state_hash == backtest_file(tmp_path / "q.csv", MOM).state_hash
+
+
+def test_bad_csv_is_refused_with_the_line(tmp_path):
+    p = tmp_path / "bad.csv"
+    p.write_text("ts_ns,venue_id,instrument_id,bid_px_e8,bid_qty_e2,ask_px_e8,ask_qty_e2\n1,1,1,1.085,1,2,1\n")
+    with pytest.raises(BacktestError, match="line 2"):
+        list(quotes_from_csv(p))
+    p.write_text("ts,bid\n1,2\n")
+    with pytest.raises(BacktestError, match="header lacks"):
+        list(quotes_from_csv(p))
+
+
+def test_sim_venue_ioc_fills_up_to_the_quote_and_cancels_the_rest():
+    v = SimVenue()
+    v.on_quote(quote(1, 100, 110, aq=50), 0)
+    it = ev.make(ev.EventType.ORDER_INTENT, cl_ord_id=5, strategy_id=1, venue_id=1, instrument_id=1,
+                 side=ev.Side.BUY, qty_e2=80, price_e8=111, action=ev.IntentAction.NEW,
+                 time_in_force=ev.TimeInForce.IOC, ord_type=ev.OrdType.LIMIT)
+    f, part, rest = v.on_intent(it, 0)
+    assert (int(f["last_qty_e2"]), int(f["last_px_e8"])) == (50, 110)
+    assert int(part["ord_status"]) == ev.OrdStatus.PARTIALLY_FILLED
+    assert int(rest["ord_status"]) == ev.OrdStatus.CANCELED and int(rest["cum_qty_e2"]) == 50
+
+
+def test_recorded_decision_stage_replays_equal(tmp_path):
+    with Journal.open(tmp_path / "rec") as j:
+        rec = StageRecorder(j, DecisionStage(MM + MOM), stage_id=3)
+        venue = SimVenue()
+        for q in walk(300):
+            now = int(q["ts_receive_ns"])
+            work = [q]
+            while work:
+                e = work.pop(0)
+                if int(e["type"]) == ev.EventType.ORDER_INTENT:
+                    work.extend(venue.on_intent(e, now))
+                    continue
+                work.extend(rec.feed(e))
+            if int(q["sequence"]) % 50 == 0:
+                rec.timer(now)
+                rec.checkpoint()
+        rec.close()
+    report = replay_journal(tmp_path / "rec")
+    assert report.ok, report.divergence
+    assert report.state_hashes >= 6 and report.outputs > 0

@@ -1,0 +1,142 @@
+"""The strategy API through the decision stage: what a strategy sees and what its context
+turns into OrderIntent events."""
+from __future__ import annotations
+
+import pytest
+
+import fxpipe.model.events as ev
+from fxpipe.stages.decision import DecisionStage
+from fxpipe.strategy import Strategy, StrategyError
+from tests.strategy.helpers import PIP, fill, quote, update
+
+MID = 108_500_000
+
+
+class Recorder(Strategy):
+    """Records every callback; submits one buy at the bid on the first quote."""
+
+    def __init__(self):
+        self.seen: list[tuple] = []
+        self.order = None
+
+    def on_quote(self, q):
+        self.seen.append(("quote", q.seq, q.mid_e8, self.ctx.now_ns))
+        if self.order is None:
+            self.order = self.ctx.submit(q.instrument_id, ev.Side.BUY, 100_000_00, q.bid_px_e8)
+
+    def on_fill(self, f):
+        self.seen.append(("fill", f.cl_ord_id, f.last_qty_e2, self.ctx.position(f.instrument_id)))
+
+    def on_order_update(self, u):
+        self.seen.append(("update", u.cl_ord_id, u.ord_status))
+
+    def on_timer(self, now_ns):
+        self.seen.append(("timer", now_ns))
+
+
+class Broken(Strategy):
+    def on_quote(self, q):
+        self.ctx.submit(q.instrument_id, ev.Side.SELL, 100, q.ask_px_e8)
+        if q.seq >= 2:
+            raise ZeroDivisionError("model blew up")
+
+
+def host(*specs):
+    return DecisionStage([{"strategy": s, "strategy_id": i + 1, "params": {}} for i, s in enumerate(specs)])
+
+
+def test_submit_becomes_an_intent_with_the_trigger_and_its_hop_stamps():
+    st = host("tests.strategy.test_strategy_api:Recorder")
+    q = quote(7, MID - PIP, MID + PIP)
+    q["ts_venue_ns"], q["ts_decode_ns"] = 111, 7_000_222
+    (it,) = st.on_event(q)
+    assert int(it["type"]) == ev.EventType.ORDER_INTENT
+    assert int(it["action"]) == ev.IntentAction.NEW and int(it["side"]) == ev.Side.BUY
+    assert int(it["price_e8"]) == MID - PIP and int(it["qty_e2"]) == 100_000_00
+    assert int(it["trigger_seq"]) == 7 and int(it["strategy_id"]) == 1
+    assert int(it["cl_ord_id"]) == (1 << 40) | 1
+    assert (int(it["ts_venue_ns"]), int(it["ts_decode_ns"])) == (111, 7_000_222)
+
+
+def test_fills_updates_and_timers_reach_the_owner_with_its_position():
+    st = host("tests.strategy.test_strategy_api:Recorder")
+    (it,) = st.on_event(quote(1, MID - PIP, MID + PIP))
+    cl = int(it["cl_ord_id"])
+    st.on_event(update(cl, 1, ev.OrdStatus.NEW, ev.ExecType.NEW))
+    st.on_event(fill(cl, 1, ev.Side.BUY, 40_000_00, MID - PIP))
+    st.on_event(fill(cl, 2, ev.Side.BUY, 1, MID))           # another strategy's fill: not ours
+    st.on_timer(5_000_000)
+    seen = st.strategy(1).seen
+    assert ("update", cl, int(ev.OrdStatus.NEW)) in seen
+    assert ("fill", cl, 40_000_00, 40_000_00) in seen
+    assert seen[-1] == ("timer", 5_000_000)
+    assert st.context(1).position(1) == 40_000_00
+
+
+def test_a_bust_takes_the_fill_back_and_the_oms_position_is_authoritative():
+    st = host("tests.strategy.test_strategy_api:Recorder")
+    st.on_event(fill(9, 1, ev.Side.SELL, 10_00, MID))
+    st.on_event(fill(9, 1, ev.Side.SELL, 10_00, MID, trans=ev.ExecTransType.CANCEL))
+    assert st.context(1).position(1) == 0
+    st.on_event(ev.make(ev.EventType.POSITION_UPDATE, strategy_id=1, instrument_id=1, net_qty_e2=-7_00))
+    assert st.context(1).position(1) == -7_00
+
+
+def test_cancel_and_replace_name_the_order_and_track_it():
+    st = host("tests.strategy.test_strategy_api:Recorder")
+    (it,) = st.on_event(quote(1, MID - PIP, MID + PIP))
+    ctx, cl = st.context(1), int(it["cl_ord_id"])
+    new = ctx.replace(cl, price_e8=MID - 2 * PIP)
+    ctx.cancel(new)
+    rep, can = ctx.take()
+    assert int(rep["action"]) == ev.IntentAction.REPLACE and int(rep["orig_cl_ord_id"]) == cl
+    assert int(rep["price_e8"]) == MID - 2 * PIP and int(rep["qty_e2"]) == 100_000_00
+    assert int(can["action"]) == ev.IntentAction.CANCEL and int(can["orig_cl_ord_id"]) == new
+    with pytest.raises(StrategyError, match="unknown"):
+        ctx.cancel(12345)
+
+
+def test_replace_ack_after_a_partial_fill_keeps_cum_and_leaves_new_minus_cum():
+    st = host("tests.strategy.test_strategy_api:Recorder")
+    (it,) = st.on_event(quote(1, MID - PIP, MID + PIP))
+    ctx, cl = st.context(1), int(it["cl_ord_id"])
+    st.on_event(update(cl, 1, ev.OrdStatus.PARTIALLY_FILLED, ev.ExecType.PARTIAL_FILL, cum=30_000_00,
+                       leaves=70_000_00))
+    new = ctx.replace(cl, qty_e2=50_000_00)
+    ctx.take()
+    assert ctx.order(new).leaves_qty_e2 == 20_000_00 and ctx.order(new).cum_qty_e2 == 30_000_00
+    # a late, out-of-order report never lowers what is filled
+    st.on_event(update(new, 1, ev.OrdStatus.NEW, ev.ExecType.REPLACE, cum=0, leaves=20_000_00, orig=cl))
+    assert ctx.order(new).cum_qty_e2 == 30_000_00
+    assert ctx.order(cl) is None         # the replaced order is done and forgotten
+
+
+def test_bad_orders_are_refused_with_the_reason():
+    st = host("tests.strategy.test_strategy_api:Recorder")
+    ctx = st.context(1)
+    with pytest.raises(StrategyError, match="qty_e2 and price_e8 must be > 0"):
+        ctx.submit(1, ev.Side.BUY, 0, MID)
+    with pytest.raises(StrategyError, match="side"):
+        ctx.submit(1, 3, 100, MID)
+
+
+def test_a_failing_strategy_is_stopped_with_an_alarm_and_its_orders_cancelled():
+    st = host("tests.strategy.test_strategy_api:Broken", "tests.strategy.test_strategy_api:Recorder")
+    first = st.on_event(quote(1, MID - PIP, MID + PIP))
+    assert {int(o["strategy_id"]) for o in first} == {1, 2}
+    out = st.on_event(quote(2, MID - PIP, MID + PIP))
+    risk = [o for o in out if int(o["type"]) == ev.EventType.RISK]
+    assert len(risk) == 1 and int(risk[0]["action"]) == ev.RiskAction.STRATEGY_STOPPED
+    cancels = [o for o in out if int(o["type"]) == ev.EventType.ORDER_INTENT]
+    assert [int(c["action"]) for c in cancels] == [ev.IntentAction.CANCEL]
+    assert int(cancels[0]["orig_cl_ord_id"]) == int(first[0]["cl_ord_id"])
+    assert "ZeroDivisionError" in st.stopped[1]
+    assert st.on_event(quote(3, MID - PIP, MID + PIP)) == []     # stopped: called no more
+    assert st.strategy(2).seen[-1][0] == "quote"                  # the other strategy carries on
+
+
+def test_unknown_strategy_is_a_clear_error():
+    with pytest.raises(StrategyError, match="cannot be loaded"):
+        host("examples.nothing_here:Nope")
+    with pytest.raises(StrategyError, match="module:ClassName"):
+        host("MarketMaker")
