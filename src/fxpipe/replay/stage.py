@@ -45,5 +45,6 @@ def make_stage(name: str, config: bytes) -> Stage:
 
 def _load_builtin() -> None:
     # importing a stage module registers it
+    import fxpipe.oms.stage  # noqa: F401
     import fxpipe.replay.book_stage  # noqa: F401
     import fxpipe.replay.market_state  # noqa: F401
