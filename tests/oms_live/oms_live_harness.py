@@ -30,7 +30,8 @@ def venue(tmp: Path, **kw) -> VenueProcess:
 
 
 class Oms:
-    def __init__(self, tmp: Path, v: VenueProcess, limits: str = LIMITS, timeout_ms: int = 3000):
+    def __init__(self, tmp: Path, v: Any, limits: str = LIMITS, timeout_ms: int = 3000,
+                 reset_on_logon: bool = True):
         self.tmp = tmp
         self.v = v
         self.outputs: list[Any] = []
@@ -38,7 +39,7 @@ class Oms:
         links = [VenueLink(ECN, v.ecn_port, "ECN1", kind="ecn"),
                  VenueLink(LP, v.lp_port, "LP1", kind="lp")]
         self.gw = OrderGateway(self.stage, links, tmp / "journal", tmp / "oms-state",
-                               on_output=self.outputs.append)
+                               on_output=self.outputs.append, reset_on_logon=reset_on_logon)
 
     def wait(self, pred, what: str, timeout: float = WAIT_S):
         deadline = time.monotonic() + timeout

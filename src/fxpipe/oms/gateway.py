@@ -84,7 +84,8 @@ class OrderGateway(Application):
                  state_dir: Path, *, stage_id: int = 1, fsync: str = "never",
                  clock: Callable[[], int] = time.time_ns,
                  on_output: Callable[[Any], None] | None = None,
-                 reconnect_min_s: float = 0.2, reconnect_max_s: float = 2.0):
+                 reconnect_min_s: float = 0.2, reconnect_max_s: float = 2.0,
+                 reset_on_logon: bool = False, session_fsync: str = "never"):
         self.stage = stage
         self.clock = clock
         self.on_output = on_output
@@ -112,8 +113,8 @@ class OrderGateway(Application):
                                 sender_comp_id=v.sender_comp_id, target_comp_id=v.target_comp_id,
                                 host=v.host, port=v.port, heartbeat_s=v.heartbeat_s,
                                 store_dir=str(Path(state_dir) / "fix-store"),
-                                log_dir=str(Path(state_dir) / "fix-log"), fsync="never",
-                                reset_on_logon=True, reconnect_min_s=reconnect_min_s,
+                                log_dir=str(Path(state_dir) / "fix-log"), fsync=session_fsync,
+                                reset_on_logon=reset_on_logon, reconnect_min_s=reconnect_min_s,
                                 reconnect_max_s=reconnect_max_s)
             s = self.engine.add_session(cfg, self)
             self.sessions[v.venue_id] = s
