@@ -67,6 +67,24 @@ class Oms:
         sends = [o for o in out if int(o["type"]) == ev.EventType.ORDER_INTENT]
         return int(sends[0]["cl_ord_id"]) if sends else 0
 
+    def cancel(self, cl: int) -> tuple[int, list[Any]]:
+        """(ClOrdID of the cancel sent, or 0; the stage's outputs)."""
+        return self._request(cl, ev.IntentAction.CANCEL, 0, 0)
+
+    def replace(self, cl: int, qty: str, price_e8: int) -> tuple[int, list[Any]]:
+        return self._request(cl, ev.IntentAction.REPLACE, parse_qty(qty), price_e8)
+
+    def _request(self, cl: int, action: int, qty_e2: int, price_e8: int) -> tuple[int, list[Any]]:
+        view = self.stage.book.order(cl)
+        intent = ev.make(ev.EventType.ORDER_INTENT, venue_id=view.venue_id, instrument_id=view.instrument_id,
+                         orig_cl_ord_id=cl, qty_e2=qty_e2 or view.order_qty_e2,
+                         price_e8=price_e8 or view.price_e8, action=action, side=view.side,
+                         ord_type=view.ord_type, time_in_force=view.time_in_force,
+                         strategy_id=view.strategy_id)
+        out = self.gw.submit(intent)
+        sends = [o for o in out if int(o["type"]) == ev.EventType.ORDER_INTENT]
+        return (int(sends[0]["cl_ord_id"]) if sends else 0), list(out)
+
     def status(self, cl: int) -> int:
         view = self.stage.book.order(cl)
         return int(view.status) if view is not None else -1
