@@ -107,7 +107,7 @@ def test_kill_9_during_an_order_storm_loses_and_duplicates_nothing(tmp_path):
             p = child(tmp_path / "oms", v, "storm", k)
             try:
                 wait_ready(p)
-                time.sleep(rng.uniform(0.02, 0.4))     # the kill point: anywhere in the storm
+                time.sleep(rng.uniform(0.01, 0.25))    # the kill point: anywhere in the storm
             finally:
                 p.send_signal(signal.SIGKILL)
                 p.wait(10)
