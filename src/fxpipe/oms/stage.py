@@ -35,6 +35,8 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+import numpy as np
+
 import fxpipe.model.events as ev
 from fxpipe.oms.enums import Alarm, Disposition, RequestState, Verdict
 from fxpipe.oms.results import IntentResult, ReportResult
@@ -52,12 +54,25 @@ _BOOK_ALARMS = (Alarm.UNKNOWN_ORDER, Alarm.DUPLICATE_MISMATCH, Alarm.EXEC_REF_CO
                 Alarm.STATE_CONFLICT, Alarm.INVALID_REPORT, Alarm.OUT_OF_MEMORY)
 
 
+_DTYPES = {int(t): ev.dtype_for(t) for t in ev.EventType}
+_QUOTE, _INTENT, _UPDATE, _FILL = int(_T.QUOTE), int(_T.ORDER_INTENT), int(_T.ORDER_UPDATE), int(_T.FILL)
+_CONTROL, _TIMER, _SESSION = int(_T.CONTROL), int(_T.TIMER), int(_T.SESSION)
+_CANCEL, _NEW, _REPLACE = int(ev.IntentAction.CANCEL), int(ev.IntentAction.NEW), int(ev.IntentAction.REPLACE)
+_EXECUTION = int(ev.ReportKind.EXECUTION)
+_CORRECT = int(ev.ExecTransType.CORRECT)
+
+
 def _rec(raw: bytes) -> Any:
-    return ev.read(bytearray(raw))
+    """A writable record over its own copy of one event's bytes."""
+    t = raw[0] | (raw[1] << 8)
+    try:
+        return np.frombuffer(bytearray(raw), dtype=_DTYPES[t])[0]
+    except KeyError:
+        raise ValueError(f"unknown event type {t}") from None
 
 
 def _expects_fill(u: Any) -> bool:
-    return (int(u["report_kind"]) == ev.ReportKind.EXECUTION
+    return (int(u["report_kind"]) == _EXECUTION
             and (int(u["exec_type"]) in _FILL_EXEC_TYPES
                  or int(u["exec_trans_type"]) in _FILL_TRANS_TYPES))
 
@@ -94,34 +109,34 @@ class OmsStage:
     # ------------------------------------------------------------------ the Stage protocol
 
     def on_event(self, event: Any, seq: int = 0, end_of_batch: bool = True) -> Sequence[Any]:
-        e = _rec(bytes(memoryview(event).cast("B")) if not isinstance(event, bytes) else event)
+        e = _rec(event if isinstance(event, bytes) else event.tobytes())
         if seq:
             e["sequence"] = seq
         t = int(e["type"])
         out: list[Any] = []
         if self._held is not None:
             held, self._held = self._held, None
-            if t == _T.FILL and int(e["cl_ord_id"]) == int(held["cl_ord_id"]):
+            if t == _FILL and int(e["cl_ord_id"]) == int(held["cl_ord_id"]):
                 return self.on_report(held, e)
             out += self.on_report(held, None)
-        if t == _T.ORDER_UPDATE:
+        if t == _UPDATE:
             if _expects_fill(e):
                 self._held = e        # its Fill is the next event; applied together
                 return out
             return out + self.on_report(e, None)
-        if t == _T.ORDER_INTENT:
+        if t == _INTENT:
             return out + self.on_intent(e)
-        if t == _T.FILL:
+        if t == _FILL:
             return out + [self._alarm(0, int(e["cl_ord_id"]), e, observed=int(e["last_qty_e2"]))]
-        if t == _T.QUOTE:
+        if t == _QUOTE:
             return out + self._intents_through_book(self.numbers.on_event(e))
-        if t == _T.CONTROL:
+        if t == _CONTROL:
             return out + self._intents_through_book(self.risk.apply(e))
-        if t == _T.TIMER:
+        if t == _TIMER:
             if int(e["kind"]) == ev.TimerKind.ORDER_TIMEOUT:
                 return out + self._on_timeout(e)
             return out + self.numbers.on_event(e)
-        if t == _T.SESSION and int(e["session_kind"]) == ev.SessionKind.ORDERS:
+        if t == _SESSION and int(e["session_kind"]) == ev.SessionKind.ORDERS:
             return out + self._on_session(e)
         return out
 
@@ -186,7 +201,7 @@ class OmsStage:
         action = int(intent["action"])
         seq = int(intent["sequence"])
         reused = int(intent["cl_ord_id"]) != 0 and self.book.request(int(intent["cl_ord_id"])) is not None
-        if action != ev.IntentAction.CANCEL and not reused:     # a reused ClOrdID: the book refuses
+        if action != _CANCEL and not reused:     # a reused ClOrdID: the book refuses
             if int(intent["cl_ord_id"]) == 0:
                 # the ClOrdID is chosen before risk sees the intent, so both track the same id
                 intent = _rec(intent.tobytes())
@@ -199,15 +214,15 @@ class OmsStage:
         if res.verdict != Verdict.SEND:
             update["sequence"] = seq
             out = [update]
-            if reused or action == ev.IntentAction.CANCEL:
+            if reused or action == _CANCEL:
                 return out
-            if action == ev.IntentAction.NEW:
+            if action == _NEW:
                 # risk counted the order as open: it never left, so it is done for risk
                 gone = _rec(res.update_raw)
                 gone["ord_status"] = ev.OrdStatus.CANCELED
                 gone["leaves_qty_e2"] = 0
                 self.risk.apply(gone)
-            elif action == ev.IntentAction.REPLACE:
+            elif action == _REPLACE:
                 self.risk.apply(update)   # a cancel reject to the replace: risk drops it
             return out
         send = _rec(res.send_raw) if res.send_raw is not None else None
@@ -220,7 +235,7 @@ class OmsStage:
         sends come out (a cancel for an order already done or already canceling is moot)."""
         out: list[Any] = []
         for e in events:
-            if int(e["type"]) != _T.ORDER_INTENT:
+            if int(e["type"]) != _INTENT:
                 out.append(e)
                 continue
             res: IntentResult = self.book.submit(e.tobytes())
@@ -256,7 +271,7 @@ class OmsStage:
             out.append(delta)
             # the positions engine takes a correction as one fill naming the one it replaces:
             # the undo half of the book's pair is implied there
-            if int(delta["exec_trans_type"]) == ev.ExecTransType.CORRECT and int(delta["last_qty_e2"]) < 0:
+            if int(delta["exec_trans_type"]) == _CORRECT and int(delta["last_qty_e2"]) < 0:
                 continue
             out += self._intents_through_book(self.numbers.on_event(delta))
         if res.publish and res.disposition == Disposition.APPLIED:
