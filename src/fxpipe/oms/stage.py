@@ -265,14 +265,31 @@ class OmsStage:
             if res.alarms & alarm:
                 out.append(self._alarm(int(alarm), int(view["cl_ord_id"]), view,
                                        observed=res.alarm_observed, limit=res.alarm_limit))
+        new_half = any(_rec(r)["exec_trans_type"] == _CORRECT and _rec(r)["last_qty_e2"] > 0
+                       for r in res.fill_raws) if len(res.fill_raws) > 1 else False
         for raw in res.fill_raws:
             delta = _rec(raw)
             delta["sequence"] = seq
             out.append(delta)
             # the positions engine takes a correction as one fill naming the one it replaces:
             # the undo half of the book's pair is implied there
-            if int(delta["exec_trans_type"]) == _CORRECT and int(delta["last_qty_e2"]) < 0:
-                continue
+            if int(delta["exec_trans_type"]) == _CORRECT:
+                if int(delta["last_qty_e2"]) < 0:
+                    if new_half:
+                        continue
+                    # the book undid the named fill but counts nothing new (the new ExecID was
+                    # busted before it arrived): for positions that is a bust of the named fill
+                    delta = _rec(delta.tobytes())
+                    delta["exec_trans_type"] = ev.ExecTransType.CANCEL
+                    delta["last_qty_e2"] = -int(delta["last_qty_e2"])
+                    out += self._intents_through_book(self.numbers.on_event(delta))
+                    continue
+                if self.positions.fill_state(int(delta["venue_id"]), bytes(delta["exec_ref_id"])) is None:
+                    # a correction that overtook the fill it names: the book counts it as the
+                    # order's fill (the named one will count for nothing), so positions do too
+                    delta = _rec(delta.tobytes())
+                    delta["exec_trans_type"] = ev.ExecTransType.NEW
+                    delta["exec_ref_id"] = b""
             out += self._intents_through_book(self.numbers.on_event(delta))
         if res.publish and res.disposition == Disposition.APPLIED:
             out += self._intents_through_book(self.risk.apply(view))
