@@ -1,20 +1,17 @@
-"""OMS order-book benchmark (first part): what one order lifecycle costs in the order book, at
-C level (the oms stage's Cython path: cimport of book / intents / reports) and through the
-Python API (fxpipe.oms.OrderBook), in the same run.
+"""OMS benchmark: what one order lifecycle costs, in the order book alone and in the whole oms
+stage, at C level and through the Python API; orders/s sustained against the venue simulator
+over loopback FIX; and NautilusTrader's backtest engine as the peer, in the same run.
 
-    OrderIntent (new) ──book_new_order────► IntentOutcome: checks, ClOrdID, request to send
-    OrderUpdate (ack) ──book_apply_report─► ReportOutcome: the order's view
-    OrderUpdate + Fill ─book_apply_report─► ReportOutcome: the order's view + position delta
+    book only:  OrderIntent ─book_new_order─► ack ─book_apply_report─► fill + delta
+    oms stage:  OrderIntent ─risk─► book ─► NewOrderSingle bytes (FIX encode)
+                ExecutionReport bytes ─parse─► OrderUpdate + Fill ─► book ─► delta ─► position ─► risk
+    live:       OrderGateway ──FIX 4.2 over loopback──► `fxpipe venue` (ECN), market IOC orders
+    peer:       NautilusTrader BacktestEngine, quotes with one market order per 100 vs none
 
-Each lifecycle is a new order on a book that keeps growing, as a trading day's does. Per-step
-latencies come from a run that reads the clock around each step; the per-lifecycle mean from
-a second run with no clock read inside the loop.
-
-Not measured here yet, on purpose: the FIX encode of the NewOrderSingle and the parse of the
-ExecutionReport, pre-trade risk and the position update, orders/s against the venue simulator
-over loopback FIX, and NautilusTrader's backtest engine as the peer. Those belong to the OMS
-stage that integrates this book with the codec, risk, positions and the venue adapters, and
-join this benchmark then; no figure for them is printed before it can be measured.
+The C-level stage loop (fxpipe.oms.stageloops) runs every step through the C APIs the stage's
+hot path uses; the Python path is OmsStage.on_event with the venue adapter's encode and the
+FIX bridge's parse around it. The NautilusTrader figure is the extra run time per order of its
+backtest engine (order, risk, matching, fill, position, portfolio), measured in its own venv.
 """
 from __future__ import annotations
 
@@ -27,6 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._harness import Results, histogram_from_ns, parse_args, pick_cores, pin  # noqa: E402
+from bench.oms_stage import live_orders_per_s, nautilus_peer, stage_c_level, stage_python  # noqa: E402
 from fxpipe.oms import CL_ORD_ID_SPAN, Disposition, OrderBook, Verdict  # noqa: E402
 from fxpipe.oms.benchloops import c_lifecycles, scripted_events  # noqa: E402
 
@@ -70,23 +68,32 @@ def python_api(res: Results, n: int) -> float:
 
 
 def main(argv=None) -> int:
-    args = parse_args("oms", "OMS order book: cost of an order lifecycle, C level and Python API", argv)
+    args = parse_args("oms", "OMS: cost of an order lifecycle (book, whole stage; C level and Python "
+                      "API), orders/s over loopback FIX, NautilusTrader's backtest engine", argv)
     n = 50_000 if args.quick else 500_000
+    n_stage = 20_000 if args.quick else 200_000
     core = pick_cores(args.cores, 1)[0]
     pin(core)
     res = Results("oms")
-    res.notes.append(f"{n} lifecycles (new order, ack, full fill) per run, one new order each, "
-                     f"pinned to core {core}; gc disabled in the measured loops")
-    res.notes.append("not yet in this benchmark: FIX encode/parse, risk, positions, orders/s over "
-                     "loopback FIX and the NautilusTrader peer (they come with the OMS stage)")
+    res.notes.append(f"book: {n} lifecycles (new order, ack, full fill); stage: {n_stage} lifecycles "
+                     f"(intent, risk, book, NewOrderSingle encode; ExecutionReport parse, book, position, "
+                     f"risk); pinned to core {core}; gc disabled in the measured loops")
     gc.collect()
     gc.disable()
     try:
         c_mean = c_level(res, n)
         py_mean = python_api(res, n)
+        sc_mean = stage_c_level(res, n_stage)
+        sp_mean = stage_python(res, n_stage // 10)
     finally:
         gc.enable()
-    res.add("ratio", "Python API / C level, lifecycle mean", "x", round(py_mean / c_mean, 2))
+    res.add("ratio", "book: Python API / C level, lifecycle mean", "x", round(py_mean / c_mean, 2))
+    res.add("ratio", "stage: Python API / C level, lifecycle mean", "x", round(sp_mean / sc_mean, 2))
+    live_orders_per_s(res, 500 if args.quick else 3000)
+    naut = nautilus_peer(res, 20_000 if args.quick else 100_000)
+    if naut is not None:
+        res.add("ratio", "NautilusTrader extra per order / fxpipe stage C lifecycle", "x", round(naut / sc_mean, 1))
+        res.add("ratio", "NautilusTrader extra per order / fxpipe stage Python lifecycle", "x", round(naut / sp_mean, 1))
     res.finish(args)
     return 0
 

@@ -58,8 +58,7 @@ _REGISTRY: dict[str, Callable[[bytes], Stage]] = {}
 
 # Modules whose import registers stages; optional ones may be absent from an installation.
 _BUILTIN = ("fxpipe.stages.market_state", "fxpipe.stages.book", "fxpipe.stages.decision",
-            "fxpipe.stages.journal_stage", "fxpipe.runtime.fused")
-_OPTIONAL = ("fxpipe.oms.stage",)
+            "fxpipe.stages.journal_stage", "fxpipe.runtime.fused", "fxpipe.oms.stage")
 
 
 def register_stage(name: str, factory: Callable[[bytes], Stage]) -> None:
@@ -87,9 +86,3 @@ def _load_builtin() -> None:
 
     for module in _BUILTIN:
         importlib.import_module(module)
-    for module in _OPTIONAL:
-        try:
-            importlib.import_module(module)
-        except ModuleNotFoundError as exc:
-            if exc.name != module:      # the module exists but something it needs is missing
-                raise

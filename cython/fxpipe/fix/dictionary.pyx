@@ -85,6 +85,11 @@ _TYPES = {
     "MULTIPLEVALUESTRING": FT_MULTI,
 }
 _keep = []          # the bytes behind g_enum, alive as long as the module
+# Values venues send beyond FIX 4.2's own lists, accepted on receipt: "99" (Other, FIX 4.3) in
+# OrdRejReason and CxlRejReason is what last-look LPs put on a last-look reject. Refusing it
+# would answer the venue's reject with a session Reject and lose the order's outcome; the
+# report goes through with reason 99 like any other reason.
+ACCEPTED_BEYOND_FIX42 = {102: ("99",), 103: ("99",)}
 _group_members = {}  # (msg_type, count_tag) -> tuple of member tags, delimiter first
 
 
@@ -141,6 +146,7 @@ cdef void build() except *:
             continue
         g_type[tag] = _TYPES.get(ftype, FT_STRING)
         if values:
+            values = tuple(values) + ACCEPTED_BEYOND_FIX42.get(tag, ())
             raw = ("\x01" + "\x01".join(values) + "\x01").encode("ascii")
             _keep.append(raw)
             g_enum[tag] = <const char*>raw

@@ -4,7 +4,9 @@ idempotent by ExecID, busts and corrections as explicit deltas, overfills and un
 as alarms), UNKNOWN for orders in flight when a session drops, and a state hash for replay.
 
 The C-level API the oms stage cimports is cython/fxpipe/oms/{book,intents,reports}.pxd; the
-Python view (OrderBook) is for tests, tools, replay and status.
+Python view (OrderBook) is for tests, tools, replay and status. The stage that chains risk, the
+book and positions is fxpipe.oms.stage.OmsStage; its I/O (FIX order sessions, journal,
+recovery) is fxpipe.oms.gateway.OrderGateway; each venue's wire is in fxpipe.oms.venues.
 """
 from fxpipe.oms.enums import (
     CL_ORD_ID_SPAN,

@@ -1,0 +1,329 @@
+"""The oms stage: one pure, deterministic handler that takes a strategy's intent through
+pre-trade risk and the order book to a request for the venue, and a venue's report through the
+order book to position deltas, positions, PnL and what risk trips. No I/O, no wall clock: the
+order gateway sends the ORDER_INTENT outputs (the requests, ClOrdIDs filled in) and an
+OrderStatusRequest for every update it publishes in UNKNOWN; everything else is for the exec
+ring. The same inputs give the same outputs and the same state hash, live and in replay.
+
+Inputs and what each causes, in this order:
+- OrderIntent (new / replace): risk first (a reject: its RiskEvent), then the order book (the
+  order's view, PENDING_NEW / PENDING_REPLACE, then the request to send; a refusal: the
+  book's synthetic reject). Cancels skip risk, which never refuses one.
+- OrderUpdate [+ Fill] from a venue (venue_id set by the gateway): the book's view of the
+  order when it changed, a RiskEvent ALARM per alarm the book raised, then per position delta
+  the delta itself, the PositionUpdate, PnL and what risk trips (loss limit); then what risk
+  makes of the order's new view (overfill: alarm, strategy stopped, kill switch per config;
+  reject storm). A kill switch's cancels go through the book like any cancel.
+- Fill: only as the second half of a report (the OrderUpdate right before it, same ClOrdID);
+  a Fill on its own never moves a position here (an alarm says so).
+- Quote: the mark; PositionUpdates and what risk trips (see the book stage).
+- Control: kill switch, cancel all, limit changes; cancels go through the book.
+- Timer ORDER_TIMEOUT: the request's order UNKNOWN (the gateway asks the venue); other timers:
+  the desk's PnL snapshot.
+- SessionEvent of an order session: DISCONNECTED makes orders in flight UNKNOWN; ACTIVE lets
+  the venue take orders again once none is left UNKNOWN there.
+
+Request timers: every request sent arms a deadline; `due_timers(now_ns)` gives the Timer
+events whose deadline passed (in deadline, then ClOrdID order) for the caller to journal and
+feed back, and `on_timer(now_ns)` does both at once.
+"""
+from __future__ import annotations
+
+import hashlib
+import heapq
+import json
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+import fxpipe.model.events as ev
+from fxpipe.oms.enums import Alarm, Disposition, RequestState, Verdict
+from fxpipe.oms.results import IntentResult, ReportResult
+from fxpipe.oms.view import OrderBook
+from fxpipe.stage import register_stage
+from fxpipe.stages.book import BookStage
+
+NAME = "oms"
+_T = ev.EventType
+# a report of these kinds carries a Fill made of the same message (see the FIX bridge)
+_FILL_EXEC_TYPES = (int(ev.ExecType.PARTIAL_FILL), int(ev.ExecType.FILL))
+_FILL_TRANS_TYPES = (int(ev.ExecTransType.CANCEL), int(ev.ExecTransType.CORRECT))
+# order-book alarms other than the overfill (which the risk engine raises from the order's view)
+_BOOK_ALARMS = (Alarm.UNKNOWN_ORDER, Alarm.DUPLICATE_MISMATCH, Alarm.EXEC_REF_CONFLICT,
+                Alarm.STATE_CONFLICT, Alarm.INVALID_REPORT, Alarm.OUT_OF_MEMORY)
+
+
+_DTYPES = {int(t): ev.dtype_for(t) for t in ev.EventType}
+_QUOTE, _INTENT, _UPDATE, _FILL = int(_T.QUOTE), int(_T.ORDER_INTENT), int(_T.ORDER_UPDATE), int(_T.FILL)
+_CONTROL, _TIMER, _SESSION = int(_T.CONTROL), int(_T.TIMER), int(_T.SESSION)
+_CANCEL, _NEW, _REPLACE = int(ev.IntentAction.CANCEL), int(ev.IntentAction.NEW), int(ev.IntentAction.REPLACE)
+_EXECUTION = int(ev.ReportKind.EXECUTION)
+_CORRECT = int(ev.ExecTransType.CORRECT)
+
+
+def _rec(raw: bytes) -> Any:
+    """A writable record over its own copy of one event's bytes."""
+    t = raw[0] | (raw[1] << 8)
+    try:
+        return np.frombuffer(bytearray(raw), dtype=_DTYPES[t])[0]
+    except KeyError:
+        raise ValueError(f"unknown event type {t}") from None
+
+
+def _expects_fill(u: Any) -> bool:
+    return (int(u["report_kind"]) == _EXECUTION
+            and (int(u["exec_type"]) in _FILL_EXEC_TYPES
+                 or int(u["exec_trans_type"]) in _FILL_TRANS_TYPES))
+
+
+class OmsStage:
+    """prefix: this OMS's ClOrdID prefix; request_timeout_ms: how long a request may wait for
+    the venue's answer before its order is UNKNOWN (0: never)."""
+
+    name = NAME
+
+    def __init__(self, refdata_text: str, limits_text: str = "", prefix: int = 1,
+                 request_timeout_ms: int = 2000, accounting: str = "average",
+                 reporting_currency: str | None = None, max_strategies: int = 64):
+        if request_timeout_ms < 0:
+            raise ValueError(f"request_timeout_ms must be >= 0, got {request_timeout_ms}")
+        self._config = {"refdata_text": refdata_text, "limits_text": limits_text, "prefix": prefix,
+                        "request_timeout_ms": request_timeout_ms, "accounting": accounting,
+                        "reporting_currency": reporting_currency, "max_strategies": max_strategies}
+        self.numbers = BookStage(refdata_text, limits_text, accounting, reporting_currency,
+                                 max_strategies)
+        self.positions = self.numbers.positions
+        self.risk = self.numbers.risk
+        self.book = OrderBook(prefix, request_timeout_ms * 1_000_000)
+        self._timers: list[tuple[int, int]] = []      # (deadline_ns, ClOrdID), a heap
+        self._held: Any = None                        # a report waiting for its Fill
+
+    @classmethod
+    def from_config(cls, config: bytes) -> OmsStage:
+        return cls(**json.loads(config.decode()))
+
+    def config(self) -> bytes:
+        return json.dumps(self._config, sort_keys=True).encode()
+
+    # ------------------------------------------------------------------ the Stage protocol
+
+    def on_event(self, event: Any, seq: int = 0, end_of_batch: bool = True) -> Sequence[Any]:
+        e = _rec(event if isinstance(event, bytes) else event.tobytes())
+        if seq:
+            e["sequence"] = seq
+        t = int(e["type"])
+        out: list[Any] = []
+        if self._held is not None:
+            held, self._held = self._held, None
+            if t == _FILL and int(e["cl_ord_id"]) == int(held["cl_ord_id"]):
+                return self.on_report(held, e)
+            out += self.on_report(held, None)
+        if t == _UPDATE:
+            if _expects_fill(e):
+                self._held = e        # its Fill is the next event; applied together
+                return out
+            return out + self.on_report(e, None)
+        if t == _INTENT:
+            return out + self.on_intent(e)
+        if t == _FILL:
+            return out + [self._alarm(0, int(e["cl_ord_id"]), e, observed=int(e["last_qty_e2"]))]
+        if t == _QUOTE:
+            return out + self._intents_through_book(self.numbers.on_event(e))
+        if t == _CONTROL:
+            return out + self._intents_through_book(self.risk.apply(e))
+        if t == _TIMER:
+            if int(e["kind"]) == ev.TimerKind.ORDER_TIMEOUT:
+                return out + self._on_timeout(e)
+            return out + self.numbers.on_event(e)
+        if t == _SESSION and int(e["session_kind"]) == ev.SessionKind.ORDERS:
+            return out + self._on_session(e)
+        return out
+
+    def on_timer(self, now_ns: int) -> list[Any]:
+        out: list[Any] = []
+        for timer in self.due_timers(now_ns):
+            out += self.on_event(timer)
+        return out
+
+    def state_hash(self) -> bytes:
+        h = hashlib.sha256()
+        h.update(int(self.book.state_hash()).to_bytes(8, "little"))
+        h.update(self.numbers.state_hash())
+        return h.digest()
+
+    # ------------------------------------------------------------------ timers
+
+    def due_timers(self, now_ns: int) -> list[Any]:
+        """Timer events (ORDER_TIMEOUT) for every request whose deadline is <= now_ns."""
+        due = []
+        while self._timers and self._timers[0][0] <= now_ns:
+            deadline, cl = heapq.heappop(self._timers)
+            req = self.book.request(cl)
+            if req is None or req.state != RequestState.PENDING:
+                continue          # answered in time: nothing to time out
+            due.append(ev.make(_T.TIMER, kind=ev.TimerKind.ORDER_TIMEOUT, deadline_ns=deadline,
+                               ref_id=cl, ts_receive_ns=deadline))
+        return due
+
+    @property
+    def next_deadline_ns(self) -> int | None:
+        return self._timers[0][0] if self._timers else None
+
+    def _on_timeout(self, e: Any) -> list[Any]:
+        deadline = int(e["deadline_ns"])
+        cl = int(e["ref_id"])
+        # a replayed timer leaves the heap as the live one did
+        if (deadline, cl) in self._timers:
+            self._timers.remove((deadline, cl))
+            heapq.heapify(self._timers)
+        now = max(deadline, int(e["ts_receive_ns"]), int(e["ts_venue_ns"]))
+        res = self.book.on_timeout(cl, now)
+        return self._after_report(res, int(e["sequence"]))
+
+    def _on_session(self, e: Any) -> list[Any]:
+        venue = int(e["venue_id"])
+        now = max(int(e[f]) for f in ("ts_venue_ns", "ts_receive_ns", "ts_decode_ns"))
+        state = int(e["state"])
+        if state == ev.SessionState.DISCONNECTED:
+            out = []
+            for view in self.book.session_down(venue, now):
+                out.append(view)
+                out += self.risk.apply(view)
+            return out
+        if state == ev.SessionState.ACTIVE:
+            self.book.session_up(venue, now)
+        return []
+
+    # ------------------------------------------------------------------ intents
+
+    def on_intent(self, intent: Any) -> list[Any]:
+        action = int(intent["action"])
+        seq = int(intent["sequence"])
+        reused = int(intent["cl_ord_id"]) != 0 and self.book.request(int(intent["cl_ord_id"])) is not None
+        if action != _CANCEL and not reused:     # a reused ClOrdID: the book refuses
+            if int(intent["cl_ord_id"]) == 0:
+                # the ClOrdID is chosen before risk sees the intent, so both track the same id
+                intent = _rec(intent.tobytes())
+                intent["cl_ord_id"] = self.book.next_cl_ord_id
+            reject = self.risk.check(intent)
+            if reject is not None:
+                return [reject]
+        res: IntentResult = self.book.submit(intent.tobytes())
+        update = _rec(res.update_raw)
+        if res.verdict != Verdict.SEND:
+            update["sequence"] = seq
+            out = [update]
+            if reused or action == _CANCEL:
+                return out
+            if action == _NEW:
+                # risk counted the order as open: it never left, so it is done for risk
+                gone = _rec(res.update_raw)
+                gone["ord_status"] = ev.OrdStatus.CANCELED
+                gone["leaves_qty_e2"] = 0
+                self.risk.apply(gone)
+            elif action == _REPLACE:
+                self.risk.apply(update)   # a cancel reject to the replace: risk drops it
+            return out
+        send = _rec(res.send_raw) if res.send_raw is not None else None
+        if res.deadline_ns and send is not None:
+            heapq.heappush(self._timers, (res.deadline_ns, int(send["cl_ord_id"])))
+        return [update] if send is None else [update, send]
+
+    def _intents_through_book(self, events: Sequence[Any]) -> list[Any]:
+        """Risk's outputs with its cancel intents sent through the book: only those the book
+        sends come out (a cancel for an order already done or already canceling is moot)."""
+        out: list[Any] = []
+        for e in events:
+            if int(e["type"]) != _INTENT:
+                out.append(e)
+                continue
+            res: IntentResult = self.book.submit(e.tobytes())
+            if res.verdict == Verdict.SEND and res.send_raw is not None:
+                send = _rec(res.send_raw)
+                if res.deadline_ns:
+                    heapq.heappush(self._timers, (res.deadline_ns, int(send["cl_ord_id"])))
+                out += [_rec(res.update_raw), send]
+        return out
+
+    # ------------------------------------------------------------------ reports
+
+    def on_report(self, update: Any, fill: Any | None) -> list[Any]:
+        """One venue report: the OrderUpdate made of a 35=8/35=9 and, for an execution, bust or
+        correction, the Fill made of the same message."""
+        res: ReportResult = self.book.apply_report(
+            update.tobytes(), None if fill is None else fill.tobytes())
+        return self._after_report(res, int(update["sequence"]))
+
+    def _after_report(self, res: ReportResult, seq: int) -> list[Any]:
+        out: list[Any] = []
+        view = _rec(res.update_raw)
+        view["sequence"] = seq
+        if res.publish:
+            out.append(view)
+        for alarm in _BOOK_ALARMS:
+            if res.alarms & alarm:
+                out.append(self._alarm(int(alarm), int(view["cl_ord_id"]), view,
+                                       observed=res.alarm_observed, limit=res.alarm_limit))
+        new_half = any(_rec(r)["exec_trans_type"] == _CORRECT and _rec(r)["last_qty_e2"] > 0
+                       for r in res.fill_raws) if len(res.fill_raws) > 1 else False
+        for raw in res.fill_raws:
+            delta = _rec(raw)
+            delta["sequence"] = seq
+            out.append(delta)
+            # the positions engine takes a correction as one fill naming the one it replaces:
+            # the undo half of the book's pair is implied there
+            if int(delta["exec_trans_type"]) == _CORRECT:
+                if int(delta["last_qty_e2"]) < 0:
+                    if new_half:
+                        continue
+                    # the book undid the named fill but counts nothing new (the new ExecID was
+                    # busted before it arrived): for positions that is a bust of the named fill
+                    delta = _rec(delta.tobytes())
+                    delta["exec_trans_type"] = ev.ExecTransType.CANCEL
+                    delta["last_qty_e2"] = -int(delta["last_qty_e2"])
+                    out += self._intents_through_book(self.numbers.on_event(delta))
+                    continue
+                if self.positions.fill_state(int(delta["venue_id"]), bytes(delta["exec_ref_id"])) is None:
+                    # a correction that overtook the fill it names: the book counts it as the
+                    # order's fill (the named one will count for nothing), so positions do too
+                    delta = _rec(delta.tobytes())
+                    delta["exec_trans_type"] = ev.ExecTransType.NEW
+                    delta["exec_ref_id"] = b""
+            out += self._intents_through_book(self.numbers.on_event(delta))
+        if res.publish and res.disposition == Disposition.APPLIED:
+            out += self._intents_through_book(self.risk.apply(view))
+        return out
+
+    def _alarm(self, code: int, cl_ord_id: int, about: Any, observed: int = 0,
+               limit: int = 0) -> Any:
+        """A RiskEvent ALARM, check FILL_REFUSED (a venue report the book could not take as it
+        stands), for the desk: `order_qty_e2` holds the order book's Alarm flag
+        (fxpipe.oms.Alarm; 0 for a Fill with no report), `observed`/`limit` what it saw."""
+        side = int(about["side"]) if "side" in about.dtype.names else 0
+        return ev.make(_T.RISK, check=ev.RiskCheck.FILL_REFUSED, action=ev.RiskAction.ALARM,
+                       value_scale=2, observed=observed, limit=limit, order_qty_e2=code,
+                       cl_ord_id=cl_ord_id,
+                       strategy_id=int(about["strategy_id"]), cause_seq=int(about["sequence"]),
+                       instrument_id=int(about["instrument_id"]), venue_id=int(about["venue_id"]),
+                       side=side if side in (ev.Side.BUY, ev.Side.SELL) else 0)
+
+    # ------------------------------------------------------------------ recovery
+
+    def rebuild(self, inputs: Sequence[Any]) -> list[Any]:
+        """Feed journaled inputs (as on_event) and return every output; the stage ends in the
+        state the live one had after the same inputs."""
+        out: list[Any] = []
+        for e in inputs:
+            out += self.on_event(e)
+        return out + self.flush()
+
+    def flush(self) -> list[Any]:
+        """Apply a report still waiting for its Fill (end of a journal)."""
+        if self._held is None:
+            return []
+        held, self._held = self._held, None
+        return self.on_report(held, None)
+
+
+register_stage(NAME, OmsStage.from_config)
