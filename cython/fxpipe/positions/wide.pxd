@@ -12,8 +12,30 @@ from fxpipe.includes.int128 cimport fx_int128
 from fxpipe.model.numbers cimport NUM_OK, ROUND_HALF_EVEN, div_round
 
 cdef extern from *:
+    """
+    #include <stdint.h>
+    /* num / den rounded half to even when the quotient fits in int64: one 128-by-64 divq on
+       x86-64 (a libgcc __divmodti4 call otherwise). 0 with *out set, -1 when it does not fit
+       (the caller then takes the general 128-bit path, which reports overflow). */
+    static inline int fx_div_even_wide(__int128 num, int64_t den, int64_t* out) {
+        unsigned __int128 un = num < 0 ? -(unsigned __int128)num : (unsigned __int128)num;
+        uint64_t ud = den < 0 ? -(uint64_t)den : (uint64_t)den;
+        uint64_t hi = (uint64_t)(un >> 64), lo = (uint64_t)un, q, r;
+        if (ud == 0 || hi >= ud) return -1;
+    #if defined(__x86_64__)
+        __asm__("divq %4" : "=a"(q), "=d"(r) : "a"(lo), "d"(hi), "rm"(ud));
+    #else
+        q = (uint64_t)(un / ud); r = (uint64_t)(un % ud);
+    #endif
+        if (r > ud - r || (r == ud - r && (q & 1))) q += 1;
+        if (q > (uint64_t)INT64_MAX) return -1;
+        *out = ((num < 0) != (den < 0)) ? -(int64_t)q : (int64_t)q;
+        return 0;
+    }
+    """
     # GCC and Clang: the exact product, and whether it overflowed int64.
     bint mul_overflow_i64 "__builtin_mul_overflow"(int64_t a, int64_t b, int64_t* out) noexcept nogil
+    int fx_div_even_wide(fx_int128 num, int64_t den, int64_t* out) noexcept nogil
 
 
 cdef inline fx_int128 abs128(fx_int128 v) noexcept nogil:
@@ -77,6 +99,8 @@ cdef inline int e10_to_e4(fx_int128 v, int64_t* out) noexcept nogil:
     if fits64(v):
         out[0] = div_even64(<int64_t>v, 1000000)
         return NUM_OK
+    if fx_div_even_wide(v, 1000000, out) == 0:
+        return NUM_OK
     return div_round(v, 1000000, ROUND_HALF_EVEN, out)
 
 
@@ -86,5 +110,7 @@ cdef inline int mul_div_even(int64_t a, int64_t b, int64_t d, int64_t* out) noex
     cdef int64_t p
     if d != 0 and not mul_overflow_i64(a, b, &p) and p != INT64_MIN:
         out[0] = div_even64(p, d)
+        return NUM_OK
+    if fx_div_even_wide(<fx_int128>a * b, d, out) == 0:
         return NUM_OK
     return div_round(<fx_int128>a * b, d, ROUND_HALF_EVEN, out)
