@@ -250,13 +250,14 @@ def callgrind_counts(n: int = CALLGRIND_N) -> dict[str, int] | str:
         return "fxpipe was built without valgrind/callgrind.h; rebuild with valgrind installed"
     with tempfile.TemporaryDirectory(prefix="fxpipe-cg-") as tmp:
         out = os.path.join(tmp, "cg.out")
+        # one file per thread: only the main thread's count (numpy's helper threads run apart)
         r = subprocess.run(["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}", "--dump-instr=no",
-                            sys.executable, __file__, "--callgrind-child", str(n)],
+                            "--separate-threads=yes", sys.executable, __file__, "--callgrind-child", str(n)],
                            capture_output=True, text=True, timeout=900)
         if r.returncode != 0:
             return f"valgrind failed ({r.returncode}): {r.stderr.strip().splitlines()[-1:]}"
         counts = {}
-        for path in Path(tmp).glob("cg.out*"):
+        for path in Path(tmp).glob("cg.out*-01"):
             text = path.read_text(errors="replace")
             m = re.search(r"^desc: Trigger: Client Request: (.+)$", text, re.M)
             t = re.search(r"^(?:totals|summary): (\d+)", text, re.M)
