@@ -234,3 +234,19 @@ def test_desk_limits_apply_to_orders_without_a_strategy():
     assert reject_of(risk, intent(BUY, "0.01", "1.1", strategy=0))[0] == ev.RiskCheck.POSITION_LIMIT
     assert risk.check(intent(BUY, "500000", "160", symbol="EUR/JPY", strategy=0)) is None
     assert reject_of(risk, intent(BUY, "0.01", "160", symbol="EUR/JPY", strategy=0))[0] == ev.RiskCheck.CURRENCY_LIMIT
+
+
+def test_a_strategy_without_fills_is_checked_on_its_own_position_not_the_desks():
+    pe, risk = engines()
+    pe.apply(fill("F1", BUY, "1000000", "1.1", strategy=1))      # the desk is long 1,000,000 EUR
+    mark(pe, risk, "EUR/USD", "1.1")
+    for sid in (2, 3, 4):
+        risk.set(L.MAX_POSITION, parse_qty("1000000"), strategy_id=sid)
+    risk.set(L.MAX_CCY_EXPOSURE, parse_money("1000000"), strategy_id=3, ccy="EUR")
+    risk.set(L.MAX_GROSS_EXPOSURE, parse_money("1000000"), strategy_id=4)
+    # strategy 2, 3 and 4 have never traded: their worst case is the order alone
+    assert risk.check(intent(BUY, "600000", "1.1", strategy=2)) is None
+    assert risk.check(intent(BUY, "600000", "1.1", strategy=3)) is None
+    assert risk.check(intent(BUY, "600000", "1.1", strategy=4)) is None
+    check, r = reject_of(risk, intent(BUY, "400000.01", "1.1", strategy=2))
+    assert check == ev.RiskCheck.POSITION_LIMIT and int(r["observed"]) == parse_qty("1000000.01")

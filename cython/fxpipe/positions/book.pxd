@@ -120,6 +120,8 @@ cdef class PositionEngine:
     cdef uint64_t last_exec_hash        # of the ExecID _find_exec looked up last
     cdef readonly int last_book         # the book the last applied fill touched
     cdef readonly int64_t fills_applied
+    cdef uint64_t exec_hash_mask        # all ones; fewer bits only to test the collision path
+    cdef int32_t exec_free_slot         # the empty slot _find_exec ended on, -1 when unknown
     cdef object _refdata
     cdef dict _symbols
     cdef dict _paths
@@ -130,6 +132,8 @@ cdef class PositionEngine:
     # lookups
     cdef int strategy_index(self, uint32_t strategy_id) noexcept nogil   # -1 if never seen
     cdef int ccy_index(self, const char* code) noexcept nogil      # -1 if unknown
+    # a hint before apply_fill: start loading the index slot of this ExecID (batch paths)
+    cdef void prefetch_exec(self, uint16_t venue, const char* exec_id) noexcept nogil
     # queries (sx: strategy index, or DESK)
     cdef int64_t position_e2(self, int sx, int instrument_id) noexcept nogil
     cdef fx_int128 exposure_of(self, int sx, int ccy) noexcept nogil
@@ -154,5 +158,6 @@ cdef class PositionEngine:
     cdef int _book_rederive(self, int bx) noexcept nogil
     cdef int _ladder_add(self, int sx, int ccy, uint32_t date, fx_int128 amount) noexcept nogil
     cdef int _flows(self, const FillRecord* r, int direction) noexcept nogil
+    cdef int _flows_of(self, const FillRecord* r, int sx, int instr, int direction) noexcept nogil
     cdef int32_t _new_record(self, const Fill* f, int64_t seq, int bx, int64_t q, int comm,
                              uint32_t settl_date) noexcept nogil

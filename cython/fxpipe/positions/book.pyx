@@ -32,8 +32,8 @@ from fxpipe.model.events cimport (
     PNL_CURRENCY, PNL_TOTAL, POS_BUST, POS_CORRECTION, POS_FILL, SIDE_BUY, SIDE_SELL, Event, Fill, PnlEvent, PositionUpdate, Quote,
     event_init,
 )
-from fxpipe.model.numbers cimport NUM_OK, ROUND_HALF_EVEN, mul_div
-from fxpipe.positions.wide cimport abs128, e10_to_e4, share_of
+from fxpipe.model.numbers cimport NUM_OK
+from fxpipe.positions.wide cimport abs128, e10_to_e4, mul_div_even, share_of
 
 import numpy as np
 
@@ -45,6 +45,38 @@ cdef int64_t MAX_FILL_QTY_E2 = 1000000000000000
 cdef int64_t MAX_PRICE_E8 = 100000000000000
 cdef int64_t MAX_POSITION_E2 = 100000000000000000
 cdef int64_t PRICE_ONE = 100000000
+# An ExecID index this large misses the cache on every new fill; in 2 MiB pages it at least
+# stops missing the TLB as well, and the batch path prefetches it a few fills ahead.
+cdef size_t HUGE_PAGE = 2 * 1024 * 1024
+cdef int PREFETCH_AHEAD = 8
+cdef int32_t PREFETCH_MIN_SLOTS = 1 << 16      # below this the index stays in cache anyway
+
+cdef extern from *:
+    """
+    #include <stdlib.h>
+    #include <sys/mman.h>
+    #ifndef MADV_HUGEPAGE
+    #define MADV_HUGEPAGE MADV_NORMAL
+    #endif
+    """
+    int madvise(void* addr, size_t length, int advice) noexcept nogil
+    int posix_memalign(void** memptr, size_t alignment, size_t size) noexcept nogil
+    int MADV_HUGEPAGE
+    void prefetch_w "__builtin_prefetch"(const void* addr, int rw, int locality) noexcept nogil
+
+
+cdef void* _alloc_table(size_t size) noexcept nogil:
+    """Zeroed memory for a hash table; a large one aligned to, and advised into, huge pages."""
+    cdef void* p = NULL
+    if size < HUGE_PAGE:
+        p = malloc(size)
+    elif posix_memalign(&p, HUGE_PAGE, size) == 0:
+        madvise(p, size, MADV_HUGEPAGE)     # only advice: without THP it is ordinary memory
+    else:
+        p = NULL
+    if p != NULL:
+        memset(p, 0, size)
+    return p
 
 
 cdef inline uint32_t _pack_ccy(const char* c) noexcept nogil:
@@ -78,9 +110,17 @@ cdef inline int _sign(int64_t v) noexcept nogil:
 
 cdef class PositionEngine:
 
-    def __init__(self, refdata, accounting="average", reporting_currency=None, int max_strategies=64):
+    def __init__(self, refdata, accounting="average", reporting_currency=None, int max_strategies=64,
+                 int fill_capacity=1024, int exec_hash_bits=64):
         """refdata: fxpipe.model.refdata.RefData; accounting: "average" or "fifo";
-        reporting_currency: default refdata.reporting_currency."""
+        reporting_currency: default refdata.reporting_currency; fill_capacity: the fills (and
+        busts, corrections) a session expects, sized up front so that no fill pays for growing
+        the history or rehashing the ExecID index (more still fit: both grow, by doubling);
+        exec_hash_bits: 64 in production; a test lowers it to make ExecIDs collide in the index."""
+        if fill_capacity < 1 or fill_capacity > (1 << 29):
+            raise ValueError(f"fill_capacity must be 1..{1 << 29}, got {fill_capacity}")
+        if not 1 <= exec_hash_bits <= 64:
+            raise ValueError(f"exec_hash_bits must be 1..64, got {exec_hash_bits}")
         if accounting not in ("average", "fifo"):
             raise ValueError(f"accounting must be 'average' or 'fifo', got {accounting!r}")
         if not 1 <= max_strategies <= 65536:
@@ -148,9 +188,14 @@ cdef class PositionEngine:
         memset(self.commission_e4, 0, max_strategies * MAX_CCY * sizeof(int64_t))
         self.n_strategies = 0
         self.fills_cap = 1024
+        while self.fills_cap <= fill_capacity:
+            self.fills_cap *= 2
         self.fills = <FillRecord*>malloc(self.fills_cap * sizeof(FillRecord))
-        self.exec_table_mask = 4095
-        self.exec_table = <uint64_t*>malloc(4096 * sizeof(uint64_t))
+        self.exec_table_mask = 4 * self.fills_cap - 1        # at most half full when the arena is
+        self.exec_table = <uint64_t*>_alloc_table(4 * self.fills_cap * sizeof(uint64_t))
+        self.exec_hash_mask = <uint64_t>0xFFFFFFFFFFFFFFFFULL if exec_hash_bits == 64 else \
+            ((<uint64_t>1 << exec_hash_bits) - 1)
+        self.exec_free_slot = -1
         self.ladder_cap = 256
         self.ladder_key = <uint64_t*>malloc(self.ladder_cap * sizeof(uint64_t))
         self.ladder_e10 = <fx_int128*>malloc(self.ladder_cap * sizeof(fx_int128))
@@ -159,7 +204,6 @@ cdef class PositionEngine:
         if (self.fills == NULL or self.exec_table == NULL or self.ladder_key == NULL
                 or self.ladder_e10 == NULL or self.ladder_table == NULL):
             raise MemoryError()
-        memset(self.exec_table, 0, 4096 * sizeof(uint64_t))
         memset(self.ladder_table, 0, 1024 * sizeof(int32_t))
         self.n_fills = 0
         self.n_ladder = 0
@@ -265,7 +309,7 @@ cdef class PositionEngine:
     cdef int _find_exec(self, uint16_t venue, const char* exec_id) noexcept nogil:
         # each slot keeps the upper half of the hash, so a probe reads a fill record only when
         # the tags agree: a new ExecID (the common case) costs one cache line of the table
-        cdef uint64_t h = _exec_hash(venue, exec_id), e
+        cdef uint64_t h = _exec_hash(venue, exec_id) & self.exec_hash_mask, e
         self.last_exec_hash = h
         cdef uint64_t tag = h & <uint64_t>0xFFFFFFFF00000000ULL
         cdef int slot = <int>(h & self.exec_table_mask)
@@ -273,12 +317,18 @@ cdef class PositionEngine:
         while True:
             e = self.exec_table[slot]
             if e == 0:
+                self.exec_free_slot = slot     # where this ExecID goes if it is applied next
                 return -1
             if (e & <uint64_t>0xFFFFFFFF00000000ULL) == tag:
                 fx = <int32_t>(e & (<uint64_t>0xFFFFFFFFULL)) - 1
                 if self.fills[fx].venue_id == venue and memcmp(self.fills[fx].exec_id, exec_id, FIX_ID_LEN) == 0:
                     return fx
             slot = (slot + 1) & self.exec_table_mask
+
+    cdef void prefetch_exec(self, uint16_t venue, const char* exec_id) noexcept nogil:
+        if self.exec_table_mask >= PREFETCH_MIN_SLOTS:
+            prefetch_w(&self.exec_table[(_exec_hash(venue, exec_id) & self.exec_hash_mask)
+                                        & <uint64_t>self.exec_table_mask], 1, 3)
 
     cdef void _index_exec(self, int32_t fx) noexcept nogil:
         cdef uint64_t h = self.fills[fx].exec_hash
@@ -300,11 +350,11 @@ cdef class PositionEngine:
             self.fills_cap *= 2
         if 2 * (self.n_fills + 1) > self.exec_table_mask:
             size = 2 * (self.exec_table_mask + 1)
-            table = <uint64_t*>malloc(size * sizeof(uint64_t))
+            table = <uint64_t*>_alloc_table(size * sizeof(uint64_t))
             if table == NULL:
                 return -1
-            memset(table, 0, size * sizeof(uint64_t))
             free(self.exec_table)
+            self.exec_free_slot = -1
             self.exec_table = table
             self.exec_table_mask = size - 1
             for i in range(self.n_fills):
@@ -452,7 +502,10 @@ cdef class PositionEngine:
     cdef int _flows(self, const FillRecord* r, int direction) noexcept nogil:
         """The fill's cash flows into (direction 1) or out of (-1) the strategy's currencies,
         its value-date ladder, the desk totals and the per-instrument net."""
-        cdef int sx = r.book // self.n_slots, instr = r.book % self.n_slots
+        return self._flows_of(r, r.book // self.n_slots, r.book % self.n_slots, direction)
+
+    cdef int _flows_of(self, const FillRecord* r, int sx, int instr, int direction) noexcept nogil:
+        """_flows with the book's strategy and instrument known (no division on the fill path)."""
         cdef int base = self.base_ccy[instr], quote = self.quote_ccy[instr]
         cdef fx_int128 base_e10 = <fx_int128>r.qty_e2 * PRICE_ONE * direction
         cdef fx_int128 quote_e10 = -(<fx_int128>r.qty_e2 * r.px_e8) * direction
@@ -519,7 +572,7 @@ cdef class PositionEngine:
             else:
                 b.first_fill = fx
             b.last_fill = fx
-            if self._flows(&self.fills[fx], 1) != 0 or self._book_apply(bx, &self.fills[fx]) != 0:
+            if self._flows_of(&self.fills[fx], sx, instr, 1) != 0 or self._book_apply(bx, &self.fills[fx]) != 0:
                 return FILL_ERR_MEMORY
             self.last_book = bx
             self.fills_applied += 1
@@ -583,7 +636,12 @@ cdef class PositionEngine:
         r.venue_id = f.hdr.venue_id
         r.state = FILL_LIVE
         self.n_fills += 1
-        self._index_exec(fx)
+        if self.exec_free_slot >= 0:      # the slot the lookup of this ExecID ended on
+            self.exec_table[self.exec_free_slot] = (r.exec_hash & <uint64_t>0xFFFFFFFF00000000ULL) \
+                | <uint64_t>(fx + 1)
+            self.exec_free_slot = -1
+        else:
+            self._index_exec(fx)
         return fx
 
     cdef int apply_quote(self, const Quote* q) noexcept nogil:
@@ -593,7 +651,7 @@ cdef class PositionEngine:
             return 0
         if q.bid_qty_e2 <= 0 or q.ask_qty_e2 <= 0 or q.bid_px_e8 <= 0 or q.ask_px_e8 <= 0:
             return 0     # a one-sided quote is no mid: the previous mark stands
-        if mul_div(q.bid_px_e8 + q.ask_px_e8, 1, 2, ROUND_HALF_EVEN, &mid) != NUM_OK:
+        if mul_div_even(q.bid_px_e8 + q.ask_px_e8, 1, 2, &mid) != NUM_OK:
             return 0
         ts = q.hdr.ts_receive_ns if q.hdr.ts_receive_ns else q.hdr.ts_venue_ns
         if ts > self.mark_ts_ns[instr]:
@@ -653,9 +711,9 @@ cdef class PositionEngine:
                 return MARK_MISSING
         for k in range(p.legs):
             if p.op[k] == CONV_MUL:
-                if mul_div(v, conv.rate_e8[k], PRICE_ONE, ROUND_HALF_EVEN, &v) != NUM_OK:
+                if mul_div_even(v, conv.rate_e8[k], PRICE_ONE, &v) != NUM_OK:
                     return MARK_MISSING
-            elif mul_div(v, PRICE_ONE, conv.rate_e8[k], ROUND_HALF_EVEN, &v) != NUM_OK:
+            elif mul_div_even(v, PRICE_ONE, conv.rate_e8[k], &v) != NUM_OK:
                 return MARK_MISSING
         out[0] = v
         return MARK_OK
@@ -875,6 +933,9 @@ cdef class PositionEngine:
             return 0, 0, -1
         with nogil:
             for i in range(n):
+                if i + PREFETCH_AHEAD < n:
+                    e = <const Event*>&src[(i + PREFETCH_AHEAD) * sizeof(Event)]
+                    self.prefetch_exec(e.hdr.venue_id, e.fill.exec_id)
                 e = <const Event*>&src[i * sizeof(Event)]
                 rc = self.apply_fill(&e.fill, e.hdr.sequence)
                 if rc == FILL_APPLIED:

@@ -90,6 +90,8 @@ cdef class RiskEngine:
     cdef int _scope_add(self, uint32_t strategy_id) noexcept nogil
     cdef int64_t _limit(self, int scope, int limit_id) noexcept nogil
     cdef bint _take_token(self, Bucket* b, int64_t rate, int64_t burst, bint take) noexcept nogil
+    cdef bint _refill(self, Bucket* b, int64_t rate, int64_t burst) noexcept nogil
+    cdef int64_t _net(self, int sx, int instr) noexcept nogil
     cdef int _find_order(self, int64_t cl_ord_id) noexcept nogil
     cdef int _add_order(self, int64_t cl_ord_id, int scope, const OrderIntent* it, int64_t px) noexcept nogil
     cdef void _order_leaves(self, int ox, int64_t leaves) noexcept nogil

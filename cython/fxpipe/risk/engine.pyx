@@ -45,9 +45,9 @@ from fxpipe.model.events cimport (
     RISK_STRATEGY_STOPPED, SIDE_BUY, SIDE_SELL, Control, Event, Fill, OrderIntent, OrderUpdate,
     RiskEvent, event_init,
 )
-from fxpipe.model.numbers cimport NUM_OK, ROUND_HALF_EVEN, notional_money
+from fxpipe.model.numbers cimport NUM_OK
 from fxpipe.positions.book cimport DESK, MAX_CCY, Conversion, PositionEngine
-from fxpipe.positions.wide cimport e10_to_e4
+from fxpipe.positions.wide cimport e10_to_e4, mul_div_even
 
 import numpy as np
 
@@ -380,9 +380,27 @@ cdef class RiskEngine:
     # ------------------------------------------------------------------ the checks
 
     cdef bint _take_token(self, Bucket* b, int64_t rate, int64_t burst, bint take) noexcept nogil:
+        if not self._refill(b, rate, burst):
+            return True
+        if b.tokens < TOKEN:
+            return False
+        if take:
+            b.tokens -= TOKEN
+        return True
+
+    cdef int64_t _net(self, int sx, int instr) noexcept nogil:
+        """Net position of a positions-engine strategy index, DESK, or -2 (no fills yet)."""
+        if sx == DESK:
+            return self.positions.instr_net_e2[instr]
+        if sx < 0:
+            return 0
+        return self.positions.books[sx * self.n_slots + instr].net_qty_e2
+
+    cdef bint _refill(self, Bucket* b, int64_t rate, int64_t burst) noexcept nogil:
+        """Brings a bucket's tokens up to now; False when it has no rate (never limits)."""
         cdef int64_t cap, elapsed
         if rate == NO_LIMIT:
-            return True
+            return False
         if burst == NO_LIMIT:
             burst = rate
         cap = burst * TOKEN
@@ -397,14 +415,10 @@ cdef class RiskEngine:
             else:
                 b.tokens = min(cap, b.tokens + elapsed * rate)
             b.ts_ns = self.now_ns
-        if b.tokens < TOKEN:
-            return False
-        if take:
-            b.tokens -= TOKEN
         return True
 
     cdef int check_intent(self, const OrderIntent* it, RiskEvent* out) noexcept nogil:
-        cdef int scope, instr = it.hdr.instrument_id, sx, rows[2], k, row, c, ccys[2], i
+        cdef int scope, instr = it.hdr.instrument_id, sx, rows[2], sxs[2], k, row, c, ccys[2], i
         cdef int64_t t = _intent_time(it), mid, px, lim, v, dev, q = it.qty_e2, wc, n, notional
         cdef fx_int128 flow[2], exp, w, gross
         cdef Conversion conv
@@ -461,7 +475,7 @@ cdef class RiskEngine:
             return self._reject(it, out, RISK_MAX_ORDER_QTY, LIMIT_MAX_ORDER_QTY, scope, q, lim, 2)
         lim = self._limit(scope, LIMIT_MAX_ORDER_NOTIONAL)
         if lim != NO_LIMIT:
-            if px == 0 or notional_money(px, q, ROUND_HALF_EVEN, &notional) != NUM_OK \
+            if px == 0 or mul_div_even(px, q, E10_PER_E4, &notional) != NUM_OK \
                     or self.positions.convert(self.positions.quote_ccy[instr], notional, &v, &conv) != MARK_OK:
                 return self._reject(it, out, RISK_NO_MARK, LIMIT_MAX_ORDER_NOTIONAL, scope, 0, lim, 4)
             if v > lim:
@@ -469,6 +483,11 @@ cdef class RiskEngine:
         # worst-case net position: the strategy against its limit, the desk against the global one
         rows[0] = scope
         rows[1] = 0
+        # the positions engine's index of each row's strategy (-2: it has no fills yet), looked up once
+        sxs[1] = DESK
+        sxs[0] = DESK if scope == 0 else self.positions.strategy_index(self.scopes[scope].strategy_id)
+        if sxs[0] == -1:
+            sxs[0] = -2
         for k in range(2):
             row = rows[k]
             if k == 1 or scope != 0:
@@ -476,8 +495,7 @@ cdef class RiskEngine:
                 if lim == NO_LIMIT:
                     lim = self.scopes[row].lim.v[LIMIT_MAX_POSITION]
                 if lim != NO_LIMIT:
-                    sx = DESK if row == 0 else self.positions.strategy_index(self.scopes[row].strategy_id)
-                    n = self.positions.position_e2(sx, instr) if (sx >= 0 or sx == DESK) else 0
+                    n = self._net(sxs[k], instr)
                     i = (0 if row == 0 else row + 1) * self.n_slots + instr
                     wc = n + self.open_buy_e2[i] + q if buy else n - self.open_sell_e2[i] - q
                     if _abs(wc) > lim:
@@ -491,13 +509,13 @@ cdef class RiskEngine:
             row = rows[k]
             if k == 0 and scope == 0:
                 continue
-            sx = DESK if row == 0 else self.positions.strategy_index(self.scopes[row].strategy_id)
+            sx = sxs[k]
             i = 0 if row == 0 else row + 1
             for c in range(2):
                 lim = self.ccy_limit_e4[row * MAX_CCY + ccys[c]]
                 if lim == NO_LIMIT:
                     continue
-                exp = self.positions.exposure_of(sx, ccys[c]) if (sx >= 0 or sx == DESK) else 0
+                exp = self.positions.exposure_of(sx, ccys[c]) if sx != -2 else 0
                 if flow[c] > 0:
                     w = exp + self.open_long_e10[i * MAX_CCY + ccys[c]] + flow[c]
                 else:
@@ -515,13 +533,13 @@ cdef class RiskEngine:
             lim = self.scopes[row].lim.v[LIMIT_MAX_GROSS_EXPOSURE]
             if lim == NO_LIMIT:
                 continue
-            sx = DESK if row == 0 else self.positions.strategy_index(self.scopes[row].strategy_id)
+            sx = sxs[k]
             gross = 0
             for c in range(1, self.n_slots):
                 if self.pip_e8[c] == 0:
                     continue
                 i = (0 if row == 0 else row + 1) * self.n_slots + c
-                n = self.positions.position_e2(sx, c) if (sx >= 0 or sx == DESK) else 0
+                n = self._net(sx, c)
                 wc = max(_abs(n + self.open_buy_e2[i] + (q if c == instr and buy else 0)),
                          _abs(n - self.open_sell_e2[i] - (q if c == instr and not buy else 0)))
                 if wc == 0:
@@ -542,27 +560,31 @@ cdef class RiskEngine:
             if self.scopes[0].open_orders + 1 > lim:
                 return self._reject(it, out, RISK_MAX_OPEN_ORDERS, LIMIT_MAX_OPEN_ORDERS, 0,
                                     self.scopes[0].open_orders + 1, lim, 0)
-        # order rate: every bucket must have a token before any is taken
-        if scope != 0 and not self._take_token(&self.scopes[scope].bucket, self.scopes[scope].lim.v[LIMIT_ORDER_RATE],
-                                               self.scopes[scope].lim.v[LIMIT_ORDER_BURST], False):
-            return self._reject(it, out, RISK_ORDER_RATE, LIMIT_ORDER_RATE, scope,
-                                self.scopes[scope].bucket.tokens, TOKEN, 9)
-        if not self._take_token(&self.scopes[0].bucket, self.scopes[0].lim.v[LIMIT_ORDER_RATE],
-                                self.scopes[0].lim.v[LIMIT_ORDER_BURST], False):
-            return self._reject(it, out, RISK_ORDER_RATE, LIMIT_ORDER_RATE, 0, self.scopes[0].bucket.tokens, TOKEN, 9)
-        if it.hdr.venue_id > 0 and it.hdr.venue_id < self.n_venues and not self._take_token(
-                &self.venue_bucket[it.hdr.venue_id], self.venue_rate[it.hdr.venue_id],
-                self.venue_burst[it.hdr.venue_id], False):
-            return self._reject(it, out, RISK_ORDER_RATE, LIMIT_VENUE_ORDER_RATE, scope,
-                                self.venue_bucket[it.hdr.venue_id].tokens, TOKEN, 9)
-        if scope != 0:
-            self._take_token(&self.scopes[scope].bucket, self.scopes[scope].lim.v[LIMIT_ORDER_RATE],
-                             self.scopes[scope].lim.v[LIMIT_ORDER_BURST], True)
-        self._take_token(&self.scopes[0].bucket, self.scopes[0].lim.v[LIMIT_ORDER_RATE],
-                         self.scopes[0].lim.v[LIMIT_ORDER_BURST], True)
+        # order rate: every bucket must have a token before any is taken (each bucket is
+        # refilled to now once; a refill is the same whether the check then passes or not)
+        cdef Bucket* sb = &self.scopes[scope].bucket
+        cdef Bucket* gb = &self.scopes[0].bucket
+        cdef Bucket* vb = NULL
+        cdef bint s_lim = scope != 0 and self._refill(sb, self.scopes[scope].lim.v[LIMIT_ORDER_RATE],
+                                                      self.scopes[scope].lim.v[LIMIT_ORDER_BURST])
+        if s_lim and sb.tokens < TOKEN:
+            return self._reject(it, out, RISK_ORDER_RATE, LIMIT_ORDER_RATE, scope, sb.tokens, TOKEN, 9)
+        cdef bint g_lim = self._refill(gb, self.scopes[0].lim.v[LIMIT_ORDER_RATE],
+                                       self.scopes[0].lim.v[LIMIT_ORDER_BURST])
+        if g_lim and gb.tokens < TOKEN:
+            return self._reject(it, out, RISK_ORDER_RATE, LIMIT_ORDER_RATE, 0, gb.tokens, TOKEN, 9)
+        cdef bint v_lim = False
         if it.hdr.venue_id > 0 and it.hdr.venue_id < self.n_venues:
-            self._take_token(&self.venue_bucket[it.hdr.venue_id], self.venue_rate[it.hdr.venue_id],
-                             self.venue_burst[it.hdr.venue_id], True)
+            vb = &self.venue_bucket[it.hdr.venue_id]
+            v_lim = self._refill(vb, self.venue_rate[it.hdr.venue_id], self.venue_burst[it.hdr.venue_id])
+            if v_lim and vb.tokens < TOKEN:
+                return self._reject(it, out, RISK_ORDER_RATE, LIMIT_VENUE_ORDER_RATE, scope, vb.tokens, TOKEN, 9)
+        if s_lim:
+            sb.tokens -= TOKEN
+        if g_lim:
+            gb.tokens -= TOKEN
+        if v_lim:
+            vb.tokens -= TOKEN
         # accepted: from now on it counts, worst case, until the venue says it is done
         if self._find_order(it.cl_ord_id) < 0:
             self._add_order(it.cl_ord_id, scope, it, px)
