@@ -26,12 +26,14 @@ class StageRecorder:
         self.last_ts = start_ts_ns
         journal.append_stage_start(stage_id, stage.name, stage.config(), start_ts_ns)
 
-    def feed(self, event: np.void, seq: int = 0, end_of_batch: bool = True) -> Sequence[np.void]:
-        """Journals `event`, runs the stage on it, journals and returns its outputs."""
+    def feed(self, event: np.void, end_of_batch: bool = True) -> Sequence[np.void]:
+        """Journals `event`, runs the stage on it, journals and returns its outputs. The stage is
+        given the event's own `sequence` as `seq`, which replay gives it back from the journaled
+        input: live and replayed, a stage sees the same number."""
         ts = event_time(event)
         self.last_ts = ts
         self.journal.append(int(event["type"]), event.tobytes(), ts, L.FLAG_INPUT, self.stage_id)
-        outputs = self.stage.on_event(event, seq, end_of_batch)
+        outputs = self.stage.on_event(event, int(event["sequence"]), end_of_batch)
         self._outputs(outputs, ts)
         return outputs
 

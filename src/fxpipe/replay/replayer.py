@@ -132,7 +132,8 @@ class _Run:
                 return False
             event = _decode(rec)
             self.pace(rec.ts_ns)
-            self.pending[sid] = deque(stage.on_event(event, rec.seq, True))
+            # the event's own sequence, as StageRecorder.feed gave it live
+            self.pending[sid] = deque(stage.on_event(event, int(event["sequence"]), True))
             self.input_seq[sid], self.input_ts[sid] = rec.seq, rec.ts_ns
             self.report.inputs += 1
             self.report.inputs_after_last_hash[sid] += 1
