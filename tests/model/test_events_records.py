@@ -124,7 +124,7 @@ def test_bad_field_values_are_refused_clearly(kwargs, error, fragment):
     assert fragment in str(err.value)
 
 
-def test_fill_keeps_venue_exec_id_verbatim_lesson3_duplicate_exec_ids():
+def test_fill_keeps_venue_exec_id_verbatim_so_duplicates_are_told_apart():
     # ExecIDs are the idempotency key with the venue: never cut, never hashed
     uuid = "3f2b8c1e-9d4a-4e7b-8c21-5a6f0e9d1b7c"
     rec = ev.make(ev.EventType.FILL, venue_id=2, exec_id=uuid, exec_ref_id="X" * 40, side=ev.Side.BUY)
@@ -138,14 +138,14 @@ def test_fill_keeps_venue_exec_id_verbatim_lesson3_duplicate_exec_ids():
     assert ev.c_set_fix_id(b"X" * 41) is None and ev.c_set_fix_id(b"") is None
 
 
-def test_order_status_has_unknown_lesson5_unknown_is_not_rejected():
+def test_order_status_has_unknown_so_unknown_is_never_rejected():
     assert ev.OrdStatus.UNKNOWN != ev.OrdStatus.REJECTED
     rec = ev.make(ev.EventType.ORDER_UPDATE, ord_status=ev.OrdStatus.UNKNOWN,
                   report_kind=ev.ReportKind.EXECUTION, side=ev.Side.BUY, flags=ev.EventFlag.SYNTHETIC)
     assert problems(rec) == []
 
 
-def test_position_update_journals_conversion_rate_lesson4_multi_currency_pnl():
+def test_position_update_journals_conversion_rate_for_multi_currency_pnl():
     rec = ev.make(ev.EventType.POSITION_UPDATE, reason=ev.PositionReason.FILL, rpt_ccy="USD",
                   realized_pnl_e4=260000000, rpt_rate_e8=661100,
                   realized_pnl_rpt_e4=numbers.convert(260000000, 661100))
