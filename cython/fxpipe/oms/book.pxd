@@ -207,3 +207,15 @@ cdef inline int64_t event_time_ns(const void* ev) noexcept nogil:
         if ts[i] > t:
             t = ts[i]
     return t
+
+
+cdef inline void report_outcome_reset(ReportOutcome* out, uint16_t disposition) noexcept nogil:
+    """An outcome that concerns no order yet, says nothing and asks for nothing."""
+    out.order_index = -1
+    out.disposition = disposition
+    out.n_fills = 0
+    out.alarms = 0
+    out.publish = 0
+    out.status_request = 0
+    out.alarm_observed = 0
+    out.alarm_limit = 0

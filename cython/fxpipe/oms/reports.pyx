@@ -55,6 +55,7 @@ from fxpipe.oms.book cimport (
     note_event_time,
     order_status,
     refresh_order,
+    report_outcome_reset,
     set_base_status,
     status_is_done,
 )
@@ -268,17 +269,6 @@ cdef int64_t overfill_limit(const OrderBook* b, const OmsOrder* o) noexcept nogi
 
 # ------------------------------------------------------------------ entry point
 
-cdef void start(ReportOutcome* out) noexcept nogil:
-    out.order_index = -1
-    out.disposition = DISP_APPLIED
-    out.n_fills = 0
-    out.alarms = 0
-    out.publish = 0
-    out.status_request = 0
-    out.alarm_observed = 0
-    out.alarm_limit = 0
-
-
 cdef void book_apply_report(OrderBook* b, const OrderUpdate* u, const Fill* f,
                             ReportOutcome* out) noexcept nogil:
     cdef int64_t now = event_time_ns(u)
@@ -290,7 +280,7 @@ cdef void book_apply_report(OrderBook* b, const OrderUpdate* u, const Fill* f,
     cdef uint8_t kind
     cdef int32_t ri
     cdef int64_t limit
-    start(out)
+    report_outcome_reset(out, DISP_APPLIED)
     note_event_time(b, now)
     if not valid_report(u, f):
         out.disposition = DISP_INVALID

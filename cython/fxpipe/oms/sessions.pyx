@@ -22,6 +22,7 @@ from fxpipe.oms.book cimport (
     VENUE_UP,
     book_order_view,
     note_event_time,
+    report_outcome_reset,
     set_base_status,
     status_is_done,
 )
@@ -85,14 +86,7 @@ cdef void book_on_timeout(OrderBook* b, int64_t cl_ord_id, int64_t now_ns,
                           ReportOutcome* out) noexcept nogil:
     cdef int32_t r = id_index_get(&b.by_cl_ord_id, cl_ord_id) if cl_ord_id > 0 else -1
     cdef OmsOrder* o
-    out.order_index = -1
-    out.disposition = DISP_STALE
-    out.n_fills = 0
-    out.alarms = 0
-    out.publish = 0
-    out.status_request = 0
-    out.alarm_observed = 0
-    out.alarm_limit = 0
+    report_outcome_reset(out, DISP_STALE)
     note_event_time(b, now_ns)
     if r < 0 or b.requests[r].state != REQ_PENDING:
         return
