@@ -2,13 +2,16 @@
 
 journal_body: the journal stage as the trailing consumer of every ring, in turn, a batch at a
 time. On stop it drains what is already published before it exits; a ring closed by the
-supervisor (its producer gone) is drained and then left."""
+supervisor (its producer gone) is drained and then left.
+
+desk_body: a whole trading desk (fxpipe.runtime.desk): the journal process runs journal_body,
+every other process a TradingWorker with the stages the layout gave it."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from fxpipe.ring import Ring, RingClosed, RingTimeout
-from fxpipe.runtime.layout import RINGS, ProcessSpec
+from fxpipe.runtime.layout import Layout, ProcessSpec
 from fxpipe.runtime.processor import hot_path
 from fxpipe.stages.journal_stage import JournalStage
 
@@ -17,8 +20,8 @@ def journal_body(directory: str, fsync: str = "every:/100ms", max_batch: int = 1
                  poll_s: float = 0.005) -> Callable[[ProcessSpec, dict[str, str], Callable[[], bool]], None]:
     def body(spec: ProcessSpec, names: dict[str, str], stop: Callable[[], bool]) -> None:
         stage = JournalStage(directory, fsync=fsync)
-        consumers = {r: Ring.attach(names[r]).consumer("journal", wait=spec.wait) for r in RINGS}
-        open_rings = set(RINGS)
+        consumers = {r: Ring.attach(names[r]).consumer("journal", wait=spec.wait) for r in names}
+        open_rings = set(names)
         try:
             with hot_path():
                 while open_rings:
@@ -40,4 +43,18 @@ def journal_body(directory: str, fsync: str = "every:/100ms", max_batch: int = 1
                         break
         finally:
             stage.close()
+    return body
+
+
+def desk_body(desk, layout: Layout) -> Callable[[ProcessSpec, dict[str, str], Callable[[], bool]], None]:
+    journal = journal_body(str(desk.journal_dir), fsync=desk.journal_fsync)
+
+    def body(spec: ProcessSpec, names: dict[str, str], stop: Callable[[], bool]) -> None:
+        if "journal" in spec.stages:
+            return journal(spec, names, stop)
+        from fxpipe.runtime.supervisor import process_readers
+        from fxpipe.runtime.trading import TradingWorker
+
+        TradingWorker(desk, spec, names, process_readers(layout, spec.name), stop).run()
+        return None
     return body

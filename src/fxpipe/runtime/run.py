@@ -1,0 +1,41 @@
+"""`fxpipe run LAYOUT`: a trading desk under the supervisor, in the layout asked for.
+
+The supervisor creates the rings, spawns each layout process with its stages (TradingWorker or
+the journal), watches and restarts them, and on SIGTERM/SIGINT (or the end of `--duration`)
+shuts them down in flow order so every ring drains into the journal. The summary is read back
+from the journal afterwards: what the desk did is what the system of record says it did.
+"""
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+
+from fxpipe.runtime.desk import DeskSpec
+from fxpipe.runtime.layout import Layout
+from fxpipe.runtime.summary import RunSummary
+from fxpipe.runtime.supervisor import Supervisor
+from fxpipe.runtime.workers import desk_body
+
+
+def default_prefix() -> str:
+    return f"fxpipe-{os.getuid()}-desk"
+
+
+def run_desk(layout: Layout, desk: DeskSpec, *, prefix: str | None = None, duration_s: float | None = None,
+             until: Callable[[], bool] | None = None, alarm: Callable[[str], None] = print,
+             on_started: Callable[[Supervisor], None] | None = None, **supervisor_kw) -> RunSummary:
+    desk.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    sup = Supervisor(layout, prefix or default_prefix(), desk_body(desk, layout), alarm=alarm, **supervisor_kw)
+    end = None if duration_s is None else time.monotonic() + duration_s
+    started = [False]
+
+    def done() -> bool:
+        if not started[0]:
+            started[0] = True
+            if on_started is not None:
+                on_started(sup)
+        return (end is not None and time.monotonic() >= end) or (until is not None and until())
+
+    sup.run(until=done)
+    return RunSummary.from_journal(desk.journal_dir)
