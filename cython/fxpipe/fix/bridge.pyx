@@ -461,10 +461,11 @@ cdef int load_snapshot(MdLadder* b, const MarketDataSnapshot* s, int depth) noex
 
 
 cdef void write_ladder(const MdLadder* b, uint16_t venue_id, uint16_t instrument_id,
-                       int64_t ts_receive_ns, Quote* out, int n) noexcept nogil:
+                       int64_t ts_receive_ns, int64_t first_seq, Quote* out, int n) noexcept nogil:
     cdef int k
     for k in range(n):
         event_init(&out[k], EVT_QUOTE)
+        out[k].hdr.sequence = first_seq + k if first_seq > 0 else 0
         out[k].hdr.flags = b.flags
         out[k].hdr.venue_id = venue_id
         out[k].hdr.instrument_id = instrument_id
@@ -528,10 +529,13 @@ cdef class MarketDataBooks:
         cdef object k = self.slots.get((<char*>sym.s)[:sym.len])
         return -1 if k is None else <int>k
 
-    def apply(self, raw, md_req_id, uint16_t venue_id, int64_t ts_receive_ns, bint validate=True):
+    def apply(self, raw, md_req_id, uint16_t venue_id, int64_t ts_receive_ns, bint validate=True,
+              int64_t first_seq=0):
         """(status, Quote events as one bytearray) for one W or X: status APPLIED,
         OTHER_REQUEST (MDReqID is not md_req_id: nothing applied), UNKNOWN_SYMBOL or BROKEN
-        (see `problem`). A message that does not decode raises FixParseError, nothing applied."""
+        (see `problem`). A message that does not decode raises FixParseError, nothing applied.
+        validate=False when the session layer has validated the message already; first_seq > 0
+        numbers the quotes from it (header sequence)."""
         cdef FixIndex ix
         cdef FixHeaderInfo h
         cdef MarketDataSnapshot* s = &g_scratch
@@ -621,14 +625,16 @@ cdef class MarketDataBooks:
             b = &self.books[slot]
             if b.has_book:
                 lv = b.n_bids if b.n_bids > b.n_asks else b.n_asks
-                self.write_into(out, n_quotes, slot, venue_id, ts_receive_ns, lv)
+                self.write_into(out, n_quotes, slot, venue_id, ts_receive_ns, first_seq, lv)
                 n_quotes += lv
         return status, out
 
-    cdef void write_into(self, bytearray out, int at, int slot, uint16_t venue_id, int64_t ts, int n):
-        cdef unsigned char[::1] mv = out
+    cdef void write_into(self, bytearray out, int at, int slot, uint16_t venue_id, int64_t ts,
+                         int64_t first_seq, int n):
+        cdef char* p = out
         if n:
-            write_ladder(&self.books[slot], venue_id, self.ids[slot], ts, <Quote*>&mv[at * EVENT_SIZE], n)
+            write_ladder(&self.books[slot], venue_id, self.ids[slot], ts, first_seq + at if first_seq > 0 else 0,
+                         <Quote*>(p + at * EVENT_SIZE), n)
 
     cdef str symbol_of(self, int slot):
         for sym, k in self.slots.items():
@@ -636,7 +642,7 @@ cdef class MarketDataBooks:
                 return sym.decode("latin-1")
         return "?"
 
-    def quotes(self, uint16_t venue_id, int64_t ts_receive_ns):
+    def quotes(self, uint16_t venue_id, int64_t ts_receive_ns, int64_t first_seq=0):
         """Every book held, in instrument-id order, as Quote events (one bytearray)."""
         cdef int slot, n = 0, lv
         cdef MdLadder* b
@@ -650,7 +656,7 @@ cdef class MarketDataBooks:
             b = &self.books[slot]
             if b.has_book:
                 lv = b.n_bids if b.n_bids > b.n_asks else b.n_asks
-                self.write_into(out, n, slot, venue_id, ts_receive_ns, lv)
+                self.write_into(out, n, slot, venue_id, ts_receive_ns, first_seq, lv)
                 n += lv
         return out
 

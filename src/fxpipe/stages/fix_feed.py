@@ -47,6 +47,7 @@ from fxpipe.model.refdata import RefData, load_refdata
 log = logging.getLogger("fxpipe.stages.fix_feed")
 _S = ev.SessionState
 _R = ev.SessionReason
+_QUOTE = ev.dtype_for(ev.EventType.QUOTE)
 
 # the venue's symbol format by refdata venue kind, as the OMS venue adapters write symbols
 SYMBOL_FORMATS = {"ecn": "slash", "lp": "concat"}
@@ -250,7 +251,8 @@ class FixFeedSource(Application):
             return
         t_recv = self.clock()
         try:
-            status, buf = v.books.apply(msg.raw, v.req_id, v.link.venue_id, t_recv)
+            # the session validated it against the dictionary already
+            status, buf = v.books.apply(msg.raw, v.req_id, v.link.venue_id, t_recv, False, self.sequence + 1)
         except FixParseError as exc:
             v.counts["undecodable"] += 1
             self._resubscribe(v, f"{msg.msg_type} MsgSeqNum {msg.seq_num} did not decode: {exc}")
@@ -267,15 +269,14 @@ class FixFeedSource(Application):
                 return
             self._say(v, _S.ACTIVE, _R.RESEND_COMPLETE if v.recovering else _R.LOGON, t_recv)
             v.recovering = False
-            buf = v.books.quotes(v.link.venue_id, t_recv)
+            buf = v.books.quotes(v.link.venue_id, t_recv, self.sequence + 1)
         self._quotes(v, buf)
 
     def _quotes(self, v: _Venue, buf: bytearray) -> None:
         if not buf:
             return
-        arr = ev.view(buf, ev.EventType.QUOTE, check=False)
+        arr = np.frombuffer(buf, _QUOTE)       # numbered from self.sequence + 1 by the books
         n = len(arr)
-        arr["sequence"] = np.arange(self.sequence + 1, self.sequence + 1 + n, dtype=np.int64)
         arr["ts_decode_ns"] = self.clock()
         self.sequence += n
         v.counts["quotes"] += n
