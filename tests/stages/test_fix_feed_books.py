@@ -1,13 +1,15 @@
 """The FIX source's books (fxpipe.fix.bridge.MarketDataBooks) on messages written as a venue
 writes them: snapshots and incrementals by MDEntryPositionNo give exact levels; a message
 the book cannot take drops that book (never quoted crossed or stale) until its next snapshot;
-another subscription's messages change nothing; the same messages give the same bytes."""
+another subscription's messages change nothing; the same messages give the same bytes; a bad
+market-data link is refused before anything connects."""
 from __future__ import annotations
 
 import pytest
 
 import fxpipe.model.events as ev
 from fxpipe.fix import bridge, codec
+from fxpipe.stages.fix_feed import FixFeedSource, MarketDataLink
 
 T0 = 1_700_000_000_000_000_000
 VENUE = 1
@@ -153,3 +155,22 @@ def test_same_messages_give_the_same_quote_bytes():
         return [bytes(b.apply(m, "MD-1-1", VENUE, T0 + k)[1]) for k, m in enumerate(msgs)] + [bytes(b.quotes(VENUE, T0))]
 
     assert run() == run()
+
+
+@pytest.mark.parametrize("link, error", [
+    (dict(venue_id=99), "unknown venue 99"),
+    (dict(instruments=["EUR/SEK"]), "unknown instrument 'EUR/SEK'"),
+    (dict(instruments=["EUR/USD", 1]), "listed twice"),
+    (dict(depth=0), "depth 0 outside 1..16"),
+    (dict(symbol_format="dotted"), "symbol_format 'dotted'"),
+])
+def test_bad_market_data_link_is_refused_before_anything_connects(tmp_path, link, error):
+    args = dict(venue_id=1, port=1, target_comp_id="ECN1") | link
+    with pytest.raises((ValueError, KeyError), match=error):
+        FixFeedSource([MarketDataLink(**args)], tmp_path)
+    assert not (tmp_path / "fix-store").exists()
+
+
+def test_two_links_for_one_venue_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="two market-data links for one venue"):
+        FixFeedSource([MarketDataLink(1, 1, "ECN1"), MarketDataLink(1, 2, "ECN1")], tmp_path)

@@ -83,11 +83,11 @@ class MarketDataLink:
 class _Venue:
     """One session's subscription state."""
 
-    def __init__(self, link: MarketDataLink, symbols: dict[str, int], session: Any):
+    def __init__(self, link: MarketDataLink, symbols: dict[str, int]):
         self.link = link
         self.symbols = symbols                   # venue symbol -> instrument id
         self.books = bridge.MarketDataBooks(symbols, link.depth)
-        self.session = session
+        self.session: Any = None
         self.state = _S.DISCONNECTED
         self.req_id = ""                         # the live MDReqID ("" when none)
         self.requests = 0                        # MDReqIDs used on this source
@@ -113,11 +113,12 @@ class FixFeedSource(Application):
         self.sequence = 0
         self._out: list[np.void] = []
         self._closed = False
-        self.engine = Engine()
-        self.venues: dict[int, _Venue] = {}
+        # every link checked before anything connects
+        self.venues = {lk.venue_id: _Venue(lk, self._symbols(lk)) for lk in links}
         self._by_session: dict[int, _Venue] = {}
-        for lk in links:
-            symbols = self._symbols(lk)
+        self.engine = Engine()
+        for v in self.venues.values():
+            lk = v.link
             cfg = SessionConfig(name=f"{lk.sender_comp_id}-{lk.target_comp_id}", role="initiator",
                                 sender_comp_id=lk.sender_comp_id, target_comp_id=lk.target_comp_id,
                                 host=lk.host, port=lk.port, heartbeat_s=lk.heartbeat_s,
@@ -126,10 +127,8 @@ class FixFeedSource(Application):
                                 # market data is re-requested, never resent from an earlier logon
                                 reset_on_logon=True, reconnect_min_s=reconnect_min_s,
                                 reconnect_max_s=reconnect_max_s)
-            session = self.engine.add_session(cfg, self)
-            v = _Venue(lk, symbols, session)
-            self.venues[lk.venue_id] = v
-            self._by_session[id(session)] = v
+            v.session = self.engine.add_session(cfg, self)
+            self._by_session[id(v.session)] = v
         self.engine.start()
 
     def _symbols(self, lk: MarketDataLink) -> dict[str, int]:
