@@ -1,7 +1,7 @@
 """`fxpipe demo`: a real trading session on this machine, nothing external needed.
 
     venue simulator (ECN + its binary feed, last-look LP)  ◄──FIX 4.2──►  oms
-            │ UDP quotes                                                  ▲
+            │ UDP quotes (ECN), FIX market data (LP)                      ▲
             ▼                                                             │ intents
           feed ──md ring──► decision (market maker on the ECN, momentum taker on the LP)
 
@@ -64,7 +64,7 @@ def venue_doc(run_dir: Path, seed: int, rate: float) -> dict:
     doc.pop("control", None)
     for v in doc["venues"].values():
         v["port"] = free_port()
-        v["clients"] = ["FXPIPE"]
+        v["clients"] = ["FXPIPE", "FXPIPE-MD"]
         feed = v.get("feed")
         if feed is not None:
             feed["destinations"] = [f"127.0.0.1:{free_port(socket.SOCK_DGRAM)}"]
@@ -102,7 +102,8 @@ def run_demo(args) -> int:
     doc = venue_doc(run_dir, args.seed, args.rate)
     try:
         sim = parse(doc, str(VENUES), args.profile)
-        desk = DeskSpec.from_sim(sim, run_dir, STRATEGIES, limits_text=LIMITS.read_text(), reset_on_logon=True)
+        desk = DeskSpec.from_sim(sim, run_dir, STRATEGIES, limits_text=LIMITS.read_text(), reset_on_logon=True,
+                                 fix_market_data=True)
     except (DeskError, ValueError) as exc:
         raise CliError(str(exc)) from None
     ctx = mp.get_context("fork")
@@ -113,8 +114,9 @@ def run_demo(args) -> int:
         if not ready.wait(30):
             raise CliError("the venue simulator did not start within 30 s")
         print(f"fxpipe demo: venue simulator up (ECN1 :{desk.venues[0].port}, LP1 :{desk.venues[1].port}, "
-              f"binary feed :{desk.binary_feeds[0].listen_port}); layout {lay.name} on cores {lay.cores()}; "
-              f"trading for {args.duration:g} s", flush=True)
+              f"binary feed :{desk.binary_feeds[0].listen_port}, FIX market data from "
+              f"{', '.join(f.target_comp_id for f in desk.fix_feeds) or 'none'}); layout {lay.name} on cores "
+              f"{lay.cores()}; trading for {args.duration:g} s", flush=True)
         summary = run_demo_desk(lay, desk, args.duration)
     finally:
         stop.set()

@@ -46,6 +46,7 @@ def check_venue_agrees(tmp_path, d, summary):
     news, fills, dup_rejects = venue_record(tmp_path / "venue" / "venue-log" / "ecn-FXPIPE.messages.log")
     assert len(news) == len(set(news)), "an order was sent twice"
     assert not dup_rejects, dup_rejects
+    assert not [k for k in summary.rejects if "DUPLICATE" in k], summary.text()   # no ClOrdID used twice
     net = sum(q if side == "1" else -q for side, q in fills.values())
     pos = sum(int(p["net_qty_e2"]) for p in summary.positions.values())
     assert pos == net, (pos, net, summary.text())

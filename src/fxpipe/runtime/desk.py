@@ -139,7 +139,8 @@ class DeskSpec:
             if vc.feed is not None:
                 _, port = vc.feed.destinations[0]
                 feeds.append(BinaryFeedSpec(vc.feed.channel_id, venue_id, port, "127.0.0.1", vc.feed.snapshot_port))
-            if fix_market_data and f"{sender_comp_id}-MD" in p.clients:
+            # FIX market data where the venue has no binary feed (one source of prices per venue)
+            if fix_market_data and vc.feed is None and f"{sender_comp_id}-MD" in p.clients:
                 fix_feeds.append(FixFeedSpec(venue_id, p.port, p.comp_id, f"{sender_comp_id}-MD",
                                              symbols=tuple(p.pairs or ())))
         refdata = Path(sim.market.refdata).read_text() if sim.market.refdata else ""

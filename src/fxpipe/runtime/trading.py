@@ -332,7 +332,11 @@ def make_sources(desk: DeskSpec, clock: Callable[[], int]) -> list[Any]:
                                            (f.snapshot_host, f.snapshot_port), clock=clock)
                           for f in desk.binary_feeds]
     if desk.fix_feeds:
-        from fxpipe.stages.fix_feed import FixFeedSource  # type: ignore[import-not-found]
+        from fxpipe.model.refdata import parse_refdata
+        from fxpipe.stages.fix_feed import FixFeedSource, MarketDataLink
 
-        sources += [FixFeedSource.from_spec(f, desk, clock=clock) for f in desk.fix_feeds]
+        links = [MarketDataLink(f.venue_id, f.port, f.target_comp_id, instruments=f.symbols,
+                                sender_comp_id=f.sender_comp_id, host=f.host) for f in desk.fix_feeds]
+        sources.append(FixFeedSource(links, desk.run_dir / "md-state", refdata=parse_refdata(desk.refdata_text),
+                                     clock=clock))
     return sources

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from fxpipe.ring import Ring, RingClosed, RingTimeout
 from fxpipe.runtime.layout import Layout, ProcessSpec
 from fxpipe.runtime.processor import hot_path
@@ -23,6 +25,7 @@ def journal_body(directory: str, fsync: str = "every:/100ms", max_batch: int = 1
         consumers = {r: Ring.attach(names[r]).consumer("journal", wait=spec.wait) for r in names}
         open_rings = set(names)
         try:
+            _skip_rewritten(stage, consumers)
             with hot_path():
                 while open_rings:
                     stopping = stop()
@@ -44,6 +47,46 @@ def journal_body(directory: str, fsync: str = "every:/100ms", max_batch: int = 1
         finally:
             stage.close()
     return body
+
+
+def _journal_tail(directory: str, n: int) -> list[bytes]:
+    from fxpipe.journal import JournalReader
+
+    with JournalReader(directory) as r:
+        last = r.next_seq - 1
+        if last < r.first_seq:
+            return []
+        return [bytes(rec.payload) for rec in r.records(max(r.first_seq, last - n + 1))]
+
+
+def _skip_rewritten(stage: JournalStage, consumers: dict, n: int = 4096) -> int:
+    """A restarted journal resumes after its last release; the batch it had appended but not
+    released when it died comes again. That batch is the journal's last records: the first
+    events of one ring equal to the journal's tail are skipped, not written twice."""
+    tail = _journal_tail(str(stage.journal.directory), n)
+    if not tail:
+        return 0
+    skipped = 0
+    for c in consumers.values():
+        try:
+            batch = c.read_batch(n, 0)
+        except (RingTimeout, RingClosed):
+            continue
+        rows = batch.view(np.uint8).reshape(len(batch), -1)
+        m = 0 if skipped else _overlap(rows, tail)
+        stage.on_batch(batch[m:])
+        c.release()
+        skipped += m
+    return skipped
+
+
+def _overlap(rows, tail: list[bytes]) -> int:
+    """The largest m such that the first m slots are the last m records of the journal."""
+    for m in range(min(len(rows), len(tail)), 0, -1):
+        recs = tail[len(tail) - m:]
+        if all(rows[i].tobytes()[:len(recs[i])] == recs[i] for i in range(m)):
+            return m
+    return 0
 
 
 def desk_body(desk, layout: Layout) -> Callable[[ProcessSpec, dict[str, str], Callable[[], bool]], None]:
