@@ -127,8 +127,8 @@ class TradingWorker:
             self.decision = DecisionStage(desk.strategies)
             self._recover_decision(names)
         if "oms" in stages:
-            stage = OmsStage(**desk.oms_stage_config())
-            self.gateway = _Gateway(stage, desk.venues, desk.oms_dir, desk.oms_state_dir,
+            oms = OmsStage(**desk.oms_stage_config())
+            self.gateway = _Gateway(oms, desk.venues, desk.oms_dir, desk.oms_state_dir,
                                     fsync=desk.oms_fsync, session_fsync=desk.session_fsync,
                                     reset_on_logon=desk.reset_on_logon, clock=clock,
                                     on_output=self._from_oms, emit=self._from_oms)
