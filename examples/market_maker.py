@@ -1,7 +1,8 @@
 """A market maker: one bid and one offer around the composite mid, the spread fixed in e8,
 both quotes shifted against inventory (long: lower both, to sell more and buy less), and
 requoted only when the wanted price moves by at least `requote_e8` (every replace costs a
-message to the venue and a place in its queue). No quote on a side whose size would carry the
+message to the venue and a place in its queue). Prices go on the venue's tick (`tick_e8`, EUR/USD's
+0.00001 by default): the bid rounded down, the offer up, so rounding never narrows the spread. No quote on a side whose size would carry the
 position past `max_position_e2`."""
 from __future__ import annotations
 
@@ -13,7 +14,11 @@ from fxpipe.strategy import Quote, Strategy
 
 class MarketMaker(Strategy):
     def __init__(self, instrument_id: int = 1, half_spread_e8: int = 2_000, size_e2: int = 100_000_00,
-                 skew_e8_per_unit: int = 1_000, max_position_e2: int = 500_000_00, requote_e8: int = 1_000):
+                 skew_e8_per_unit: int = 1_000, max_position_e2: int = 500_000_00, requote_e8: int = 1_000,
+                 tick_e8: int = 1_000):
+        if tick_e8 <= 0:
+            raise ValueError(f"tick_e8 must be > 0, got {tick_e8}")
+        self.tick_e8 = tick_e8
         self.instrument_id = instrument_id
         self.half_spread_e8 = half_spread_e8
         self.size_e2 = size_e2
@@ -32,7 +37,9 @@ class MarketMaker(Strategy):
         mid = (top.bid_px_e8 + top.ask_px_e8) // 2
         pos = self.ctx.position(self.instrument_id)
         skew = pos * self.skew_e8_per_unit // self.size_e2
-        bid_px, ask_px = mid - self.half_spread_e8 - skew, mid + self.half_spread_e8 - skew
+        tick = self.tick_e8
+        bid_px = (mid - self.half_spread_e8 - skew) // tick * tick
+        ask_px = -(-(mid + self.half_spread_e8 - skew) // tick) * tick
         self.bid = self._quote(self.bid, ev.Side.BUY, bid_px, pos + self.size_e2 <= self.max_position_e2)
         self.ask = self._quote(self.ask, ev.Side.SELL, ask_px, pos - self.size_e2 >= -self.max_position_e2)
 

@@ -140,3 +140,14 @@ def test_unknown_strategy_is_a_clear_error():
         host("examples.nothing_here:Nope")
     with pytest.raises(StrategyError, match="module:ClassName"):
         host("MarketMaker")
+
+
+def test_market_maker_never_quotes_off_the_venues_tick():
+    """A mid half a tick off the grid (an odd spread in pipettes) must not become an off-tick
+    price: the venue would reject every order."""
+    st = host("examples.market_maker:MarketMaker")
+    out = st.on_event(quote(1, MID, MID + PIP))             # mid = MID + half a pipette
+    prices = {int(o["side"]): int(o["price_e8"]) for o in out if int(o["type"]) == ev.EventType.ORDER_INTENT}
+    assert set(prices) == {ev.Side.BUY, ev.Side.SELL}
+    assert all(p % PIP == 0 for p in prices.values()), prices
+    assert prices[ev.Side.BUY] < MID and prices[ev.Side.SELL] > MID + PIP    # rounding never narrows it

@@ -124,11 +124,11 @@ class RunSummary:
         if self.risk:
             lines.append("risk events: " + ", ".join(f"{k} {v}" for k, v in sorted(self.risk.items())))
         for (sid, instr), p in sorted(self.positions.items()):
-            name = _instrument(refdata, instr)
-            lines.append(f"  strategy {sid} {name}: position {Decimal(int(p['net_qty_e2'])).scaleb(-2)}, "
+            name, base, terms = _instrument(refdata, instr)
+            lines.append(f"  strategy {sid} {name}: position {Decimal(int(p['net_qty_e2'])).scaleb(-2)} {base}, "
                          f"avg {Decimal(int(p['avg_px_e8'])).scaleb(-8)}, "
-                         f"realized {Decimal(int(p['realized_pnl_e4'])).scaleb(-4)}, "
-                         f"unrealized {Decimal(int(p['unrealized_pnl_e4'])).scaleb(-4)} (terms ccy)")
+                         f"realized {Decimal(int(p['realized_pnl_e4'])).scaleb(-4)} {terms}, "
+                         f"unrealized {Decimal(int(p['unrealized_pnl_e4'])).scaleb(-4)} {terms}")
         for (sid, ccy), (real, unreal) in sorted(self.pnl.items()):
             lines.append(f"  strategy {sid} PnL {ccy}: realized {Decimal(real).scaleb(-4)}, "
                          f"unrealized {Decimal(unreal).scaleb(-4)}")
@@ -174,10 +174,12 @@ def _reject_reason(e) -> str:
     return f"venue {int(e['venue_id'])} rejected (OrdRejReason {reason})"
 
 
-def _instrument(refdata, instr: int) -> str:
+def _instrument(refdata, instr: int) -> tuple[str, str, str]:
+    """(symbol, base currency, terms currency), or placeholders without reference data."""
     if refdata is not None:
         try:
-            return refdata.instrument(instr).name
+            i = refdata.instrument(instr)
+            return i.symbol, i.base, i.quote
         except (KeyError, ValueError):
             pass
-    return f"instrument {instr}"
+    return f"instrument {instr}", "(base)", "(terms ccy)"
