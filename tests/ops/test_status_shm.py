@@ -1,0 +1,148 @@
+"""Status sections in shared memory: a reader never returns a torn snapshot while another
+process rewrites it, never makes the writer wait, and says when a section is absent, stale,
+torn or not a status file."""
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import signal
+import stat
+import time
+
+import pytest
+
+from fxpipe.ops.status_shm import StatusError, StatusReader, StatusWriter, status_path
+
+
+def _writer_loop(prefix: str, stop_after: int, ready) -> None:
+    w = StatusWriter(prefix, "ops", capacity=1 << 16)
+    ready.set()
+    for n in range(1, stop_after + 1):
+        # the size changes with n, every field depends on n: any mix of two writes shows
+        w.write({"n": n, "check": n * 7919, "pad": "x" * (n % 4000), "tail": n})
+    w.close()
+
+
+def test_no_torn_snapshot_while_another_process_rewrites_it(prefix):
+    ctx = mp.get_context("fork")
+    ready = ctx.Event()
+    p = ctx.Process(target=_writer_loop, args=(prefix, 200_000, ready))
+    p.start()
+    try:
+        assert ready.wait(10)
+        r = StatusReader(prefix, retry_s=1.0)
+        seen, last = 0, 0
+        deadline = time.monotonic() + 20
+        while p.is_alive() and time.monotonic() < deadline:
+            s = r.read("ops")
+            if s.snapshot is None:
+                assert s.state in ("absent", "busy"), s
+                continue
+            snap = s.snapshot
+            n = snap["n"]
+            assert snap["check"] == n * 7919 and snap["tail"] == n and len(snap["pad"]) == n % 4000
+            assert n >= last             # never an older snapshot after a newer one
+            last = n
+            seen += 1
+        assert seen > 100 and last > 1
+    finally:
+        p.join(30)
+    assert p.exitcode == 0
+
+
+def test_file_is_owner_only_and_named_after_prefix_and_section(prefix):
+    with StatusWriter(prefix, "supervisor") as w:
+        w.write({"workers": []})
+        st = os.stat(status_path(prefix, "supervisor"))
+        assert stat.S_IMODE(st.st_mode) == 0o600 and st.st_uid == os.getuid()
+        assert status_path(prefix, "supervisor").name == f"{prefix}.status.supervisor"
+    s = StatusReader(prefix).read("supervisor")
+    assert s.snapshot == {"workers": []}
+
+
+def test_absent_section_and_nothing_written_yet_are_reported(prefix):
+    r = StatusReader(prefix)
+    assert r.read("ops").state == "absent" and "not started" in r.read("ops").detail
+    w = StatusWriter(prefix, "ops")
+    assert r.read("ops").state == "absent" and r.read("ops").detail == "nothing written yet"
+    w.write({"a": 1})
+    assert r.read("ops").state == "ok" and r.sections() == ["ops"]
+    w.close(unlink=True)
+    assert r.read("ops").state == "absent"
+
+
+def test_old_snapshot_is_stale(prefix):
+    with StatusWriter(prefix, "ops") as w:
+        w.write({"a": 1})
+        time.sleep(0.3)
+        s = StatusReader(prefix, stale_after_s=0.1).read("ops")
+        assert s.state == "stale" and "ago" in s.detail and s.snapshot == {"a": 1}
+
+
+def _write_once_and_exit(prefix):
+    StatusWriter(prefix, "ops").write({"a": 2})
+    os._exit(0)
+
+
+def test_snapshot_of_a_dead_writer_is_stale(prefix):
+    p = mp.get_context("fork").Process(target=_write_once_and_exit, args=(prefix,))
+    p.start()
+    p.join(10)
+    s = StatusReader(prefix).read("ops")
+    assert s.state == "stale" and "is gone" in s.detail and s.snapshot == {"a": 2}
+
+
+def _die_mid_write(prefix, ready):
+    w = StatusWriter(prefix, "ops")
+    w.write({"a": 3})
+    h = w._hdr[0]
+    h["seq"] = int(h["seq"]) + 1          # as if killed between the two seq stores
+    ready.set()
+    signal.pause()
+
+
+def test_writer_killed_mid_write_reads_as_torn_and_a_new_writer_recovers(prefix):
+    ctx = mp.get_context("fork")
+    ready = ctx.Event()
+    p = ctx.Process(target=_die_mid_write, args=(prefix, ready))
+    p.start()
+    assert ready.wait(10)
+    assert StatusReader(prefix, retry_s=0.05).read("ops").state == "busy"    # its writer still lives
+    p.kill()
+    p.join(10)
+    assert StatusReader(prefix, retry_s=0.05).read("ops").state == "torn"
+    with StatusWriter(prefix, "ops") as w:
+        w.write({"a": 4})
+        assert StatusReader(prefix).read("ops").snapshot == {"a": 4}
+
+
+def test_snapshot_too_large_is_refused_and_the_last_one_stays(prefix):
+    with StatusWriter(prefix, "ops", capacity=256) as w:
+        w.write({"a": 1})
+        with pytest.raises(StatusError, match="exceeds the capacity 256"):
+            w.write({"a": "x" * 300})
+        assert StatusReader(prefix).read("ops").snapshot == {"a": 1}
+
+
+def test_a_file_that_is_not_a_status_file_is_damaged_and_never_overwritten(prefix):
+    path = status_path(prefix, "ops")
+    path.write_bytes(b"NOTSTATUS" + b"\0" * 100)
+    os.chmod(path, 0o600)
+    assert StatusReader(prefix).read("ops").state == "damaged"
+    with pytest.raises(StatusError, match="not an fxpipe status file"):
+        StatusWriter(prefix, "ops")
+    assert path.read_bytes().startswith(b"NOTSTATUS")
+
+
+def test_corrupt_payload_is_never_returned(prefix):
+    with StatusWriter(prefix, "ops") as w:
+        w.write({"a": 1})
+        w._mm[64] = ord("[")                   # payload changed under an even seq: the CRC disagrees
+        s = StatusReader(prefix, retry_s=0.05).read("ops")
+        assert s.state == "busy" and s.snapshot is None
+
+
+@pytest.mark.parametrize("prefix_, section", [("bad/prefix", "ops"), ("p", "Ops"), ("p", "../x"), ("", "ops")])
+def test_bad_names_are_refused(prefix_, section):
+    with pytest.raises(StatusError):
+        StatusWriter(prefix_, section)
