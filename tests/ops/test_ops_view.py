@@ -161,3 +161,19 @@ def test_alarm_hook_gets_each_alarm():
     for e in stream():
         v.on_event(e)
     assert seen == ["risk_alarm", "kill_switch", "strategy_stopped", "session_down"]
+
+
+def test_pause_of_every_strategy_is_no_kill_switch_whatever_the_order_of_rings():
+    A, C = ev.RiskAction, ev.ControlCommand
+    v = OpsView()
+    for sid in (7, 9):       # both answers before the Control itself
+        v.on_event(ev.make(ev.EventType.RISK, check=ev.RiskCheck.KILL_SWITCH, action=A.STRATEGY_STOPPED,
+                           strategy_id=sid, cl_ord_id=600, observed=C.PAUSE, ts_receive_ns=T0))
+    v.on_event(ev.make(ev.EventType.CONTROL, command=C.PAUSE, request_id=600, ts_receive_ns=T0))
+    # a pause replayed from a journal written before request ids: still a pause
+    v.on_event(ev.make(ev.EventType.RISK, check=ev.RiskCheck.KILL_SWITCH, action=A.STRATEGY_STOPPED,
+                       strategy_id=11, observed=C.PAUSE, ts_receive_ns=T0))
+    r = v.snapshot()["risk"]
+    assert r["paused_strategies"] == {"7": T0, "9": T0, "11": T0}
+    assert r["kill_switch"]["stopped_strategies"] == {}
+    assert len(v.snapshot()["requests"]["600"]["answers"]) == 2

@@ -293,9 +293,12 @@ class OpsView:
             self.last_reject[check] = info
             return
         request = self.requests.get(rid) if rid and action in _ANSWER_ACTIONS else None
-        pause_answer = (action in (ev.RiskAction.STRATEGY_STOPPED, ev.RiskAction.STRATEGY_RESUMED)
-                        and rid and int(e["observed"]) in (ev.ControlCommand.PAUSE, ev.ControlCommand.RESUME)
-                        and (request is None or request["command"] in ("PAUSE", "RESUME")))
+        # the decision stage's answer to PAUSE/RESUME: observed is the command (risk's kill
+        # switch says 1 or 0 there, a stopped strategy's own failure 0)
+        pause_answer = bool(action in (ev.RiskAction.STRATEGY_STOPPED, ev.RiskAction.STRATEGY_RESUMED)
+                            and check == ev.RiskCheck.KILL_SWITCH
+                            and int(e["observed"]) in (ev.ControlCommand.PAUSE, ev.ControlCommand.RESUME)
+                            and (request is None or request["command"] in ("", "PAUSE", "RESUME")))
         if pause_answer:
             if action == ev.RiskAction.STRATEGY_STOPPED:
                 self.paused.setdefault(sid, ts)
@@ -319,7 +322,7 @@ class OpsView:
         elif action == ev.RiskAction.ALARM:
             self._alarm("risk_alarm", f"{_name(ev.RiskCheck, check)} alarm", info, ts)
         if rid and action in _ANSWER_ACTIONS:
-            self._answer(rid, e, info, pause_answer)
+            self._answer(rid, e, info)
 
     def _risk_info(self, e: Any) -> dict[str, Any]:
         scale = int(e["value_scale"])
@@ -336,7 +339,7 @@ class OpsView:
                 "cause_seq": int(e["cause_seq"]),
                 "ts_ns": int(e["ts_receive_ns"]) or int(e["ts_risk_ns"]) or self.last_event_ns}
 
-    def _answer(self, rid: int, e: Any, info: dict[str, Any], pause_answer: bool) -> None:
+    def _answer(self, rid: int, e: Any, info: dict[str, Any]) -> None:
         req = self.requests.get(rid)
         if req is None:           # the answer overtook its Control (another ring): keep it anyway
             req = self._new_request(rid)
