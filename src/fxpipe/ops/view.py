@@ -27,6 +27,7 @@ from fxpipe.model.refdata import RefData
 
 _T = ev.EventType
 _DTYPES = {int(t): ev.dtype_for(t) for t in _T}
+_QUOTE = int(_T.QUOTE)
 RATE_BUCKET_NS = 1_000_000_000
 HIST_MAX_NS = 60_000_000_000
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
@@ -47,7 +48,6 @@ INTENT_HOPS = (("receive_to_decode", "ts_receive_ns", "ts_decode_ns"),
 REQUEST_HOPS = (("decide_to_risk", "ts_decide_ns", "ts_risk_ns"),
                 ("risk_to_send", "ts_risk_ns", "ts_send_ns"),
                 ("tick_to_trade", "ts_receive_ns", "ts_send_ns"))
-QUOTE_HOPS = (("venue_to_receive", "ts_venue_ns", "ts_receive_ns"),)
 SESSION_UP = int(ev.SessionState.ACTIVE)
 _KEEP_DONE = 65536
 
@@ -100,6 +100,17 @@ class HopHistogram:
             self.sum_ns += ns
             self.buckets[bisect.bisect_left(BUCKET_BOUNDS_NS, ns)] += 1
 
+    def percentiles(self, ps: tuple[float, ...]) -> list[int]:
+        """HdrHistogram's get_value_at_percentile, one numpy pass over its counts (the library
+        walks every bucket in Python for each percentile: seconds per snapshot)."""
+        h = self.hist
+        cum = np.cumsum(np.ctypeslib.as_array(h.counts)[:h.counts_len])
+        out = []
+        for p in ps:
+            idx = int(np.searchsorted(cum, h.get_target_count_at_percentile(p)))
+            out.append(int(h.get_highest_equivalent_value(h.get_value_from_index(idx))))
+        return out
+
     def _cumulative(self) -> list[list[int]]:
         out, run = [], 0
         for bound, n in zip(BUCKET_BOUNDS_NS, self.buckets, strict=False):
@@ -114,9 +125,8 @@ class HopHistogram:
                                "sum_ns": self.sum_ns, "buckets": self._cumulative()}
         if n:
             out.update({"min_ns": int(h.get_min_value()), "max_ns": int(h.get_max_value()),
-                        "mean_ns": int(h.get_mean_value())})
-            for p in PERCENTILES:
-                out[f"p{p:g}_ns"] = int(h.get_value_at_percentile(p))
+                        "mean_ns": self.sum_ns // n})
+            out.update({f"p{p:g}_ns": v for p, v in zip(PERCENTILES, self.percentiles(PERCENTILES), strict=True)})
             out["display"] = " ".join(f"p{p:g}={_fmt_ns(out[f'p{p:g}_ns'])}" for p in PERCENTILES) \
                 + f" max={_fmt_ns(out['max_ns'])}"
         return out
@@ -177,8 +187,44 @@ class OpsView:
     # ------------------------------------------------------------------ input
 
     def on_batch(self, batch: Iterable[Any]) -> None:
-        for e in batch:
-            self.on_event(e)
+        """Every event of a batch, in order. A ring's batch (a contiguous array of 192-byte
+        slots) takes its runs of quotes in bulk: quotes only count, and they are most of the
+        traffic, so the journal process keeps up with the market-data ring."""
+        arr = batch if isinstance(batch, np.ndarray) else None
+        if arr is None or arr.ndim != 1 and not (arr.ndim == 2 and arr.dtype == np.uint8) \
+                or (arr.dtype.itemsize if arr.ndim == 1 else arr.shape[1]) != ev.SLOT_SIZE or len(arr) == 0:
+            for e in batch:
+                self.on_event(e)
+            return
+        raw = np.ascontiguousarray(arr).view(np.uint8).reshape(len(arr), ev.SLOT_SIZE)
+        types = raw[:, :2].copy().view("<u2").ravel()
+        is_quote = types == _QUOTE
+        if not is_quote.any():
+            for i in range(len(raw)):
+                self.on_event(raw[i].tobytes())
+            return
+        edges = np.flatnonzero(np.diff(is_quote.astype(np.int8))) + 1
+        for lo, hi in zip(np.r_[0, edges], np.r_[edges, len(raw)], strict=True):
+            if is_quote[lo]:
+                self._quotes(raw[lo:hi])
+            else:
+                for i in range(lo, hi):
+                    self.on_event(raw[i].tobytes())
+
+    def _quotes(self, raw: np.ndarray) -> None:
+        h = raw.view(ev.HEADER_DTYPE).ravel()
+        ts = h["ts_receive_ns"].astype(np.int64)
+        for f in ("ts_venue_ns", "ts_decide_ns", "ts_risk_ns"):
+            ts = np.where(ts != 0, ts, h[f])
+        now = np.maximum.accumulate(np.maximum(ts, self.last_event_ns))
+        n = len(raw)
+        self.events += n
+        self.counts[_QUOTE] = self.counts.get(_QUOTE, 0) + n
+        self.last_event_ns = int(now[-1])
+        buckets, counts = np.unique(now // RATE_BUCKET_NS, return_counts=True)    # ascending = in order
+        for b, k in zip(buckets.tolist(), counts.tolist(), strict=True):
+            cur, m, prev = self._bucket.get(_QUOTE, (b, 0, 0))
+            self._bucket[_QUOTE] = (cur, m + k, prev) if b == cur else (b, k, m if b == cur + 1 else 0)
 
     def on_event(self, event: Any) -> None:
         e = as_record(event)
@@ -209,9 +255,6 @@ class OpsView:
                 if h is None:
                     h = self.hops[name] = HopHistogram()
                 h.record(y - x)
-
-    def _quote(self, e: Any) -> None:
-        self._hops(e, QUOTE_HOPS)
 
     def _intent(self, e: Any) -> None:
         # the decision stage's intent has no risk stamp; the oms's request to the venue has one
@@ -399,7 +442,7 @@ class OpsView:
             self.alarm_hook(kind, text, fields)
 
     _HANDLERS: dict[int, Callable[[OpsView, Any], None]] = {
-        int(_T.QUOTE): _quote, int(_T.ORDER_INTENT): _intent, int(_T.ORDER_UPDATE): _update,
+        int(_T.ORDER_INTENT): _intent, int(_T.ORDER_UPDATE): _update,
         int(_T.FILL): _fill, int(_T.POSITION_UPDATE): _position, int(_T.RISK): _risk,
         int(_T.SESSION): _session, int(_T.CONTROL): _control, int(_T.LATENCY_SAMPLE): _latency,
         int(_T.PNL): _pnl,
