@@ -153,15 +153,20 @@ def test_pause_of_a_strategy_nobody_hosts_is_refused(capsys, live):
 
 
 def test_set_limit_changes_the_limit_and_reports_old_and_new(capsys, live):
-    old = live.oms.risk.limit(ev.RiskLimit.MAX_ORDER_QTY, 7)
     rc, out = run(capsys, live, "set-limit", "max-order-qty", "5000000", "--strategy", "7")
     assert rc == 0, out
     assert live.oms.risk.limit(ev.RiskLimit.MAX_ORDER_QTY, 7) == 500_000_000
-    assert f"max_order_qty: {old // 100} -> 500000000" in out
+    assert "max_order_qty: none -> 5000000" in out                 # no limit of its own before
+    rc, out = run(capsys, live, "set-limit", "max-order-qty", "2500000.5", "--strategy", "7")
+    assert rc == 0 and "max_order_qty: 5000000 -> 2500000.5" in out
     c = last_control(live, ev.ControlCommand.SET_LIMIT)
-    assert int(c["arg"]) == 500_000_000 and int(c["limit_id"]) == ev.RiskLimit.MAX_ORDER_QTY and problems(c) == []
+    assert int(c["arg"]) == 250_000_050 and int(c["limit_id"]) == ev.RiskLimit.MAX_ORDER_QTY and problems(c) == []
     rc, out = run(capsys, live, "set-limit", "max-order-qty", "none", "--strategy", "7")
     assert rc == 0 and live.oms.risk.limit(ev.RiskLimit.MAX_ORDER_QTY, 7) is None
+    assert "max_order_qty: 2500000.5 -> none" in out
+    rc, out = run(capsys, live, "set-limit", "order-rate", "25", "--strategy", "7")
+    assert rc == 0 and "order_rate: " in out and "-> 25" in out
+    assert live.oms.risk.limit(ev.RiskLimit.ORDER_RATE, 7) == 25
 
 
 def test_set_limit_the_risk_engine_refuses_changes_nothing(capsys, live):

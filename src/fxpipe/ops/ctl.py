@@ -17,14 +17,12 @@ from typing import Any
 import fxpipe.model.events as ev
 from fxpipe.model import numbers
 from fxpipe.ops.status_shm import StatusReader
+from fxpipe.ops.view import LIMIT_SCALE
 
 C = ev.ControlCommand
 L = ev.RiskLimit
 CONTROL_RING = "control"
 OPERATOR_LEN = 16            # Control.issued_by: char[16]
-# the scale of each limit's value (docs/risk.md): 2 quantity, 4 money, 0 count
-LIMIT_SCALE = {L.MAX_ORDER_QTY: 2, L.MAX_ORDER_NOTIONAL: 4, L.MAX_POSITION: 2, L.MAX_CCY_EXPOSURE: 4,
-               L.MAX_GROSS_EXPOSURE: 4, L.MAX_LOSS: 4}
 _NO_LIMIT_WORDS = ("none", "off", "remove")
 
 
@@ -62,7 +60,7 @@ def parse_limit_value(limit: ev.RiskLimit, text: str) -> int:
     """The value at the limit's scale; 'none' / 'off' removes the limit (-1 on the wire)."""
     if text.strip().lower() in _NO_LIMIT_WORDS:
         return -1
-    scale = LIMIT_SCALE.get(limit, 0)
+    scale = LIMIT_SCALE.get(int(limit), 0)
     try:
         v = numbers.parse_decimal(text, scale, signed=False, what=f"{limit.name.lower()} value")
     except (ValueError, TypeError, OverflowError) as exc:

@@ -50,6 +50,11 @@ REQUEST_HOPS = (("decide_to_risk", "ts_decide_ns", "ts_risk_ns"),
                 ("tick_to_trade", "ts_receive_ns", "ts_send_ns"))
 SESSION_UP = int(ev.SessionState.ACTIVE)
 _KEEP_DONE = 65536
+NO_LIMIT = (1 << 63) - 1          # how risk writes "no limit" in a LIMIT_SET answer
+_L = ev.RiskLimit
+# the scale of each limit's value (docs/risk.md): 2 quantity, 4 money, 0 count
+LIMIT_SCALE = {int(k): v for k, v in ((_L.MAX_ORDER_QTY, 2), (_L.MAX_ORDER_NOTIONAL, 4), (_L.MAX_POSITION, 2),
+                                      (_L.MAX_CCY_EXPOSURE, 4), (_L.MAX_GROSS_EXPOSURE, 4), (_L.MAX_LOSS, 4))}
 
 
 def _name(enum_cls: Any, v: int) -> str:
@@ -138,6 +143,10 @@ def _fmt_ns(ns: int) -> str:
     if ns < 10_000_000:
         return f"{ns / 1e3:.1f}µs"
     return f"{ns / 1e6:.1f}ms"
+
+
+def _value_text(v: int, scale: int) -> str:
+    return "none" if v == NO_LIMIT else numbers.format_decimal(v, scale)
 
 
 def _money(v: int) -> str:
@@ -370,11 +379,13 @@ class OpsView:
     def _risk_info(self, e: Any) -> dict[str, Any]:
         scale = int(e["value_scale"])
         limit_id = int(e["limit_id"])
+        if int(e["check"]) == ev.RiskCheck.LIMIT_CHANGED and limit_id in LIMIT_SCALE:
+            scale = LIMIT_SCALE[limit_id]     # risk answers a limit change at the limit's own scale
         return {"check": _name(ev.RiskCheck, int(e["check"])), "action": _name(ev.RiskAction, int(e["action"])),
                 "strategy_id": int(e["strategy_id"]), "cl_ord_id": int(e["cl_ord_id"]),
                 "observed": int(e["observed"]), "limit": int(e["limit"]), "value_scale": scale,
-                "observed_text": numbers.format_decimal(int(e["observed"]), scale),
-                "limit_text": numbers.format_decimal(int(e["limit"]), scale),
+                "observed_text": _value_text(int(e["observed"]), scale),
+                "limit_text": _value_text(int(e["limit"]), scale),
                 "limit_id": _name(ev.RiskLimit, limit_id) if limit_id else "", "ccy": _text(e["ccy"]),
                 "instrument": self._instrument(int(e["instrument_id"])), "venue": self._venue(int(e["venue_id"])),
                 "side": _name(ev.Side, int(e["side"])) if int(e["side"]) else "",
