@@ -209,3 +209,22 @@ def test_a_single_producer_control_ring_is_refused(prefix):
             ctl(prefix, "cancel-all")
     finally:
         r.close(unlink=True)
+
+
+def test_the_fxpipe_command_line_sends_and_prints_the_answer(live):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    env = dict(os.environ, PYTHONPATH=str(root / "src"))
+    res = subprocess.run([sys.executable, "-m", "fxpipe", "ctl", "--prefix", live.prefix, "--timeout", "20",
+                          "kill-switch", "on", "--strategy", "7"], capture_output=True, text=True, env=env,
+                         timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert "sent KILL_SWITCH_ON request" in res.stdout and "STRATEGY_STOPPED" in res.stdout
+    assert live.oms.risk.killed(7)
+    res = subprocess.run([sys.executable, "-m", "fxpipe", "ctl", "--prefix", live.prefix, "pause", "nine"],
+                         capture_output=True, text=True, env=env, timeout=120)
+    assert res.returncode == 2 and "invalid int value: 'nine'" in res.stderr

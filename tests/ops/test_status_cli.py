@@ -69,7 +69,7 @@ def test_rich_tables_show_what_an_operator_looks_for(running):
     console = Console(record=True, width=220)
     console.print(render(collect(running)))
     text = console.export_text()
-    for expected in (f"{running}.md", "decision (declared)", "tick_to_trade", "receive_to_decode",
+    for expected in (f"rings {running}.*", "intent", "control", "decision (declared)", "tick_to_trade", "receive_to_decode",
                      "DISCONNECTED", "HEARTBEAT_TIMEOUT", "EUR/USD", "USD/JPY", "1000000", "-1200.00",
                      "kill switch (global)", "strategy 8 stopped", "paused", "MAX_ORDER_QTY",
                      "session_down", "workers", "oms", "dead", "worker_dead", "status sections"):

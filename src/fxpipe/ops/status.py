@@ -78,16 +78,19 @@ _NUMERIC = {"cursor", "lag", "full waits", "count", "p50", "p90", "p99", "p99.9"
 
 
 def _rings(doc: dict[str, Any]) -> Table:
-    t = _table("rings", "ring", "state", "cursor", "producer", "full waits", "consumer", "lag", "alive", "hb age s")
+    t = _table(f"rings {doc['prefix']}.*", "ring", "state", "cursor", "producer", "full waits", "consumer", "lag",
+               "alive", "hb age s")
+    lead = doc["prefix"] + "."
     for r in doc["rings"]:
+        name = r["name"][len(lead):] if r["name"].startswith(lead) else r["name"]
         if r["state"] != "ok":
-            t.add_row(r["name"], _state(r["state"]), "", "", "", r.get("detail", "")[:60], "", "", "")
+            t.add_row(name, _state(r["state"]), "", "", "", r.get("detail", "")[:60], "", "", "")
             continue
         pr = r["producer"]
         prod = f"{r['producer_mode']} pid {pr['pid']}" + ("" if pr["alive"] or not pr["pid"] else " (gone)")
         cons = r["consumers"] or [None]
         for i, c in enumerate(cons):
-            head = (r["name"], _state(r["state"]), str(r["cursor"]), prod, str(pr["full_waits"])) if i == 0 \
+            head = (name, _state(r["state"]), str(r["cursor"]), prod, str(pr["full_waits"])) if i == 0 \
                 else ("", "", "", "", "")
             if c is None:
                 t.add_row(*head, "-", "", "", "")
