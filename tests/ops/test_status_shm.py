@@ -146,3 +146,43 @@ def test_corrupt_payload_is_never_returned(prefix):
 def test_bad_names_are_refused(prefix_, section):
     with pytest.raises(StatusError):
         StatusWriter(prefix_, section)
+
+
+def test_ops_publisher_keeps_going_when_a_snapshot_does_not_fit(prefix, tmp_path):
+    import json as _json
+    import logging
+
+    from opsdata import stream
+
+    from fxpipe.ops import logs
+    from fxpipe.ops.host import OpsPublisher
+
+    path = tmp_path / "log.jsonl"
+    h = logs.configure_logging(str(path))
+    try:
+        pub = OpsPublisher(prefix, raise_alarms=False, capacity=256)
+        pub.on_batch(stream())
+        pub.publish()                      # far more than 256 bytes: logged, not raised
+        assert pub.publish_errors == 1
+        assert StatusReader(prefix).read("ops").detail == "nothing written yet"
+        pub.writer.close()
+    finally:
+        logging.getLogger(logs.ROOT).removeHandler(h)
+        h.close()
+    (line,) = [_json.loads(x) for x in path.read_text().splitlines()]
+    assert line["msg"] == "ops status not published" and "exceeds the capacity" in line["fields"]["error"]
+
+
+def test_ops_publisher_publishes_at_once_when_a_command_is_answered(prefix):
+    import fxpipe.model.events as ev
+    from fxpipe.ops.host import OpsPublisher
+
+    pub = OpsPublisher(prefix, raise_alarms=False, interval_s=3600)
+    assert pub.maybe_publish(now=0.0)                  # the first one
+    pub.on_event(ev.make(ev.EventType.QUOTE, instrument_id=1, ts_receive_ns=1))
+    assert not pub.maybe_publish(now=1.0)              # not due
+    pub.on_event(ev.make(ev.EventType.RISK, check=ev.RiskCheck.KILL_SWITCH, action=ev.RiskAction.KILL_SWITCH_ON,
+                         cl_ord_id=77, ts_receive_ns=2))
+    assert pub.maybe_publish(now=2.0)                  # an answer: now
+    assert StatusReader(prefix).read("ops").snapshot["requests"]["77"]["state"] == "done"
+    pub.close(unlink=True)

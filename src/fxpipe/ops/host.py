@@ -10,6 +10,7 @@ command got its answer, so `fxpipe ctl` does not wait for the next tick.
 """
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -17,10 +18,11 @@ from typing import Any
 import fxpipe.model.events as ev
 from fxpipe.model.refdata import RefData
 from fxpipe.ops import logs
-from fxpipe.ops.status_shm import StatusWriter
+from fxpipe.ops.status_shm import DEFAULT_CAPACITY, StatusError, StatusWriter
 from fxpipe.ops.view import OpsView, as_record
 
 SECTION = "ops"
+_log = logs.get_logger("ops")
 _CONTROL, _RISK = int(ev.EventType.CONTROL), int(ev.EventType.RISK)
 
 
@@ -30,12 +32,13 @@ def _alarm_to_log(kind: str, text: str, fields: dict[str, Any]) -> None:
 
 class OpsPublisher:
     def __init__(self, prefix: str, refdata: RefData | None = None, *, interval_s: float = 0.2,
-                 raise_alarms: bool = True, capacity: int = 1 << 20):
+                 raise_alarms: bool = True, capacity: int = DEFAULT_CAPACITY):
         self.view = OpsView(refdata, alarm_hook=_alarm_to_log if raise_alarms else None)
         self.writer = StatusWriter(prefix, SECTION, capacity=capacity)
         self.interval_s = interval_s
         self._next = 0.0
         self._urgent = False
+        self.publish_errors = 0
 
     def on_event(self, event: Any) -> None:
         e = as_record(event)
@@ -57,8 +60,16 @@ class OpsPublisher:
         return True
 
     def publish(self) -> None:
+        """Write the snapshot. One too large for the section is logged and skipped (the last
+        one stays; readers see it age): the journal process must never stop over its status."""
         self._urgent = False
-        self.writer.write(self.view.snapshot())
+        try:
+            self.writer.write(self.view.snapshot())
+        except StatusError as exc:
+            self.publish_errors += 1
+            if self.publish_errors == 1 or self.publish_errors % 1000 == 0:
+                logs.log(_log, logging.ERROR, "ops status not published", error=str(exc),
+                         times=self.publish_errors)
 
     def close(self, unlink: bool = False) -> None:
         self.publish()

@@ -36,7 +36,7 @@ from fxpipe.ring import segment
 MAGIC = b"FXSTATUS"
 VERSION = 1
 HEADER_SIZE = 64
-DEFAULT_CAPACITY = 1 << 20
+DEFAULT_CAPACITY = 4 << 20          # a sparse file: only the pages written take memory
 DEFAULT_STALE_AFTER_S = 5.0
 _SECTION = re.compile(r"^[a-z][a-z0-9_-]{0,31}$")
 _PREFIX = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,63}$")

@@ -43,7 +43,8 @@ _ANSWER_ACTIONS = {int(a) for a in (ev.RiskAction.KILL_SWITCH_ON, ev.RiskAction.
                                     ev.RiskAction.STRATEGY_STOPPED, ev.RiskAction.STRATEGY_RESUMED,
                                     ev.RiskAction.LIMIT_SET, ev.RiskAction.CHANGE_REFUSED)}
 # which stamp pairs make each hop, by the kind of event that carries them
-INTENT_HOPS = (("receive_to_decode", "ts_receive_ns", "ts_decode_ns"),
+INTENT_HOPS = (("venue_to_receive", "ts_venue_ns", "ts_receive_ns"),
+               ("receive_to_decode", "ts_receive_ns", "ts_decode_ns"),
                ("decode_to_decide", "ts_decode_ns", "ts_decide_ns"))
 REQUEST_HOPS = (("decide_to_risk", "ts_decide_ns", "ts_risk_ns"),
                 ("risk_to_send", "ts_risk_ns", "ts_send_ns"),
