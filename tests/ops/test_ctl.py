@@ -54,6 +54,9 @@ def live(prefix):
     loop.close()
     for r in rings.values():
         r.close(unlink=True)
+    # every command the journal took is a valid event, with who issued it and its request id
+    for c in loop.controls:
+        assert problems(c) == [] and c["issued_by"].decode() == operator_name() and int(c["request_id"]) > 0
 
 
 def ctl(prefix, *argv, timeout=10.0):

@@ -28,6 +28,7 @@ from fxpipe.model.refdata import RefData
 _T = ev.EventType
 _DTYPES = {int(t): ev.dtype_for(t) for t in _T}
 _QUOTE = int(_T.QUOTE)
+_NAMES = {t: dt.names for t, dt in _DTYPES.items()}
 RATE_BUCKET_NS = 1_000_000_000
 HIST_MAX_NS = 60_000_000_000
 PERCENTILES = (50.0, 90.0, 99.0, 99.9)
@@ -237,9 +238,11 @@ class OpsView:
             self._bucket[_QUOTE] = (cur, m + k, prev) if b == cur else (b, k, m if b == cur + 1 else 0)
 
     def on_event(self, event: Any) -> None:
-        e = as_record(event)
-        t = int(e["type"])
-        ts = int(e["ts_receive_ns"]) or int(e["ts_venue_ns"]) or int(e["ts_decide_ns"]) or int(e["ts_risk_ns"])
+        rec = as_record(event)
+        t = int(rec["type"])
+        # one conversion to Python values: reading numpy record fields one by one costs more
+        e = dict(zip(_NAMES[t], rec.item(), strict=True))
+        ts = e["ts_receive_ns"] or e["ts_venue_ns"] or e["ts_decide_ns"] or e["ts_risk_ns"]
         if ts > self.last_event_ns:
             self.last_event_ns = ts
         self.events += 1
