@@ -100,3 +100,26 @@ def test_busy_port_is_a_clear_error(prefix):
         server.shutdown()
         server.server_close()
         thread.join(5)
+
+
+def test_the_fxpipe_metrics_process_serves_on_loopback(running):
+    import os
+    import re
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    p = subprocess.Popen([sys.executable, "-u", "-m", "fxpipe", "metrics", "--prefix", running, "--port", "0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                         env=dict(os.environ, PYTHONPATH=str(root / "src")))
+    try:
+        line = p.stdout.readline()
+        port = int(re.search(r"127\.0\.0\.1:(\d+)/metrics", line).group(1))
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as resp:
+            fams = {f.name: f for f in text_string_to_metric_families(resp.read().decode())}
+        (kill,) = [s for s in fams["fxpipe_kill_switch"].samples if s.labels == {"strategy": "0"}]
+        assert kill.value == 1
+    finally:
+        p.terminate()
+        p.wait(30)

@@ -118,3 +118,19 @@ def test_status_reads_without_attaching_as_consumer_or_producer(running):
         assert [c["name"] for c in r["consumers"]] == [c["name"] for c in after[name]["consumers"]]
         assert r["producer"]["pid"] == after[name]["producer"]["pid"]
     assert ev.SLOT_SIZE == 192
+
+
+def test_the_fxpipe_command_line_prints_the_same_document(running):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    res = subprocess.run([sys.executable, "-m", "fxpipe", "status", "--prefix", running, "--json"],
+                         capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=str(root / "src")),
+                         timeout=120)
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["sections"]["ops"]["snapshot"]["events"]["total"] == len(stream())
+    assert doc["sections"]["supervisor"]["writer_alive"] is True     # the writer is this test process
