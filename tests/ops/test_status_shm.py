@@ -132,6 +132,10 @@ def test_a_file_that_is_not_a_status_file_is_damaged_and_never_overwritten(prefi
     with pytest.raises(StatusError, match="not an fxpipe status file"):
         StatusWriter(prefix, "ops")
     assert path.read_bytes().startswith(b"NOTSTATUS")
+    path.write_bytes(b"short")
+    with pytest.raises(StatusError, match="not an fxpipe status file"):
+        StatusWriter(prefix, "ops")
+    assert path.read_bytes() == b"short"
 
 
 def test_corrupt_payload_is_never_returned(prefix):

@@ -85,9 +85,9 @@ class StatusWriter:
                 raise StatusError(f"{self.path}: owned by uid {st.st_uid}, not us")
             os.fchmod(fd, 0o600)
             size = max(st.st_size, HEADER_SIZE + capacity)
-            if st.st_size and st.st_size >= HEADER_SIZE:
+            if st.st_size:
                 old = os.pread(fd, 8, 0)
-                if old not in (MAGIC, b"\0" * 8):
+                if st.st_size < HEADER_SIZE or old not in (MAGIC, b"\0" * 8):
                     raise StatusError(f"{self.path}: not an fxpipe status file (magic {old!r}); remove it")
             os.ftruncate(fd, size)
             self._mm = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
