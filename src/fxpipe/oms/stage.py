@@ -17,7 +17,8 @@ Inputs and what each causes, in this order:
 - Fill: only as the second half of a report (the OrderUpdate right before it, same ClOrdID);
   a Fill on its own never moves a position here (an alarm says so).
 - Quote: the mark; PositionUpdates and what risk trips (see the book stage).
-- Control: kill switch, cancel all, limit changes; cancels go through the book.
+- Control: kill switch, cancel all, limit changes; cancels go through the book; the RiskEvents
+  answering it carry its request_id in cl_ord_id (see _on_control).
 - Timer ORDER_TIMEOUT: the request's order UNKNOWN (the gateway asks the venue); other timers:
   the desk's PnL snapshot.
 - SessionEvent of an order session: DISCONNECTED makes orders in flight UNKNOWN; ACTIVE lets
