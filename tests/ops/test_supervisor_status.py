@@ -41,7 +41,7 @@ def test_workers_restarts_and_alarms_reach_the_section(prefix, tmp_path):
     hook = lambda kind, text, fields: heard.append(kind)  # noqa: E731
     logs.add_alarm_hook(hook)
     st = SupervisorStatus(prefix)
-    sup = Supervisor(LAYOUT, prefix, idle_body, lock_dir=tmp_path, alarm=st.alarm)
+    sup = Supervisor(LAYOUT, prefix, idle_body, lock_dir=tmp_path, alarm=st.alarm, restart_oms=False)
     try:
         sup.start()
         st.publish(sup)

@@ -7,7 +7,6 @@ from the journal afterwards: what the desk did is what the system of record says
 """
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 
@@ -19,14 +18,26 @@ from fxpipe.runtime.workers import desk_body
 
 
 def default_prefix() -> str:
-    return f"fxpipe-{os.getuid()}-desk"
+    """The prefix `fxpipe status`, `ctl` and `metrics` look at by default."""
+    from fxpipe.ops.cli import DEFAULT_PREFIX
+
+    return DEFAULT_PREFIX
 
 
 def run_desk(layout: Layout, desk: DeskSpec, *, prefix: str | None = None, duration_s: float | None = None,
              until: Callable[[], bool] | None = None, alarm: Callable[[str], None] = print,
              on_started: Callable[[Supervisor], None] | None = None, **supervisor_kw) -> RunSummary:
+    from fxpipe.ops.supervisor_status import SupervisorStatus
+
     desk.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
-    sup = Supervisor(layout, prefix or default_prefix(), desk_body(desk, layout), alarm=alarm, **supervisor_kw)
+    prefix = prefix or default_prefix()
+    status = SupervisorStatus(prefix)
+
+    def alarms(text: str) -> None:
+        status.alarm(text)          # the structured log and the "supervisor" status section
+        alarm(text)
+
+    sup = Supervisor(layout, prefix, desk_body(desk, layout, prefix), alarm=alarms, **supervisor_kw)
     end = None if duration_s is None else time.monotonic() + duration_s
     started = [False]
 
@@ -35,7 +46,11 @@ def run_desk(layout: Layout, desk: DeskSpec, *, prefix: str | None = None, durat
             started[0] = True
             if on_started is not None:
                 on_started(sup)
+        status.publish(sup)
         return (end is not None and time.monotonic() >= end) or (until is not None and until())
 
-    sup.run(until=done)
+    try:
+        sup.run(until=done)
+    finally:
+        status.close(unlink=True)
     return RunSummary.from_journal(desk.journal_dir)

@@ -15,12 +15,22 @@ import numpy as np
 from fxpipe.ring import Ring, RingClosed, RingTimeout
 from fxpipe.runtime.layout import Layout, ProcessSpec
 from fxpipe.runtime.processor import hot_path
+from fxpipe.runtime.trading import typed_events
 from fxpipe.stages.journal_stage import JournalStage
 
 
 def journal_body(directory: str, fsync: str = "every:/100ms", max_batch: int = 1024,
-                 poll_s: float = 0.005) -> Callable[[ProcessSpec, dict[str, str], Callable[[], bool]], None]:
+                 poll_s: float = 0.005, ops_prefix: str | None = None,
+                 refdata_text: str = "") -> Callable[[ProcessSpec, dict[str, str], Callable[[], bool]], None]:
+    """ops_prefix: also host the operations view (fxpipe.ops) over every batch the journal
+    takes, published as the "ops" status section of that prefix (`fxpipe status`, `ctl`)."""
     def body(spec: ProcessSpec, names: dict[str, str], stop: Callable[[], bool]) -> None:
+        ops = None
+        if ops_prefix is not None:
+            from fxpipe.model.refdata import parse_refdata
+            from fxpipe.ops.host import OpsPublisher
+
+            ops = OpsPublisher(ops_prefix, parse_refdata(refdata_text) if refdata_text else None)
         stage = JournalStage(directory, fsync=fsync)
         consumers = {r: Ring.attach(names[r]).consumer("journal", wait=spec.wait) for r in names}
         open_rings = set(names)
@@ -39,13 +49,19 @@ def journal_body(directory: str, fsync: str = "every:/100ms", max_batch: int = 1
                             open_rings.discard(r)
                             continue
                         stage.on_batch(batch)
+                        if ops is not None:
+                            ops.on_batch(typed_events(batch))
                         consumers[r].release()
                         moved += len(batch)
                     stage.journal.maybe_sync()
+                    if ops is not None:
+                        ops.maybe_publish()
                     if stopping and not moved:
                         break
         finally:
             stage.close()
+            if ops is not None:
+                ops.close(unlink=stop())
     return body
 
 
@@ -89,8 +105,10 @@ def _overlap(rows, tail: list[bytes]) -> int:
     return 0
 
 
-def desk_body(desk, layout: Layout) -> Callable[[ProcessSpec, dict[str, str], Callable[[], bool]], None]:
-    journal = journal_body(str(desk.journal_dir), fsync=desk.journal_fsync)
+def desk_body(desk, layout: Layout, prefix: str | None = None
+              ) -> Callable[[ProcessSpec, dict[str, str], Callable[[], bool]], None]:
+    journal = journal_body(str(desk.journal_dir), fsync=desk.journal_fsync, ops_prefix=prefix,
+                           refdata_text=desk.refdata_text)
 
     def body(spec: ProcessSpec, names: dict[str, str], stop: Callable[[], bool]) -> None:
         if "journal" in spec.stages:
