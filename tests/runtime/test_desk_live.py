@@ -10,7 +10,6 @@ import pytest
 from test_oms_kill9_recovery import venue_record
 
 import fxpipe.model.events as ev
-from fxpipe.model.refdata import load_refdata
 from fxpipe.replay.replayer import replay_journal
 from fxpipe.runtime.run import run_desk
 from tests.runtime.desk_harness import (
