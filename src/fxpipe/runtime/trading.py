@@ -47,7 +47,7 @@ log = logging.getLogger("fxpipe.runtime.trading")
 _T = ev.EventType
 _DTYPES = {int(t): ev.dtype_for(t) for t in ev.EventType}
 MAX_CASCADE = 10_000          # events one input may cause in one process before it is a loop
-_TO_DECISION = (int(_T.FILL), int(_T.ORDER_UPDATE), int(_T.POSITION_UPDATE))
+_TO_DECISION = (int(_T.FILL), int(_T.ORDER_UPDATE), int(_T.POSITION_UPDATE), int(_T.RISK))
 _MD = (int(_T.QUOTE), int(_T.SESSION))
 
 

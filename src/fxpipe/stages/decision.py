@@ -110,7 +110,18 @@ class DecisionStage:
                 u = OrderUpdate(int(event["cl_ord_id"]), int(event["orig_cl_ord_id"]), int(event["ord_status"]),
                                 int(event["exec_type"]), int(event["cum_qty_e2"]), int(event["leaves_qty_e2"]),
                                 int(event["reject_reason"]), now)
-                self._apply_update(ctx, u)
+                self._apply_update(ctx, u, _refused(event))
+                self._run(ctx, strat, "on_order_update", u, now, int(event["sequence"]), event, out)
+                self._forget_done(ctx)
+        elif t == ev.EventType.RISK and int(event["action"]) == ev.RiskAction.REJECT_ORDER:
+            # pre-trade risk refused an intent: the order never left, the strategy must know
+            hit = self.by_id.get(int(event["strategy_id"]))
+            o = hit[0].orders.get(int(event["cl_ord_id"])) if hit is not None else None
+            if hit is not None and o is not None:
+                ctx, strat = hit
+                u = OrderUpdate(o.cl_ord_id, o.orig_cl_ord_id, int(ev.OrdStatus.REJECTED), int(ev.ExecType.REJECTED),
+                                o.cum_qty_e2, 0, 0, now)
+                self._apply_update(ctx, u, True)
                 self._run(ctx, strat, "on_order_update", u, now, int(event["sequence"]), event, out)
                 self._forget_done(ctx)
         elif t == ev.EventType.POSITION_UPDATE:
@@ -186,8 +197,22 @@ class DecisionStage:
         ctx.positions[f.instrument_id] = ctx.positions.get(f.instrument_id, 0) + sign * f.last_qty_e2
 
     @staticmethod
-    def _apply_update(ctx: StrategyContext, u: OrderUpdate) -> None:
+    def _apply_update(ctx: StrategyContext, u: OrderUpdate, refused: bool = False) -> None:
         o = ctx.orders.get(u.cl_ord_id)
+        if refused and (o is None or o.orig_cl_ord_id):
+            # a cancel or a replace that did not happen (the oms refused it, risk did, or the
+            # venue's cancel reject): the order goes on under its previous ClOrdID, in the state
+            # the update gives it, and the replace's own ClOrdID is dead
+            if o is not None:
+                del ctx.orders[u.cl_ord_id]
+            prev = ctx.orders.get(u.orig_cl_ord_id)
+            if prev is not None and not prev.done:
+                if u.ord_status != ev.OrdStatus.REJECTED or o is None:
+                    prev.status = u.ord_status
+                elif prev.status in (ev.OrdStatus.PENDING_CANCEL, ev.OrdStatus.PENDING_REPLACE):
+                    prev.status = int(ev.OrdStatus.NEW)
+                prev.cum_qty_e2 = max(prev.cum_qty_e2, u.cum_qty_e2)
+            return
         if o is None:
             return
         o.status = u.ord_status
@@ -221,6 +246,13 @@ class DecisionStage:
         if self.paused:         # absent when none is paused: hashes of runs without pauses are unchanged
             h.update(b"paused" + b"".join(struct.pack("<H", sid) for sid in sorted(self.paused)))
         return h.digest()
+
+
+def _refused(update: np.void) -> bool:
+    """A request refused: by the oms itself (a synthetic update with its reason) or by the
+    venue's OrderCancelReject."""
+    return (int(update["report_kind"]) == ev.ReportKind.CANCEL_REJECT
+            or (bool(int(update["flags"]) & ev.EventFlag.SYNTHETIC) and int(update["reject_reason"]) != 0))
 
 
 register_stage(NAME, DecisionStage.from_config)
