@@ -25,6 +25,9 @@ def test_demo_trades_against_the_simulator_and_summarises_from_the_journal(tmp_p
     assert "per-hop latency" in out and "receive→send" in out
     assert f"journal: {run_dir / 'journal'}" in out
     assert (run_dir / "journal").is_dir() and (run_dir / "oms").is_dir()
+    log = run_dir / "fxpipe.jsonl"        # structured log: one JSON object a line, owner-only
+    assert log.stat().st_mode & 0o077 == 0
+    assert all(json.loads(line)["level"] for line in log.read_text().splitlines())
     leftovers = [n for n in segment.list_segments() if n.startswith("demo-")]
     assert leftovers == [], f"demo left segments behind: {leftovers}"
 

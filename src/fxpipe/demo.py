@@ -125,6 +125,7 @@ def run_demo(args) -> int:
             venue.kill()
     print(summary.text(sim.refdata))
     print(f"journal: {desk.journal_dir}   (fxpipe journal show {desk.journal_dir})")
+    print(f"structured log (JSON lines, alarms included): {desk.run_dir / 'fxpipe.jsonl'}")
     print(f"oms journal: {desk.oms_dir}   (fxpipe replay {desk.oms_dir} re-runs the oms and checks its state hash)")
     return 0
 
@@ -133,5 +134,6 @@ def run_demo_desk(lay, desk, duration: float):
     from fxpipe.runtime.run import run_desk
 
     prefix = f"demo-{os.getpid()}"
-    return run_desk(lay, desk, prefix=prefix, duration_s=duration,
-                    alarm=lambda text: print(text, flush=True))
+    print(f"fxpipe demo: status while it runs: fxpipe status --prefix {prefix}", flush=True)
+    return run_desk(lay, desk, prefix=prefix, duration_s=duration, alarm=lambda text: print(text, flush=True),
+                    log_path=desk.run_dir / "fxpipe.jsonl")

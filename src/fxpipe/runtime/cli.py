@@ -109,8 +109,10 @@ def _run(args) -> int:
     print(f"fxpipe run: layout {lay.name}, run dir {desk.run_dir}; Ctrl-C stops (the rings drain into the journal)",
           flush=True)
     try:
-        summary = run_desk(lay, desk, prefix=args.prefix, duration_s=args.duration)
+        summary = run_desk(lay, desk, prefix=args.prefix, duration_s=args.duration,
+                           log_path=desk.run_dir / "fxpipe.jsonl")
     except SupervisorError as exc:
         raise CliError(str(exc)) from None
     print(summary.text())
+    print(f"journal: {desk.journal_dir}; structured log: {desk.run_dir / 'fxpipe.jsonl'}")
     return 0

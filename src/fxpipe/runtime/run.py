@@ -7,8 +7,10 @@ from the journal afterwards: what the desk did is what the system of record says
 """
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from fxpipe.runtime.desk import DeskSpec
 from fxpipe.runtime.layout import Layout
@@ -26,10 +28,17 @@ def default_prefix() -> str:
 
 def run_desk(layout: Layout, desk: DeskSpec, *, prefix: str | None = None, duration_s: float | None = None,
              until: Callable[[], bool] | None = None, alarm: Callable[[str], None] = print,
-             on_started: Callable[[Supervisor], None] | None = None, **supervisor_kw) -> RunSummary:
+             on_started: Callable[[Supervisor], None] | None = None, log_path: str | Path | None = None,
+             **supervisor_kw) -> RunSummary:
+    """log_path: every process's `fxpipe` loggers write JSON lines there (alarms included)."""
     from fxpipe.ops.supervisor_status import SupervisorStatus
 
     desk.run_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if log_path is not None:
+        from fxpipe.ops.logs import configure_logging
+
+        os.close(os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600))
+        configure_logging(str(log_path))        # before the workers fork: they inherit it
     prefix = prefix or default_prefix()
     status = SupervisorStatus(prefix)
 
