@@ -78,7 +78,8 @@ class IlpReceiver:
         self.connections: set = set()                # open client sockets, closed by stop()
         self._server = ThreadingHTTPServer((host, port), _handler(self))
         self._server.daemon_threads = True
-        self.host, self.port = self._server.server_address[:2]
+        self.host: str = "127.0.0.1" if host in ("", "0.0.0.0") else host
+        self.port: int = int(self._server.server_address[1])
         self._thread = threading.Thread(target=self._server.serve_forever, name="ilp-receiver", daemon=True)
         self._thread.start()
 
@@ -173,7 +174,7 @@ class IlpReceiver:
                     return 400, _ilp_error(f"error in line {ln.line_no}: table: {ln.table}; the test receiver "
                                            f"has no server clock: send a designated timestamp", ln.line_no)
                 row: dict = {t.timestamp: ln.ts_ns // 1000}     # TIMESTAMP columns hold microseconds
-                values = [(k, "TAG", v) for k, v in ln.tags.items()]
+                values: list[tuple[str, str, object]] = [(k, "TAG", v) for k, v in ln.tags.items()]
                 values += [(k, kind, v) for k, (kind, v) in ln.fields.items()]
                 for col, kind, value in values:
                     have = t.columns.get(col)
@@ -184,7 +185,7 @@ class IlpReceiver:
                             f"error in line {ln.line_no}: table: {ln.table}, column: {col}; cast error from "
                             f"protocol type: {kind if kind != 'TAG' else 'SYMBOL'} to column type: {have}",
                             ln.line_no)
-                    row[col] = value // 1000 if kind == "TIMESTAMP" else value
+                    row[col] = value // 1000 if kind == "TIMESTAMP" and isinstance(value, int) else value
                 staged.append((t, row))
             self.tables.update(created)
             for t, row in staged:
