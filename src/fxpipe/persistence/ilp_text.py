@@ -12,12 +12,19 @@ takes it) adds binary doubles: '=' then '=', type byte 16 and 8 little-endian by
 """
 from __future__ import annotations
 
+import re
 import struct
 from dataclasses import dataclass
+from typing import NoReturn
 
 BINARY_DOUBLE = 16
 _BOOLS = {b"t": True, b"T": True, b"true": True, b"True": True, b"TRUE": True,
           b"f": False, b"F": False, b"false": False, b"False": False, b"FALSE": False}
+# A name runs to an unescaped stop byte or the end of the line; a backslash escapes any byte.
+_NAME = {stops: re.compile(rb"(?:[^\\\n%s]|\\.)+" % re.escape(stops), re.DOTALL) for stops in (b", ", b"=")}
+_ESCAPE = re.compile(rb"\\(.)", re.DOTALL)
+_STRING = re.compile(rb'(?:[^"\\]|\\.)*', re.DOTALL)
+_TOKEN = re.compile(rb"[^, \n]+")
 _PRECISION_NS = {"n": 1, "u": 1_000, "ms": 1_000_000, "s": 1_000_000_000}
 
 
@@ -40,27 +47,18 @@ class _Cursor:
     def __init__(self, data: bytes, pos: int, line_no: int):
         self.data, self.pos, self.line_no = data, pos, line_no
 
-    def fail(self, message: str):
+    def fail(self, message: str) -> NoReturn:
         raise IlpError(self.line_no, message)
 
     def peek(self) -> int:
         return self.data[self.pos] if self.pos < len(self.data) else -1
 
     def name(self, stops: bytes) -> str:
-        out = bytearray()
-        while self.pos < len(self.data):
-            ch = self.data[self.pos]
-            if ch == 0x5C and self.pos + 1 < len(self.data):     # backslash: next byte literally
-                out.append(self.data[self.pos + 1])
-                self.pos += 2
-                continue
-            if ch in stops or ch == 0x0A:
-                break
-            out.append(ch)
-            self.pos += 1
-        if not out:
+        m = _NAME[stops].match(self.data, self.pos)
+        if m is None:
             self.fail(f"empty name at byte {self.pos}")
-        return out.decode("utf-8")
+        self.pos = m.end()
+        return _ESCAPE.sub(rb"\1", m.group()).decode("utf-8")
 
     def expect(self, ch: bytes) -> None:
         if self.data[self.pos:self.pos + 1] != ch:
@@ -70,21 +68,11 @@ class _Cursor:
     def field_value(self, name: str) -> tuple[str, object]:
         d = self.data
         if self.peek() == 0x22:                                 # "string"
-            self.pos += 1
-            out = bytearray()
-            while True:
-                if self.pos >= len(d):
-                    self.fail(f"unterminated string in field {name}")
-                ch = d[self.pos]
-                if ch == 0x5C:
-                    out.append(d[self.pos + 1])
-                    self.pos += 2
-                elif ch == 0x22:
-                    self.pos += 1
-                    return "STRING", out.decode("utf-8")
-                else:
-                    out.append(ch)
-                    self.pos += 1
+            m = _STRING.match(d, self.pos + 1)
+            if m is None or m.end() >= len(d) or d[m.end()] != 0x22:
+                self.fail(f"unterminated string in field {name}")
+            self.pos = m.end() + 1
+            return "STRING", _ESCAPE.sub(rb"\1", m.group()).decode("utf-8")
         if self.peek() == 0x3D:                                 # '=': protocol version 2 binary
             kind = d[self.pos + 1] if self.pos + 1 < len(d) else -1
             if kind != BINARY_DOUBLE:
@@ -92,10 +80,9 @@ class _Cursor:
             (value,) = struct.unpack_from("<d", d, self.pos + 2)
             self.pos += 10
             return "DOUBLE", value
-        start = self.pos
-        while self.pos < len(d) and d[self.pos] not in b", \n":
-            self.pos += 1
-        tok = d[start:self.pos]
+        m = _TOKEN.match(d, self.pos)
+        tok = m.group() if m else b""
+        self.pos += len(tok)
         if not tok:
             self.fail(f"field {name} has no value")
         if tok in _BOOLS:
@@ -112,7 +99,6 @@ class _Cursor:
             return "DOUBLE", float(tok)
         except ValueError:
             self.fail(f"invalid value {tok!r} in field {name}")
-        raise AssertionError("unreachable")
 
 
 def parse(body: bytes, precision: str = "n") -> list[IlpLine]:

@@ -65,6 +65,11 @@ class QuestDBSink:
                  on_alarm: Callable[[SinkAlarm], None] | None = None):
         self.journal_dir = Path(journal_dir)
         self.conf: QuestDBConf = parse_conf(conf)
+        try:
+            import questdb  # noqa: F401  (the official client: an optional dependency)
+        except ImportError:
+            raise SinkError("the QuestDB sink needs the questdb client: pip install 'fxpipe[questdb]' "
+                            "(or -r requirements-run.txt)") from None
         self.checkpoint_path = Path(checkpoint) if checkpoint else ckpt.default_path(journal_dir)
         self.options = options or SinkOptions()
         self.on_alarm = on_alarm
