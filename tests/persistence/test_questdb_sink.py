@@ -300,3 +300,22 @@ def test_sink_never_touches_the_journal_files(tmp_path, rx):
     before = {p.name: p.read_bytes() for p in (tmp_path / "j").iterdir()}
     QuestDBSink(tmp_path / "j", rx.conf, options=FAST).run(lambda: False)
     assert {p.name: p.read_bytes() for p in (tmp_path / "j").iterdir()} == before
+
+
+def test_following_sink_alarms_on_corruption_appearing_and_keeps_running(tmp_path, rx):
+    jdir = tmp_path / "j"
+    alarms, stop = [], threading.Event()
+    with Journal.open(jdir, fsync="never") as j:
+        sd.write(j, 0, 30)
+        t = _follow(jdir, rx.conf, tmp_path / "cp", alarms, stop)
+        t.start()
+        try:
+            wait_for(lambda: rx.row_count() == 30, "the first rows")
+            _flip(jdir, 10)                            # the disk damages a record already sent
+            sd.write(j, 30, 5)
+            wait_for(lambda: any(a.name == "journal_corrupt" for a in alarms), "the corruption alarm")
+            assert t.is_alive()
+        finally:
+            stop.set()
+            t.join(10)
+    assert not t.is_alive() and seqs(rx) == list(range(1, 31))
