@@ -142,8 +142,8 @@ def test_unusable_conf_is_refused_before_anything_is_read(tmp_path, conf, match)
 def _follow(jdir, conf, cp, alarms, stop):
     opts = SinkOptions(batch_rows=32, batch_interval_s=0.01, poll_s=0.01, backoff_min_s=0.02,
                        backoff_max_s=0.1, follow=True)
-    return threading.Thread(target=run_sink, args=(jdir, conf + "retry_timeout=0;", cp, stop.is_set),
-                            kwargs={"options": opts, "on_alarm": alarms.append}, daemon=True)
+    sink = QuestDBSink(jdir, conf + "retry_timeout=0;", cp, opts, load_refdata(), alarms.append)
+    return threading.Thread(target=sink.run, args=(stop.is_set,), daemon=True), sink
 
 
 def wait_for(cond, what, timeout=20.0):
@@ -161,7 +161,7 @@ def test_questdb_down_raises_alarm_then_catches_up(tmp_path, rx, caplog, how):
     caplog.set_level(logging.WARNING, "fxpipe.persistence.questdb")
     with Journal.open(jdir, fsync="never", segment_size=1 << 16) as j:
         sd.write(j, 0, 100)
-        t = _follow(jdir, rx.conf, cp, alarms, stop)
+        t, sink = _follow(jdir, rx.conf, cp, alarms, stop)
         t.start()
         wait_for(lambda: rx.row_count() == 100, "the first 100 rows")
         port, saved = rx.port, rx.tables
@@ -172,6 +172,8 @@ def test_questdb_down_raises_alarm_then_catches_up(tmp_path, rx, caplog, how):
         sd.write(j, 100, 900)                          # several segments while QuestDB is away
         wait_for(lambda: any(a.name == "questdb_down" and a.active for a in alarms), "the alarm")
         assert ckpt.load(cp).last_seq < 1000           # nothing acknowledged while down
+        time.sleep(0.3)                                # several retries
+        assert len(sink.pending) <= 32                 # the rest waits in the journal, not in memory
         if how == "503":
             rx.up()
             back = rx
@@ -198,7 +200,7 @@ def test_rows_questdb_refuses_wait_in_the_journal(tmp_path, rx):
     sql = TABLES[ev.EventType.FILL].create_sql().replace('"last_qty_e2" LONG', '"last_qty_e2" BOOLEAN')
     assert rx.exec_sql(sql)[0] == 200                  # someone made fills with a wrong column type
     alarms, stop = [], threading.Event()
-    t = _follow(tmp_path / "j", rx.conf, tmp_path / "cp", alarms, stop)
+    t, _ = _follow(tmp_path / "j", rx.conf, tmp_path / "cp", alarms, stop)
     t.start()
     try:
         wait_for(lambda: any(a.name == "questdb_rejected" for a in alarms), "the rejection alarm")
@@ -218,7 +220,7 @@ def test_follow_picks_up_appends_and_new_segments(tmp_path, rx):
     alarms, stop = [], threading.Event()
     with Journal.open(jdir, fsync="never", segment_size=1 << 16) as j:
         sd.write(j, 0, 1)
-        t = _follow(jdir, rx.conf, tmp_path / "cp", alarms, stop)
+        t, _ = _follow(jdir, rx.conf, tmp_path / "cp", alarms, stop)
         t.start()
         try:
             for k in range(10):
@@ -307,7 +309,7 @@ def test_following_sink_alarms_on_corruption_appearing_and_keeps_running(tmp_pat
     alarms, stop = [], threading.Event()
     with Journal.open(jdir, fsync="never") as j:
         sd.write(j, 0, 30)
-        t = _follow(jdir, rx.conf, tmp_path / "cp", alarms, stop)
+        t, _ = _follow(jdir, rx.conf, tmp_path / "cp", alarms, stop)
         t.start()
         try:
             wait_for(lambda: rx.row_count() == 30, "the first rows")

@@ -147,8 +147,8 @@ class QuestDBSink:
 
     def _take(self) -> int:
         """Moves records after read_seq into `pending`, up to a batch; how many were read."""
-        if self.read_seq + 1 >= self.reader.next_seq:
-            return 0
+        if self.read_seq + 1 >= self.reader.next_seq or len(self.pending) >= self.options.batch_rows:
+            return 0            # nothing new, or a full batch waits for QuestDB: memory stays bounded
         n = 0
         try:
             for rec in self.reader.records(start_seq=self.read_seq + 1):
