@@ -321,3 +321,23 @@ def test_following_sink_alarms_on_corruption_appearing_and_keeps_running(tmp_pat
             stop.set()
             t.join(10)
     assert not t.is_alive() and seqs(rx) == list(range(1, 31))
+
+
+def test_torn_tail_alarm_clears_once_the_writer_cuts_it_and_appends(tmp_path, rx):
+    jdir = tmp_path / "j"
+    sd.make_journal(jdir, 20)
+    _flip(jdir, 20)                                    # what a writer crashing mid-append leaves
+    alarms, stop = [], threading.Event()
+    t, _ = _follow(jdir, rx.conf, tmp_path / "cp", alarms, stop)
+    t.start()
+    try:
+        wait_for(lambda: [a.name for a in alarms] == ["journal_tail"], "the tail alarm")
+        with Journal.open(jdir, fsync="never") as j:   # the restarted writer cuts the tail
+            sd.write(j, 19, 6)
+        wait_for(lambda: rx.row_count() == 25, "the rows after the cut")
+        wait_for(lambda: len(alarms) == 2, "the alarm to clear")
+    finally:
+        stop.set()
+        t.join(10)
+    assert [(a.name, a.active) for a in alarms] == [("journal_tail", True), ("journal_tail", False)]
+    assert seqs(rx) == list(range(1, 26))

@@ -143,6 +143,9 @@ class QuestDBSink:
         if tail is not None and tail != self._reported_tail:
             self._reported_tail = tail
             self._alarm("journal_tail", str(tail), file=str(tail.path), offset=tail.offset)
+        elif tail is None and self._reported_tail is not None:
+            self._reported_tail = None
+            self._clear("journal_tail", "the journal's writer cut the damaged tail")
         return True
 
     def _take(self) -> int:
