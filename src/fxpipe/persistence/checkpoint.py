@@ -13,6 +13,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from fxpipe.journal.segments import fsync_dir
+
 
 class CheckpointError(ValueError):
     """A checkpoint file that cannot be used; the message says which and what to do."""
@@ -63,8 +65,4 @@ def save(path: str | os.PathLike, cp: Checkpoint) -> None:
     finally:
         os.close(fd)
     os.replace(tmp, p)
-    dfd = os.open(p.parent, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(dfd)
-    finally:
-        os.close(dfd)
+    fsync_dir(p.parent)
