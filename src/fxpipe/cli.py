@@ -21,6 +21,7 @@ COMMAND_MODULES: list[str] = [
     "fxpipe.venue.cli",
     "fxpipe.runtime.cli",
     "fxpipe.ops.cli",
+    "fxpipe.persistence.cli",
 ]
 
 

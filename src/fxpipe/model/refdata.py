@@ -18,9 +18,10 @@ from typing import NoReturn
 
 import numpy as np
 
+from fxpipe.configdir import config_file
 from fxpipe.model import numbers
 
-DEFAULT_PATH = Path(__file__).resolve().parents[3] / "config" / "refdata.toml"
+DEFAULT_PATH = config_file("refdata.toml")
 MAX_ID = 65535  # ids travel as uint16 in every event header; 0 means "none"
 VENUE_KINDS = ("ecn", "lp")
 _CCY = re.compile(r"[A-Z]{3}")

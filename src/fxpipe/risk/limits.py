@@ -37,11 +37,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
 
+from fxpipe.configdir import config_file
 from fxpipe.model import numbers
 from fxpipe.model.events import RiskLimit
 from fxpipe.model.refdata import RefData
 
-DEFAULT_PATH = Path(__file__).resolve().parents[3] / "config" / "risk.toml"
+DEFAULT_PATH = config_file("risk.toml")
 
 
 class RiskConfigError(ValueError):

@@ -25,13 +25,14 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from fxpipe.configdir import config_file
 from fxpipe.ring import WAIT_STRATEGIES
 
 RINGS = ("md", "intent", "exec")
 # The flow: a fused process must list its stages in this order (each calls the next directly).
 FLOW = ("feed", "decision", "oms")
 STAGES = (*FLOW, "journal")
-LAYOUT_DIR = Path(__file__).resolve().parents[3] / "config" / "layouts"
+LAYOUT_DIR = config_file("layouts")
 _PROCESS_KEYS = {"stages", "core", "wait", "isolated", "sched_fifo", "mlockall"}
 _RING_KEYS = {"slots", "wait"}
 
