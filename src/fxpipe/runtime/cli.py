@@ -22,6 +22,8 @@ def register(subparsers) -> None:
     r.add_argument("--run-dir", default="var/run", help="journal, oms journal and FIX stores go here")
     r.add_argument("--prefix", default=None, help="ring name prefix (default fxpipe-UID-desk)")
     r.add_argument("--duration", type=float, default=None, help="seconds to run (default: until a signal)")
+    r.add_argument("--questdb", default=None, metavar="CONF",
+                   help="also send the journal to QuestDB (client configuration, e.g. 'http::addr=localhost:9000;')")
     r.add_argument("--fix-market-data", action="store_true",
                    help="also take each venue's FIX market data (35=V/W/X) besides its binary feed")
     r.set_defaults(func=_run)
@@ -110,7 +112,7 @@ def _run(args) -> int:
           flush=True)
     try:
         summary = run_desk(lay, desk, prefix=args.prefix, duration_s=args.duration,
-                           log_path=desk.run_dir / "fxpipe.jsonl")
+                           log_path=desk.run_dir / "fxpipe.jsonl", questdb=args.questdb)
     except SupervisorError as exc:
         raise CliError(str(exc)) from None
     print(summary.text())
