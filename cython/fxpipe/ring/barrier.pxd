@@ -29,6 +29,8 @@ ctypedef struct ConsumerC:
     fx_consumer_entry* entry
     int64_t* seq                 # &entry.sequence: what this consumer has released
     int32_t* avail               # MP availability flags (NULL for SP)
+    char* slots
+    uint32_t slot_size
     int64_t mask
     int64_t size
     int shift
