@@ -13,7 +13,7 @@ from libc.string cimport memcpy, memset
 
 from fxpipe.includes.atomic cimport fx_cpu_relax, fx_load_acquire_i64, fx_monotonic_ns
 from fxpipe.ring.barrier cimport (WAIT_CLOSED, WAIT_DETACHED, consumer_available, consumer_is_member,
-                                  consumer_release, consumer_wait_slow)
+                                  consumer_poll, consumer_release, consumer_wait_slow)
 from fxpipe.ring.layout cimport (FX_FLAG_BLOCKING, FX_FLAG_SKIP_DETACHED_UPSTREAM, FX_PRODUCER_SINGLE,
                                  FX_RING_MAX_CONSUMERS, FX_WAIT_SPIN, fx_ring_header)
 from fxpipe.ring.membership cimport valid_deps
@@ -244,7 +244,7 @@ cdef class Consumer:
             # waiting loop's, which follows if nothing came; the copy is checked as always.
             for k in range(SPIN_WITH_GIL):
                 fx_cpu_relax()
-                hi = consumer_available(&self.c, seq)
+                hi = consumer_poll(&self.c, seq)
                 if hi >= seq:
                     break
         if hi >= seq:
