@@ -14,20 +14,6 @@ from fxpipe.ring.wait cimport WaitState
 cdef enum:
     CLAIM_TIMEOUT = -1           # claim gave up: the ring stayed full past the timeout
 
-# Ask for ownership of a cache line ahead of writing it (x86 PREFETCHW, a no-op on x86 cores
-# without it; the compiler's write prefetch elsewhere). A hint only: nothing waits for it.
-cdef extern from *:
-    """
-    static inline void fx_ring_prefetch_w(const void *p) {
-    #if defined(__x86_64__) || defined(__i386__)
-        __asm__ __volatile__("prefetchw %0" : : "m"(*(const char *)p));
-    #else
-        __builtin_prefetch(p, 1, 3);
-    #endif
-    }
-    """
-    void fx_ring_prefetch_w(const void* p) noexcept nogil
-
 ctypedef struct ProducerC:
     fx_ring_header* hdr
     char* slots
@@ -73,12 +59,6 @@ cdef inline void producer_publish(ProducerC* p, int64_t lo, int64_t hi) noexcept
     cdef int64_t s
     if p.mode == FX_PRODUCER_SINGLE:
         fx_store_release_i64(&p.hdr.cursor.value, hi)
-        # The next slot's line was last read by a consumer a lap ago: taking it back now,
-        # while nobody waits, keeps that transfer out of the next publish (stores commit in
-        # order, so the cursor store would otherwise queue behind the slot's ownership). Only
-        # a slot known to be released: never pull a line from under a consumer still on it.
-        if hi + 1 - p.size <= p.gating_cache:
-            fx_ring_prefetch_w(slot_ptr(p.slots, hi + 1, p.mask, p.slot_size))
     else:
         s = lo
         while s <= hi:
