@@ -24,7 +24,7 @@ from fxpipe.ring.errors import ConsumerDetached, RingClosed, RingFull, RingTimeo
 
 cdef enum:
     # Barrier checks a busy-spinning Python consumer makes, the GIL held, before its waiting
-    # loop (which releases the GIL): about 10-20 us with x86 PAUSE, so a thread of the same
+    # loop (which releases the GIL): up to some 20 us with x86 PAUSE, so a thread of the same
     # process waits at most that long for the GIL.
     SPIN_WITH_GIL = 256
 
@@ -237,11 +237,12 @@ cdef class Consumer:
         if self.c.cached_avail >= seq:
             return self.c.cached_avail
         hi = consumer_available(&self.c, seq)
-        if hi < seq and self.c.wait.strategy == FX_WAIT_SPIN:
+        if hi < seq and self.c.wait.strategy == FX_WAIT_SPIN and (timeout is None or timeout > 0):
             # A busy-spinning consumer keeps the GIL for a short, bounded spin before the
             # waiting loop: giving the GIL up and taking it back costs more than most of the
             # waits a spinning consumer sees. Membership, closure and the timeout are the
             # waiting loop's, which follows if nothing came; the copy is checked as always.
+            # A caller that only looks (timeout 0) does not spin.
             for k in range(SPIN_WITH_GIL):
                 fx_cpu_relax()
                 hi = consumer_poll(&self.c, seq)
