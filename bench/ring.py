@@ -54,6 +54,7 @@ class Plan:
 
     def __init__(self, quick: bool):
         self.latency_s = 0.3 if quick else 2.0
+        self.latency_rounds = 3               # the limit and the ring take turns (run_latency)
         self.max_samples = 400_000 if quick else 2_000_000
         self.throughput_s = 0.15 if quick else 0.5
         self.reps = 2 if quick else 5
@@ -216,40 +217,66 @@ def _python_timer_floor_ns() -> int:
 
 
 def run_latency(results: Results, plan: Plan, cores, hists: dict, perf: tuple[bool, str], details: dict) -> None:
-    systems = [(LIMIT, None), (CL, "c"), (PY, "py")] + [(cls.name, cls) for cls in peers.PEERS]
-    for system, how in systems:
-        ps_holder = []
+    """The C limit and fxpipe's two levels run in turns (plan.latency_rounds passes, each a
+    share of the time), as the throughput runs do: a minute of other load then weighs on the
+    limit and on the ring alike, and the ratios between them compare like with like. Peers run
+    once each, after."""
+    ring_systems = [(LIMIT, None), (CL, "c"), (PY, "py")]
+    parts: dict = {system: [] for system, _how in ring_systems}
+    for k in range(plan.latency_rounds):
+        for system, how in ring_systems:
+            parts[system].append(_latency_once(system, how, plan, cores, perf, plan.latency_s / plan.latency_rounds,
+                                               with_perf=k == 0))
+    for system, runs in parts.items():
+        _record_latency(results, system, runs, hists, details)
+    for cls in peers.PEERS:
+        _record_latency(results, cls.name, [_latency_once(cls.name, cls, plan, cores, perf, plan.latency_s)],
+                        hists, details)
 
-        def on_start(pids, ps_holder=ps_holder):
-            if not perf[0]:
-                return None
-            ps_holder.append(PerfStat(pids))
-            return ps_holder[-1]
-        if system == LIMIT:
-            samples, res = latency_c_limit(cores, plan.latency_s, plan.max_samples, plan.timeout_s)
-        elif system in (CL, PY):
-            samples, res = latency_fxpipe(how, cores, plan.latency_s, plan.max_samples, plan.timeout_s, on_start)
-        else:
-            samples, res = latency_peer(how, cores, plan.latency_s, plan.max_samples, plan.timeout_s, on_start)
-        kept = samples[len(samples) // 20:]          # the first 5% warm caches, branch predictors, pages
-        if len(kept) == 0 or kept.min() <= 0:
-            raise ScenarioError(f"{system}: no usable round trips ({len(samples)} recorded)")
-        hists[system] = histogram_from_ns(kept)
-        results.add_latency(system, "round trip", hists[system])
-        results.add(system, "round trips measured", "count", len(kept))
-        errors = res["ping"].get("errors", 0)
-        if errors:
-            results.add(system, "echo errors", "count", errors)
-        if "ctx_switches" in res.get("pong", {}):
-            ctx = res["ping"]["ctx_switches"] + res["pong"]["ctx_switches"]
-            results.add(system, "ctx switches per round trip", "count", round(ctx / len(samples), 4))
-        if ps_holder:
-            ps_holder[0].report(results, system, len(samples))
-        shares = [r["cpu_share"] for r in res.values() if r.get("cpu_share", -1) >= 0]
-        share = min(shares) if shares else None
-        details.setdefault("latency", {})[system] = {"round_trips": len(kept), "cpu_share": share}
-        print(f"  latency {system:<14} p50 {hists[system].get_value_at_percentile(50) / 1000:9.3f} us"
-              f"  ({len(kept)} round trips; cpu share {share})", flush=True)
+
+def _latency_once(system: str, how, plan: Plan, cores, perf: tuple[bool, str], duration_s: float,
+                  with_perf: bool = True) -> tuple:
+    """One ping-pong run: (round trips kept, the processes' results, perf stat or None, round
+    trips recorded)."""
+    ps_holder: list = []
+
+    def on_start(pids):
+        if not (perf[0] and with_perf):
+            return None
+        ps_holder.append(PerfStat(pids))
+        return ps_holder[-1]
+    if system == LIMIT:
+        samples, res = latency_c_limit(cores, duration_s, plan.max_samples, plan.timeout_s)
+    elif system in (CL, PY):
+        samples, res = latency_fxpipe(how, cores, duration_s, plan.max_samples, plan.timeout_s, on_start)
+    else:
+        samples, res = latency_peer(how, cores, duration_s, plan.max_samples, plan.timeout_s, on_start)
+    kept = samples[len(samples) // 20:]          # the first 5% warm caches, branch predictors, pages
+    if len(kept) == 0 or kept.min() <= 0:
+        raise ScenarioError(f"{system}: no usable round trips ({len(samples)} recorded)")
+    return kept, res, (ps_holder[0] if ps_holder else None), len(samples)
+
+
+def _record_latency(results: Results, system: str, parts: list, hists: dict, details: dict) -> None:
+    kept = np.concatenate([p[0] for p in parts])
+    hists[system] = histogram_from_ns(kept)
+    results.add_latency(system, "round trip", hists[system])
+    results.add(system, "round trips measured", "count", len(kept))
+    errors = sum(res["ping"].get("errors", 0) for _k, res, _ps, _n in parts)
+    if errors:
+        results.add(system, "echo errors", "count", errors)
+    if all("ctx_switches" in res.get("pong", {}) for _k, res, _ps, _n in parts):
+        ctx = sum(res["ping"]["ctx_switches"] + res["pong"]["ctx_switches"] for _k, res, _ps, _n in parts)
+        results.add(system, "ctx switches per round trip", "count", round(ctx / sum(n for *_x, n in parts), 4))
+    _kept0, _res0, ps, n0 = parts[0]
+    if ps is not None:
+        ps.report(results, system, n0)
+    shares = [r["cpu_share"] for _k, res, _ps, _n in parts for r in res.values() if r.get("cpu_share", -1) >= 0]
+    share = min(shares) if shares else None
+    details.setdefault("latency", {})[system] = {"round_trips": len(kept), "cpu_share": share, "runs": len(parts),
+                                                 "p50_ns_per_run": [int(np.median(p[0])) for p in parts]}
+    print(f"  latency {system:<14} p50 {hists[system].get_value_at_percentile(50) / 1000:9.3f} us"
+          f"  ({len(kept)} round trips in {len(parts)} run(s); cpu share {share})", flush=True)
 
 
 def run_throughput(results: Results, plan: Plan, cores, details: dict) -> None:

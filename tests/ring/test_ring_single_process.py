@@ -4,11 +4,13 @@ import os
 import stat
 import subprocess
 import sys
+import threading
 
 import numpy as np
 import pytest
 
 from fxpipe.ring import (
+    ConsumerDetached,
     ConsumerError,
     Ring,
     RingClosed,
@@ -348,3 +350,37 @@ def test_ring_of_another_layout_version_in_use_is_never_removed(ring_name):
         assert segment.segment_path(ring_name).exists()
     finally:
         old.close()
+
+
+def test_spinning_consumer_lets_a_producer_thread_of_its_process_run(ring_name):
+    # A busy-spinning consumer polls with the GIL held only for a bounded spin: a producer
+    # thread of the same process must still get to publish what it waits for.
+    with Ring.create(ring_name, slot_size=64, slot_count=8, consumers=["spin"]) as r:
+        p, c = r.producer(), r.consumer("spin", wait="spin")
+        started = threading.Event()
+
+        def publish_after_the_consumer_waits():
+            started.wait(5)
+            for i in range(3):
+                p.send(bytes([i + 1]) * 64)
+
+        t = threading.Thread(target=publish_after_the_consumer_waits)
+        t.start()
+        buf = bytearray(64)
+        started.set()
+        try:
+            for i in range(3):
+                assert c.recv_into(buf, timeout=10) == i
+                assert buf == bytes([i + 1]) * 64
+        finally:
+            t.join(10)
+        with pytest.raises(RingTimeout):
+            c.recv_into(buf, timeout=0)
+
+
+def test_spinning_python_consumer_detached_while_waiting_raises_consumer_detached(ring_name):
+    with Ring.create(ring_name, slot_size=64, slot_count=8, consumers=["spin"]) as r:
+        c = r.consumer("spin", wait="spin")
+        assert r.detach("spin")
+        with pytest.raises(ConsumerDetached):
+            c.recv_into(bytearray(64), timeout=1)

@@ -166,13 +166,15 @@ def pong(Consumer consumer, Producer producer, int64_t timeout_ns=10_000_000_000
             if not consumer_is_member(c):
                 code = WAIT_FAILED
                 break
-            consumer_release(c, nxt)
-            nxt += 1
             seq = producer_claim(p, 1, timeout_ns)
             if seq < 0:
                 code = CLAIM_FAILED
                 break
             _send_one(p, &ev, seq)
+            # Forward, then release (as a stage does): the release store and its heartbeat
+            # are off the echo's way.
+            consumer_release(c, nxt)
+            nxt += 1
             if ev.seq == STOP_SEQ:
                 break
             count += 1

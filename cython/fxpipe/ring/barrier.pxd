@@ -29,6 +29,8 @@ ctypedef struct ConsumerC:
     fx_consumer_entry* entry
     int64_t* seq                 # &entry.sequence: what this consumer has released
     int32_t* avail               # MP availability flags (NULL for SP)
+    char* slots
+    uint32_t slot_size
     int64_t mask
     int64_t size
     int shift
@@ -44,6 +46,13 @@ ctypedef struct ConsumerC:
     uint32_t empty_wakes
     uint32_t releases            # counts releases, to refresh the heartbeat every HEARTBEAT_EVERY
     WaitState wait
+
+
+cdef extern from *:
+    """
+    static inline void fx_ring_prefetch_r(const void *p) { __builtin_prefetch(p, 0, 3); }
+    """
+    void fx_ring_prefetch_r(const void* p) noexcept nogil
 
 
 cdef int64_t consumer_wait_slow(ConsumerC* c, int64_t seq, int64_t timeout_ns) noexcept nogil
@@ -79,6 +88,16 @@ cdef inline int64_t consumer_available(ConsumerC* c, int64_t want) noexcept nogi
         if v < hi:
             hi = v
     return hi
+
+
+cdef inline int64_t consumer_poll(ConsumerC* c, int64_t want) noexcept nogil:
+    """consumer_available for a waiting loop. A consumer gated on the cursor also asks for the
+    line of the slot it waits for, in the same step: once the producer has written it, the
+    slot's line and the cursor's travel together instead of one after the other (the slot is
+    read only after the cursor says it may be; the prefetch is a hint and reads nothing)."""
+    if c.ndeps == 0:
+        fx_ring_prefetch_r(c.slots + (want & c.mask) * <int64_t>c.slot_size)
+    return consumer_available(c, want)
 
 
 cdef inline bint consumer_is_member(ConsumerC* c) noexcept nogil:

@@ -5,9 +5,10 @@ released sequence whatever their state: a detached upstream holds its dependents
 rejoins (its sequence is frozen), so a dependent never reads ahead of an upstream that comes
 back; rings created with skip_detached_upstream read past a detached upstream instead."""
 from libc.stdint cimport INT64_MAX, int64_t, uint32_t
-from fxpipe.includes.atomic cimport (fx_dec_sat_u32, fx_fetch_add_relaxed_u64, fx_fetch_add_u32,
-                                     fx_futex_wait, fx_load_acquire_i64, fx_load_acquire_u32,
-                                     fx_load_acquire_u64, fx_monotonic_ns, fx_store_release_u32)
+from fxpipe.includes.atomic cimport (fx_dec_sat_u32, fx_fetch_add_u32, fx_futex_wait,
+                                     fx_load_acquire_i64, fx_load_acquire_u32, fx_load_acquire_u64,
+                                     fx_load_relaxed_u64, fx_monotonic_ns, fx_store_release_u32,
+                                     fx_store_release_u64)
 from fxpipe.ring.layout cimport (FX_PRODUCER_MULTI, FX_RING_CLOSED, FX_WAITING_NONE,
                                  FX_WAITING_PUBLISH, FX_WAITING_RELEASE, fx_member_state,
                                  fx_state_gates)
@@ -51,7 +52,9 @@ cdef int64_t consumer_wait_slow(ConsumerC* c, int64_t seq, int64_t timeout_ns) n
     cdef uint32_t epoch, which
     cdef uint32_t* word
     cdef uint32_t* waiters
-    fx_fetch_add_relaxed_u64(&c.entry.waits, 1)
+    # A statistic with one writer (the attached process): a plain increment, not a locked one,
+    # which would also wait for this process's pending stores (its last publish) to drain.
+    fx_store_release_u64(&c.entry.waits, fx_load_relaxed_u64(&c.entry.waits) + 1)
     if fx_load_acquire_u64(&c.entry.member) != c.member:
         return WAIT_DETACHED
     if timeout_ns == 0:
@@ -60,7 +63,7 @@ cdef int64_t consumer_wait_slow(ConsumerC* c, int64_t seq, int64_t timeout_ns) n
     c.entry.heartbeat_ns = started
     wait_reset(&c.wait)
     while True:
-        hi = consumer_available(c, seq)
+        hi = consumer_poll(c, seq)
         if hi >= seq:
             c.cached_avail = hi
             return hi

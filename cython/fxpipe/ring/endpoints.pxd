@@ -6,19 +6,23 @@
 #     cdef ProducerC* pc = &(<Producer>producer).c
 #     seq = producer_claim(pc, 1, -1); memcpy(slot_ptr(pc.slots, seq, pc.mask, pc.slot_size), ...)
 #     producer_publish(pc, seq, seq)
+cimport cython
 from libc.stdint cimport int64_t
 from fxpipe.ring.barrier cimport ConsumerC
 from fxpipe.ring.ring cimport Ring
 from fxpipe.ring.sequencer cimport ProducerC
 
 
+@cython.final
 cdef class Producer:
     cdef ProducerC c
     cdef readonly Ring ring
 
     cdef int64_t _claim(self, int64_t n, timeout) except -2
+    cdef int64_t _send(self, const char* src, Py_ssize_t n, timeout) except -2
 
 
+@cython.final
 cdef class Consumer:
     cdef ConsumerC c
     cdef readonly Ring ring
@@ -28,5 +32,7 @@ cdef class Consumer:
     cdef readonly int64_t rejoined_gap
 
     cdef int64_t _wait(self, int64_t seq, timeout) except -3
+    cdef int64_t _wait_slow(self, int64_t seq, timeout) except -3
+    cdef int64_t _copy_out(self, int64_t seq, char* dst, Py_ssize_t n) except -2
     cdef void _release_to(self, int64_t s) noexcept
     cdef int _release_checked(self, int64_t s) except -1

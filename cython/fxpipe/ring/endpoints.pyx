@@ -4,22 +4,29 @@ inline C calls of sequencer.pxd / barrier.pxd (which Cython stages call directly
 endpoints.pxd), with no allocation per event on the send/recv_into paths."""
 import numpy as np
 
+cimport cython
 from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_CheckExact, PyByteArray_GET_SIZE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy, memset
 
-from fxpipe.includes.atomic cimport fx_load_acquire_i64, fx_monotonic_ns
+from fxpipe.includes.atomic cimport fx_cpu_relax, fx_load_acquire_i64, fx_monotonic_ns
 from fxpipe.ring.barrier cimport (WAIT_CLOSED, WAIT_DETACHED, consumer_available, consumer_is_member,
-                                  consumer_release, consumer_wait_slow)
+                                  consumer_poll, consumer_release, consumer_wait_slow)
 from fxpipe.ring.layout cimport (FX_FLAG_BLOCKING, FX_FLAG_SKIP_DETACHED_UPSTREAM, FX_PRODUCER_SINGLE,
-                                 FX_RING_MAX_CONSUMERS, fx_ring_header)
+                                 FX_RING_MAX_CONSUMERS, FX_WAIT_SPIN, fx_ring_header)
 from fxpipe.ring.membership cimport valid_deps
 from fxpipe.ring.ring cimport Ring
 from fxpipe.ring.sequencer cimport CLAIM_TIMEOUT, min_gating_sequence, producer_claim, producer_publish, slot_ptr
 
 from fxpipe.ring.errors import ConsumerDetached, RingClosed, RingFull, RingTimeout
+
+cdef enum:
+    # Barrier checks a busy-spinning Python consumer makes, the GIL held, before its waiting
+    # loop (which releases the GIL): up to some 20 us with x86 PAUSE, so a thread of the same
+    # process waits at most that long for the GIL.
+    SPIN_WITH_GIL = 256
 
 
 cdef inline int64_t _timeout_ns(object timeout) except? -3:
@@ -63,6 +70,8 @@ def new_consumer(Ring ring, str name, int idx, int wait, int64_t rejoined_gap, u
     c.c.entry = &h.consumers[idx]
     c.c.seq = &h.consumers[idx].sequence
     c.c.avail = ring.avail
+    c.c.slots = ring.slot_base
+    c.c.slot_size = ring.n_slot_size
     c.c.size = ring.n_slots
     c.c.mask = ring.n_slots - 1
     c.c.shift = int(ring.n_slots).bit_length() - 1
@@ -86,6 +95,7 @@ def new_consumer(Ring ring, str name, int idx, int wait, int64_t rejoined_gap, u
     return c
 
 
+@cython.final
 cdef class Producer:
     """Claims slots, lets the caller fill them, publishes them. Not thread-safe within one
     process for a single-producer ring (the claim state is local)."""
@@ -108,39 +118,32 @@ cdef class Producer:
         """Copy one event (bytes-like, <= slot size) into the next slot and publish it.
         The rest of the slot is zeroed so a slot's bytes depend only on what was sent."""
         cdef Py_buffer view
-        cdef const char* src
-        cdef Py_ssize_t n
+        if PyBytes_CheckExact(data):
+            return self._send(PyBytes_AS_STRING(data), PyBytes_GET_SIZE(data), timeout)
+        if PyByteArray_CheckExact(data):
+            return self._send(PyByteArray_AS_STRING(data), PyByteArray_GET_SIZE(data), timeout)
+        PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
+        try:
+            return self._send(<const char*>view.buf, view.len, timeout)
+        finally:
+            PyBuffer_Release(&view)
+
+    cdef int64_t _send(self, const char* src, Py_ssize_t n, timeout) except -2:
         cdef int64_t seq
         cdef char* dst
-        cdef bint release_view = False
-        if PyBytes_CheckExact(data):
-            src = PyBytes_AS_STRING(data)
-            n = PyBytes_GET_SIZE(data)
-        elif PyByteArray_CheckExact(data):
-            src = PyByteArray_AS_STRING(data)
-            n = PyByteArray_GET_SIZE(data)
+        if n > self.c.slot_size:
+            raise ValueError(f"event of {n} bytes does not fit a {self.c.slot_size}-byte slot")
+        if self.c.mode == FX_PRODUCER_SINGLE and self.c.next + 1 - self.c.size <= self.c.gating_cache:
+            self.c.next += 1
+            seq = self.c.next
         else:
-            PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
-            src = <const char*>view.buf
-            n = view.len
-            release_view = True
-        try:
-            if n > self.c.slot_size:
-                raise ValueError(f"event of {n} bytes does not fit a {self.c.slot_size}-byte slot")
-            if self.c.mode == FX_PRODUCER_SINGLE and self.c.next + 1 - self.c.size <= self.c.gating_cache:
-                self.c.next += 1
-                seq = self.c.next
-            else:
-                seq = self._claim(1, timeout)
-            dst = slot_ptr(self.c.slots, seq, self.c.mask, self.c.slot_size)
-            memcpy(dst, src, n)
-            if n < self.c.slot_size:
-                memset(dst + n, 0, self.c.slot_size - n)
-            producer_publish(&self.c, seq, seq)
-            return seq
-        finally:
-            if release_view:
-                PyBuffer_Release(&view)
+            seq = self._claim(1, timeout)
+        dst = slot_ptr(self.c.slots, seq, self.c.mask, self.c.slot_size)
+        memcpy(dst, src, n)
+        if n < self.c.slot_size:
+            memset(dst + n, 0, self.c.slot_size - n)
+        producer_publish(&self.c, seq, seq)
+        return seq
 
     cdef int64_t _claim(self, int64_t n, timeout) except -2:
         cdef int64_t t = _timeout_ns(timeout)
@@ -205,6 +208,7 @@ cdef class Producer:
                 f"{', '.join(laggards) or 'none'}; cursor {s['cursor']}")
 
 
+@cython.final
 cdef class Consumer:
     """A named consumer: waits for events, reads them in place, releases them."""
 
@@ -228,13 +232,29 @@ cdef class Consumer:
         return max(0, hi - self._next + 1)
 
     cdef int64_t _wait(self, int64_t seq, timeout) except -3:
-        cdef int64_t hi, t
+        cdef int64_t hi
+        cdef int k
         if self.c.cached_avail >= seq:
             return self.c.cached_avail
         hi = consumer_available(&self.c, seq)
+        if hi < seq and self.c.wait.strategy == FX_WAIT_SPIN and (timeout is None or timeout > 0):
+            # A busy-spinning consumer keeps the GIL for a short, bounded spin before the
+            # waiting loop: giving the GIL up and taking it back costs more than most of the
+            # waits a spinning consumer sees. Membership, closure and the timeout are the
+            # waiting loop's, which follows if nothing came; the copy is checked as always.
+            # A caller that only looks (timeout 0) does not spin.
+            for k in range(SPIN_WITH_GIL):
+                fx_cpu_relax()
+                hi = consumer_poll(&self.c, seq)
+                if hi >= seq:
+                    break
         if hi >= seq:
             self.c.cached_avail = hi
             return hi
+        return self._wait_slow(seq, timeout)
+
+    cdef int64_t _wait_slow(self, int64_t seq, timeout) except -3:
+        cdef int64_t hi, t
         t = _timeout_ns(timeout)
         self.ring._check_open()
         with nogil:
@@ -256,24 +276,22 @@ cdef class Consumer:
         """Copy the next event into buf (bytearray or writable buffer, up to its length),
         release it, and return its sequence."""
         cdef Py_buffer view
-        cdef char* dst
-        cdef Py_ssize_t n
         cdef int64_t seq = self._next
-        cdef bint release_view = False
         self._wait(seq, timeout)
         if PyByteArray_CheckExact(buf):
-            dst = PyByteArray_AS_STRING(buf)
-            n = PyByteArray_GET_SIZE(buf)
-        else:
-            PyObject_GetBuffer(buf, &view, PyBUF_WRITABLE)
-            dst = <char*>view.buf
-            n = view.len
-            release_view = True
-        if n > self.ring.n_slot_size:
-            n = self.ring.n_slot_size
-        memcpy(dst, slot_ptr(self.ring.slot_base, seq, self.c.mask, self.ring.n_slot_size), n)
-        if release_view:
+            return self._copy_out(seq, PyByteArray_AS_STRING(buf), PyByteArray_GET_SIZE(buf))
+        PyObject_GetBuffer(buf, &view, PyBUF_WRITABLE)
+        try:
+            return self._copy_out(seq, <char*>view.buf, view.len)
+        finally:
             PyBuffer_Release(&view)
+
+    cdef int64_t _copy_out(self, int64_t seq, char* dst, Py_ssize_t n) except -2:
+        # Copy, then check the attachment (a detached consumer's slot may have been reused
+        # during the copy), then release.
+        if n > self.c.slot_size:
+            n = self.c.slot_size
+        memcpy(dst, slot_ptr(self.c.slots, seq, self.c.mask, self.c.slot_size), n)
         if not consumer_is_member(&self.c):
             raise self._detached()
         self._release_to(seq)
@@ -283,8 +301,8 @@ cdef class Consumer:
         """The next event's bytes (a copy), released."""
         cdef int64_t seq = self._next
         self._wait(seq, timeout)
-        out = PyBytes_FromStringAndSize(slot_ptr(self.ring.slot_base, seq, self.c.mask, self.ring.n_slot_size),
-                                        self.ring.n_slot_size)
+        out = PyBytes_FromStringAndSize(slot_ptr(self.c.slots, seq, self.c.mask, self.c.slot_size),
+                                        self.c.slot_size)
         if not consumer_is_member(&self.c):
             raise self._detached()
         self._release_to(seq)
