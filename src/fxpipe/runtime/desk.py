@@ -62,7 +62,10 @@ class DeskSpec:
     oms_prefix: int = 1
     request_timeout_ms: int = 3000
     journal_fsync: str = "every:/100ms"
-    oms_fsync: str = "every:/10ms"
+    # the oms's write-ahead journal: no sync inside an append (an order would wait for the disk);
+    # a thread makes it durable every `oms_sync_ms` instead (fxpipe.journal.background)
+    oms_fsync: str = "never"
+    oms_sync_ms: int = 10
     session_fsync: str = "never"
     timer_period_ms: int = 100
     reset_on_logon: bool = False

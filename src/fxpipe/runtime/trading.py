@@ -114,6 +114,7 @@ class TradingWorker:
                           for ring, name in readers.items()}
         self.work: deque = deque()
         self._in_doubt = False
+        self._wal_sync: Any = None
         # the oms's marks: the latest top of book per venue and instrument, handed over before
         # each intent and on each timer (its risk and PnL need the latest mark, not every tick)
         self._marks: dict[tuple[int, int], Any] = {}
@@ -133,6 +134,10 @@ class TradingWorker:
                                     reset_on_logon=desk.reset_on_logon, clock=clock,
                                     on_output=self._from_oms, emit=self._from_oms)
             self._in_doubt = bool(self.gateway.recovered)
+            if desk.oms_sync_ms > 0:
+                from fxpipe.journal.background import BackgroundSync
+
+                self._wal_sync = BackgroundSync(desk.oms_dir, desk.oms_sync_ms / 1000).start()
         if "feed" in stages:
             self.sources = make_sources(desk, clock)
 
@@ -323,6 +328,8 @@ class TradingWorker:
         if self.gateway is not None:
             self.gateway.close()
             self.gateway = None
+        if self._wal_sync is not None:
+            self._wal_sync.stop()
 
 
 def make_sources(desk: DeskSpec, clock: Callable[[], int]) -> list[Any]:
