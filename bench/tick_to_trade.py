@@ -38,9 +38,17 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench._harness import OUT_DIR, Results, histogram_from_ns, parse_args, pin  # noqa: E402
-from bench._t2t_feed import BASE, CYCLE, SPREAD, TICK, latest_with_index, make_publisher, price_index  # noqa: E402
-from bench._t2t_journal import STAMPS, read_desk, stamps_of  # noqa: E402
+from bench._harness import Results, histogram_from_ns, parse_args, pin  # noqa: E402
+from bench._t2t_feed import (  # noqa: E402
+    BASE,
+    CYCLE,
+    SPREAD,
+    TICK,
+    latest_with_index,
+    make_publisher,
+    price_index,
+)
+from bench._t2t_journal import read_desk, stamps_of  # noqa: E402
 from bench._t2t_plot import plot_layout  # noqa: E402
 from bench._t2t_venue import free_udp_port, make_venue, parse_cost_ns  # noqa: E402
 from fxpipe.oms.gateway import VenueLink  # noqa: E402
@@ -81,8 +89,9 @@ def extra_args(p) -> None:
 
 class Harness:
     """The publisher and the venue, driven from one loop on the bench's thread. `block`: wait in
-    epoll until the next quote is due (the harness shares its core with a trading stage); else
-    spin."""
+    epoll until the next quote is due (the harness shares its core with a trading stage; epoll
+    wakes at millisecond granularity, so quotes then go out in small bunches, which the corrected
+    figures count); else spin, yielding the core to the journal whenever it has work."""
 
     def __init__(self, work: Path, block: bool):
         self.engine, self.venue, self.fix_port = make_venue(work)
@@ -92,9 +101,14 @@ class Harness:
         self.engine.wait = "block" if block else "spin"
         self.g = 0                   # quotes published so far (the next one's number)
         self._next_snap = 0
+        self.pids: dict[str, int] = {}   # the desk's processes, for their CPU share per phase
 
     def service(self, timeout_s: float = 0.0) -> None:
-        self.engine.poll(timeout_s if self.block else 0.0)
+        if self.block:
+            self.engine.poll(timeout_s)
+        else:
+            self.engine.poll(0.0)
+            os.sched_yield()         # spinning, but the journal on this core runs when it has work
         now = clock()
         if now >= self._next_snap:
             self.pub.on_readable(now)
@@ -131,6 +145,7 @@ class Harness:
         sent = [0] * n
         g0 = self.g
         first_order = len(self.venue.orders)
+        cpu0, w0 = schedstat(self.pids), clock()
         quote, service = self.pub.quote, self.service
         j = 0
         while j < n:
@@ -142,8 +157,9 @@ class Harness:
                 continue
             service((d - now) / 1e9)
         self.g = g0 + n
+        cpu = cpu_share(cpu0, schedstat(self.pids), clock() - w0)
         self.idle(drain_s)
-        return {"rate": rate, "g0": g0, "due": np.asarray(due, dtype=np.int64),
+        return {"rate": rate, "g0": g0, "cpu": cpu, "due": np.asarray(due, dtype=np.int64),
                 "sent": np.asarray(sent, dtype=np.int64), "orders": self.venue.orders.arrays(first_order)}
 
     def burst(self, seconds: float, drain_s: float = 0.5) -> dict:
@@ -172,6 +188,23 @@ class Harness:
             self.engine.stop(1.0)
         finally:
             self.pub.close()
+
+
+def schedstat(pids: dict[str, int]) -> dict[str, tuple[int, int]]:
+    """name -> (ns on a CPU, ns runnable but waiting for one) of each process so far."""
+    out = {}
+    for name, pid in pids.items():
+        try:
+            on, wait, _ = Path(f"/proc/{pid}/schedstat").read_text().split()
+            out[name] = (int(on), int(wait))
+        except (OSError, ValueError):
+            pass
+    return out
+
+
+def cpu_share(a: dict, b: dict, wall_ns: int) -> dict[str, tuple[float, float]]:
+    """name -> (share of the wall time on a CPU, share runnable but waiting for one)."""
+    return {k: ((b[k][0] - a[k][0]) / wall_ns, (b[k][1] - a[k][1]) / wall_ns) for k in a if k in b and wall_ns > 0}
 
 
 def udp_rcvbuf_errors() -> int:
@@ -207,10 +240,14 @@ def run_layout(layout: Layout, work: Path, rates, seconds: float, burst_s: float
     alarms: list[str] = []
     out: dict = {}
 
+    def on_started(sup) -> None:
+        h.pids = {w.spec.name: w.proc.pid for w in sup.workers.values() if w.proc is not None}
+        started.set()
+
     def supervise() -> None:
         try:
             out["summary"] = run_desk(layout, desk, prefix=f"t2t{uuid.uuid4().hex[:8]}", until=stop.is_set,
-                                      on_started=lambda sup: started.set(), alarm=alarms.append)
+                                      on_started=on_started, alarm=alarms.append)
         except BaseException as exc:       # noqa: BLE001 - reported by the bench thread
             out["error"] = exc
             started.set()
@@ -290,6 +327,9 @@ def add_rows(res: Results, name: str, figs: dict, ph: dict, seconds: float) -> d
             slug = name_.replace("→", "_").replace(" ", "_")
             res.add("fxpipe", f"{key}_hop_{slug}_p50", "us", round(hv.get_value_at_percentile(50) / 1e3, 2))
             res.add("fxpipe", f"{key}_hop_{slug}_p99", "us", round(hv.get_value_at_percentile(99) / 1e3, 2))
+    for proc, (on, wait) in sorted(ph.get("cpu", {}).items()):
+        res.add("host", f"{key}_{proc}_on_cpu", "%", round(100 * on, 1))
+        res.add("host", f"{key}_{proc}_waiting_for_cpu", "%", round(100 * wait, 1))
     lag = histogram_from_ns(np.maximum(figs["lag"], 1))
     res.add("harness", f"{key}_send_lag_p99", "us", round(lag.get_value_at_percentile(99) / 1e3, 2))
     if len(figs["accept"]):
