@@ -20,7 +20,7 @@ EURUSD = InstrumentDef(INSTRUMENT, "EUR/USD", 10_000, 1_000, 5, 2)
 BASE = 105_000_000                  # 1.05000
 TICK = 1_000                        # 0.00001, EUR/USD's tick
 SPREAD = 2 * TICK
-CYCLE = 8192                        # prices repeat every CYCLE quotes (1.05000 .. 1.13191)
+CYCLE = 32768                       # prices repeat every CYCLE quotes (1.05000 .. 1.37767)
 SIZE_E2 = 5_000_000_00              # 5,000,000 on each side
 
 
@@ -37,7 +37,7 @@ def price_index(side: np.ndarray, price_e8: np.ndarray) -> np.ndarray:
 
 
 def latest_with_index(g0: int, sent_ns: np.ndarray, recv_ns: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """For each order (received at recv_ns, price index k): the position in this phase's quotes
+    """For each order (its quote seen at recv_ns, price index k): the position in this phase's quotes
     (global numbers g0, g0+1, ...; sent at sent_ns, non-decreasing) of the latest quote with that
     price sent before the order arrived; -1 when there is none in this phase."""
     last = np.searchsorted(sent_ns, recv_ns, side="right") - 1

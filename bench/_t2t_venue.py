@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from fxpipe.fix.codec import format_utc_timestamp, frame_length, parse
+from fxpipe.fix.codec import FixParseError, format_utc_timestamp, frame_length, parse
 from fxpipe.fix.session.config import SessionConfig
 from fxpipe.fix.session.session import Application
 from fxpipe.fix.session.transport import Engine
@@ -125,12 +125,16 @@ def parse_cost_ns(frames: list[bytes], rounds: int = 20) -> np.ndarray:
     """The codec's parse (with validation) of sampled NewOrderSingle bytes, ns per message."""
     msgs: list[bytes] = []
     for data in frames:
-        pos = 0
-        while pos < len(data):
-            n = frame_length(data, pos)
+        pos = data.find(b"8=FIX")          # a read may start or end inside a message
+        while 0 <= pos < len(data):
+            try:
+                n = frame_length(data, pos)
+            except FixParseError:
+                break
             if n <= 0:
                 break
-            msgs.append(bytes(data[pos:pos + n]))
+            if b"\x0135=D\x01" in data[pos:pos + n]:
+                msgs.append(bytes(data[pos:pos + n]))
             pos += n
     out = np.zeros(len(msgs) * rounds, dtype=np.int64)
     clock = time.perf_counter_ns

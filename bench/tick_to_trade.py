@@ -146,7 +146,7 @@ class Harness:
         g0 = self.g
         first_order = len(self.venue.orders)
         cpu0, w0 = schedstat(self.pids), clock()
-        quote, service = self.pub.quote, self.service
+        quote, service, poll = self.pub.quote, self.service, self.engine.poll
         j = 0
         while j < n:
             now = clock()
@@ -154,6 +154,7 @@ class Harness:
             if now >= d:
                 sent[j] = quote(g0 + j)
                 j += 1
+                poll(0.0)            # behind schedule or not, orders are read as they come
                 continue
             service((d - now) / 1e9)
         self.g = g0 + n
@@ -286,11 +287,14 @@ def run_layout(layout: Layout, work: Path, rates, seconds: float, burst_s: float
 def phase_figures(ph: dict, record) -> dict:
     o = ph["orders"]
     k = price_index(o["side"], o["price_e8"])
-    j = latest_with_index(ph["g0"], ph["sent"], o["recv_ns"], k)
+    st = stamps_of(record, o["cl_ord_id"])
+    # the quote was sent before the desk received it (its journaled stamp), else before the order
+    seen = np.where(st[:, 0] > 0, st[:, 0], o["recv_ns"])
+    j = latest_with_index(ph["g0"], ph["sent"], seen, k)
     ok = j >= 0
     jj = j[ok]
     recv = o["recv_ns"][ok]
-    st = stamps_of(record, o["cl_ord_id"][ok])
+    st = st[ok]
     sent = ph["sent"][jj]
     hops: dict[str, np.ndarray] = {}
     for name, a, b in HOPS:
@@ -431,8 +435,9 @@ def main(argv=None) -> int:
         if plot_layout(path, name, series):
             extra["plots"][name] = path
     sample = next((r["sample"] for r in runs.values() if r["sample"]), [])
-    if sample:
-        cost = histogram_from_ns(parse_cost_ns(sample))
+    costs = parse_cost_ns(sample) if sample else []
+    if len(costs):
+        cost = histogram_from_ns(costs)
         res.add("harness", "acceptor_parse_NewOrderSingle_p50", "us", round(cost.get_value_at_percentile(50) / 1e3, 2))
     if not args.no_peer:
         naut = nautilus_row(res, 20_000 if args.quick else 100_000)
