@@ -142,8 +142,8 @@ class TradingWorker:
         try:
             with hot_path():
                 while not self.stop():
-                    if not self.run_once():
-                        self._quiet()
+                    if not self.run_once() and not self.spin:
+                        self._idle()
         except RingClosed:
             pass
         finally:
@@ -177,14 +177,6 @@ class TradingWorker:
             moved += self._drain()
         self._timers()
         return moved
-
-    def _quiet(self) -> None:
-        """Nothing moved. The oms journal's time-based sync is done now when due, so it is not
-        left to the next append, which is an order's (a sync costs up to milliseconds)."""
-        if self.gateway is not None:
-            self.gateway.journal.maybe_sync()
-        if not self.spin:
-            self._idle()
 
     def _idle(self) -> None:
         """Nothing moved: wait a little on whatever can wake us (never long: rings and sockets)."""
