@@ -76,7 +76,8 @@ def label(rate: int) -> str:
 
 
 def extra_args(p) -> None:
-    p.add_argument("--layouts", default="fused,compact,pinned", help="layouts to run, in order")
+    p.add_argument("--layouts", default="fused,compact,pinned",
+                   help="layouts to run, in order (plots: tick_to_trade-LAYOUT.png beside --plot)")
     p.add_argument("--rates", help="quotes/s of the paced phases, comma separated (default 1k,10k,50k; quick 1k,10k)")
     p.add_argument("--seconds", type=float, help="each paced phase (default 10; quick 3)")
     p.add_argument("--burst-seconds", type=float, help="the throughput burst (default 5; quick 2)")
@@ -402,6 +403,7 @@ def main(argv=None) -> int:
                      f"{seconds} s each; burst {burst_s} s; stamps: quote at the publisher's sendto(), order "
                      f"after the acceptor's recv(); corrected = from the quote's scheduled time")
     base_affinity = os.sched_getaffinity(0)
+    load0 = os.getloadavg()
     runs: dict[str, dict] = {}
     extra: dict = {"hop_percentiles": {}, "plots": {}}
     burst_fused = 0.0
@@ -445,6 +447,8 @@ def main(argv=None) -> int:
             res.add("ratio", "fxpipe fused quote events/s (burst, strategy on) / NautilusTrader backtest quotes/s",
                     "x", round(burst_fused / naut, 2))
     targets(res, rates)
+    res.notes.append("load average at the start {:.1f} {:.1f} {:.1f}, at the end {:.1f} {:.1f} {:.1f}".format(
+        *load0, *os.getloadavg()))
     res.finish(args)
     if extra["plots"]:
         print("plots: " + ", ".join(extra["plots"].values()))
