@@ -83,3 +83,25 @@ def test_a_lost_packet_withdraws_prices_until_the_snapshot(link):
     for e in got[gap_at + 1:]:
         ms.on_event(e)
     assert ms.composite(1).bid_px_e8 == 108_502_000            # fresh from the snapshot
+
+
+def test_a_backlog_on_the_socket_is_handed_on_in_bounded_steps(link):
+    """A sender as fast as we are must not hold the source in its read loop: one poll applies
+    at most MAX_PACKETS_PER_POLL packets and hands on the quote they left, the next polls the rest."""
+    from fxpipe.feed.receiver import MAX_PACKETS_PER_POLL
+
+    pub, src = link
+    pub.publish([(1, 1, *ladder(0))], time.time_ns())
+    collect(pub, src, recovered)
+    backlog = 3 * MAX_PACKETS_PER_POLL
+    first = src.rx.books.expected_seq
+    for k in range(1, backlog + 1):
+        pub.publish([(1, 1 + k, *ladder(k))], time.time_ns())
+    got = []
+    end = time.monotonic() + 5
+    while not got and time.monotonic() < end:
+        got = quotes(src.poll(0.05))
+    assert src.rx.books.expected_seq - first == MAX_PACKETS_PER_POLL
+    assert int(got[0]["bid_px_e8"]) == ladder(MAX_PACKETS_PER_POLL)[0][0][0]
+    rest = collect(pub, src, lambda g: any(int(q["bid_px_e8"]) == ladder(backlog)[0][0][0] for q in quotes(g)))
+    assert src.rx.books.expected_seq - first == backlog and quotes(rest)

@@ -18,6 +18,8 @@ import fxpipe.feed.books as fb
 from fxpipe.feed.publisher import LOOPBACK, check_loopback
 from fxpipe.feed.sbe import CHANNELS, MAX_PACKET_BYTES, PacketWriter
 
+MAX_PACKETS_PER_POLL = 64
+
 
 class FeedReceiver:
     def __init__(self, channel_id: int, listen_port: int, snapshot_server: tuple[str, int],
@@ -76,9 +78,11 @@ class FeedReceiver:
             self.request_snapshot()
         return status
 
-    def poll(self, timeout_s: float = 0.0) -> int:
-        """Handles every datagram waiting (waiting up to timeout_s for the first); returns how
-        many incremental packets were applied or skipped."""
+    def poll(self, timeout_s: float = 0.0, max_packets: int = MAX_PACKETS_PER_POLL) -> int:
+        """Handles the datagrams waiting, at most max_packets incrementals (waiting up to
+        timeout_s for the first); returns how many incremental packets were applied or skipped.
+        The bound keeps a sender as fast as we are from holding us here: what was applied is
+        handed on, the rest is read on the next poll."""
         handled = 0
         r, _, _ = select.select([self.sock, self.snap_sock], [], [], timeout_s)
         if self.snap_sock in r:
@@ -89,7 +93,7 @@ class FeedReceiver:
                     break
                 self._snapshot(n)
         if self.sock in r:
-            while True:
+            while handled < max_packets:
                 try:
                     n = self.sock.recv_into(self._buf)
                 except BlockingIOError:

@@ -1,0 +1,34 @@
+"""The tick-to-trade benchmark's strategy: an IOC on every `every`-th quote of one instrument,
+at that quote's own price (buy at the ask, then sell at the bid, alternating, so the position
+stays within one order of flat). The harness makes every quote's prices unique, so an order's
+price names the quote that caused it."""
+from __future__ import annotations
+
+import fxpipe.model.events as ev
+from fxpipe.strategy import Quote, Strategy
+
+
+class EveryNthQuote(Strategy):
+    def __init__(self, every: int = 10, instrument_id: int = 1, venue_id: int = 1, size_e2: int = 100_000_00):
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        self.every, self.instrument_id, self.venue_id, self.size_e2 = every, instrument_id, venue_id, size_e2
+        self.seen = 0
+        self.sent = 0
+
+    def on_quote(self, q: Quote) -> None:
+        if q.instrument_id != self.instrument_id or q.venue_id != self.venue_id:
+            return
+        self.seen += 1
+        if self.seen % self.every:
+            return
+        buy = not self.sent & 1
+        px = q.ask_px_e8 if buy else q.bid_px_e8
+        if px <= 0:
+            return
+        self.ctx.submit(self.instrument_id, ev.Side.BUY if buy else ev.Side.SELL, self.size_e2, px,
+                        time_in_force=ev.TimeInForce.IOC, venue_id=self.venue_id)
+        self.sent += 1
+
+    def state_bytes(self) -> bytes:
+        return self.sent.to_bytes(8, "little") + self.seen.to_bytes(8, "little")

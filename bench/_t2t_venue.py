@@ -1,0 +1,148 @@
+"""The tick-to-trade harness's venue: a FIX 4.2 acceptor (fxpipe's session Engine) that stamps
+each NewOrderSingle as early as the harness can see it and fills it in full at once.
+
+Where the stamp is taken: `recv_ns` is read right after the engine's recv() returns the bytes
+(StampingEngine._feed, before framing, parsing, the session's checks, its store and message
+log); every order in those bytes gets that stamp. `deliver_ns` is read when the order reaches
+the application (on_message). The difference is the acceptor's own cost of handling an order,
+reported on its own row; the codec's parse of the same frames is measured apart (parse_cost_ns)
+so neither is charged to fxpipe's tick to trade.
+
+The answer is one ExecutionReport, ExecType/OrdStatus FILLED, with what the ECN adapter reads
+(OrderID, ExecID, ExecTransType, ExecType, OrdStatus, Symbol, Side, OrderQty, LastShares,
+LastPx, LeavesQty, CumQty, AvgPx, TransactTime), so orders complete and positions move.
+"""
+from __future__ import annotations
+
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from fxpipe.fix.codec import FixParseError, format_utc_timestamp, frame_length, parse
+from fxpipe.fix.session.config import SessionConfig
+from fxpipe.fix.session.session import Application
+from fxpipe.fix.session.transport import Engine
+
+SAMPLE_FRAMES = 256
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def free_udp_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class StampingEngine(Engine):
+    """The Engine, noting when each read's bytes came off the socket (and keeping a sample)."""
+
+    recv_ns = 0
+
+    def __init__(self, *args, **kw):
+        super().__init__(*args, **kw)
+        self.sample: list[bytes] = []
+
+    def _feed(self, conn, session, data: bytes) -> None:
+        self.recv_ns = time.time_ns()
+        if len(self.sample) < SAMPLE_FRAMES and b"\x0135=D\x01" in data:
+            self.sample.append(data)
+        super()._feed(conn, session, data)
+
+
+@dataclass
+class Orders:
+    """One row per NewOrderSingle: stamps (ns, the wall clock the desk stamps with), ids, price."""
+    recv_ns: list[int] = field(default_factory=list)
+    deliver_ns: list[int] = field(default_factory=list)
+    cl_ord_id: list[int] = field(default_factory=list)
+    side: list[int] = field(default_factory=list)
+    price_e8: list[int] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.recv_ns)
+
+    def arrays(self, start: int = 0, stop: int | None = None) -> dict[str, np.ndarray]:
+        return {k: np.asarray(getattr(self, k)[start:stop], dtype=np.int64)
+                for k in ("recv_ns", "deliver_ns", "cl_ord_id", "side", "price_e8")}
+
+
+class FillingVenue(Application):
+    def __init__(self, engine: StampingEngine):
+        self.engine = engine
+        self.orders = Orders()
+        self.logged_on = False
+        self.exec_id = 0
+        self.other: dict[str, int] = {}
+
+    def on_logon(self, session) -> None:
+        self.logged_on = True
+
+    def on_logout(self, session, reason) -> None:
+        self.logged_on = False
+
+    def on_message(self, session, msg) -> None:
+        if msg.msg_type != "D":
+            self.other[msg.msg_type] = self.other.get(msg.msg_type, 0) + 1
+            return
+        o = self.orders
+        o.deliver_ns.append(time.time_ns())
+        o.recv_ns.append(self.engine.recv_ns)
+        cl = msg.get(11)
+        o.cl_ord_id.append(int(cl))
+        side = msg.get(54)
+        o.side.append(int(side))
+        px = msg.get(44)
+        o.price_e8.append(int(msg.get_scaled(44, 8)))
+        qty = msg.get(38)
+        self.exec_id += 1
+        session.send("8", [(37, f"T2T-{self.exec_id}"), (11, cl), (17, f"T2TE-{self.exec_id}"), (20, "0"),
+                           (150, "2"), (39, "2"), (55, msg.get(55)), (54, side), (38, qty), (32, qty),
+                           (31, px), (151, "0"), (14, qty), (6, px), (60, format_utc_timestamp(time.time_ns()))])
+
+
+def make_venue(work: Path, sender: str = "ECN1", target: str = "FXPIPE") -> tuple[StampingEngine, FillingVenue, int]:
+    """The acceptor, listening on a free loopback port (returned); spins (wait="spin")."""
+    port = free_port()
+    cfg = SessionConfig(name=f"{sender}-{target}", role="acceptor", sender_comp_id=sender, target_comp_id=target,
+                        host="127.0.0.1", port=port, store_dir=str(work / "venue-store"),
+                        log_dir=str(work / "venue-log"), heartbeat_s=30, fsync="never", reset_on_logon=True)
+    engine = StampingEngine(wait="spin")
+    app = FillingVenue(engine)
+    engine.add_session(cfg, app)
+    engine.start()
+    return engine, app, port
+
+
+def parse_cost_ns(frames: list[bytes], rounds: int = 20) -> np.ndarray:
+    """The codec's parse (with validation) of sampled NewOrderSingle bytes, ns per message."""
+    msgs: list[bytes] = []
+    for data in frames:
+        pos = data.find(b"8=FIX")          # a read may start or end inside a message
+        while 0 <= pos < len(data):
+            try:
+                n = frame_length(data, pos)
+            except FixParseError:
+                break
+            if n <= 0:
+                break
+            if b"\x0135=D\x01" in data[pos:pos + n]:
+                msgs.append(bytes(data[pos:pos + n]))
+            pos += n
+    out = np.zeros(len(msgs) * rounds, dtype=np.int64)
+    clock = time.perf_counter_ns
+    k = 0
+    for _ in range(rounds):
+        for m in msgs:
+            t0 = clock()
+            parse(m)
+            out[k] = clock() - t0
+            k += 1
+    return out[:k]
