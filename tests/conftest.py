@@ -15,3 +15,19 @@ def ring_name():
         os.unlink(segment.segment_path(name))
     except FileNotFoundError:
         pass
+
+
+@pytest.fixture(autouse=True)
+def _fxpipe_logging_restored():
+    """A test that configures fxpipe's JSON logging (handlers, level, propagation) must not
+    change what the next test's log capture sees."""
+    import logging
+
+    root = logging.getLogger("fxpipe")
+    saved = (list(root.handlers), root.level, root.propagate)
+    yield
+    for h in list(root.handlers):
+        if h not in saved[0]:
+            root.removeHandler(h)
+    root.setLevel(saved[1])
+    root.propagate = saved[2]

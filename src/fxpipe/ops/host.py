@@ -27,7 +27,10 @@ _CONTROL, _RISK = int(ev.EventType.CONTROL), int(ev.EventType.RISK)
 
 
 def _alarm_to_log(kind: str, text: str, fields: dict[str, Any]) -> None:
-    logs.alarm(logs.AlarmKind.parse(kind), text, **fields)
+    # an alarm's own fields may carry names alarm() takes itself (an overfill's `kind`): kept
+    # under another name, never allowed to take the journal process down
+    extra = {(f"{k}_" if k in ("kind", "text") else k): v for k, v in fields.items()}
+    logs.alarm(logs.AlarmKind.parse(kind), text, **extra)
 
 
 class OpsPublisher:
