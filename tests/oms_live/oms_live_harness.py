@@ -26,7 +26,8 @@ kill_on_overfill = true
 
 
 def venue(tmp: Path, **kw) -> VenueProcess:
-    return VenueProcess(tmp / "venue", clients=("FXPIPE",), **kw)
+    kw.setdefault("clients", ("FXPIPE",))
+    return VenueProcess(tmp / "venue", **kw)
 
 
 class Oms:

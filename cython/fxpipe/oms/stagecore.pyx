@@ -82,6 +82,46 @@ cdef class _Slab:
     cdef int used
 
 
+cdef class _Slabs:
+    """Slabs of records, one current slab per event type."""
+    cdef list slabs
+    cdef list dtypes
+
+    def __init__(self):
+        self.slabs = [None] * (EVT_LAST + 1)
+        self.dtypes = [None] + [_events.dtype_for(t) for t in range(1, EVT_LAST + 1)]
+
+    cdef object record(self, const void* p):
+        """A record of the event at p (of its own type), in the current slab of that type."""
+        cdef uint16_t t = (<const Event*>p).hdr.type
+        cdef _Slab s
+        if t == 0 or t > EVT_LAST:
+            raise ValueError(f"unknown event type {t}")
+        s = self.slabs[t]
+        if s is None or s.used == SLAB:
+            s = _Slab()
+            s.arr = np.zeros(SLAB, dtype=self.dtypes[t])
+            s.base = <char*><size_t>s.arr.ctypes.data
+            s.used = 0
+            self.slabs[t] = s
+        memcpy(s.base + s.used * EVENT_SIZE, p, EVENT_SIZE)
+        s.used += 1
+        return s.arr[s.used - 1]
+
+
+cdef _Slabs _shared = _Slabs()
+
+
+def record_of(raw):
+    """A writable record (fxpipe.model.events, its own type) over a copy of one event's 192
+    bytes (bytes or bytearray): what events.read(bytearray(raw)) gives, without the cost of
+    a numpy view per event."""
+    cdef const unsigned char[::1] mv = raw
+    if mv.shape[0] != EVENT_SIZE:
+        raise ValueError(f"an event is {EVENT_SIZE} bytes, got {mv.shape[0]}")
+    return _shared.record(&mv[0])
+
+
 cdef class StageCore:
     """The C path of one OmsStage: its order book, positions and risk engines and its timer
     heap, shared with the stage's Python code."""
@@ -91,8 +131,6 @@ cdef class StageCore:
     cdef RiskEngine risk
     cdef object stage
     cdef list timers
-    cdef list slabs
-    cdef object dtypes
     cdef Event held
     cdef readonly bint has_held
 
@@ -103,25 +141,12 @@ cdef class StageCore:
         self.pe = positions
         self.risk = risk
         self.timers = timers
-        self.slabs = [None] * (EVT_LAST + 1)
-        self.dtypes = [None] + [_events.dtype_for(t) for t in range(1, EVT_LAST + 1)]
         self.has_held = False
 
     # ------------------------------------------------------------------ records
 
-    cdef object record(self, const void* p):
-        """A record of the event at p (its own type), in the current slab of that type."""
-        cdef uint16_t t = (<const Event*>p).hdr.type
-        cdef _Slab s = self.slabs[t]
-        if s is None or s.used == SLAB:
-            s = _Slab()
-            s.arr = np.zeros(SLAB, dtype=self.dtypes[t])
-            s.base = <char*><size_t>s.arr.ctypes.data
-            s.used = 0
-            self.slabs[t] = s
-        memcpy(s.base + s.used * EVENT_SIZE, p, EVENT_SIZE)
-        s.used += 1
-        return s.arr[s.used - 1]
+    cdef inline object record(self, const void* p):
+        return _shared.record(p)
 
     # ------------------------------------------------------------------ the held report
 
