@@ -41,8 +41,8 @@ import numpy as np
 import fxpipe.model.events as ev
 from fxpipe.oms.enums import Alarm, Disposition, RequestState, VenueState, Verdict
 from fxpipe.oms.results import IntentResult, ReportResult
-from fxpipe.oms.stagecore import StageCore
 from fxpipe.oms.routing import Router, RoutingConfig, RoutingConfigError
+from fxpipe.oms.stagecore import StageCore
 from fxpipe.oms.view import OrderBook
 from fxpipe.stage import event_time, register_stage
 from fxpipe.stages.book import BookStage
