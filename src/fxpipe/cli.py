@@ -20,6 +20,7 @@ COMMAND_MODULES: list[str] = [
     "fxpipe.replay.cli",
     "fxpipe.venue.cli",
     "fxpipe.runtime.cli",
+    "fxpipe.ops.cli",
 ]
 
 

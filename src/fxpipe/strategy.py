@@ -70,6 +70,7 @@ class Order:
     status: int = int(ev.OrdStatus.PENDING_NEW)
     cum_qty_e2: int = 0
     leaves_qty_e2: int = 0
+    orig_cl_ord_id: int = 0           # a replace: the order's previous ClOrdID
 
     @property
     def done(self) -> bool:
@@ -167,6 +168,7 @@ class StrategyContext:
         o = self._open(cl_ord_id, "cancel")
         cl = self._next_id()
         self._intent(ev.IntentAction.CANCEL, cl, cl_ord_id, o)
+        o.status = int(ev.OrdStatus.PENDING_CANCEL)     # until the oms says canceled, or why not
         return cl
 
     def replace(self, cl_ord_id: int, *, qty_e2: int | None = None, price_e8: int | None = None) -> int:
@@ -180,7 +182,7 @@ class StrategyContext:
         cl = self._next_id()
         new = Order(cl, o.venue_id, o.instrument_id, o.side, qty, px, o.time_in_force,
                     status=int(ev.OrdStatus.PENDING_REPLACE), cum_qty_e2=o.cum_qty_e2,
-                    leaves_qty_e2=max(0, qty - o.cum_qty_e2))
+                    leaves_qty_e2=max(0, qty - o.cum_qty_e2), orig_cl_ord_id=cl_ord_id)
         self.orders[cl] = new
         self._intent(ev.IntentAction.REPLACE, cl, cl_ord_id, new)
         return cl

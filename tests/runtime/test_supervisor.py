@@ -123,16 +123,15 @@ def test_journal_killed_mid_stream_is_restarted_and_loses_nothing(tmp_path, pref
     finally:
         sup.shutdown()
     seqs = journaled_sequences(tmp_path / "j")
-    # resumed after its last release: every quote; a batch written but not released before the
-    # kill may be written again (at most one batch), none is ever missing
-    assert sorted(set(seqs)) == list(range(1, QUOTES + 1))
-    assert len(seqs) - QUOTES <= 1024
+    # resumed after its last release; the batch it had written but not released before the
+    # kill comes again and is recognised at the journal's tail: every quote once
+    assert seqs == list(range(1, QUOTES + 1))
 
 
-def test_dead_oms_is_detached_not_restarted(tmp_path, prefix):
+def test_dead_oms_not_to_be_restarted_is_detached_so_producers_are_not_wedged(tmp_path, prefix):
     alarms: list[str] = []
     sup = Supervisor(LAYOUT, prefix, make_body(str(tmp_path / "j"), tmp_path / "go"), lock_dir=tmp_path,
-                     alarm=alarms.append)
+                     alarm=alarms.append, restart_oms=False)
     sup.start()
     try:
         intent = sup.rings["intent"]
@@ -142,7 +141,7 @@ def test_dead_oms_is_detached_not_restarted(tmp_path, prefix):
         victim.join(30)
         sup.watch_once()
         assert sup.workers["oms"].given_up and sup.workers["oms"].proc is victim
-        assert any("holds the oms" in a and "oms@intent" in a for a in alarms)
+        assert any("holds the oms" in a and "oms@intent" in a for a in alarms), alarms
         # the intent producer is not wedged: a full ring's worth and more goes through
         p = intent.producer()
         it = ev.make(ev.EventType.ORDER_INTENT, action=ev.IntentAction.NEW, cl_ord_id=1)

@@ -11,7 +11,7 @@ from fxpipe.journal import Journal
 from fxpipe.replay import StageRecorder, replay_journal
 from fxpipe.runtime.backtest import BacktestError, SimVenue, quotes_from_csv, run_backtest
 from fxpipe.stages.decision import DecisionStage
-from tests.strategy.helpers import PIP, quote
+from tests.strategy.helpers import PIP, quote, update
 
 MM = [{"strategy": "examples.market_maker:MarketMaker", "strategy_id": 1,
        "params": {"half_spread_e8": 2 * PIP, "size_e2": 100_000_00, "skew_e8_per_unit": PIP,
@@ -39,9 +39,13 @@ def test_market_maker_quotes_both_sides_around_the_mid_and_skews_on_inventory():
     (bid, ask) = out
     assert (int(bid["side"]), int(ask["side"])) == (ev.Side.BUY, ev.Side.SELL)
     assert (int(bid["price_e8"]), int(ask["price_e8"])) == (108_500_000 - 2 * PIP, 108_500_000 + 2 * PIP)
-    # long 200k: both quotes move down by 2 × skew (sell more eagerly, buy less eagerly)
+    # nothing more is asked on a side while its order waits for the venue's answer
     st.on_event(ev.make(ev.EventType.POSITION_UPDATE, strategy_id=1, instrument_id=1, net_qty_e2=200_000_00))
-    out = st.on_event(quote(2, 108_500_000 - PIP, 108_500_000 + PIP))
+    assert st.on_event(quote(2, 108_500_000 - PIP, 108_500_000 + PIP)) == []
+    for o in (bid, ask):
+        st.on_event(update(int(o["cl_ord_id"]), 1, ev.OrdStatus.NEW, ev.ExecType.NEW, leaves=int(o["qty_e2"])))
+    # long 200k: both quotes move down by 2 × skew (sell more eagerly, buy less eagerly)
+    out = st.on_event(quote(3, 108_500_000 - PIP, 108_500_000 + PIP))
     prices = {int(o["side"]): int(o["price_e8"]) for o in out if int(o["action"]) == ev.IntentAction.REPLACE}
     assert prices == {int(ev.Side.BUY): 108_500_000 - 4 * PIP, int(ev.Side.SELL): 108_500_000}
 
@@ -49,6 +53,8 @@ def test_market_maker_quotes_both_sides_around_the_mid_and_skews_on_inventory():
 def test_market_maker_stops_bidding_at_its_position_limit():
     st = DecisionStage(MM)
     (bid, ask) = st.on_event(quote(1, 108_500_000 - PIP, 108_500_000 + PIP))
+    for o in (bid, ask):
+        st.on_event(update(int(o["cl_ord_id"]), 1, ev.OrdStatus.NEW, ev.ExecType.NEW, leaves=int(o["qty_e2"])))
     st.on_event(ev.make(ev.EventType.POSITION_UPDATE, strategy_id=1, instrument_id=1, net_qty_e2=300_000_00))
     out = st.on_event(quote(2, 108_500_000 - PIP, 108_500_000 + PIP))
     cancels = [o for o in out if int(o["action"]) == ev.IntentAction.CANCEL]

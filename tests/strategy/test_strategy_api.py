@@ -140,3 +140,67 @@ def test_unknown_strategy_is_a_clear_error():
         host("examples.nothing_here:Nope")
     with pytest.raises(StrategyError, match="module:ClassName"):
         host("MarketMaker")
+
+
+def test_market_maker_never_quotes_off_the_venues_tick():
+    """A mid half a tick off the grid (an odd spread in pipettes) must not become an off-tick
+    price: the venue would reject every order."""
+    st = host("examples.market_maker:MarketMaker")
+    out = st.on_event(quote(1, MID, MID + PIP))             # mid = MID + half a pipette
+    prices = {int(o["side"]): int(o["price_e8"]) for o in out if int(o["type"]) == ev.EventType.ORDER_INTENT}
+    assert set(prices) == {ev.Side.BUY, ev.Side.SELL}
+    assert all(p % PIP == 0 for p in prices.values()), prices
+    assert prices[ev.Side.BUY] < MID and prices[ev.Side.SELL] > MID + PIP    # rounding never narrows it
+
+
+def _acked(st, *intents):
+    for o in intents:
+        st.on_event(update(int(o["cl_ord_id"]), 1, ev.OrdStatus.NEW, ev.ExecType.NEW, leaves=int(o["qty_e2"])))
+
+
+def test_refused_replace_leaves_one_live_order_under_its_previous_cl_ord_id():
+    """A replace the oms refused (or the venue rejected) did not happen: the strategy must go on
+    with the order it has, not believe it gone and put a second one in the market."""
+    st = host("examples.market_maker:MarketMaker")
+    bid, ask = st.on_event(quote(1, MID - PIP, MID + PIP))
+    _acked(st, bid, ask)
+    out = st.on_event(quote(2, MID + 4 * PIP, MID + 6 * PIP))
+    (rb,) = [o for o in out if int(o["side"]) == ev.Side.BUY]
+    assert int(rb["action"]) == ev.IntentAction.REPLACE and int(rb["orig_cl_ord_id"]) == int(bid["cl_ord_id"])
+    refusal = update(int(rb["cl_ord_id"]), 1, ev.OrdStatus.NEW, 0, leaves=int(bid["qty_e2"]), orig=int(bid["cl_ord_id"]))
+    refusal["flags"], refusal["reject_reason"] = ev.EventFlag.SYNTHETIC, 7
+    st.on_event(refusal)
+    ctx = st.context(1)
+    assert ctx.order(int(rb["cl_ord_id"])) is None
+    assert ctx.order(int(bid["cl_ord_id"])).status == ev.OrdStatus.NEW
+    out = st.on_event(quote(3, MID + 8 * PIP, MID + 10 * PIP))
+    (again,) = [o for o in out if int(o["side"]) == ev.Side.BUY]
+    assert int(again["action"]) == ev.IntentAction.REPLACE and int(again["orig_cl_ord_id"]) == int(bid["cl_ord_id"])
+
+
+def test_venue_cancel_reject_restores_the_order_the_strategy_tried_to_cancel():
+    st = host("examples.market_maker:MarketMaker")
+    bid, ask = st.on_event(quote(1, MID - PIP, MID + PIP))
+    _acked(st, bid, ask)
+    ctx = st.context(1)
+    cxl = ctx.cancel(int(bid["cl_ord_id"]))
+    ctx.take()
+    assert ctx.order(int(bid["cl_ord_id"])).status == ev.OrdStatus.PENDING_CANCEL
+    rej = update(cxl, 1, ev.OrdStatus.NEW, 0, leaves=int(bid["qty_e2"]), orig=int(bid["cl_ord_id"]))
+    rej["report_kind"] = ev.ReportKind.CANCEL_REJECT
+    st.on_event(rej)
+    assert ctx.order(int(bid["cl_ord_id"])).status == ev.OrdStatus.NEW
+
+
+def test_pre_trade_risk_reject_of_a_new_order_reaches_the_strategy():
+    """Risk refused the order, so it never left: the strategy's view must not keep it pending
+    for ever (it would then try to replace an order nobody knows)."""
+    st = host("examples.market_maker:MarketMaker")
+    bid, ask = st.on_event(quote(1, MID - PIP, MID + PIP))
+    st.on_event(ev.make(ev.EventType.RISK, action=ev.RiskAction.REJECT_ORDER, check=ev.RiskCheck.MAX_OPEN_ORDERS,
+                        strategy_id=1, cl_ord_id=int(bid["cl_ord_id"])))
+    ctx = st.context(1)
+    assert ctx.order(int(bid["cl_ord_id"])) is None
+    out = st.on_event(quote(2, MID - PIP, MID + PIP))
+    (nb,) = [o for o in out if int(o["side"]) == ev.Side.BUY]
+    assert int(nb["action"]) == ev.IntentAction.NEW

@@ -329,3 +329,370 @@ cdef class QuoteBook:
         if rc:
             raise fix_error(rc, &ix, 0)
         return (<char*>q.raw)[:EVENT_SIZE]
+
+
+# --- depth books of a FIX market-data subscription (the feed stage's FIX source) -----------
+
+from cpython.mem cimport PyMem_Calloc, PyMem_Free
+from libc.stdint cimport uint16_t
+from libc.string cimport memcmp, memmove
+
+
+cdef enum:
+    MD_BOOK_DEPTH = 16           # levels a side a book keeps (Quote.level is one byte)
+
+# what MarketDataBooks.apply found
+APPLIED = 0                      # applied; the quotes are the books the message changed
+OTHER_REQUEST = 1                # for another MDReqID (an old subscription): nothing applied
+UNKNOWN_SYMBOL = 2               # entries for symbols not subscribed were skipped; the rest applied
+BROKEN = 3                       # a book could not take the message (an incremental before its
+                                 # snapshot, a position that is not there, crossed or disordered
+                                 # levels): that book is dropped until the next snapshot
+
+ctypedef struct MdLevel:
+    int64_t px_e8
+    int64_t size_e2
+
+ctypedef struct MdLadder:
+    int n_bids
+    int n_asks
+    int has_book
+    int changed
+    uint16_t flags
+    int64_t ts_venue_ns
+    int64_t md_seq
+    MdLevel bids[MD_BOOK_DEPTH]
+    MdLevel asks[MD_BOOK_DEPTH]
+
+
+cdef int ladder_insert(MdLevel* side, int* n, int idx, int depth, const MdEntry* e) noexcept nogil:
+    if idx > n[0] or e.px_e8 < 0:
+        return -1
+    if idx >= depth:
+        return 0                 # beyond the depth kept: nothing shown changes
+    if n[0] == depth:
+        n[0] -= 1                # the deepest level falls off
+    memmove(&side[idx + 1], &side[idx], (n[0] - idx) * sizeof(MdLevel))
+    side[idx].px_e8 = e.px_e8
+    side[idx].size_e2 = e.size_e2 if e.size_e2 > 0 else 0
+    n[0] += 1
+    return 0
+
+
+cdef int ladder_change(MdLevel* side, int n, int idx, const MdEntry* e) noexcept nogil:
+    if idx >= n or e.px_e8 < 0:
+        return -1
+    side[idx].px_e8 = e.px_e8
+    side[idx].size_e2 = e.size_e2 if e.size_e2 > 0 else 0
+    return 0
+
+
+cdef int ladder_delete(MdLevel* side, int* n, int idx) noexcept nogil:
+    if idx >= n[0]:
+        return -1
+    memmove(&side[idx], &side[idx + 1], (n[0] - idx - 1) * sizeof(MdLevel))
+    n[0] -= 1
+    return 0
+
+
+cdef bint ladder_sound(const MdLadder* b) noexcept nogil:
+    """Bids strictly falling, offers strictly rising, best bid below best offer."""
+    cdef int k
+    for k in range(1, b.n_bids):
+        if b.bids[k].px_e8 >= b.bids[k - 1].px_e8:
+            return False
+    for k in range(1, b.n_asks):
+        if b.asks[k].px_e8 <= b.asks[k - 1].px_e8:
+            return False
+    return not (b.n_bids and b.n_asks and b.bids[0].px_e8 >= b.asks[0].px_e8)
+
+
+cdef int apply_entry(MdLadder* b, const MdEntry* e, int depth) noexcept nogil:
+    """One X entry by MDEntryPositionNo (absent: 1, a top-of-book stream): new inserts at the
+    position, change replaces it, delete removes it; -1 when the book has no such position."""
+    cdef MdLevel* side
+    cdef int* n
+    cdef int idx = <int>(e.position_no - 1) if e.position_no > 0 else 0
+    if e.position_no > MD_BOOK_DEPTH * 4:
+        return -1
+    if e.entry_type == b'0':
+        side, n = b.bids, &b.n_bids
+    elif e.entry_type == b'1':
+        side, n = b.asks, &b.n_asks
+    else:
+        return 0                 # trades and the like: not part of the book
+    if e.update_action == b'0':
+        return ladder_insert(side, n, idx, depth, e)
+    if idx >= depth:
+        return 0
+    if e.update_action == b'1':
+        return ladder_change(side, n[0], idx, e)
+    if e.update_action == b'2':
+        return ladder_delete(side, n, idx)
+    return -1
+
+
+cdef int load_snapshot(MdLadder* b, const MarketDataSnapshot* s, int depth) noexcept nogil:
+    """A W replaces the book; entries must come best first per side (positions 1, 2, ...)."""
+    cdef unsigned int k
+    cdef const MdEntry* e
+    cdef MdLevel* side
+    cdef int* n
+    cdef int seen_b = 0, seen_a = 0
+    cdef int* seen
+    b.n_bids = 0
+    b.n_asks = 0
+    for k in range(s.n_entries):
+        e = &s.entries[k]
+        if e.entry_type == b'0':
+            side, n, seen = b.bids, &b.n_bids, &seen_b
+        elif e.entry_type == b'1':
+            side, n, seen = b.asks, &b.n_asks, &seen_a
+        else:
+            continue
+        if e.position_no > 0 and e.position_no != seen[0] + 1:
+            return -1
+        seen[0] += 1
+        if n[0] < depth:
+            side[n[0]].px_e8 = e.px_e8
+            side[n[0]].size_e2 = e.size_e2 if e.size_e2 > 0 else 0
+            n[0] += 1
+    return 0
+
+
+cdef void write_ladder(const MdLadder* b, uint16_t venue_id, uint16_t instrument_id,
+                       int64_t ts_receive_ns, int64_t first_seq, Quote* out, int n) noexcept nogil:
+    cdef int k
+    for k in range(n):
+        event_init(&out[k], EVT_QUOTE)
+        out[k].hdr.sequence = first_seq + k if first_seq > 0 else 0
+        out[k].hdr.flags = b.flags
+        out[k].hdr.venue_id = venue_id
+        out[k].hdr.instrument_id = instrument_id
+        out[k].hdr.ts_venue_ns = b.ts_venue_ns
+        out[k].hdr.ts_receive_ns = ts_receive_ns
+        if k < b.n_bids and b.bids[k].size_e2 > 0:
+            out[k].bid_px_e8 = b.bids[k].px_e8
+            out[k].bid_qty_e2 = b.bids[k].size_e2
+        if k < b.n_asks and b.asks[k].size_e2 > 0:
+            out[k].ask_px_e8 = b.asks[k].px_e8
+            out[k].ask_qty_e2 = b.asks[k].size_e2
+        out[k].md_seq = b.md_seq
+        out[k].level = <unsigned char>k
+        out[k].quote_cond = QUOTE_FIRM
+
+
+cdef class MarketDataBooks:
+    """The books of one market-data subscription, one per symbol, up to `depth` levels a side:
+    a W (MarketDataSnapshotFullRefresh) replaces its symbol's book, an X
+    (MarketDataIncrementalRefresh) applies each entry to its symbol's book by MDEntryPositionNo.
+    apply() decodes in C and returns the changed books as Quote events (192 bytes each, one per
+    level, best first) with venue, instrument, SendingTime (ts_venue_ns), the message's
+    MsgSeqNum (md_seq) and the snapshot / possible-duplicate flags set. A book that cannot take
+    a message, or that ends crossed or out of order, is dropped (never quoted) until the next
+    snapshot of its symbol."""
+    cdef MdLadder* books
+    cdef uint16_t* ids
+    cdef int n_books
+    cdef readonly int depth
+    cdef dict slots              # venue symbol (bytes) -> book index
+    cdef readonly long messages, snapshots, incrementals, broken, unknown_symbols, other_requests
+    cdef readonly str problem    # what the last apply() other than APPLIED found
+
+    def __cinit__(self, symbols, int depth=1):
+        pairs = sorted((int(i), s.encode("ascii") if isinstance(s, str) else bytes(s)) for s, i in dict(symbols).items())
+        if not pairs:
+            raise ValueError("MarketDataBooks: no symbols")
+        if not 1 <= depth <= MD_BOOK_DEPTH:
+            raise ValueError(f"MarketDataBooks: depth {depth} outside 1..{MD_BOOK_DEPTH}")
+        if len({i for i, _ in pairs}) != len(pairs):
+            raise ValueError("MarketDataBooks: two symbols for one instrument id")
+        self.n_books = len(pairs)
+        self.depth = depth
+        self.books = <MdLadder*>PyMem_Calloc(self.n_books, sizeof(MdLadder))
+        self.ids = <uint16_t*>PyMem_Calloc(self.n_books, sizeof(uint16_t))
+        if self.books == NULL or self.ids == NULL:
+            raise MemoryError()
+        self.slots = {}
+        for k, (iid, sym) in enumerate(pairs):
+            if not 0 < iid < 65536:
+                raise ValueError(f"MarketDataBooks: instrument id {iid} of {sym!r} is not a uint16 above 0")
+            self.ids[k] = <uint16_t>iid
+            self.slots[sym] = k
+        self.problem = ""
+
+    def __dealloc__(self):
+        PyMem_Free(self.books)
+        PyMem_Free(self.ids)
+
+    cdef int slot_of(self, const FixId* sym):
+        cdef object k = self.slots.get((<char*>sym.s)[:sym.len])
+        return -1 if k is None else <int>k
+
+    def apply(self, raw, md_req_id, uint16_t venue_id, int64_t ts_receive_ns, bint validate=True,
+              int64_t first_seq=0):
+        """(status, Quote events as one bytearray) for one W or X: status APPLIED,
+        OTHER_REQUEST (MDReqID is not md_req_id: nothing applied), UNKNOWN_SYMBOL or BROKEN
+        (see `problem`). A message that does not decode raises FixParseError, nothing applied.
+        validate=False when the session layer has validated the message already; first_seq > 0
+        numbers the quotes from it (header sequence)."""
+        cdef FixIndex ix
+        cdef FixHeaderInfo h
+        cdef MarketDataSnapshot* s = &g_scratch
+        cdef MdLadder* b
+        cdef const MdEntry* e
+        cdef unsigned int k
+        cdef int slot = -1, last = -1, status = APPLIED, n_quotes = 0, lv
+        cdef uint16_t flags = 0
+        cdef bytes want = md_req_id.encode("ascii") if isinstance(md_req_id, str) else bytes(md_req_id)
+        keep = parse_into(&ix, raw, validate)  # noqa: F841  (ix points into it)
+        rc = fix_decode_md_snapshot(&ix, s)
+        if rc == 0:
+            rc = fix_read_header(&ix, &h)
+        if rc:
+            raise fix_error(rc, &ix, 0)
+        self.messages += 1
+        if s.md_req_id.len != len(want) or memcmp(s.md_req_id.s, <const char*>want, len(want)) != 0:
+            self.other_requests += 1
+            self.problem = f"MDReqID {s.md_req_id.s[:s.md_req_id.len].decode('latin-1')!r} is not the live subscription"
+            return OTHER_REQUEST, bytearray()
+        if h.poss_dup == b'Y' or h.poss_resend == b'Y':
+            flags = FLAG_POSS_DUP
+        changed = []
+        if s.msg_type == b'W':
+            self.snapshots += 1
+            slot = self.slot_of(&s.symbol)
+            if slot < 0:
+                self.unknown_symbols += 1
+                self.problem = f"snapshot for symbol {s.symbol.s[:s.symbol.len].decode('latin-1')!r}, not subscribed"
+                return UNKNOWN_SYMBOL, bytearray()
+            b = &self.books[slot]
+            b.has_book = load_snapshot(b, s, self.depth) == 0
+            b.flags = flags | FLAG_SNAPSHOT
+            b.ts_venue_ns = h.sending_time_ns
+            b.md_seq = h.seq_num
+            if not b.has_book:
+                status = BROKEN
+                self.problem = "snapshot levels are not numbered 1, 2, ... per side"
+            changed.append(slot)
+        else:
+            self.incrementals += 1
+            for k in range(s.n_entries):
+                e = &s.entries[k]
+                if last < 0 or e.symbol.len != s.entries[last].symbol.len or \
+                        memcmp(e.symbol.s, s.entries[last].symbol.s, e.symbol.len) != 0:
+                    slot = self.slot_of(&e.symbol)
+                    last = k
+                if slot < 0:
+                    self.unknown_symbols += 1
+                    if status == APPLIED:
+                        status = UNKNOWN_SYMBOL
+                        self.problem = f"entry for symbol {e.symbol.s[:e.symbol.len].decode('latin-1')!r}, not subscribed"
+                    continue
+                b = &self.books[slot]
+                if not b.changed:
+                    b.changed = 1
+                    changed.append(slot)
+                if not b.has_book:
+                    continue             # dropped (or never loaded): waits for its snapshot
+                if apply_entry(b, e, self.depth) != 0:
+                    b.has_book = 0
+                    status = BROKEN
+                    self.problem = (f"{e.symbol.s[:e.symbol.len].decode('latin-1')}: incremental "
+                                    f"{chr(e.update_action)} at position {e.position_no} does not fit the book")
+            for slot in changed:
+                b = &self.books[slot]
+                b.changed = 0
+                b.flags = flags
+                b.ts_venue_ns = h.sending_time_ns
+                b.md_seq = h.seq_num
+                if not b.has_book and status != BROKEN:
+                    status = BROKEN
+                    self.problem = (f"incremental for {self.symbol_of(slot)} before its snapshot")
+        for slot in changed:
+            b = &self.books[slot]
+            if b.has_book and not ladder_sound(b):
+                b.has_book = 0
+                status = BROKEN
+                self.problem = f"{self.symbol_of(slot)}: crossed or disordered levels"
+            if b.has_book:
+                n_quotes += b.n_bids if b.n_bids > b.n_asks else b.n_asks
+        if status == BROKEN:
+            self.broken += 1
+        out = bytearray(n_quotes * EVENT_SIZE)
+        n_quotes = 0
+        for slot in changed:
+            b = &self.books[slot]
+            if b.has_book:
+                lv = b.n_bids if b.n_bids > b.n_asks else b.n_asks
+                self.write_into(out, n_quotes, slot, venue_id, ts_receive_ns, first_seq, lv)
+                n_quotes += lv
+        return status, out
+
+    cdef void write_into(self, bytearray out, int at, int slot, uint16_t venue_id, int64_t ts,
+                         int64_t first_seq, int n):
+        cdef char* p = out
+        if n:
+            write_ladder(&self.books[slot], venue_id, self.ids[slot], ts, first_seq + at if first_seq > 0 else 0,
+                         <Quote*>(p + at * EVENT_SIZE), n)
+
+    cdef str symbol_of(self, int slot):
+        for sym, k in self.slots.items():
+            if k == slot:
+                return sym.decode("latin-1")
+        return "?"
+
+    def quotes(self, uint16_t venue_id, int64_t ts_receive_ns, int64_t first_seq=0):
+        """Every book held, in instrument-id order, as Quote events (one bytearray)."""
+        cdef int slot, n = 0, lv
+        cdef MdLadder* b
+        for slot in range(self.n_books):
+            b = &self.books[slot]
+            if b.has_book:
+                n += b.n_bids if b.n_bids > b.n_asks else b.n_asks
+        out = bytearray(n * EVENT_SIZE)
+        n = 0
+        for slot in range(self.n_books):
+            b = &self.books[slot]
+            if b.has_book:
+                lv = b.n_bids if b.n_bids > b.n_asks else b.n_asks
+                self.write_into(out, n, slot, venue_id, ts_receive_ns, first_seq, lv)
+                n += lv
+        return out
+
+    def clear(self):
+        """Drops every book (a new subscription's snapshots rebuild them)."""
+        cdef int slot
+        for slot in range(self.n_books):
+            self.books[slot].has_book = 0
+            self.books[slot].n_bids = 0
+            self.books[slot].n_asks = 0
+
+    def complete(self) -> bool:
+        """Every subscribed symbol has a book."""
+        cdef int slot
+        for slot in range(self.n_books):
+            if not self.books[slot].has_book:
+                return False
+        return True
+
+    def has_book(self, int instrument_id) -> bool:
+        return bool(self.books[self._slot(instrument_id)].has_book)
+
+    def levels(self, int instrument_id):
+        """([(bid_px_e8, size_e2)...], [(ask_px_e8, size_e2)...]) best first."""
+        cdef MdLadder* b = &self.books[self._slot(instrument_id)]
+        return ([(b.bids[k].px_e8, b.bids[k].size_e2) for k in range(b.n_bids)],
+                [(b.asks[k].px_e8, b.asks[k].size_e2) for k in range(b.n_asks)])
+
+    def _slot(self, int instrument_id) -> int:
+        cdef int slot
+        for slot in range(self.n_books):
+            if self.ids[slot] == instrument_id:
+                return slot
+        raise KeyError(f"instrument id {instrument_id} is not subscribed")
+
+    def stats(self) -> dict:
+        return {"messages": self.messages, "snapshots": self.snapshots, "incrementals": self.incrementals,
+                "broken": self.broken, "unknown_symbols": self.unknown_symbols,
+                "other_requests": self.other_requests}

@@ -21,6 +21,7 @@ ctypedef struct MdEntry:
     int64_t size_e2          # 271 (-1 when absent)
     FixId entry_id           # 278 (X)
     FixId symbol             # 55 (X: per entry; W: copied from the message)
+    int64_t position_no      # 290 MDEntryPositionNo (1 = best; 0 when absent)
 
 ctypedef struct MarketDataRequest:
     FixId md_req_id                          # 262

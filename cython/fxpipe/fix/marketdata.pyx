@@ -82,6 +82,8 @@ cdef Py_ssize_t fix_encode_md_snapshot(char* buf, Py_ssize_t cap, const FixTempl
             fix_put_decimal(&w, 270, e.px_e8, PRICE_SCALE)
         if e.size_e2 >= 0:
             fix_put_decimal(&w, 271, e.size_e2, QTY_SCALE)
+        if e.position_no > 0:
+            fix_put_int(&w, 290, e.position_no)
     return fix_finish(&w, t, start)
 
 
@@ -186,6 +188,10 @@ cdef int fix_decode_md_snapshot(FixIndex* ix, MarketDataSnapshot* s) noexcept no
             rc = read_id(ix, i, &e.entry_id)
         elif tag == 55:
             rc = read_id(ix, i, &e.symbol)
+        elif tag == 290:
+            rc = read_int(ix, i, &e.position_no)
+            if rc == 0 and e.position_no < 1:
+                return fix_fail(ix, REASON_VALUE_OUT_OF_RANGE, 290, i)
         if rc:
             return rc
     if declared < 0:

@@ -17,7 +17,8 @@ Inputs and what each causes, in this order:
 - Fill: only as the second half of a report (the OrderUpdate right before it, same ClOrdID);
   a Fill on its own never moves a position here (an alarm says so).
 - Quote: the mark; PositionUpdates and what risk trips (see the book stage).
-- Control: kill switch, cancel all, limit changes; cancels go through the book.
+- Control: kill switch, cancel all, limit changes; cancels go through the book; the RiskEvents
+  answering it carry its request_id in cl_ord_id (see _on_control).
 - Timer ORDER_TIMEOUT: the request's order UNKNOWN (the gateway asks the venue); other timers:
   the desk's PnL snapshot.
 - SessionEvent of an order session: DISCONNECTED makes orders in flight UNKNOWN; ACTIVE lets
@@ -62,6 +63,9 @@ _QUOTE, _INTENT, _UPDATE, _FILL = int(_T.QUOTE), int(_T.ORDER_INTENT), int(_T.OR
 _CONTROL, _TIMER, _SESSION = int(_T.CONTROL), int(_T.TIMER), int(_T.SESSION)
 _CANCEL, _NEW, _REPLACE = int(ev.IntentAction.CANCEL), int(ev.IntentAction.NEW), int(ev.IntentAction.REPLACE)
 _EXECUTION = int(ev.ReportKind.EXECUTION)
+_RISK, _SET_LIMIT = int(_T.RISK), int(ev.ControlCommand.SET_LIMIT)
+_ANSWERED_COMMANDS = {int(c) for c in (ev.ControlCommand.KILL_SWITCH_ON, ev.ControlCommand.KILL_SWITCH_OFF,
+                                       ev.ControlCommand.CANCEL_ALL, ev.ControlCommand.SET_LIMIT)}
 _CORRECT = int(ev.ExecTransType.CORRECT)
 _INDICATIVE = int(ev.QuoteCondition.INDICATIVE)
 _BUY = int(ev.Side.BUY)
@@ -164,7 +168,7 @@ class OmsStage:
                 self._route_quote(e)
             return out + self._intents_through_book(self.numbers.on_event(e))
         if t == _CONTROL:
-            return out + self._intents_through_book(self.risk.apply(e))
+            return out + self._on_control(e)
         if t == _TIMER:
             if int(e["kind"]) == ev.TimerKind.ORDER_TIMEOUT:
                 return out + self._on_timeout(e)
@@ -306,6 +310,31 @@ class OmsStage:
         if res.deadline_ns and send is not None:
             heapq.heappush(self._timers, (res.deadline_ns, int(send["cl_ord_id"])))
         return [update] if send is None else [update, send]
+
+    def _on_control(self, c: Any) -> list[Any]:
+        """Risk's answer to an operator command, its cancels through the book. A Control with a
+        request_id gets its id back in the cl_ord_id of every RiskEvent answering it (such a
+        RiskEvent concerns no order), and a kill switch or cancel-all that changed no switch gets
+        one RiskEvent echoing the switch's state, `limit` = the cancels sent."""
+        out = self._intents_through_book(self.risk.apply(c))
+        rid, cmd = int(c["request_id"]), int(c["command"])
+        if not rid or cmd not in _ANSWERED_COMMANDS:
+            return out
+        answered = False
+        for r in out:
+            if int(r["type"]) == _RISK:
+                r["cl_ord_id"] = rid
+                answered = True
+        if not answered and cmd != _SET_LIMIT:
+            sid = int(c["strategy_id"])
+            on = self.risk.killed(sid)
+            A = ev.RiskAction
+            action = (A.KILL_SWITCH_ON if on else A.KILL_SWITCH_OFF) if sid == 0 else \
+                (A.STRATEGY_STOPPED if on else A.STRATEGY_RESUMED)
+            out.append(ev.make(_T.RISK, check=ev.RiskCheck.KILL_SWITCH, action=action, strategy_id=sid,
+                               cl_ord_id=rid, limit=sum(1 for r in out if int(r["type"]) == _INTENT),
+                               cause_seq=int(c["sequence"]), ts_receive_ns=int(c["ts_receive_ns"])))
+        return out
 
     def _intents_through_book(self, events: Sequence[Any]) -> list[Any]:
         """Risk's outputs with its cancel intents sent through the book: only those the book

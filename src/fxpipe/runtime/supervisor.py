@@ -4,14 +4,18 @@ ring headers (consumer tables, liveness) only, from its own process, every `watc
 
 - one supervisor per ring set: an flock on `<lock dir>/<prefix>.lock`; a second one is refused
   with the pid that holds it;
-- rings `<prefix>.md`, `<prefix>.intent`, `<prefix>.exec`, created 0600 with their consumers
-  declared (the journal on every ring; a stage on another process's ring); a stale segment left
-  by a crashed run (every process gone) is replaced, one still in use is refused by name;
+- rings `<prefix>.md`, `<prefix>.intent`, `<prefix>.exec` and `<prefix>.control` (operators'
+  Control events: multi-producer), created 0600 with their consumers declared (the journal on
+  every ring; each process that reads a ring it does not produce, once, under the name of its
+  first stage that reads it); a stale segment left by a crashed run (every process gone) is
+  replaced, one still in use is refused by name;
 - a dead worker (pid gone) is restarted under the same consumer names, so it resumes after its
-  last release and nothing is lost, within `max_restarts` per `restart_window_s`; a worker that
-  holds the oms is not restarted blindly (its orders live at the venues: it comes back only
-  through journal recovery and venue reconciliation): its consumers are detached and an alarm
-  raised, as for any worker out of restarts, so producers are never wedged by the dead;
+  last release and nothing is lost, within `max_restarts` per `restart_window_s`. The worker
+  body does the recovery its stages need (the oms replays its write-ahead journal and
+  reconciles every open order with its venue before it sends again; decision picks its
+  strategies up from the journal), so a worker holding the oms is restarted too unless
+  `restart_oms=False`. A worker out of restarts (or an oms not to be restarted) has its
+  consumers detached and an alarm raised, so producers are never wedged by the dead;
 - stalled consumers (alive, holding unread events, heartbeat older than `stall_s`) are alarmed;
 - SIGTERM/SIGINT (or stop()): workers are stopped producers first; each ring is closed once
   its producer has exited, so its consumers drain it and stop; then every segment is unlinked.
@@ -23,6 +27,7 @@ import multiprocessing as mp
 import os
 import signal
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,7 +38,10 @@ from fxpipe.runtime.layout import FLOW, RINGS, Layout, ProcessSpec
 
 # ring -> the stage that produces it, and the stages that read it (the journal reads every ring)
 PRODUCER = {"md": "feed", "intent": "decision", "exec": "oms"}
-READERS = {"md": ("decision", "oms"), "intent": ("oms",), "exec": ("decision",)}
+READERS = {"md": ("decision", "oms"), "intent": ("oms",), "exec": ("decision",), "control": ("oms", "decision")}
+CONTROL = "control"
+ALL_RINGS = (*RINGS, CONTROL)
+CONTROL_SLOTS = 1024
 SLOT_SIZE = 192
 
 # body(process spec, ring names by ring, stop flag) runs one worker until stop() or its rings close
@@ -57,13 +65,30 @@ class WorkerState:
 
 
 def ring_names(prefix: str) -> dict[str, str]:
-    return {r: f"{prefix}.{r}" for r in RINGS}
+    return {r: f"{prefix}.{r}" for r in ALL_RINGS}
+
+
+def readers_of(layout: Layout, ring: str) -> dict[str, str]:
+    """process name -> the consumer name it reads `ring` under: each process with a stage that
+    reads the ring and not the stage that produces it, once (its stages share what it reads)."""
+    producer = PRODUCER.get(ring)
+    producer_proc = layout.process_of(producer).name if producer else None
+    out: dict[str, str] = {}
+    for stage in READERS[ring]:
+        proc = layout.process_of(stage).name
+        if proc != producer_proc and proc not in out:
+            out[proc] = stage
+    return out
 
 
 def consumers_of(layout: Layout, ring: str) -> list[str]:
-    """Consumers declared on `ring`: the journal, and each reader outside the producer's process."""
-    producer_proc = layout.process_of(PRODUCER[ring]).name
-    return ["journal"] + [s for s in READERS[ring] if layout.process_of(s).name != producer_proc]
+    """Consumers declared on `ring`: the journal, and one per process that reads it."""
+    return ["journal"] + list(readers_of(layout, ring).values())
+
+
+def process_readers(layout: Layout, process: str) -> dict[str, str]:
+    """ring -> the consumer name `process` reads it under (rings it does not read: absent)."""
+    return {ring: readers_of(layout, ring)[process] for ring in ALL_RINGS if process in readers_of(layout, ring)}
 
 
 def default_lock_dir() -> Path:
@@ -73,13 +98,14 @@ def default_lock_dir() -> Path:
 class Supervisor:
     def __init__(self, layout: Layout, prefix: str, body: WorkerBody, *, lock_dir: Path | None = None,
                  watch_s: float = 0.1, stall_s: float = 5.0, max_restarts: int = 5, restart_window_s: float = 60.0,
-                 alarm: Callable[[str], None] = print):
+                 alarm: Callable[[str], None] = print, restart_oms: bool = True):
         self.layout, self.prefix, self.body = layout, prefix, body
         self.names = ring_names(prefix)
         self.lock_path = (lock_dir or default_lock_dir()) / f"{prefix}.lock"
         self.watch_s, self.stall_s = watch_s, stall_s
         self.max_restarts, self.restart_window_s = max_restarts, restart_window_s
         self.alarm = alarm
+        self.restart_oms = restart_oms
         self.rings: dict[str, Ring] = {}
         self.workers = {name: WorkerState(spec) for name, spec in layout.processes.items()}
         self._lock_fd = -1
@@ -96,6 +122,10 @@ class Supervisor:
                     self.names[ring], slot_size=SLOT_SIZE, slot_count=self.layout.rings[ring].slots,
                     consumers=consumers_of(self.layout, ring), blocking=self.layout.rings[ring].blocking,
                     replace_stale=True)
+            # operators' commands: any process may publish; every reader may block on it
+            self.rings[CONTROL] = Ring.create(
+                self.names[CONTROL], slot_size=SLOT_SIZE, slot_count=CONTROL_SLOTS, producer="multi",
+                consumers=consumers_of(self.layout, CONTROL), blocking=True, replace_stale=True)
             for w in self.workers.values():
                 self._spawn(w)
         except BaseException:
@@ -132,15 +162,16 @@ class Supervisor:
             if code == 0 and self._stop:
                 continue
             w.restarts = [t for t in w.restarts if now - t < self.restart_window_s]
-            if "oms" in w.spec.stages:
+            if "oms" in w.spec.stages and not self.restart_oms:
                 self._give_up(w, f"worker {w.spec.name} (pid {w.proc.pid}) exited with {code}; it holds the oms, "
-                                 f"which restarts only through journal recovery and venue reconciliation")
+                                 f"which this supervisor does not restart (restart_oms=False)")
             elif len(w.restarts) >= self.max_restarts:
                 self._give_up(w, f"worker {w.spec.name} died {len(w.restarts) + 1} times within "
                                  f"{self.restart_window_s:g} s (last exit {code}); not restarted")
             else:
-                self.alarm(f"ALARM worker {w.spec.name} (pid {w.proc.pid}) exited with {code}; restarting "
-                           f"(it resumes after its last released event)")
+                how = ("it replays its journal and reconciles its orders with the venues before it sends again"
+                       if "oms" in w.spec.stages else "it resumes after its last released event")
+                self.alarm(f"ALARM worker {w.spec.name} (pid {w.proc.pid}) exited with {code}; restarting ({how})")
                 w.restarts.append(now)
                 self._spawn(w)
         for ring, r in self.rings.items():
@@ -151,15 +182,20 @@ class Supervisor:
     def _give_up(self, w: WorkerState, why: str) -> None:
         w.given_up = True
         detached = []
-        for ring in RINGS:
-            for stage in w.spec.stages:
-                if stage in consumers_of(self.layout, ring) and self.rings[ring].detach(stage):
-                    detached.append(f"{stage}@{ring}")
+        for ring, name in process_readers(self.layout, w.spec.name).items():
+            if self.rings[ring].detach(name):
+                detached.append(f"{name}@{ring}")
+        if "journal" in w.spec.stages:
+            for ring in ALL_RINGS:
+                if self.rings[ring].detach("journal"):
+                    detached.append(f"journal@{ring}")
         self.alarm(f"ALARM {why}; detached {', '.join(detached) or 'nothing'} so producers are not wedged")
 
     def run(self, until: Callable[[], bool] = lambda: False) -> None:
         """start(), watch until a signal, stop() or until(), then shut down in order."""
-        old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+        # signals reach the main thread only: a supervisor run from another thread is stopped by stop()
+        in_main = threading.current_thread() is threading.main_thread()
+        old = {s: signal.signal(s, self._on_signal) for s in (signal.SIGTERM, signal.SIGINT)} if in_main else {}
         try:
             self.start()
             while not self._stop and not until():
@@ -187,6 +223,8 @@ class Supervisor:
             for ring, stage in PRODUCER.items():
                 if stage in w.spec.stages and ring in self.rings:
                     self.rings[ring].close_stream()
+            if "oms" in w.spec.stages and CONTROL in self.rings:
+                self.rings[CONTROL].close_stream()     # nobody left to act on a command
         for r in self.rings.values():
             r.close(unlink=True)
         self.rings.clear()

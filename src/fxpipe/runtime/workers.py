@@ -2,24 +2,40 @@
 
 journal_body: the journal stage as the trailing consumer of every ring, in turn, a batch at a
 time. On stop it drains what is already published before it exits; a ring closed by the
-supervisor (its producer gone) is drained and then left."""
+supervisor (its producer gone) is drained and then left.
+
+desk_body: a whole trading desk (fxpipe.runtime.desk): the journal process runs journal_body,
+every other process a TradingWorker with the stages the layout gave it."""
 from __future__ import annotations
 
 from collections.abc import Callable
 
+import numpy as np
+
 from fxpipe.ring import Ring, RingClosed, RingTimeout
-from fxpipe.runtime.layout import RINGS, ProcessSpec
+from fxpipe.runtime.layout import Layout, ProcessSpec
 from fxpipe.runtime.processor import hot_path
+from fxpipe.runtime.trading import typed_events
 from fxpipe.stages.journal_stage import JournalStage
 
 
 def journal_body(directory: str, fsync: str = "every:/100ms", max_batch: int = 1024,
-                 poll_s: float = 0.005) -> Callable[[ProcessSpec, dict[str, str], Callable[[], bool]], None]:
+                 poll_s: float = 0.005, ops_prefix: str | None = None,
+                 refdata_text: str = "") -> Callable[[ProcessSpec, dict[str, str], Callable[[], bool]], None]:
+    """ops_prefix: also host the operations view (fxpipe.ops) over every batch the journal
+    takes, published as the "ops" status section of that prefix (`fxpipe status`, `ctl`)."""
     def body(spec: ProcessSpec, names: dict[str, str], stop: Callable[[], bool]) -> None:
+        ops = None
+        if ops_prefix is not None:
+            from fxpipe.model.refdata import parse_refdata
+            from fxpipe.ops.host import OpsPublisher
+
+            ops = OpsPublisher(ops_prefix, parse_refdata(refdata_text) if refdata_text else None)
         stage = JournalStage(directory, fsync=fsync)
-        consumers = {r: Ring.attach(names[r]).consumer("journal", wait=spec.wait) for r in RINGS}
-        open_rings = set(RINGS)
+        consumers = {r: Ring.attach(names[r]).consumer("journal", wait=spec.wait) for r in names}
+        open_rings = set(names)
         try:
+            _skip_rewritten(stage, consumers)
             with hot_path():
                 while open_rings:
                     stopping = stop()
@@ -33,11 +49,73 @@ def journal_body(directory: str, fsync: str = "every:/100ms", max_batch: int = 1
                             open_rings.discard(r)
                             continue
                         stage.on_batch(batch)
+                        if ops is not None:
+                            ops.on_batch(typed_events(batch))
                         consumers[r].release()
                         moved += len(batch)
                     stage.journal.maybe_sync()
+                    if ops is not None:
+                        ops.maybe_publish()
                     if stopping and not moved:
                         break
         finally:
             stage.close()
+            if ops is not None:
+                ops.close(unlink=stop())
+    return body
+
+
+def _journal_tail(directory: str, n: int) -> list[bytes]:
+    from fxpipe.journal import JournalReader
+
+    with JournalReader(directory) as r:
+        last = r.next_seq - 1
+        if last < r.first_seq:
+            return []
+        return [bytes(rec.payload) for rec in r.records(max(r.first_seq, last - n + 1))]
+
+
+def _skip_rewritten(stage: JournalStage, consumers: dict, n: int = 4096) -> int:
+    """A restarted journal resumes after its last release; the batch it had appended but not
+    released when it died comes again. That batch is the journal's last records: the first
+    events of one ring equal to the journal's tail are skipped, not written twice."""
+    tail = _journal_tail(str(stage.journal.directory), n)
+    if not tail:
+        return 0
+    skipped = 0
+    for c in consumers.values():
+        try:
+            batch = c.read_batch(n, 0)
+        except (RingTimeout, RingClosed):
+            continue
+        rows = batch.view(np.uint8).reshape(len(batch), -1)
+        m = 0 if skipped else _overlap(rows, tail)
+        stage.on_batch(batch[m:])
+        c.release()
+        skipped += m
+    return skipped
+
+
+def _overlap(rows, tail: list[bytes]) -> int:
+    """The largest m such that the first m slots are the last m records of the journal."""
+    for m in range(min(len(rows), len(tail)), 0, -1):
+        recs = tail[len(tail) - m:]
+        if all(rows[i].tobytes()[:len(recs[i])] == recs[i] for i in range(m)):
+            return m
+    return 0
+
+
+def desk_body(desk, layout: Layout, prefix: str | None = None
+              ) -> Callable[[ProcessSpec, dict[str, str], Callable[[], bool]], None]:
+    journal = journal_body(str(desk.journal_dir), fsync=desk.journal_fsync, ops_prefix=prefix,
+                           refdata_text=desk.refdata_text)
+
+    def body(spec: ProcessSpec, names: dict[str, str], stop: Callable[[], bool]) -> None:
+        if "journal" in spec.stages:
+            return journal(spec, names, stop)
+        from fxpipe.runtime.supervisor import process_readers
+        from fxpipe.runtime.trading import TradingWorker
+
+        TradingWorker(desk, spec, names, process_readers(layout, spec.name), stop).run()
+        return None
     return body

@@ -5,9 +5,15 @@ Inputs: Quote (venue top of book: the composite book is kept here, stale quotes 
 event time, then every strategy's on_quote), Fill and OrderUpdate (to the strategy that owns
 the order, by strategy_id), PositionUpdate (the oms's net position replaces the one kept from
 fills), market-data SessionEvent (a venue's quotes leave the book until fresh ones come),
-Timer (on_timer). Outputs: the intents strategies made, in order; when a strategy raises, it
-is stopped: a RiskEvent STRATEGY_STOPPED and a cancel for each of its open orders, and it is
-called no more. The configuration lists the strategies by import path and parameters, so a
+Timer (on_timer), Control PAUSE/RESUME (strategy_id: one strategy, 0: all of them). Outputs: the
+intents strategies made, in order; when a strategy raises, it is stopped: a RiskEvent
+STRATEGY_STOPPED and a cancel for each of its open orders, and it is called no more.
+
+A paused strategy gets no on_quote and no on_timer, but still its fills and order updates (its
+book stays true); its open orders stay as they are (`fxpipe ctl cancel-all` cancels them). Each
+PAUSE/RESUME is answered per strategy by a RiskEvent (check KILL_SWITCH, action STRATEGY_STOPPED
+for a pause and STRATEGY_RESUMED for a resume, `observed` = the command, `cl_ord_id` = the
+Control's request_id); a strategy this stage does not host: CHANGE_REFUSED. The configuration lists the strategies by import path and parameters, so a
 replay rebuilds exactly the same ones.
 """
 from __future__ import annotations
@@ -30,6 +36,7 @@ assert _Q is not None
     _Q.index(n) for n in ("flags", "level", "ts_receive_ns", "ts_venue_ns", "venue_id", "instrument_id",
                           "bid_px_e8", "bid_qty_e2", "ask_px_e8", "ask_qty_e2", "sequence"))
 _SYNTHETIC = int(ev.EventFlag.SYNTHETIC)
+_PAUSE_RESUME = (int(ev.ControlCommand.PAUSE), int(ev.ControlCommand.RESUME))
 
 
 class DecisionStage:
@@ -40,6 +47,7 @@ class DecisionStage:
         self.market = MarketStateStage(stale_after_ns)
         self.hosted: list[tuple[StrategyContext, object]] = []
         self.stopped: dict[int, str] = {}
+        self.paused: set[int] = set()
         seen: set[int] = set()
         for spec in strategies:
             sid = int(spec["strategy_id"])
@@ -82,7 +90,8 @@ class DecisionStage:
             now = f[_RECV] or f[_VENUE]
             q = Quote(f[_VENUE_ID], f[_INSTR], f[_BID], f[_BQ], f[_ASK], f[_AQ], now, f[_SEQ])
             for ctx, strat in self.hosted:
-                self._run(ctx, strat, "on_quote", q, now, q.seq, event, out)
+                if ctx.strategy_id not in self.paused:
+                    self._run(ctx, strat, "on_quote", q, now, q.seq, event, out)
             return out
         now = event_time(event)
         if t == ev.EventType.FILL:
@@ -101,7 +110,18 @@ class DecisionStage:
                 u = OrderUpdate(int(event["cl_ord_id"]), int(event["orig_cl_ord_id"]), int(event["ord_status"]),
                                 int(event["exec_type"]), int(event["cum_qty_e2"]), int(event["leaves_qty_e2"]),
                                 int(event["reject_reason"]), now)
-                self._apply_update(ctx, u)
+                self._apply_update(ctx, u, _refused(event))
+                self._run(ctx, strat, "on_order_update", u, now, int(event["sequence"]), event, out)
+                self._forget_done(ctx)
+        elif t == ev.EventType.RISK and int(event["action"]) == ev.RiskAction.REJECT_ORDER:
+            # pre-trade risk refused an intent: the order never left, the strategy must know
+            hit = self.by_id.get(int(event["strategy_id"]))
+            o = hit[0].orders.get(int(event["cl_ord_id"])) if hit is not None else None
+            if hit is not None and o is not None:
+                ctx, strat = hit
+                u = OrderUpdate(o.cl_ord_id, o.orig_cl_ord_id, int(ev.OrdStatus.REJECTED), int(ev.ExecType.REJECTED),
+                                o.cum_qty_e2, 0, 0, now)
+                self._apply_update(ctx, u, True)
                 self._run(ctx, strat, "on_order_update", u, now, int(event["sequence"]), event, out)
                 self._forget_done(ctx)
         elif t == ev.EventType.POSITION_UPDATE:
@@ -113,7 +133,27 @@ class DecisionStage:
         elif t == ev.EventType.TIMER:
             self.market.apply(event)
             for ctx, strat in self.hosted:
-                self._run(ctx, strat, "on_timer", now, now, 0, event, out)
+                if ctx.strategy_id not in self.paused:
+                    self._run(ctx, strat, "on_timer", now, now, 0, event, out)
+        elif t == ev.EventType.CONTROL and int(event["command"]) in _PAUSE_RESUME:
+            out.extend(self._pause_resume(event, seq or int(event["sequence"]), now))
+        return out
+
+    def _pause_resume(self, c: np.void, seq: int, now: int) -> list[np.void]:
+        cmd, sid = int(c["command"]), int(c["strategy_id"])
+        answer = dict(check=ev.RiskCheck.KILL_SWITCH, observed=cmd, cl_ord_id=int(c["request_id"]),
+                      cause_seq=seq, ts_receive_ns=now)
+        if sid and sid not in self.by_id:
+            return [ev.make(ev.EventType.RISK, action=ev.RiskAction.CHANGE_REFUSED, strategy_id=sid, **answer)]
+        out = []
+        for target in ([sid] if sid else sorted(self.by_id)):
+            if cmd == ev.ControlCommand.PAUSE:
+                self.paused.add(target)
+                action = ev.RiskAction.STRATEGY_STOPPED
+            else:
+                self.paused.discard(target)
+                action = ev.RiskAction.STRATEGY_RESUMED
+            out.append(ev.make(ev.EventType.RISK, action=action, strategy_id=target, **answer))
         return out
 
     def _run(self, ctx: StrategyContext, strat, method: str, arg, now: int, trigger: int, cause: np.void,
@@ -157,8 +197,22 @@ class DecisionStage:
         ctx.positions[f.instrument_id] = ctx.positions.get(f.instrument_id, 0) + sign * f.last_qty_e2
 
     @staticmethod
-    def _apply_update(ctx: StrategyContext, u: OrderUpdate) -> None:
+    def _apply_update(ctx: StrategyContext, u: OrderUpdate, refused: bool = False) -> None:
         o = ctx.orders.get(u.cl_ord_id)
+        if refused and (o is None or o.orig_cl_ord_id):
+            # a cancel or a replace that did not happen (the oms refused it, risk did, or the
+            # venue's cancel reject): the order goes on under its previous ClOrdID, in the state
+            # the update gives it, and the replace's own ClOrdID is dead
+            if o is not None:
+                del ctx.orders[u.cl_ord_id]
+            prev = ctx.orders.get(u.orig_cl_ord_id)
+            if prev is not None and not prev.done:
+                if u.ord_status != ev.OrdStatus.REJECTED or o is None:
+                    prev.status = u.ord_status
+                elif prev.status in (ev.OrdStatus.PENDING_CANCEL, ev.OrdStatus.PENDING_REPLACE):
+                    prev.status = int(ev.OrdStatus.NEW)
+                prev.cum_qty_e2 = max(prev.cum_qty_e2, u.cum_qty_e2)
+            return
         if o is None:
             return
         o.status = u.ord_status
@@ -189,7 +243,16 @@ class DecisionStage:
             own = getattr(strat, "state_bytes", None)
             if own is not None:
                 h.update(own())
+        if self.paused:         # absent when none is paused: hashes of runs without pauses are unchanged
+            h.update(b"paused" + b"".join(struct.pack("<H", sid) for sid in sorted(self.paused)))
         return h.digest()
+
+
+def _refused(update: np.void) -> bool:
+    """A request refused: by the oms itself (a synthetic update with its reason) or by the
+    venue's OrderCancelReject."""
+    return (int(update["report_kind"]) == ev.ReportKind.CANCEL_REJECT
+            or (bool(int(update["flags"]) & ev.EventFlag.SYNTHETIC) and int(update["reject_reason"]) != 0))
 
 
 register_stage(NAME, DecisionStage.from_config)

@@ -1,0 +1,76 @@
+"""The OpsView in the process that reads every ring (the journal process): feed it each batch
+the journal took, and it publishes the "ops" status section at most every `interval_s` (wall
+clock: only when the snapshot is written, never what is in it), and at once when an operator's
+command got its answer, so `fxpipe ctl` does not wait for the next tick.
+
+    ops = OpsPublisher(prefix, refdata)
+    ... for each batch read from any ring: ops.on_batch(batch) ...
+    ops.maybe_publish()          # after each pass over the rings; cheap when not due
+    ops.close()
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from typing import Any
+
+import fxpipe.model.events as ev
+from fxpipe.model.refdata import RefData
+from fxpipe.ops import logs
+from fxpipe.ops.status_shm import DEFAULT_CAPACITY, StatusError, StatusWriter
+from fxpipe.ops.view import OpsView, as_record
+
+SECTION = "ops"
+_log = logs.get_logger("ops")
+_CONTROL, _RISK = int(ev.EventType.CONTROL), int(ev.EventType.RISK)
+
+
+def _alarm_to_log(kind: str, text: str, fields: dict[str, Any]) -> None:
+    logs.alarm(logs.AlarmKind.parse(kind), text, **fields)
+
+
+class OpsPublisher:
+    def __init__(self, prefix: str, refdata: RefData | None = None, *, interval_s: float = 0.2,
+                 raise_alarms: bool = True, capacity: int = DEFAULT_CAPACITY):
+        self.view = OpsView(refdata, alarm_hook=_alarm_to_log if raise_alarms else None)
+        self.writer = StatusWriter(prefix, SECTION, capacity=capacity)
+        self.interval_s = interval_s
+        self._next = 0.0
+        self._urgent = False
+        self.publish_errors = 0
+
+    def on_event(self, event: Any) -> None:
+        e = as_record(event)
+        self.view.on_event(e)
+        t = int(e["type"])
+        if t == _CONTROL or (t == _RISK and int(e["cl_ord_id"]) and int(e["action"]) != ev.RiskAction.REJECT_ORDER):
+            self._urgent = True
+
+    def on_batch(self, batch: Iterable[Any]) -> None:
+        for e in batch:
+            self.on_event(e)
+
+    def maybe_publish(self, now: float | None = None) -> bool:
+        now = time.monotonic() if now is None else now
+        if not self._urgent and now < self._next:
+            return False
+        self.publish()
+        self._next = now + self.interval_s
+        return True
+
+    def publish(self) -> None:
+        """Write the snapshot. One too large for the section is logged and skipped (the last
+        one stays; readers see it age): the journal process must never stop over its status."""
+        self._urgent = False
+        try:
+            self.writer.write(self.view.snapshot())
+        except StatusError as exc:
+            self.publish_errors += 1
+            if self.publish_errors == 1 or self.publish_errors % 1000 == 0:
+                logs.log(_log, logging.ERROR, "ops status not published", error=str(exc),
+                         times=self.publish_errors)
+
+    def close(self, unlink: bool = False) -> None:
+        self.publish()
+        self.writer.close(unlink=unlink)

@@ -1,0 +1,342 @@
+"""The trading worker: whatever trading stages a layout puts in one process (feed, decision,
+oms, alone or fused), with their I/O, between the rings.
+
+    feed sources ──Quote──► md ring ──► decision ──OrderIntent──► intent ring ──► oms ──► exec ring
+        (sockets)              │                                                 ▲  │ (FIX order sessions)
+                               └──────── marks ──────────────────────────────────┘  └─► decision
+
+Stages in the same process call each other directly, in flow order, and run every event to
+completion before the next one (the `fused` layout); a stage whose neighbour lives in another
+process reads that neighbour's ring instead. Either way every event goes on its ring, so the
+journal and operations see all of it. Events made while handling one event are handled in the
+order they were made (a work queue, never recursion), so a fill that makes a strategy trade is
+seen by the oms after the fill's own position update, as in every other layout.
+
+Recovery of a restarted worker:
+- feed: stateless; a gap the restart caused is a gap on the feed (the venue's snapshot heals it);
+- oms: the order gateway replays its write-ahead journal and reconciles every open order with
+  its venue (OrderStatusRequest) before that venue takes new orders; intents of the batch that
+  was being handled when the process died come again from the intent ring and are recognised
+  by their ClOrdID (the oms had journaled them), so none is sent twice;
+- decision: strategies start again from the journal (the system of record): each strategy's
+  next ClOrdID after the highest it ever used, its positions from the last PositionUpdates, and
+  a cancel for every order it had open (a strategy's own memory of them is gone with the
+  process: it quotes again from a clean book rather than leave orders it no longer tracks).
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+import fxpipe.model.events as ev
+from fxpipe.oms.gateway import OrderGateway
+from fxpipe.oms.stage import OmsStage
+from fxpipe.ring import Ring, RingClosed, RingTimeout
+from fxpipe.runtime.desk import DeskSpec
+from fxpipe.runtime.layout import ProcessSpec
+from fxpipe.runtime.processor import hot_path
+from fxpipe.stage import timer_event
+from fxpipe.stages.decision import DecisionStage
+
+log = logging.getLogger("fxpipe.runtime.trading")
+_T = ev.EventType
+_DTYPES = {int(t): ev.dtype_for(t) for t in ev.EventType}
+MAX_CASCADE = 10_000          # events one input may cause in one process before it is a loop
+_TO_DECISION = (int(_T.FILL), int(_T.ORDER_UPDATE), int(_T.POSITION_UPDATE), int(_T.RISK))
+_MD = (int(_T.QUOTE), int(_T.SESSION))
+
+
+class CascadeError(RuntimeError):
+    pass
+
+
+def typed_events(batch: np.ndarray):
+    """Each slot of a raw batch as a record of its own event type (zero-copy views)."""
+    n = len(batch)
+    if not n:
+        return
+    types = batch.view(np.uint8).reshape(n, -1)[:, :2].copy().view("<u2").ravel()
+    views: dict[int, np.ndarray] = {}
+    for i in range(n):
+        t = int(types[i])
+        view = views.get(t)
+        if view is None:
+            dt = _DTYPES.get(t)
+            if dt is None:
+                continue
+            view = views[t] = batch.view(dt)
+        yield view[i]
+
+
+class _Gateway(OrderGateway):
+    """The order gateway with what the runtime adds: every request that goes out and every
+    order-session state change is also an output (for the journal and operations), stamped."""
+
+    def __init__(self, *args, emit: Callable[[Any], None], **kw):
+        self._emit = emit
+        super().__init__(*args, **kw)
+
+    def _send(self, req: Any) -> None:
+        req["ts_send_ns"] = time.time_ns()
+        super()._send(req)
+        self._emit(req)
+
+    def _feed(self, event: Any) -> list[Any]:
+        out = super()._feed(event)
+        if int(event["type"]) == _T.SESSION and getattr(self, "_emit", None) is not None:
+            self._emit(event)
+        return out
+
+    def poll_once(self, timeout: float = 0.0) -> None:
+        self.engine.poll(timeout)
+        for timer in self.stage.due_timers(self.clock()):
+            self._feed(timer)
+
+
+class TradingWorker:
+    def __init__(self, desk: DeskSpec, spec: ProcessSpec, names: dict[str, str], readers: dict[str, str],
+                 stop: Callable[[], bool], *, clock: Callable[[], int] = time.time_ns):
+        """readers: ring -> the consumer name this process reads it under (absent: not read)."""
+        self.desk, self.spec, self.stop, self.clock = desk, spec, stop, clock
+        stages = set(spec.stages)
+        self.spin = spec.wait == "spin"
+        self.producers: dict[str, Any] = {}
+        for ring, stage in (("md", "feed"), ("intent", "decision"), ("exec", "oms")):
+            if stage in stages:
+                self.producers[ring] = Ring.attach(names[ring]).producer(
+                    wait="spin" if self.spin else "yield", auto_detach=False)
+        self.consumers = {ring: Ring.attach(names[ring]).consumer(name, wait=spec.wait)
+                          for ring, name in readers.items()}
+        self.work: deque = deque()
+        self._in_doubt = False
+        # the oms's marks: the latest top of book per venue and instrument, handed over before
+        # each intent and on each timer (its risk and PnL need the latest mark, not every tick)
+        self._marks: dict[tuple[int, int], Any] = {}
+        self.sources: list[Any] = []
+        self.decision: DecisionStage | None = None
+        self.gateway: _Gateway | None = None
+        self.counts = {"md": 0, "intents": 0, "exec": 0}
+        self.period_ns = desk.timer_period_ms * 1_000_000
+        self.next_timer_ns = 0
+        if "decision" in stages:
+            self.decision = DecisionStage(desk.strategies)
+            self._recover_decision(names)
+        if "oms" in stages:
+            oms = OmsStage(**desk.oms_stage_config())
+            self.gateway = _Gateway(oms, desk.venues, desk.oms_dir, desk.oms_state_dir,
+                                    fsync=desk.oms_fsync, session_fsync=desk.session_fsync,
+                                    reset_on_logon=desk.reset_on_logon, clock=clock,
+                                    on_output=self._from_oms, emit=self._from_oms)
+            self._in_doubt = bool(self.gateway.recovered)
+        if "feed" in stages:
+            self.sources = make_sources(desk, clock)
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self) -> None:
+        try:
+            with hot_path():
+                while not self.stop():
+                    if not self.run_once() and not self.spin:
+                        self._idle()
+        except RingClosed:
+            pass
+        finally:
+            self.close()
+
+    def run_once(self) -> int:
+        moved = 0
+        for src in self.sources:
+            for e in src.poll(0.0):
+                self._handle(e, "feed")
+                moved += 1
+        for ring, c in list(self.consumers.items()):
+            try:
+                batch = c.read_batch(256, 0)
+            except RingTimeout:
+                continue
+            except RingClosed:
+                # its producer is gone (an orderly shutdown): the other inputs go on
+                del self.consumers[ring]
+                if not self.consumers and not self.sources and self.gateway is None:
+                    raise
+                continue
+            for e in typed_events(batch):
+                self._handle(e, ring)
+                moved += 1
+            c.release()
+            if ring == "intent":
+                self._in_doubt = False
+        if self.gateway is not None:
+            self.gateway.poll_once(0.0)
+            moved += self._drain()
+        self._timers()
+        return moved
+
+    def _idle(self) -> None:
+        """Nothing moved: wait a little on whatever can wake us (never long: rings and sockets)."""
+        if self.gateway is not None:
+            self.gateway.poll_once(0.0005)
+            self._drain()
+        elif self.sources:
+            for src in self.sources:
+                for e in src.poll(0.0005):
+                    self._handle(e, "feed")
+        elif self.consumers:
+            c = next(iter(self.consumers.values()))
+            try:
+                c.wait(0.001)
+            except (RingTimeout, RingClosed):
+                pass
+
+    # ------------------------------------------------------------------ the flow
+
+    def _handle(self, e: Any, source: str) -> None:
+        """One input event, then everything it causes in this process."""
+        self._step(e, source)
+        self._drain()
+
+    def _drain(self) -> int:
+        n = 0
+        while self.work:
+            e, source = self.work.popleft()
+            self._step(e, source)
+            n += 1
+            if n > MAX_CASCADE:
+                raise CascadeError(f"one input caused more than {MAX_CASCADE} events in process "
+                                   f"{self.spec.name}: a strategy and the oms are feeding each other")
+        return n
+
+    def _step(self, e: Any, source: str) -> None:
+        t = int(e["type"])
+        if source == "feed":
+            self._publish("md", e)
+            self.counts["md"] += 1
+        if source in ("feed", "md"):
+            if self.decision is not None:
+                self._decided(self.decision.on_event(e))
+            if self.gateway is not None and t == _T.QUOTE and not int(e["level"]):
+                self._marks[(int(e["venue_id"]), int(e["instrument_id"]))] = e.copy()
+            return
+        if source == "decision":
+            self._publish("intent", e)
+            self.counts["intents"] += 1
+            if self.gateway is not None and t == _T.ORDER_INTENT:
+                self._submit(e)
+            return
+        if source == "intent":
+            if self.gateway is not None and t == _T.ORDER_INTENT:
+                self._submit(e)
+            return
+        if source in ("oms", "exec"):
+            if source == "oms":
+                self._publish("exec", e)
+                self.counts["exec"] += 1
+            if self.decision is not None and t in _TO_DECISION:
+                self._decided(self.decision.on_event(e))
+            return
+        if source == "control":
+            if self.gateway is not None:
+                self.gateway.control(e)
+            if self.decision is not None:
+                self._decided(self.decision.on_event(e))
+
+    def _submit(self, intent: Any) -> None:
+        gw = self.gateway
+        assert gw is not None
+        cl = int(intent["cl_ord_id"])
+        if self._in_doubt and cl and gw.stage.book.request(cl) is not None:
+            log.warning("intent %d came again after a restart: the oms had it already; not sent twice", cl)
+            return
+        self._flush_marks(int(intent["instrument_id"]))
+        intent = ev.read(bytearray(intent.tobytes()))
+        intent["ts_risk_ns"] = self.clock()
+        gw.submit(intent)
+
+    def _flush_marks(self, instrument: int | None = None) -> None:
+        """Hands the oms the latest marks: of one instrument (before an intent on it: its collar
+        and stale-price guard see the quote the strategy saw), or all (each timer: PnL, and the
+        conversion rates, which are at most one timer period old)."""
+        if not self._marks or self.gateway is None:
+            return
+        if instrument is None:
+            marks, self._marks = self._marks, {}
+        else:
+            keys = [k for k in self._marks if k[1] == instrument]
+            marks = {k: self._marks.pop(k) for k in keys}
+        for _, q in sorted(marks.items()):
+            self.gateway.quote(q)
+
+    def _decided(self, outs) -> None:
+        now = self.clock()
+        for o in outs:
+            o["ts_decide_ns"] = now
+            self.work.append((o, "decision"))
+
+    def _from_oms(self, e: Any) -> None:
+        self.work.append((e, "oms"))
+
+    def _publish(self, ring: str, e: Any) -> None:
+        p = self.producers.get(ring)
+        if p is not None:
+            p.send(e.tobytes())
+
+    def _timers(self) -> None:
+        if not self.period_ns:
+            return
+        now = self.clock()
+        if now < self.next_timer_ns:
+            return
+        if self.next_timer_ns:
+            self._flush_marks()
+            self._drain()
+            if self.decision is not None:
+                # the timer is an input like any other: on the intent ring, so the journal has it
+                timer = timer_event(now)
+                self._publish("intent", timer)
+                self._decided(self.decision.on_event(timer))
+                self._drain()
+        self.next_timer_ns = (now // self.period_ns + 1) * self.period_ns
+
+    # ------------------------------------------------------------------ recovery
+
+    def _recover_decision(self, names: dict[str, str]) -> None:
+        from fxpipe.runtime.recovery import recover_decision
+
+        assert self.decision is not None
+        cancels = recover_decision(self.decision, self.desk.journal_dir, names)
+        self._decided(cancels)
+
+    # ------------------------------------------------------------------ end
+
+    def close(self) -> None:
+        for src in self.sources:
+            try:
+                src.close()
+            except Exception:        # noqa: BLE001 - closing what is left
+                log.exception("closing a feed source")
+        if self.gateway is not None:
+            self.gateway.close()
+            self.gateway = None
+
+
+def make_sources(desk: DeskSpec, clock: Callable[[], int]) -> list[Any]:
+    from fxpipe.stages.feed import BinaryFeedSource
+
+    sources: list[Any] = [BinaryFeedSource(f.channel_id, f.venue_id, f.listen_port,
+                                           (f.snapshot_host, f.snapshot_port), clock=clock)
+                          for f in desk.binary_feeds]
+    if desk.fix_feeds:
+        from fxpipe.model.refdata import parse_refdata
+        from fxpipe.stages.fix_feed import FixFeedSource, MarketDataLink
+
+        links = [MarketDataLink(f.venue_id, f.port, f.target_comp_id, instruments=f.symbols,
+                                sender_comp_id=f.sender_comp_id, host=f.host) for f in desk.fix_feeds]
+        sources.append(FixFeedSource(links, desk.run_dir / "md-state", refdata=parse_refdata(desk.refdata_text),
+                                     clock=clock))
+    return sources

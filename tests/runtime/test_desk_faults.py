@@ -1,0 +1,199 @@
+"""Faults while trading against the venue simulator, under the real supervisor: kill -9 of each
+worker in turn, a venue that drops the order session, a consumer that stops (its ring fills),
+a bad layout file. After each: the alarm was raised, the journal holds the run, the oms's
+journal replays to the same state, and no order was lost or sent twice at the venue."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+from test_oms_kill9_recovery import venue_record
+
+import fxpipe.model.events as ev
+from fxpipe.replay.replayer import replay_journal
+from fxpipe.runtime.run import run_desk
+from fxpipe.runtime.summary import RunSummary
+from tests.runtime.desk_harness import ECN, DeskVenue, desk, layout, prefix
+
+
+def taker(every=4, max_orders=1000):
+    return {"strategy": "tests.runtime.desk_strategies:Taker", "strategy_id": 1, "venue_id": ECN,
+            "params": {"every": every, "max_orders": max_orders}}
+
+
+def requests_in(journal_dir) -> int:
+    try:
+        return RunSummary.from_journal(journal_dir).requests
+    except Exception:        # noqa: BLE001 - being written: ask again later
+        return 0
+
+
+def wait_until(cond, timeout, what):
+    deadline = time.monotonic() + timeout
+    while not cond():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.1)
+
+
+def check_venue_agrees(tmp_path, d, summary):
+    """Each order at the venue once; positions equal the venue's fills; the oms replays."""
+    news, fills, dup_rejects = venue_record(tmp_path / "venue" / "venue-log" / "ecn-FXPIPE.messages.log")
+    assert len(news) == len(set(news)), "an order was sent twice"
+    assert not dup_rejects, dup_rejects
+    assert not [k for k in summary.rejects if "DUPLICATE" in k], summary.text()   # no ClOrdID used twice
+    net = sum(q if side == "1" else -q for side, q in fills.values())
+    pos = sum(int(p["net_qty_e2"]) for p in summary.positions.values())
+    assert pos == net, (pos, net, summary.text())
+    rep = replay_journal(d.oms_dir)
+    assert rep.ok, rep.divergence
+    return news
+
+
+@pytest.mark.parametrize("victim", ["feed", "decision", "oms", "journal"])
+def test_kill_9_of_a_worker_while_trading_is_recovered_without_a_lost_or_doubled_order(tmp_path, victim):
+    v = DeskVenue(tmp_path / "venue")
+    d = desk(tmp_path, v, [taker()])
+    alarms: list[str] = []
+    state = {"killed": False, "after": 0}
+
+    def chaos(sup):
+        def go():
+            try:
+                wait_until(lambda: requests_in(d.journal_dir) >= 4, 60, "the first orders")
+                pid = sup.workers[victim].proc.pid
+                os.kill(pid, signal.SIGKILL)
+                state["killed"] = True
+                wait_until(lambda: sup.workers[victim].proc.pid != pid and sup.workers[victim].proc.is_alive(),
+                           30, f"{victim} restarted")
+                before = requests_in(d.journal_dir)
+                wait_until(lambda: requests_in(d.journal_dir) >= before + 4, 60, "orders after the restart")
+                state["after"] = requests_in(d.journal_dir) - before
+            finally:
+                state["done"] = True
+        threading.Thread(target=go, daemon=True).start()
+
+    try:
+        summary = run_desk(layout("compact"), d, prefix=prefix(), duration_s=120, on_started=chaos,
+                           until=lambda: state.get("done", False), alarm=alarms.append)
+    finally:
+        v.stop()
+    assert state["killed"] and state["after"] >= 4, (state, alarms)
+    assert any(f"worker {victim}" in a and "restarting" in a for a in alarms), alarms
+    news = check_venue_agrees(tmp_path, d, summary)
+    assert len(news) >= 8
+
+
+def test_kill_9_of_the_fused_trader_restarts_feed_decision_and_oms_together(tmp_path):
+    v = DeskVenue(tmp_path / "venue")
+    d = desk(tmp_path, v, [taker()])
+    alarms: list[str] = []
+    state: dict = {}
+
+    def chaos(sup):
+        def go():
+            try:
+                wait_until(lambda: requests_in(d.journal_dir) >= 4, 60, "the first orders")
+                pid = sup.workers["trader"].proc.pid
+                os.kill(pid, signal.SIGKILL)
+                wait_until(lambda: sup.workers["trader"].proc.pid != pid, 30, "trader restarted")
+                before = requests_in(d.journal_dir)
+                wait_until(lambda: requests_in(d.journal_dir) >= before + 4, 60, "orders after the restart")
+            finally:
+                state["done"] = True
+        threading.Thread(target=go, daemon=True).start()
+
+    try:
+        summary = run_desk(layout("fused"), d, prefix=prefix(), duration_s=120, on_started=chaos,
+                           until=lambda: state.get("done", False), alarm=alarms.append)
+    finally:
+        v.stop()
+    assert any("worker trader" in a and "replays its journal" in a for a in alarms), alarms
+    check_venue_agrees(tmp_path, d, summary)
+
+
+def test_venue_dropping_the_order_session_is_seen_reconciled_and_trading_resumes(tmp_path):
+    v = DeskVenue(tmp_path / "venue")
+    d = desk(tmp_path, v, [taker()])
+    state: dict = {}
+
+    def chaos(sup):
+        def go():
+            try:
+                wait_until(lambda: requests_in(d.journal_dir) >= 4, 60, "the first orders")
+                v.fault("drop session=FXPIPE venue=ecn")
+                before = requests_in(d.journal_dir)
+                wait_until(lambda: requests_in(d.journal_dir) >= before + 4, 60, "orders after the reconnect")
+            finally:
+                state["done"] = True
+        threading.Thread(target=go, daemon=True).start()
+
+    try:
+        summary = run_desk(layout("fused"), d, prefix=prefix(), duration_s=120, on_started=chaos,
+                           until=lambda: state.get("done", False))
+    finally:
+        v.stop()
+    from fxpipe.journal import JournalReader
+
+    states = []
+    with JournalReader(d.journal_dir) as r:
+        for rec in r.records():
+            if rec.type == ev.EventType.SESSION:
+                e = ev.read(bytearray(rec.payload))
+                if int(e["venue_id"]) == ECN and int(e["session_kind"]) == ev.SessionKind.ORDERS:
+                    states.append(int(e["state"]))
+    # down, then up again: the journal says when the venue could not be traded
+    up = states.index(int(ev.SessionState.ACTIVE))
+    down = states.index(int(ev.SessionState.DISCONNECTED), up)
+    assert int(ev.SessionState.ACTIVE) in states[down:], states
+    check_venue_agrees(tmp_path, d, summary)
+
+
+def test_a_stopped_consumer_is_alarmed_and_the_desk_catches_up_when_it_resumes(tmp_path):
+    v = DeskVenue(tmp_path / "venue", rate=2000)
+    d = desk(tmp_path, v, [taker(every=50)])
+    alarms: list[str] = []
+    state: dict = {}
+
+    def chaos(sup):
+        def go():
+            try:
+                wait_until(lambda: requests_in(d.journal_dir) >= 1, 60, "the first order")
+                pid = sup.workers["journal"].proc.pid
+                os.kill(pid, signal.SIGSTOP)
+                try:
+                    wait_until(lambda: any("has not moved" in a for a in alarms), 30, "the stall alarm")
+                finally:
+                    os.kill(pid, signal.SIGCONT)
+                state["alarmed"] = True
+                before = requests_in(d.journal_dir)
+                wait_until(lambda: requests_in(d.journal_dir) > before, 60, "the journal catching up")
+            finally:
+                state["done"] = True
+        threading.Thread(target=go, daemon=True).start()
+
+    try:
+        summary = run_desk(layout("fused"), d, prefix=prefix(), duration_s=150, on_started=chaos,
+                           until=lambda: state.get("done", False), alarm=alarms.append, stall_s=1.0)
+    finally:
+        v.stop()
+    assert state.get("alarmed"), alarms
+    assert not any("exited" in a for a in alarms), alarms
+    check_venue_agrees(tmp_path, d, summary)
+
+
+def test_fxpipe_run_refuses_a_bad_layout_file_with_every_problem(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text('name = "bad"\n[rings.md]\nslots = 1000\n[processes.x]\nstages = ["feed", "oms"]\ncore = 99\n')
+    r = subprocess.run([sys.executable, "-m", "fxpipe", "run", str(bad), "--run-dir", str(tmp_path / "r")],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 2, r.stdout + r.stderr
+    err = r.stderr
+    assert "slots = 1000" in err and "[rings.intent] is missing" in err and "core 99" in err
+    assert "neighbours in flow order" in err and "stage 'journal' is in no process" in err
+    assert not (tmp_path / "r").exists()          # nothing started
