@@ -218,7 +218,7 @@ class OrderGateway(Application):
         for out, b in zip(outputs, out_raw, strict=True):
             t = b[0] | b[1] << 8
             if t == _INTENT:
-                self._send(b)
+                self._send(out)
                 continue
             if t == _UPDATE and b[_ORD_STATUS_AT] == _UNKNOWN:
                 view = self.stage.book.order(_I64.unpack_from(b, _CL_ORD_ID_AT)[0])
@@ -228,21 +228,23 @@ class OrderGateway(Application):
                 self.on_output(out)
         return list(outputs)
 
-    def _send(self, req: bytes) -> None:
-        venue = _U16.unpack_from(req, _VENUE_AT)[0]
+    def _send(self, req: Any) -> None:
+        """Send one request of the stage (its OrderIntent record) through its venue's adapter."""
+        raw = req.tobytes()
+        venue = _U16.unpack_from(raw, _VENUE_AT)[0]
         link = self.links.get(venue)
         if link is None:
             log.error("request %d names venue %d, which has no order session here",
-                      _I64.unpack_from(req, _CL_ORD_ID_AT)[0], venue)
+                      _I64.unpack_from(raw, _CL_ORD_ID_AT)[0], venue)
             return
-        msg_type, body = link.adapter.request(self.refdata, req, self.clock())
+        msg_type, body = link.adapter.request(self.refdata, raw, self.clock())
         try:
             self.sessions[venue].send(msg_type, body)
             self.sent += 1
         except SessionNotLoggedOn:
             # its timer makes the order UNKNOWN and the status request after the logon settles it
             log.warning("request %d to venue %d not sent: session not logged on",
-                        _I64.unpack_from(req, _CL_ORD_ID_AT)[0], venue)
+                        _I64.unpack_from(raw, _CL_ORD_ID_AT)[0], venue)
 
     def _status_request(self, venue: int, view: Any) -> None:
         s = self.sessions.get(venue)
