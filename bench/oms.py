@@ -24,7 +24,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._harness import Results, histogram_from_ns, parse_args, pick_cores, pin  # noqa: E402
-from bench.oms_stage import live_orders_per_s, nautilus_peer, stage_c_level, stage_python  # noqa: E402
+from bench._oms_stage import live_orders_per_s, nautilus_peer, stage_c_level, stage_python  # noqa: E402
 from fxpipe.oms import CL_ORD_ID_SPAN, Disposition, OrderBook, Verdict  # noqa: E402
 from fxpipe.oms.benchloops import c_lifecycles, scripted_events  # noqa: E402
 

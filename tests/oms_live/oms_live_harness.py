@@ -26,16 +26,17 @@ kill_on_overfill = true
 
 
 def venue(tmp: Path, **kw) -> VenueProcess:
-    return VenueProcess(tmp / "venue", clients=("FXPIPE",), **kw)
+    kw.setdefault("clients", ("FXPIPE",))
+    return VenueProcess(tmp / "venue", **kw)
 
 
 class Oms:
     def __init__(self, tmp: Path, v: Any, limits: str = LIMITS, timeout_ms: int = 3000,
-                 reset_on_logon: bool = True):
+                 reset_on_logon: bool = True, routing: dict | None = None):
         self.tmp = tmp
         self.v = v
         self.outputs: list[Any] = []
-        self.stage = OmsStage(REFDATA, limits, prefix=4, request_timeout_ms=timeout_ms)
+        self.stage = OmsStage(REFDATA, limits, prefix=4, request_timeout_ms=timeout_ms, routing=routing)
         links = [VenueLink(ECN, v.ecn_port, "ECN1", kind="ecn"),
                  VenueLink(LP, v.lp_port, "LP1", kind="lp")]
         self.gw = OrderGateway(self.stage, links, tmp / "journal", tmp / "oms-state",

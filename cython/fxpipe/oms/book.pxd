@@ -80,6 +80,7 @@ cdef enum:  # Refusal: why an intent was refused (in a refusal update's reject_r
     REFUSE_IDS_EXHAUSTED = 13       # the ClOrdID counter of this prefix is used up
     REFUSE_OUT_OF_MEMORY = 14
     REFUSE_VENUE_MISMATCH = 15      # cancel/replace names another venue than the order's
+    REFUSE_NO_ROUTE = 16            # venue 0 and no venue can take it (the oms stage's router)
 
 cdef struct OmsRequest:         # one ClOrdID
     int64_t cl_ord_id

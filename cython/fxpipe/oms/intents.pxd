@@ -8,7 +8,7 @@
 # cancel or replace is pending is refused, not queued (the strategy decides again on the
 # answer, with the quantities the venue then reports); a replace needs the venue's ack first
 # and may not go below CumQty.
-from libc.stdint cimport int64_t
+from libc.stdint cimport int64_t, uint16_t
 
 from fxpipe.model.events cimport OrderIntent
 from fxpipe.oms.book cimport IntentOutcome, OrderBook
@@ -23,3 +23,7 @@ cdef void book_replace(OrderBook* b, const OrderIntent* it, int64_t now_ns,
 # By it.action; an unknown action is refused as REFUSE_INVALID.
 cdef void book_submit(OrderBook* b, const OrderIntent* it, int64_t now_ns,
                       IntentOutcome* out) noexcept nogil
+# Refuse an intent for a reason found outside the book (REFUSE_NO_ROUTE: the router found no
+# venue): the same synthetic reject and clock step as the book's own refusals.
+cdef void book_refuse_intent(OrderBook* b, const OrderIntent* it, int64_t now_ns, uint16_t why,
+                             IntentOutcome* out) noexcept nogil

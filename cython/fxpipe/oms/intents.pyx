@@ -345,3 +345,9 @@ cdef void book_submit(OrderBook* b, const OrderIntent* it, int64_t now_ns,
     else:
         start(b, now_ns, out)
         refuse(b, it, -1, REFUSE_INVALID, out)
+
+
+cdef void book_refuse_intent(OrderBook* b, const OrderIntent* it, int64_t now_ns, uint16_t why,
+                             IntentOutcome* out) noexcept nogil:
+    start(b, now_ns, out)
+    refuse(b, it, -1, why, out)

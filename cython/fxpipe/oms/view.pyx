@@ -35,7 +35,7 @@ from fxpipe.oms.book cimport (
     status_is_done,
 )
 from fxpipe.oms.index cimport id_index_get
-from fxpipe.oms.intents cimport book_cancel, book_new_order, book_replace, book_submit
+from fxpipe.oms.intents cimport book_cancel, book_new_order, book_refuse_intent, book_replace, book_submit
 from fxpipe.oms.reports cimport book_apply_report
 from fxpipe.oms.sessions cimport (
     book_next_unknown,
@@ -75,7 +75,7 @@ C_CONSTANTS = {
         "VENUE_DOWN": cbook.REFUSE_VENUE_DOWN,
         "VENUE_UNRECONCILED": cbook.REFUSE_VENUE_UNRECONCILED,
         "IDS_EXHAUSTED": cbook.REFUSE_IDS_EXHAUSTED, "OUT_OF_MEMORY": cbook.REFUSE_OUT_OF_MEMORY,
-        "VENUE_MISMATCH": cbook.REFUSE_VENUE_MISMATCH},
+        "VENUE_MISMATCH": cbook.REFUSE_VENUE_MISMATCH, "NO_ROUTE": cbook.REFUSE_NO_ROUTE},
     "Disposition": {
         "APPLIED": cbook.DISP_APPLIED, "DUPLICATE": cbook.DISP_DUPLICATE,
         "STALE": cbook.DISP_STALE, "UNKNOWN_ORDER": cbook.DISP_UNKNOWN_ORDER,
@@ -160,8 +160,6 @@ cdef class OrderBook:
     prefix: this OMS's ClOrdID prefix (1..MAX_OMS_PREFIX); ClOrdIDs are prefix * 10**12 + n.
     request_timeout_ns: deadline given for every request (event time); 0 = not timed.
     """
-    cdef BookC b
-    cdef bint ready
 
     def __cinit__(self, int64_t prefix, int64_t request_timeout_ns=0, int32_t capacity=1024):
         if book_init(&self.b, prefix, request_timeout_ns, capacity) != 0:
@@ -190,6 +188,8 @@ cdef class OrderBook:
             book_new_order(&self.b, &ev.intent, t, &out)
         elif which == 2:
             book_cancel(&self.b, &ev.intent, t, &out)
+        elif which >= 16:
+            book_refuse_intent(&self.b, &ev.intent, t, <uint16_t>which, &out)
         else:
             book_replace(&self.b, &ev.intent, t, &out)
         return IntentResult(_VERDICTS[out.verdict], _REFUSALS[out.refusal], out.order_index,
@@ -209,6 +209,10 @@ cdef class OrderBook:
 
     def replace(self, intent, now_ns=None):
         return self._intent(intent, now_ns, 3)
+
+    def refuse_no_route(self, intent, now_ns=None):
+        """The book's synthetic reject (Refusal.NO_ROUTE) for an intent no venue can take."""
+        return self._intent(intent, now_ns, cbook.REFUSE_NO_ROUTE)
 
     # ------------------------------------------------------------------ reports and time
 

@@ -28,6 +28,7 @@ class Refusal(IntEnum):
     IDS_EXHAUSTED = 13
     OUT_OF_MEMORY = 14
     VENUE_MISMATCH = 15
+    NO_ROUTE = 16
 
 
 class Disposition(IntEnum):

@@ -33,16 +33,19 @@ from __future__ import annotations
 import hashlib
 import heapq
 import json
+import struct
 from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 
 import fxpipe.model.events as ev
-from fxpipe.oms.enums import Alarm, Disposition, RequestState, Verdict
+from fxpipe.oms.enums import Alarm, Disposition, RequestState, VenueState, Verdict
 from fxpipe.oms.results import IntentResult, ReportResult
+from fxpipe.oms.routing import Router, RoutingConfig, RoutingConfigError
+from fxpipe.oms.stagecore import StageCore
 from fxpipe.oms.view import OrderBook
-from fxpipe.stage import register_stage
+from fxpipe.stage import event_time, register_stage
 from fxpipe.stages.book import BookStage
 
 NAME = "oms"
@@ -64,6 +67,14 @@ _RISK, _SET_LIMIT = int(_T.RISK), int(ev.ControlCommand.SET_LIMIT)
 _ANSWERED_COMMANDS = {int(c) for c in (ev.ControlCommand.KILL_SWITCH_ON, ev.ControlCommand.KILL_SWITCH_OFF,
                                        ev.ControlCommand.CANCEL_ALL, ev.ControlCommand.SET_LIMIT)}
 _CORRECT = int(ev.ExecTransType.CORRECT)
+_INDICATIVE = int(ev.QuoteCondition.INDICATIVE)
+_BUY = int(ev.Side.BUY)
+_HOPS = ("ts_venue_ns", "ts_receive_ns", "ts_decode_ns", "ts_decide_ns", "ts_risk_ns", "ts_send_ns")
+
+
+def _intent_time(e: Any) -> int:
+    """An intent's event time as the book takes it: the latest hop stamp in its header."""
+    return max(int(e[h]) for h in _HOPS)
 
 
 def _rec(raw: bytes) -> Any:
@@ -89,7 +100,8 @@ class OmsStage:
 
     def __init__(self, refdata_text: str, limits_text: str = "", prefix: int = 1,
                  request_timeout_ms: int = 2000, accounting: str = "average",
-                 reporting_currency: str | None = None, max_strategies: int = 64):
+                 reporting_currency: str | None = None, max_strategies: int = 64,
+                 routing: dict | None = None):
         if request_timeout_ms < 0:
             raise ValueError(f"request_timeout_ms must be >= 0, got {request_timeout_ms}")
         self._config = {"refdata_text": refdata_text, "limits_text": limits_text, "prefix": prefix,
@@ -101,7 +113,22 @@ class OmsStage:
         self.risk = self.numbers.risk
         self.book = OrderBook(prefix, request_timeout_ms * 1_000_000)
         self._timers: list[tuple[int, int]] = []      # (deadline_ns, ClOrdID), a heap
-        self._held: Any = None                        # a report waiting for its Fill
+        # the common paths in C (intent, report + Fill); it also holds a report waiting for
+        # its Fill, for both paths
+        self._core = StageCore(self, self.book, self.positions, self.risk, self._timers)
+        # venue 0 on an intent asks for a route; without a routing table nothing is tracked
+        # and such an intent is refused (NO_ROUTE)
+        self.router: Router | None = None
+        if routing is not None:
+            rc = RoutingConfig.from_dict(routing)
+            refdata = self.numbers.refdata
+            for r in rc.venues:
+                if r.venue_id not in refdata._venue_ids:
+                    raise RoutingConfigError(f"routing: venue id {r.venue_id} is not a venue of the "
+                                             f"reference data ({', '.join(refdata.venues)})")
+            pips = {i.id: int(i.pip_size_e8) for i in refdata.instruments.values()}
+            self.router = Router(rc, lambda i: pips.get(i, 0))
+            self._config["routing"] = rc.to_dict()
 
     @classmethod
     def from_config(cls, config: bytes) -> OmsStage:
@@ -113,19 +140,23 @@ class OmsStage:
     # ------------------------------------------------------------------ the Stage protocol
 
     def on_event(self, event: Any, seq: int = 0, end_of_batch: bool = True) -> Sequence[Any]:
-        e = _rec(event if isinstance(event, bytes) else event.tobytes())
+        raw = event if isinstance(event, bytes) else event.tobytes()
+        done = self._core.on_event(raw, seq)
+        if done is not None:
+            return done
+        e = _rec(raw)
         if seq:
             e["sequence"] = seq
         t = int(e["type"])
         out: list[Any] = []
-        if self._held is not None:
-            held, self._held = self._held, None
+        held = self._core.take_held()
+        if held is not None:
             if t == _FILL and int(e["cl_ord_id"]) == int(held["cl_ord_id"]):
                 return self.on_report(held, e)
             out += self.on_report(held, None)
         if t == _UPDATE:
             if _expects_fill(e):
-                self._held = e        # its Fill is the next event; applied together
+                self._core.hold(e)    # its Fill is the next event; applied together
                 return out
             return out + self.on_report(e, None)
         if t == _INTENT:
@@ -133,6 +164,8 @@ class OmsStage:
         if t == _FILL:
             return out + [self._alarm(0, int(e["cl_ord_id"]), e, observed=int(e["last_qty_e2"]))]
         if t == _QUOTE:
+            if self.router is not None:
+                self._route_quote(e)
             return out + self._intents_through_book(self.numbers.on_event(e))
         if t == _CONTROL:
             return out + self._on_control(e)
@@ -142,6 +175,9 @@ class OmsStage:
             return out + self.numbers.on_event(e)
         if t == _SESSION and int(e["session_kind"]) == ev.SessionKind.ORDERS:
             return out + self._on_session(e)
+        if t == _SESSION and self.router is not None and int(e["session_kind"]) == ev.SessionKind.MARKET_DATA \
+                and int(e["state"]) != ev.SessionState.ACTIVE:
+            self.router.market_data_down(int(e["venue_id"]), event_time(e))
         return out
 
     def on_timer(self, now_ns: int) -> list[Any]:
@@ -154,7 +190,31 @@ class OmsStage:
         h = hashlib.sha256()
         h.update(int(self.book.state_hash()).to_bytes(8, "little"))
         h.update(self.numbers.state_hash())
+        if self.router is not None:
+            h.update(struct.pack("<q", self.router.now_ns))
+            for instr, venue, top in self.router.state_items():
+                h.update(struct.pack("<HHqqqqq", instr, venue, top.bid_px_e8, top.bid_qty_e2,
+                                     top.ask_px_e8, top.ask_qty_e2, top.ts_ns))
         return h.digest()
+
+    # ------------------------------------------------------------------ routing
+
+    def _route_quote(self, q: Any) -> None:
+        assert self.router is not None
+        self.router.on_quote(int(q["venue_id"]), int(q["instrument_id"]), int(q["level"]),
+                             int(q["quote_cond"]) == _INDICATIVE, int(q["bid_px_e8"]), int(q["bid_qty_e2"]),
+                             int(q["ask_px_e8"]), int(q["ask_qty_e2"]), event_time(q))
+
+    def _venue_takes_orders(self, venue_id: int) -> bool:
+        return self.book.venue_state(venue_id) == VenueState.UP
+
+    def _route(self, intent: Any) -> int:
+        """The venue for a new order with venue_id 0 (0: none can take it)."""
+        if self.router is None:
+            return 0
+        self.router.note_time(_intent_time(intent))
+        return self.router.choose(int(intent["instrument_id"]), int(intent["side"]) == _BUY,
+                                  self._venue_takes_orders)
 
     # ------------------------------------------------------------------ timers
 
@@ -205,6 +265,23 @@ class OmsStage:
         action = int(intent["action"])
         seq = int(intent["sequence"])
         reused = int(intent["cl_ord_id"]) != 0 and self.book.request(int(intent["cl_ord_id"])) is not None
+        if int(intent["venue_id"]) == 0:
+            intent = _rec(intent.tobytes())
+            if action == _NEW:
+                if int(intent["cl_ord_id"]) == 0 and not reused:
+                    intent["cl_ord_id"] = self.book.next_cl_ord_id
+                venue = self._route(intent)
+                if venue == 0:
+                    # the book's synthetic reject; risk never saw the order
+                    update = _rec(self.book.refuse_no_route(intent.tobytes()).update_raw)
+                    update["sequence"] = seq
+                    return [update]
+                intent["venue_id"] = venue
+            else:
+                # a cancel or replace goes where its order is
+                view = self.book.order(int(intent["orig_cl_ord_id"]))
+                if view is not None:
+                    intent["venue_id"] = view.venue_id
         if action != _CANCEL and not reused:     # a reused ClOrdID: the book refuses
             if int(intent["cl_ord_id"]) == 0:
                 # the ClOrdID is chosen before risk sees the intent, so both track the same id
@@ -349,9 +426,9 @@ class OmsStage:
 
     def flush(self) -> list[Any]:
         """Apply a report still waiting for its Fill (end of a journal)."""
-        if self._held is None:
+        held = self._core.take_held()
+        if held is None:
             return []
-        held, self._held = self._held, None
         return self.on_report(held, None)
 
 

@@ -1,5 +1,6 @@
-"""The oms stage's part of bench/oms.py: the stage's lifecycle at C level and through Python,
-orders/s against the venue simulator over loopback FIX, and the NautilusTrader peer."""
+"""The oms stage's part of bench/oms.py (a helper module, not a benchmark of its own): the
+stage's lifecycle at C level and through Python, orders/s against the venue simulator over
+loopback FIX, and the NautilusTrader peer."""
 from __future__ import annotations
 
 import json
