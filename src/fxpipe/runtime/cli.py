@@ -19,6 +19,9 @@ def register(subparsers) -> None:
                    help="module:ClassName (repeatable; default examples.market_maker:MarketMaker)")
     r.add_argument("--params", action="append", default=None, help="JSON parameters, one per --strategy")
     r.add_argument("--limits", default="config/risk.toml", help="risk limits TOML")
+    r.add_argument("--oms", default=None, metavar="TOML",
+                   help="OMS configuration (e.g. config/oms.toml): order sessions, best-price routing (intents with "
+                        "venue 0), risk limits, request timeout; replaces the order sessions taken from --venues")
     r.add_argument("--run-dir", default="var/run", help="journal, oms journal and FIX stores go here")
     r.add_argument("--prefix", default=None, help="ring name prefix (default fxpipe-UID-desk)")
     r.add_argument("--duration", type=float, default=None, help="seconds to run (default: until a signal)")
@@ -106,6 +109,8 @@ def _run(args) -> int:
         limits = Path(args.limits).read_text() if args.limits else ""
         desk = DeskSpec.from_venues(args.venues, args.run_dir, specs, profile=args.profile, limits_text=limits,
                                     fix_market_data=args.fix_market_data)
+        if args.oms:
+            desk.with_oms(args.oms)
     except (LayoutError, DeskError, OSError) as exc:
         raise CliError(str(exc)) from None
     print(f"fxpipe run: layout {lay.name}, run dir {desk.run_dir}; Ctrl-C stops (the rings drain into the journal)",

@@ -69,6 +69,7 @@ class DeskSpec:
     session_fsync: str = "never"
     timer_period_ms: int = 100
     reset_on_logon: bool = False
+    oms_config: dict | None = None     # the oms stage's whole configuration (config/oms.toml), routing included
 
     def __post_init__(self) -> None:
         self.run_dir = Path(self.run_dir)
@@ -97,8 +98,24 @@ class DeskSpec:
         return self.run_dir / "oms-state"
 
     def oms_stage_config(self) -> dict:
+        if self.oms_config is not None:
+            return dict(self.oms_config)
         return {"refdata_text": self.refdata_text, "limits_text": self.limits_text, "prefix": self.oms_prefix,
                 "request_timeout_ms": self.request_timeout_ms}
+
+    def with_oms(self, path: str | Path) -> DeskSpec:
+        """Order sessions, routing, risk limits and the request timeout from an OMS
+        configuration (config/oms.toml); the feeds stay as they are."""
+        from fxpipe.oms.config import OmsConfigError, load_oms_config
+
+        try:
+            cfg = load_oms_config(path)
+        except OmsConfigError as exc:
+            raise DeskError(str(exc)) from None
+        self.venues = list(cfg.venues)
+        self.oms_config = dict(cfg.stage_config)
+        self.request_timeout_ms = cfg.request_timeout_ms
+        return self
 
     def describe(self) -> str:
         return json.dumps({"run_dir": str(self.run_dir), "strategies": self.strategies,
