@@ -67,10 +67,10 @@ cdef struct Book:               # one strategy's position in one instrument
     int32_t lot_head
     int32_t lot_count
     int32_t lot_cap
+    uint32_t comm_ccys          # bit c: the book has paid commission in currency c
 
 cdef struct FillRecord:         # a fill as applied; busts and corrections find it by ExecID
-    char exec_id[FIX_ID_LEN]
-    uint64_t exec_hash          # of (venue, ExecID), kept so the index grows without rehashing
+    char exec_id[FIX_ID_LEN]    # 96 bytes a record: the history of a session streams through memory
     int64_t qty_e2              # signed: a buy > 0
     int64_t px_e8
     int64_t commission_e4       # in comm_ccy
@@ -119,6 +119,11 @@ cdef class PositionEngine:
     cdef int32_t ladder_table_mask
     cdef uint64_t last_exec_hash        # of the ExecID _find_exec looked up last
     cdef readonly int last_book         # the book the last applied fill touched
+    # Bumped by every applied fill and every moved mark, so a reader that keeps figures derived
+    # from positions and marks (risk's gross exposure) knows when, and by how much, it is behind;
+    # last_change says what the latest bump changed: a book (>= 0) or a mark (-1 - instrument).
+    cdef readonly uint64_t revision
+    cdef readonly int last_change
     cdef readonly int64_t fills_applied
     cdef uint64_t exec_hash_mask        # all ones; fewer bits only to test the collision path
     cdef int32_t exec_free_slot         # the empty slot _find_exec ended on, -1 when unknown
