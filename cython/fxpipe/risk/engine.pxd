@@ -7,6 +7,7 @@
 # commands (on_control: kill switch, cancel all, limit changes) and emits what those cause
 # (RiskEvents, cancel intents) into its outbox. Time is event time only. Limits live in two
 # scopes: global (index 0) and per strategy; INT64_MAX means "no limit".
+cimport cython
 from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 from fxpipe.includes.int128 cimport fx_int128
@@ -48,6 +49,7 @@ cdef struct OpenOrder:          # an order sent and not yet done, as counted wor
     uint8_t side
     uint8_t live                # 0: the record is free
 
+@cython.final                   # no subclass: the checks' helper calls are direct, and inlined
 cdef class RiskEngine:
     cdef readonly PositionEngine positions
     cdef int max_scopes
@@ -69,6 +71,7 @@ cdef class RiskEngine:
     # O(1)): each term is that instrument's larger worst-case side in the reporting currency,
     # exactly as a loop over every instrument would compute it at this moment
     cdef int64_t* gross_term_e4         # [scope * n_slots + instrument]
+    cdef int64_t* gross_term_qty_e2     # [scope * n_slots + instrument]: the side it values
     cdef uint8_t* gross_term_missing    # [scope * n_slots + instrument]: 1 when it lacks a rate
     cdef bint gross_tracked
     cdef uint64_t gross_revision        # positions.revision the terms reflect
@@ -107,6 +110,7 @@ cdef class RiskEngine:
                          int64_t* out) noexcept nogil
     cdef void _gross_refresh(self, int scope, int sx, int instr) noexcept nogil
     cdef void _gross_refresh_scope(self, int scope) noexcept nogil
+    cdef int64_t _gross_side(self, int scope, int sx, int instr) noexcept nogil
     cdef void _gross_sync(self) noexcept nogil
     cdef void _gross_track(self) noexcept nogil
     cdef int _sx_of(self, int scope) noexcept nogil

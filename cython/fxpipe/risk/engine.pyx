@@ -34,7 +34,7 @@ from fxpipe.model.events cimport (
     LIMIT_MAX_ORDER_NOTIONAL, LIMIT_MAX_ORDER_QTY, LIMIT_MAX_POSITION, LIMIT_ORDER_BURST,
     LIMIT_ORDER_RATE, LIMIT_PRICE_COLLAR_BPS, LIMIT_PRICE_COLLAR_PIPS, LIMIT_REJECT_STORM_COUNT,
     LIMIT_REJECT_STORM_WINDOW_MS, LIMIT_STALE_QUOTE_MS, LIMIT_VENUE_ORDER_BURST,
-    LIMIT_VENUE_ORDER_RATE, MARK_OK, ORD_STATUS_CANCELED, ORD_STATUS_DONE_FOR_DAY,
+    LIMIT_VENUE_ORDER_RATE, MARK_MISSING, MARK_OK, ORD_STATUS_CANCELED, ORD_STATUS_DONE_FOR_DAY,
     ORD_STATUS_EXPIRED, ORD_STATUS_FILLED, ORD_STATUS_REJECTED, ORD_STATUS_REPLACED,
     ORD_TYPE_LIMIT, ORD_TYPE_MARKET, REPORT_CANCEL_REJECT, RISK_ALARM, RISK_BAD_INTENT,
     RISK_CHANGE_REFUSED, RISK_CURRENCY_LIMIT, RISK_GROSS_EXPOSURE, RISK_KILL_SWITCH,
@@ -46,7 +46,7 @@ from fxpipe.model.events cimport (
     RiskEvent, event_init,
 )
 from fxpipe.model.numbers cimport NUM_OK
-from fxpipe.positions.book cimport DESK, MAX_CCY, Conversion, PositionEngine
+from fxpipe.positions.book cimport DESK, MAX_CCY, Conversion, PositionEngine, convert_e4
 from fxpipe.positions.wide cimport e10_to_e4, mul_div_even
 
 import numpy as np
@@ -86,7 +86,7 @@ cdef class RiskEngine:
         self.open_buy_e2 = <int64_t*>malloc(2 * (self.max_scopes + 1) * self.n_slots * sizeof(int64_t))
         self.open_long_e10 = <fx_int128*>malloc(2 * (self.max_scopes + 1) * MAX_CCY * sizeof(fx_int128))
         self.pip_e8 = <int64_t*>malloc(self.n_slots * sizeof(int64_t))
-        self.gross_term_e4 = <int64_t*>malloc(self.max_scopes * self.n_slots * sizeof(int64_t))
+        self.gross_term_e4 = <int64_t*>malloc(2 * self.max_scopes * self.n_slots * sizeof(int64_t))
         self.gross_term_missing = <uint8_t*>malloc(self.max_scopes * self.n_slots)
         self.n_orders_cap = 256
         self.orders = <OpenOrder*>malloc(self.n_orders_cap * sizeof(OpenOrder))
@@ -118,7 +118,8 @@ cdef class RiskEngine:
         memset(self.open_buy_e2, 0, 2 * (self.max_scopes + 1) * self.n_slots * sizeof(int64_t))
         memset(self.open_long_e10, 0, 2 * (self.max_scopes + 1) * MAX_CCY * sizeof(fx_int128))
         memset(self.pip_e8, 0, self.n_slots * sizeof(int64_t))
-        memset(self.gross_term_e4, 0, self.max_scopes * self.n_slots * sizeof(int64_t))
+        memset(self.gross_term_e4, 0, 2 * self.max_scopes * self.n_slots * sizeof(int64_t))
+        self.gross_term_qty_e2 = self.gross_term_e4 + self.max_scopes * self.n_slots
         memset(self.gross_term_missing, 0, self.max_scopes * self.n_slots)
         self.gross_tracked = False
         self.gross_revision = 0
@@ -437,15 +438,18 @@ cdef class RiskEngine:
                          int64_t* out) noexcept nogil:
         """One instrument's part of a scope's gross exposure: the larger worst-case side (net,
         plus every open order of that side, plus add_buy / add_sell) in the reporting currency,
-        rounded once as convert() does; MARK_OK or why there is no value (out 0)."""
-        cdef int i = (0 if scope == 0 else scope + 1) * self.n_slots + instr
+        rounded once as convert() does; MARK_OK or why there is no value (out 0). A side equal
+        to the kept term's is that term (same side, same mids): no conversion."""
+        cdef int i = (0 if scope == 0 else scope + 1) * self.n_slots + instr, t = scope * self.n_slots + instr
         cdef int64_t n = self._net(sx, instr)
         cdef int64_t wc = max(_abs(n + self.open_buy_e2[i] + add_buy), _abs(n - self.open_sell_e2[i] - add_sell))
-        cdef Conversion conv
-        out[0] = 0
         if wc == 0:
+            out[0] = 0
             return MARK_OK
-        return self.positions.convert(self.positions.base_ccy[instr], wc * 100, out, &conv)
+        if wc == self.gross_term_qty_e2[t] and (add_buy != 0 or add_sell != 0):
+            out[0] = self.gross_term_e4[t]
+            return MARK_MISSING if self.gross_term_missing[t] else MARK_OK
+        return convert_e4(self.positions, self.positions.base_ccy[instr], wc * 100, out)
 
     cdef void _gross_refresh(self, int scope, int sx, int instr) noexcept nogil:
         """A scope's term for one instrument again from the state now, and its sum with it."""
@@ -456,10 +460,16 @@ cdef class RiskEngine:
         if self.pip_e8[instr] == 0:
             return
         missing = self._gross_term(scope, sx, instr, 0, 0, &v) != MARK_OK
+        self.gross_term_qty_e2[t] = self._gross_side(scope, sx, instr)
         s.gross_e4 += <fx_int128>v - self.gross_term_e4[t]
         s.gross_missing += <int32_t>missing - <int32_t>self.gross_term_missing[t]
         self.gross_term_e4[t] = v
         self.gross_term_missing[t] = missing
+
+    cdef int64_t _gross_side(self, int scope, int sx, int instr) noexcept nogil:
+        cdef int i = (0 if scope == 0 else scope + 1) * self.n_slots + instr
+        cdef int64_t n = self._net(sx, instr)
+        return max(_abs(n + self.open_buy_e2[i]), _abs(n - self.open_sell_e2[i]))
 
     cdef void _gross_refresh_scope(self, int scope) noexcept nogil:
         cdef int c, sx = self._sx_of(scope)
@@ -578,7 +588,7 @@ cdef class RiskEngine:
         lim = self._limit(scope, LIMIT_MAX_ORDER_NOTIONAL)
         if lim != NO_LIMIT:
             if px == 0 or mul_div_even(px, q, E10_PER_E4, &notional) != NUM_OK \
-                    or self.positions.convert(self.positions.quote_ccy[instr], notional, &v, &conv) != MARK_OK:
+                    or convert_e4(self.positions, self.positions.quote_ccy[instr], notional, &v) != MARK_OK:
                 return self._reject(it, out, RISK_NO_MARK, LIMIT_MAX_ORDER_NOTIONAL, scope, 0, lim, 4)
             if v > lim:
                 return self._reject(it, out, RISK_MAX_ORDER_NOTIONAL, LIMIT_MAX_ORDER_NOTIONAL, scope, v, lim, 4)
