@@ -33,7 +33,9 @@ from fxpipe.model.events cimport (
     event_init,
 )
 from fxpipe.model.numbers cimport NUM_OK
-from fxpipe.positions.wide cimport abs128, div_even64, e10_to_e4, fits64, mul_div_even, share_of
+from fxpipe.positions.wide cimport (
+    abs128, div_even64, e10_to_e4, fits64, fx_div_even_wide, mul_div_even, share_of,
+)
 
 import numpy as np
 
@@ -801,9 +803,11 @@ cdef class PositionEngine:
         out.reason = reason
         out.cause_seq = cause_seq
         out.net_qty_e2 = b.net_qty_e2
-        if b.net_qty_e2 != 0:      # cost / net half to even: one 64-bit division when the cost fits
-            avg = div_even64(<int64_t>b.cost_e10, b.net_qty_e2) if fits64(b.cost_e10) \
-                else <int64_t>(share_of(b.cost_e10, 1, b.net_qty_e2))
+        if b.net_qty_e2 != 0:      # cost / net half to even: one division when the quotient fits
+            if fits64(b.cost_e10):
+                avg = div_even64(<int64_t>b.cost_e10, b.net_qty_e2)
+            elif fx_div_even_wide(b.cost_e10, b.net_qty_e2, &avg) != 0:
+                avg = <int64_t>(share_of(b.cost_e10, 1, b.net_qty_e2))
         out.avg_px_e8 = avg
         out.mark_px_e8 = self.mid_e8[instr]
         e10_to_e4(b.realized_e10, &out.realized_pnl_e4)
