@@ -6,10 +6,15 @@
 # price_e8, and products of the two at scale 1e-10 (_e10) in 128 bits; money leaves the engine
 # as money_e4, rounded once, half to even. No Python object is touched on the fill, quote or
 # query paths below (all nogil).
+cimport cython
 from libc.stdint cimport int8_t, int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 from fxpipe.includes.int128 cimport fx_int128
-from fxpipe.model.events cimport FIX_ID_LEN, Fill, PnlEvent, PositionUpdate, Quote
+from fxpipe.model.events cimport (
+    CONV_MUL, FIX_ID_LEN, MARK_MISSING, MARK_OK, Fill, PnlEvent, PositionUpdate, Quote,
+)
+from fxpipe.model.numbers cimport NUM_OK
+from fxpipe.positions.wide cimport mul_div_even
 
 cdef enum:
     MAX_CCY = 32                # currencies one engine tracks (refdata's and commission ones)
@@ -67,10 +72,10 @@ cdef struct Book:               # one strategy's position in one instrument
     int32_t lot_head
     int32_t lot_count
     int32_t lot_cap
+    uint32_t comm_ccys          # bit c: the book has paid commission in currency c
 
 cdef struct FillRecord:         # a fill as applied; busts and corrections find it by ExecID
-    char exec_id[FIX_ID_LEN]
-    uint64_t exec_hash          # of (venue, ExecID), kept so the index grows without rehashing
+    char exec_id[FIX_ID_LEN]    # 96 bytes a record: the history of a session streams through memory
     int64_t qty_e2              # signed: a buy > 0
     int64_t px_e8
     int64_t commission_e4       # in comm_ccy
@@ -82,6 +87,7 @@ cdef struct FillRecord:         # a fill as applied; busts and corrections find 
     uint16_t venue_id
     uint8_t state               # FillState
 
+@cython.final                   # no subclass: calls inside the module are direct, and inlined
 cdef class PositionEngine:
     cdef readonly int accounting
     cdef readonly int max_strategies
@@ -119,6 +125,11 @@ cdef class PositionEngine:
     cdef int32_t ladder_table_mask
     cdef uint64_t last_exec_hash        # of the ExecID _find_exec looked up last
     cdef readonly int last_book         # the book the last applied fill touched
+    # Bumped by every applied fill and every moved mark, so a reader that keeps figures derived
+    # from positions and marks (risk's gross exposure) knows when, and by how much, it is behind;
+    # last_change says what the latest bump changed: a book (>= 0) or a mark (-1 - instrument).
+    cdef readonly uint64_t revision
+    cdef readonly int last_change
     cdef readonly int64_t fills_applied
     cdef uint64_t exec_hash_mask        # all ones; fewer bits only to test the collision path
     cdef int32_t exec_free_slot         # the empty slot _find_exec ended on, -1 when unknown
@@ -161,3 +172,28 @@ cdef class PositionEngine:
     cdef int _flows_of(self, const FillRecord* r, int sx, int instr, int direction) noexcept nogil
     cdef int32_t _new_record(self, const Fill* f, int64_t seq, int bx, int64_t q, int comm,
                              uint32_t settl_date) noexcept nogil
+
+
+cdef inline int convert_e4(PositionEngine pe, int ccy, int64_t amount_e4, int64_t* out) noexcept nogil:
+    """PositionEngine.convert() without the record of the mids used, inlined where it is called
+    (risk's checks): the same legs and the same roundings, so the same amount."""
+    cdef ConvPath* p = &pe.path[ccy]
+    cdef int64_t v = amount_e4, rate
+    cdef int k
+    out[0] = 0
+    if p.status != MARK_OK:
+        return p.status
+    for k in range(p.legs):
+        if pe.mid_e8[p.instrument[k]] == 0:
+            return MARK_MISSING
+    if v == 0:
+        return MARK_OK
+    for k in range(p.legs):
+        rate = pe.mid_e8[p.instrument[k]]
+        if p.op[k] == CONV_MUL:
+            if mul_div_even(v, rate, 100000000, &v) != NUM_OK:
+                return MARK_MISSING
+        elif mul_div_even(v, 100000000, rate, &v) != NUM_OK:
+            return MARK_MISSING
+    out[0] = v
+    return MARK_OK

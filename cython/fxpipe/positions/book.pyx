@@ -33,7 +33,9 @@ from fxpipe.model.events cimport (
     event_init,
 )
 from fxpipe.model.numbers cimport NUM_OK
-from fxpipe.positions.wide cimport abs128, e10_to_e4, mul_div_even, share_of
+from fxpipe.positions.wide cimport (
+    abs128, div_even64, e10_to_e4, fits64, fx_div_even_wide, mul_div_even, share_of,
+)
 
 import numpy as np
 
@@ -67,6 +69,16 @@ cdef extern from *:
 
 cdef void* _alloc_table(size_t size) noexcept nogil:
     """Zeroed memory for a hash table; a large one aligned to, and advised into, huge pages."""
+    cdef void* p = _alloc_big(size)
+    if p != NULL:
+        memset(p, 0, size)
+    return p
+
+
+cdef void* _alloc_big(size_t size) noexcept nogil:
+    """Memory for an array the fill path walks (the ExecID index, the fill history): a large one
+    aligned to, and advised into, huge pages. The caller touches it all before the first fill,
+    so the session's page faults happen at start, not one per 4 KiB of fills."""
     cdef void* p = NULL
     if size < HUGE_PAGE:
         p = malloc(size)
@@ -74,8 +86,6 @@ cdef void* _alloc_table(size_t size) noexcept nogil:
         madvise(p, size, MADV_HUGEPAGE)     # only advice: without THP it is ordinary memory
     else:
         p = NULL
-    if p != NULL:
-        memset(p, 0, size)
     return p
 
 
@@ -190,7 +200,9 @@ cdef class PositionEngine:
         self.fills_cap = 1024
         while self.fills_cap <= fill_capacity:
             self.fills_cap *= 2
-        self.fills = <FillRecord*>malloc(self.fills_cap * sizeof(FillRecord))
+        self.fills = <FillRecord*>_alloc_big(self.fills_cap * sizeof(FillRecord))
+        if self.fills != NULL:
+            memset(self.fills, 0, self.fills_cap * sizeof(FillRecord))
         self.exec_table_mask = 4 * self.fills_cap - 1        # at most half full when the arena is
         self.exec_table = <uint64_t*>_alloc_table(4 * self.fills_cap * sizeof(uint64_t))
         self.exec_hash_mask = <uint64_t>0xFFFFFFFFFFFFFFFFULL if exec_hash_bits == 64 else \
@@ -208,6 +220,8 @@ cdef class PositionEngine:
         self.n_fills = 0
         self.n_ladder = 0
         self.last_book = -1
+        self.last_change = -1
+        self.revision = 0
         self.fills_applied = 0
 
     def __dealloc__(self):
@@ -331,7 +345,7 @@ cdef class PositionEngine:
                                         & <uint64_t>self.exec_table_mask], 1, 3)
 
     cdef void _index_exec(self, int32_t fx) noexcept nogil:
-        cdef uint64_t h = self.fills[fx].exec_hash
+        cdef uint64_t h = _exec_hash(self.fills[fx].venue_id, self.fills[fx].exec_id) & self.exec_hash_mask
         cdef int slot = <int>(h & self.exec_table_mask)
         while self.exec_table[slot] != 0:
             slot = (slot + 1) & self.exec_table_mask
@@ -392,6 +406,7 @@ cdef class PositionEngine:
         b.fill_count += 1
         if r.comm_ccy >= 0:
             self.book_comm_e4[bx * MAX_CCY + r.comm_ccy] += r.commission_e4
+            b.comm_ccys |= (<uint32_t>1) << r.comm_ccy
         if n == 0 or _sign(n) == _sign(q):
             b.cost_e10 += <fx_int128>q * px
             b.net_qty_e2 = n + q
@@ -438,6 +453,7 @@ cdef class PositionEngine:
         b.fill_count = 0
         b.lot_head = 0
         b.lot_count = 0
+        b.comm_ccys = 0
         memset(&self.book_comm_e4[bx * MAX_CCY], 0, MAX_CCY * sizeof(int64_t))
         while fx >= 0:
             if self.fills[fx].state == FILL_LIVE and self._book_apply(bx, &self.fills[fx]) != 0:
@@ -575,6 +591,8 @@ cdef class PositionEngine:
             if self._flows_of(&self.fills[fx], sx, instr, 1) != 0 or self._book_apply(bx, &self.fills[fx]) != 0:
                 return FILL_ERR_MEMORY
             self.last_book = bx
+            self.last_change = bx
+            self.revision += 1
             self.fills_applied += 1
             return FILL_APPLIED
         # a bust or a correction of an earlier fill
@@ -616,6 +634,8 @@ cdef class PositionEngine:
         if rc != 0 or self._book_rederive(bx) != 0:
             return FILL_ERR_MEMORY
         self.last_book = bx
+        self.last_change = bx
+        self.revision += 1
         self.fills_applied += 1
         return FILL_APPLIED
 
@@ -624,7 +644,6 @@ cdef class PositionEngine:
         cdef int32_t fx = self.n_fills
         cdef FillRecord* r = &self.fills[fx]
         memcpy(r.exec_id, f.exec_id, FIX_ID_LEN)
-        r.exec_hash = self.last_exec_hash     # apply_fill looked this ExecID up just before
         r.qty_e2 = q
         r.px_e8 = f.last_px_e8
         r.commission_e4 = f.commission_e4 if comm >= 0 else 0
@@ -637,7 +656,8 @@ cdef class PositionEngine:
         r.state = FILL_LIVE
         self.n_fills += 1
         if self.exec_free_slot >= 0:      # the slot the lookup of this ExecID ended on
-            self.exec_table[self.exec_free_slot] = (r.exec_hash & <uint64_t>0xFFFFFFFF00000000ULL) \
+            # apply_fill looked this ExecID up just before: last_exec_hash is its hash
+            self.exec_table[self.exec_free_slot] = (self.last_exec_hash & <uint64_t>0xFFFFFFFF00000000ULL) \
                 | <uint64_t>(fx + 1)
             self.exec_free_slot = -1
         else:
@@ -659,6 +679,8 @@ cdef class PositionEngine:
         if mid == self.mid_e8[instr]:
             return 0
         self.mid_e8[instr] = mid
+        self.last_change = -1 - instr
+        self.revision += 1
         return 1
 
     # ------------------------------------------------------------------ queries
@@ -709,6 +731,8 @@ cdef class PositionEngine:
             if rate == 0:
                 conv.status = MARK_MISSING
                 return MARK_MISSING
+        if v == 0:          # zero at any rate: no division (the rates used are still reported)
+            return MARK_OK
         for k in range(p.legs):
             if p.op[k] == CONV_MUL:
                 if mul_div_even(v, conv.rate_e8[k], PRICE_ONE, &v) != NUM_OK:
@@ -768,17 +792,22 @@ cdef class PositionEngine:
         cdef Book* b = &self.books[bx]
         cdef int instr = bx % self.n_slots, sx = bx // self.n_slots, quote = self.quote_ccy[instr]
         cdef int c, st
+        cdef uint32_t paid = b.comm_ccys
         cdef fx_int128 u
         cdef int64_t v, comm_rpt = 0, avg = 0
         cdef Conversion conv
+        cdef Conversion rates
         event_init(out, EVT_POSITION_UPDATE)
         out.hdr.instrument_id = instr
         out.strategy_id = self.strategy_id[sx]
         out.reason = reason
         out.cause_seq = cause_seq
         out.net_qty_e2 = b.net_qty_e2
-        if b.net_qty_e2 != 0:
-            avg = <int64_t>(share_of(b.cost_e10, 1, b.net_qty_e2))
+        if b.net_qty_e2 != 0:      # cost / net half to even: one division when the quotient fits
+            if fits64(b.cost_e10):
+                avg = div_even64(<int64_t>b.cost_e10, b.net_qty_e2)
+            elif fx_div_even_wide(b.cost_e10, b.net_qty_e2, &avg) != 0:
+                avg = <int64_t>(share_of(b.cost_e10, 1, b.net_qty_e2))
         out.avg_px_e8 = avg
         out.mark_px_e8 = self.mid_e8[instr]
         e10_to_e4(b.realized_e10, &out.realized_pnl_e4)
@@ -788,17 +817,21 @@ cdef class PositionEngine:
         out.fill_count = <uint32_t>b.fill_count
         out.accounting = self.accounting
         memcpy(out.rpt_ccy, &self.ccy_code[self.rpt_ccy], CCY_LEN)
-        if self.convert(quote, out.realized_pnl_e4, &out.realized_pnl_rpt_e4, &conv) != MARK_OK:
-            st = conv.status
+        # the rates of the quote currency's path, whatever the amount: what the event reports
+        if self.convert(quote, out.realized_pnl_e4, &out.realized_pnl_rpt_e4, &rates) != MARK_OK:
+            st = rates.status
         if st == MARK_OK:
             self.convert(quote, out.unrealized_pnl_e4, &out.unrealized_pnl_rpt_e4, &conv)
-        for c in range(self.n_ccy):
-            if self.book_comm_e4[bx * MAX_CCY + c] != 0:
+        c = 0
+        while paid:             # only the currencies the book paid commission in, A-Z
+            if paid & 1 and self.book_comm_e4[bx * MAX_CCY + c] != 0:
                 if self.convert(c, self.book_comm_e4[bx * MAX_CCY + c], &v, &conv) == MARK_OK:
                     comm_rpt += v
                 elif st == MARK_OK:
                     st = conv.status
-        self.convert(quote, 0, &v, &conv)
+            paid >>= 1
+            c += 1
+        conv = rates
         out.commission_e4 = comm_rpt
         out.rpt_rate_e8 = conv.rate_e8[0]
         out.rpt_leg2_rate_e8 = conv.rate_e8[1]

@@ -32,10 +32,29 @@ cdef extern from *:
         *out = ((num < 0) != (den < 0)) ? -(int64_t)q : (int64_t)q;
         return 0;
     }
+    /* num / den truncated toward zero and its remainder (the sign of num), as C's / and % on
+       128 bits give them, when the quotient fits in int64: one divq. 0, or -1 (the caller then
+       takes the 128-bit path). */
+    static inline int fx_divmod_wide(__int128 num, int64_t den, int64_t* q, int64_t* r) {
+        unsigned __int128 un = num < 0 ? -(unsigned __int128)num : (unsigned __int128)num;
+        uint64_t ud = den < 0 ? -(uint64_t)den : (uint64_t)den;
+        uint64_t hi = (uint64_t)(un >> 64), lo = (uint64_t)un, uq, ur;
+        if (ud == 0 || hi >= ud) return -1;
+    #if defined(__x86_64__)
+        __asm__("divq %4" : "=a"(uq), "=d"(ur) : "a"(lo), "d"(hi), "rm"(ud));
+    #else
+        uq = (uint64_t)(un / ud); ur = (uint64_t)(un % ud);
+    #endif
+        if (uq > (uint64_t)INT64_MAX || ur > (uint64_t)INT64_MAX) return -1;
+        *q = ((num < 0) != (den < 0)) ? -(int64_t)uq : (int64_t)uq;
+        *r = num < 0 ? -(int64_t)ur : (int64_t)ur;
+        return 0;
+    }
     """
     # GCC and Clang: the exact product, and whether it overflowed int64.
     bint mul_overflow_i64 "__builtin_mul_overflow"(int64_t a, int64_t b, int64_t* out) noexcept nogil
     int fx_div_even_wide(fx_int128 num, int64_t den, int64_t* out) noexcept nogil
+    int fx_divmod_wide(fx_int128 num, int64_t den, int64_t* q, int64_t* r) noexcept nogil
 
 
 cdef inline fx_int128 abs128(fx_int128 v) noexcept nogil:
@@ -88,6 +107,10 @@ cdef inline fx_int128 share_of(fx_int128 total, int64_t part, int64_t whole) noe
         b64 = t - a64 * whole            # |b64| < |whole|, so b64 * part rarely overflows
         if not mul_overflow_i64(b64, part, &bp64):
             return round_quotient(<fx_int128>a64 * part + bp64 / whole, bp64 % whole, whole, negative)
+    if fx_divmod_wide(total, whole, &a64, &b64) == 0:      # one divq each when the quotients fit
+        bp = <fx_int128>b64 * part
+        if fx_divmod_wide(bp, whole, &t, &bp64) == 0:
+            return round_quotient(<fx_int128>a64 * part + t, bp64, whole, negative)
     a = total / whole
     b = total - a * whole
     bp = b * part

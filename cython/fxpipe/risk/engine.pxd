@@ -7,7 +7,8 @@
 # commands (on_control: kill switch, cancel all, limit changes) and emits what those cause
 # (RiskEvents, cancel intents) into its outbox. Time is event time only. Limits live in two
 # scopes: global (index 0) and per strategy; INT64_MAX means "no limit".
-from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t
+cimport cython
+from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 from fxpipe.includes.int128 cimport fx_int128
 from fxpipe.model.events cimport Control, Event, Fill, OrderIntent, OrderUpdate, RiskEvent
@@ -33,6 +34,10 @@ cdef struct Scope:              # global (index 0) or one strategy
     int32_t storm_n
     uint32_t strategy_id
     uint8_t killed              # global: the kill switch; strategy: stopped
+    # worst-case gross exposure kept as it changes: the sum of the terms of gross_term_e4, and
+    # how many of those terms lack a rate (a check then rejects NO_MARK)
+    fx_int128 gross_e4
+    int32_t gross_missing
 
 cdef struct OpenOrder:          # an order sent and not yet done, as counted worst case
     int64_t cl_ord_id
@@ -44,6 +49,7 @@ cdef struct OpenOrder:          # an order sent and not yet done, as counted wor
     uint8_t side
     uint8_t live                # 0: the record is free
 
+@cython.final                   # no subclass: the checks' helper calls are direct, and inlined
 cdef class RiskEngine:
     cdef readonly PositionEngine positions
     cdef int max_scopes
@@ -61,6 +67,14 @@ cdef class RiskEngine:
     cdef fx_int128* open_long_e10       # [(scope + 1) * MAX_CCY + ccy]; row 0: desk
     cdef fx_int128* open_short_e10
     cdef int64_t* pip_e8                # [instrument]
+    # gross exposure, kept per scope and instrument once a gross limit exists (so a check is
+    # O(1)): each term is that instrument's larger worst-case side in the reporting currency,
+    # exactly as a loop over every instrument would compute it at this moment
+    cdef int64_t* gross_term_e4         # [scope * n_slots + instrument]
+    cdef int64_t* gross_term_qty_e2     # [scope * n_slots + instrument]: the side it values
+    cdef uint8_t* gross_term_missing    # [scope * n_slots + instrument]: 1 when it lacks a rate
+    cdef bint gross_tracked
+    cdef uint64_t gross_revision        # positions.revision the terms reflect
     cdef OpenOrder* orders
     cdef int32_t n_orders_cap
     cdef int32_t* order_table           # cl_ord_id -> order index + 1; -1 tombstone
@@ -92,6 +106,14 @@ cdef class RiskEngine:
     cdef bint _take_token(self, Bucket* b, int64_t rate, int64_t burst, bint take) noexcept nogil
     cdef bint _refill(self, Bucket* b, int64_t rate, int64_t burst) noexcept nogil
     cdef int64_t _net(self, int sx, int instr) noexcept nogil
+    cdef int _gross_term(self, int scope, int sx, int instr, int64_t add_buy, int64_t add_sell,
+                         int64_t* out) noexcept nogil
+    cdef void _gross_refresh(self, int scope, int sx, int instr) noexcept nogil
+    cdef void _gross_refresh_scope(self, int scope) noexcept nogil
+    cdef int64_t _gross_side(self, int scope, int sx, int instr) noexcept nogil
+    cdef void _gross_sync(self) noexcept nogil
+    cdef void _gross_track(self) noexcept nogil
+    cdef int _sx_of(self, int scope) noexcept nogil
     cdef int _find_order(self, int64_t cl_ord_id) noexcept nogil
     cdef int _add_order(self, int64_t cl_ord_id, int scope, const OrderIntent* it, int64_t px) noexcept nogil
     cdef void _order_leaves(self, int ox, int64_t leaves) noexcept nogil

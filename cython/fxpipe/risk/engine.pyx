@@ -34,7 +34,7 @@ from fxpipe.model.events cimport (
     LIMIT_MAX_ORDER_NOTIONAL, LIMIT_MAX_ORDER_QTY, LIMIT_MAX_POSITION, LIMIT_ORDER_BURST,
     LIMIT_ORDER_RATE, LIMIT_PRICE_COLLAR_BPS, LIMIT_PRICE_COLLAR_PIPS, LIMIT_REJECT_STORM_COUNT,
     LIMIT_REJECT_STORM_WINDOW_MS, LIMIT_STALE_QUOTE_MS, LIMIT_VENUE_ORDER_BURST,
-    LIMIT_VENUE_ORDER_RATE, MARK_OK, ORD_STATUS_CANCELED, ORD_STATUS_DONE_FOR_DAY,
+    LIMIT_VENUE_ORDER_RATE, MARK_MISSING, MARK_OK, ORD_STATUS_CANCELED, ORD_STATUS_DONE_FOR_DAY,
     ORD_STATUS_EXPIRED, ORD_STATUS_FILLED, ORD_STATUS_REJECTED, ORD_STATUS_REPLACED,
     ORD_TYPE_LIMIT, ORD_TYPE_MARKET, REPORT_CANCEL_REJECT, RISK_ALARM, RISK_BAD_INTENT,
     RISK_CHANGE_REFUSED, RISK_CURRENCY_LIMIT, RISK_GROSS_EXPOSURE, RISK_KILL_SWITCH,
@@ -46,7 +46,7 @@ from fxpipe.model.events cimport (
     RiskEvent, event_init,
 )
 from fxpipe.model.numbers cimport NUM_OK
-from fxpipe.positions.book cimport DESK, MAX_CCY, Conversion, PositionEngine
+from fxpipe.positions.book cimport DESK, MAX_CCY, Conversion, PositionEngine, convert_e4
 from fxpipe.positions.wide cimport e10_to_e4, mul_div_even
 
 import numpy as np
@@ -86,6 +86,8 @@ cdef class RiskEngine:
         self.open_buy_e2 = <int64_t*>malloc(2 * (self.max_scopes + 1) * self.n_slots * sizeof(int64_t))
         self.open_long_e10 = <fx_int128*>malloc(2 * (self.max_scopes + 1) * MAX_CCY * sizeof(fx_int128))
         self.pip_e8 = <int64_t*>malloc(self.n_slots * sizeof(int64_t))
+        self.gross_term_e4 = <int64_t*>malloc(2 * self.max_scopes * self.n_slots * sizeof(int64_t))
+        self.gross_term_missing = <uint8_t*>malloc(self.max_scopes * self.n_slots)
         self.n_orders_cap = 256
         self.orders = <OpenOrder*>malloc(self.n_orders_cap * sizeof(OpenOrder))
         self.order_table_mask = 1023
@@ -95,6 +97,7 @@ cdef class RiskEngine:
         if (self.scopes == NULL or self.position_limit_e2 == NULL or self.ccy_limit_e4 == NULL
                 or self.venue_rate == NULL or self.venue_bucket == NULL or self.open_buy_e2 == NULL
                 or self.open_long_e10 == NULL or self.pip_e8 == NULL or self.orders == NULL
+                or self.gross_term_e4 == NULL or self.gross_term_missing == NULL
                 or self.order_table == NULL or self.outbox == NULL):
             raise MemoryError()
         self.venue_burst = self.venue_rate + self.n_venues
@@ -115,6 +118,11 @@ cdef class RiskEngine:
         memset(self.open_buy_e2, 0, 2 * (self.max_scopes + 1) * self.n_slots * sizeof(int64_t))
         memset(self.open_long_e10, 0, 2 * (self.max_scopes + 1) * MAX_CCY * sizeof(fx_int128))
         memset(self.pip_e8, 0, self.n_slots * sizeof(int64_t))
+        memset(self.gross_term_e4, 0, 2 * self.max_scopes * self.n_slots * sizeof(int64_t))
+        self.gross_term_qty_e2 = self.gross_term_e4 + self.max_scopes * self.n_slots
+        memset(self.gross_term_missing, 0, self.max_scopes * self.n_slots)
+        self.gross_tracked = False
+        self.gross_revision = 0
         for i in refdata.instruments.values():
             self.pip_e8[i.id] = i.pip_size_e8
         memset(self.orders, 0, self.n_orders_cap * sizeof(OpenOrder))
@@ -133,6 +141,8 @@ cdef class RiskEngine:
         free(self.open_buy_e2)
         free(self.open_long_e10)
         free(self.pip_e8)
+        free(self.gross_term_e4)
+        free(self.gross_term_missing)
         free(self.orders)
         free(self.order_table)
         free(self.outbox)
@@ -157,6 +167,8 @@ cdef class RiskEngine:
         s = self.n_scopes
         self.n_scopes += 1
         self.scopes[s].strategy_id = strategy_id
+        if self.gross_tracked:          # the strategy may hold positions from before
+            self._gross_refresh_scope(s)
         return s
 
     cdef int64_t _limit(self, int scope, int limit_id) noexcept nogil:
@@ -195,7 +207,18 @@ cdef class RiskEngine:
             slot = &self.scopes[scope].lim.v[limit_id]
         old[0] = slot[0]
         slot[0] = value
+        if limit_id == LIMIT_MAX_GROSS_EXPOSURE and value != NO_LIMIT and not self.gross_tracked:
+            self._gross_track()
         return 0
+
+    cdef void _gross_track(self) noexcept nogil:
+        """From now on keep every scope's gross exposure as positions, open orders and marks
+        change (done once, when a gross limit first appears)."""
+        cdef int s
+        self.gross_tracked = True
+        self.gross_revision = self.positions.revision
+        for s in range(self.n_scopes):
+            self._gross_refresh_scope(s)
 
     # ------------------------------------------------------------------ open orders
 
@@ -290,6 +313,10 @@ cdef class RiskEngine:
                 self.open_sell_e2[row * self.n_slots + instr] += d
                 self.open_short_e10[row * MAX_CCY + base] += base_e10
                 self.open_long_e10[row * MAX_CCY + quote] += quote_e10
+        if self.gross_tracked:
+            self._gross_refresh(0, DESK, instr)
+            if o.scope != 0:
+                self._gross_refresh(o.scope, self._sx_of(o.scope), instr)
 
     cdef void _drop_order(self, int ox) noexcept nogil:
         cdef OpenOrder* o = &self.orders[ox]
@@ -396,6 +423,91 @@ cdef class RiskEngine:
             return 0
         return self.positions.books[sx * self.n_slots + instr].net_qty_e2
 
+    cdef int _sx_of(self, int scope) noexcept nogil:
+        """The positions engine's index of a scope's strategy: DESK for the global scope, -2
+        when the strategy has no fills yet."""
+        cdef int sx
+        if scope == 0:
+            return DESK
+        sx = self.positions.strategy_index(self.scopes[scope].strategy_id)
+        return -2 if sx == -1 else sx
+
+    # ------------------------------------------------------------------ gross exposure, kept
+
+    cdef int _gross_term(self, int scope, int sx, int instr, int64_t add_buy, int64_t add_sell,
+                         int64_t* out) noexcept nogil:
+        """One instrument's part of a scope's gross exposure: the larger worst-case side (net,
+        plus every open order of that side, plus add_buy / add_sell) in the reporting currency,
+        rounded once as convert() does; MARK_OK or why there is no value (out 0). A side equal
+        to the kept term's is that term (same side, same mids): no conversion."""
+        cdef int i = (0 if scope == 0 else scope + 1) * self.n_slots + instr, t = scope * self.n_slots + instr
+        cdef int64_t n = self._net(sx, instr)
+        cdef int64_t wc = max(_abs(n + self.open_buy_e2[i] + add_buy), _abs(n - self.open_sell_e2[i] - add_sell))
+        if wc == 0:
+            out[0] = 0
+            return MARK_OK
+        if wc == self.gross_term_qty_e2[t] and (add_buy != 0 or add_sell != 0):
+            out[0] = self.gross_term_e4[t]
+            return MARK_MISSING if self.gross_term_missing[t] else MARK_OK
+        return convert_e4(self.positions, self.positions.base_ccy[instr], wc * 100, out)
+
+    cdef void _gross_refresh(self, int scope, int sx, int instr) noexcept nogil:
+        """A scope's term for one instrument again from the state now, and its sum with it."""
+        cdef int t = scope * self.n_slots + instr
+        cdef int64_t v
+        cdef uint8_t missing
+        cdef Scope* s = &self.scopes[scope]
+        if self.pip_e8[instr] == 0:
+            return
+        missing = self._gross_term(scope, sx, instr, 0, 0, &v) != MARK_OK
+        self.gross_term_qty_e2[t] = self._gross_side(scope, sx, instr)
+        s.gross_e4 += <fx_int128>v - self.gross_term_e4[t]
+        s.gross_missing += <int32_t>missing - <int32_t>self.gross_term_missing[t]
+        self.gross_term_e4[t] = v
+        self.gross_term_missing[t] = missing
+
+    cdef int64_t _gross_side(self, int scope, int sx, int instr) noexcept nogil:
+        cdef int i = (0 if scope == 0 else scope + 1) * self.n_slots + instr
+        cdef int64_t n = self._net(sx, instr)
+        return max(_abs(n + self.open_buy_e2[i]), _abs(n - self.open_sell_e2[i]))
+
+    cdef void _gross_refresh_scope(self, int scope) noexcept nogil:
+        cdef int c, sx = self._sx_of(scope)
+        for c in range(1, self.n_slots):
+            self._gross_refresh(scope, sx, c)
+
+    cdef void _gross_sync(self) noexcept nogil:
+        """Brings the kept gross exposure up to the positions engine: one changed book or mark
+        costs the terms it touches; a reader further behind (fills applied without on_fill, say)
+        recomputes every term. Either way each term is what a full loop would compute now."""
+        cdef uint64_t rev = self.positions.revision
+        cdef int ch, instr, s, c, k, ccy
+        if not self.gross_tracked or rev == self.gross_revision:
+            return
+        if rev == self.gross_revision + 1:
+            ch = self.positions.last_change
+            if ch >= 0:                           # one book: its strategy's term and the desk's
+                instr = ch % self.n_slots
+                self._gross_refresh(0, DESK, instr)
+                s = self.scope_of(self.positions.strategy_id[ch // self.n_slots])
+                if s > 0:
+                    self._gross_refresh(s, self._sx_of(s), instr)
+            else:                                 # one mark: every instrument valued through it
+                instr = -1 - ch
+                for c in range(1, self.n_slots):
+                    if self.pip_e8[c] == 0:
+                        continue
+                    ccy = self.positions.base_ccy[c]
+                    for k in range(self.positions.path[ccy].legs):
+                        if self.positions.path[ccy].instrument[k] == instr:
+                            for s in range(self.n_scopes):
+                                self._gross_refresh(s, self._sx_of(s), c)
+                            break
+        else:
+            for s in range(self.n_scopes):
+                self._gross_refresh_scope(s)
+        self.gross_revision = rev
+
     cdef bint _refill(self, Bucket* b, int64_t rate, int64_t burst) noexcept nogil:
         """Brings a bucket's tokens up to now; False when it has no rate (never limits)."""
         cdef int64_t cap, elapsed
@@ -476,7 +588,7 @@ cdef class RiskEngine:
         lim = self._limit(scope, LIMIT_MAX_ORDER_NOTIONAL)
         if lim != NO_LIMIT:
             if px == 0 or mul_div_even(px, q, E10_PER_E4, &notional) != NUM_OK \
-                    or self.positions.convert(self.positions.quote_ccy[instr], notional, &v, &conv) != MARK_OK:
+                    or convert_e4(self.positions, self.positions.quote_ccy[instr], notional, &v) != MARK_OK:
                 return self._reject(it, out, RISK_NO_MARK, LIMIT_MAX_ORDER_NOTIONAL, scope, 0, lim, 4)
             if v > lim:
                 return self._reject(it, out, RISK_MAX_ORDER_NOTIONAL, LIMIT_MAX_ORDER_NOTIONAL, scope, v, lim, 4)
@@ -525,7 +637,10 @@ cdef class RiskEngine:
                     self._reject(it, out, RISK_CURRENCY_LIMIT, LIMIT_MAX_CCY_EXPOSURE, row, v, lim, 4)
                     memcpy(out.ccy, &self.positions.ccy_code[ccys[c]], CCY_LEN)
                     return RISK_CURRENCY_LIMIT
-        # gross exposure: sum over instruments of the larger worst-case side, in the reporting currency
+        # gross exposure: sum over instruments of the larger worst-case side, in the reporting
+        # currency; the other instruments' terms are kept, only the order's own is valued here
+        if self.gross_tracked:
+            self._gross_sync()
         for k in range(2):
             row = rows[k]
             if k == 0 and scope == 0:
@@ -533,20 +648,11 @@ cdef class RiskEngine:
             lim = self.scopes[row].lim.v[LIMIT_MAX_GROSS_EXPOSURE]
             if lim == NO_LIMIT:
                 continue
-            sx = sxs[k]
-            gross = 0
-            for c in range(1, self.n_slots):
-                if self.pip_e8[c] == 0:
-                    continue
-                i = (0 if row == 0 else row + 1) * self.n_slots + c
-                n = self._net(sx, c)
-                wc = max(_abs(n + self.open_buy_e2[i] + (q if c == instr and buy else 0)),
-                         _abs(n - self.open_sell_e2[i] - (q if c == instr and not buy else 0)))
-                if wc == 0:
-                    continue
-                if self.positions.convert(self.positions.base_ccy[c], wc * 100, &v, &conv) != MARK_OK:
-                    return self._reject(it, out, RISK_NO_MARK, LIMIT_MAX_GROSS_EXPOSURE, row, 0, lim, 4)
-                gross += v
+            i = row * self.n_slots + instr
+            c = self._gross_term(row, sxs[k], instr, q if buy else 0, 0 if buy else q, &v) != MARK_OK
+            if self.scopes[row].gross_missing - self.gross_term_missing[i] + c > 0:
+                return self._reject(it, out, RISK_NO_MARK, LIMIT_MAX_GROSS_EXPOSURE, row, 0, lim, 4)
+            gross = self.scopes[row].gross_e4 - self.gross_term_e4[i] + v
             if gross > lim:
                 return self._reject(it, out, RISK_GROSS_EXPOSURE, LIMIT_MAX_GROSS_EXPOSURE, row,
                                     <int64_t>gross, lim, 4)
@@ -614,6 +720,7 @@ cdef class RiskEngine:
         cdef int64_t t = u.hdr.ts_receive_ns if u.hdr.ts_receive_ns else u.hdr.ts_venue_ns
         cdef Event* e
         self.n_out = 0
+        self._gross_sync()
         if t > self.now_ns:
             self.now_ns = t
         ox = self._find_order(u.cl_ord_id)
@@ -672,6 +779,7 @@ cdef class RiskEngine:
         cdef int scope
         cdef int64_t t = f.hdr.ts_receive_ns if f.hdr.ts_receive_ns else f.hdr.ts_venue_ns
         self.n_out = 0
+        self._gross_sync()
         if t > self.now_ns:
             self.now_ns = t
         scope = self.scope_of(f.strategy_id)
@@ -683,6 +791,7 @@ cdef class RiskEngine:
     cdef int on_mark(self, int instrument_id, int64_t ts_ns) noexcept nogil:
         cdef int s
         self.n_out = 0
+        self._gross_sync()
         if ts_ns > self.now_ns:
             self.now_ns = ts_ns
         for s in range(self.n_scopes):
@@ -844,6 +953,18 @@ cdef class RiskEngine:
         else:
             v = self.scopes[scope].lim.v[lim]
         return None if v == NO_LIMIT else v
+
+    def gross_exposure(self, strategy_id=0):
+        """(money_e4, currencies without a rate) of a scope's worst-case gross exposure now,
+        without any new order: the figure the GROSS_EXPOSURE check starts from (strategy_id 0:
+        the desk). Starts keeping it when no gross limit did yet."""
+        scope = self.scope_of(strategy_id)
+        if scope < 0:
+            raise KeyError(f"strategy {strategy_id} is not known to the risk engine")
+        if not self.gross_tracked:
+            self._gross_track()
+        self._gross_sync()
+        return int(self.scopes[scope].gross_e4), int(self.scopes[scope].gross_missing)
 
     def killed(self, strategy_id=0):
         """Whether the kill switch is on (0: the global switch) or the strategy is stopped."""
