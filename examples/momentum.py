@@ -15,7 +15,8 @@ class Momentum(Strategy):
     def __init__(self, instrument_id: int = 1, lookback: int = 20, threshold_e8: int = 5_000,
                  size_e2: int = 100_000_00, max_position_e2: int = 300_000_00, cooldown_ns: int = 50_000_000):
         self.instrument_id = instrument_id
-        self.mids: deque[int] = deque(maxlen=lookback + 1)
+        self.window = lookback + 1
+        self.mids: deque[int] = deque(maxlen=self.window)
         self.threshold_e8 = threshold_e8
         self.size_e2 = size_e2
         self.max_position_e2 = max_position_e2
@@ -29,7 +30,7 @@ class Momentum(Strategy):
         if not top.bid_qty_e2 or not top.ask_qty_e2 or top.crossed:
             return
         self.mids.append((top.bid_px_e8 + top.ask_px_e8) // 2)
-        if len(self.mids) < self.mids.maxlen or self.ctx.now_ns - self.last_trade_ns < self.cooldown_ns:
+        if len(self.mids) < self.window or self.ctx.now_ns - self.last_trade_ns < self.cooldown_ns:
             return
         move = self.mids[-1] - self.mids[0]
         pos = self.ctx.position(self.instrument_id)

@@ -36,7 +36,8 @@ def test_wheel_installs_into_a_bare_venv_and_runs_outside_the_source_tree(tmp_pa
     (wheel,) = wheels.glob("fxpipe-*.whl")
     names = run([sys.executable, "-m", "zipfile", "-l", str(wheel)])
     for shipped in ("fxpipe/_data/config/refdata.toml", "fxpipe/_data/config/layouts/fused.toml",
-                    "fxpipe/_data/config/risk.toml", "fxpipe/fix/FIX42.xml", "fxpipe/ring/ring.cpython"):
+                    "fxpipe/_data/config/risk.toml", "fxpipe/_data/config/venues.toml", "fxpipe/fix/FIX42.xml",
+                    "fxpipe/ring/ring.cpython", "fxpipe/examples/market_maker.py"):
         assert shipped in names, f"{shipped} is not in the wheel"
 
     env_dir = tmp_path / "venv"
@@ -53,3 +54,7 @@ def test_wheel_installs_into_a_bare_venv_and_runs_outside_the_source_tree(tmp_pa
     where = run([py, "-c", "import fxpipe.model.refdata as r, fxpipe.ring.ring as ring; "
                  "print(r.load_refdata().source); print(ring.__file__)"], cwd=elsewhere, env=env, timeout=120)
     assert str(env_dir) in where and str(ROOT) not in where
+    # the demo, from the wheel alone: the simulator, the desk and the example strategies
+    out = run([fxpipe, "demo", "--duration", "4", "--run-dir", str(tmp_path / "demo")], cwd=elsewhere, env=env,
+              timeout=300)
+    assert "requests sent" in out and "per-hop latency" in out, out

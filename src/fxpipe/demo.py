@@ -23,14 +23,14 @@ import tomllib
 from pathlib import Path
 
 from fxpipe.cli import CliError
+from fxpipe.configdir import config_file
 
-ROOT = Path(__file__).resolve().parents[2]
-VENUES = ROOT / "config" / "venues.toml"
-LIMITS = ROOT / "config" / "risk.toml"
+VENUES = config_file("venues.toml")
+LIMITS = config_file("risk.toml")
 STRATEGIES = [
-    {"strategy": "examples.market_maker:MarketMaker", "strategy_id": 1, "venue_id": 1,
+    {"strategy": "fxpipe.examples.market_maker:MarketMaker", "strategy_id": 1, "venue_id": 1,
      "params": {"instrument_id": 1, "half_spread_e8": 1_000, "size_e2": 100_000_00, "requote_e8": 500}},
-    {"strategy": "examples.momentum:Momentum", "strategy_id": 2, "venue_id": 2,
+    {"strategy": "fxpipe.examples.momentum:Momentum", "strategy_id": 2, "venue_id": 2,
      "params": {"instrument_id": 1, "lookback": 10, "threshold_e8": 1_000, "size_e2": 100_000_00,
                 "cooldown_ns": 200_000_000}},
 ]
@@ -93,7 +93,7 @@ def run_demo(args) -> int:
     from fxpipe.runtime.layout import LayoutError, load, suited
     from fxpipe.venue.config import parse
 
-    run_dir = Path(args.run_dir or ROOT / "var" / f"demo-{time.strftime('%Y%m%d-%H%M%S')}")
+    run_dir = Path(args.run_dir or Path("var") / f"demo-{time.strftime('%Y%m%d-%H%M%S')}").absolute()
     try:
         lay = load(args.layout or suited())
     except LayoutError as exc:

@@ -40,6 +40,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
+from fxpipe.configdir import config_file
 from fxpipe.journal.policy import FsyncPolicy
 from fxpipe.model import numbers
 from fxpipe.model.refdata import RefData, parse_refdata
@@ -50,7 +51,7 @@ from fxpipe.oms.venues.adapters import ADAPTERS
 from fxpipe.risk.limits import RiskConfigError, parse_limits
 from fxpipe.tomlcheck import is_int
 
-DEFAULT_PATH = Path(__file__).resolve().parents[3] / "config" / "oms.toml"
+DEFAULT_PATH = config_file("oms.toml")
 _OMS_KEYS = {"prefix", "request_timeout_ms", "fsync", "session_fsync", "refdata", "risk", "accounting"}
 _ROUTING_KEYS = {"stale_ms", "adverse_pips_per_s"}
 _VENUE_KEYS = {"id", "kind", "host", "port", "sender_comp_id", "target_comp_id", "account",

@@ -93,7 +93,7 @@ def _run(args) -> int:
     from fxpipe.runtime.run import run_desk
     from fxpipe.runtime.supervisor import SupervisorError
 
-    strategies = args.strategy or ["examples.market_maker:MarketMaker"]
+    strategies = args.strategy or ["fxpipe.examples.market_maker:MarketMaker"]
     params = args.params or []
     if len(params) > len(strategies):
         raise CliError("more --params than --strategy")

@@ -18,11 +18,11 @@ import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from fxpipe.configdir import config_file
 from fxpipe.oms.gateway import VenueLink
 
-ROOT = Path(__file__).resolve().parents[3]
-DEFAULT_REFDATA = ROOT / "config" / "refdata.toml"
-DEFAULT_LIMITS = ROOT / "config" / "risk.toml"
+DEFAULT_REFDATA = config_file("refdata.toml")
+DEFAULT_LIMITS = config_file("risk.toml")
 
 
 class DeskError(ValueError):
