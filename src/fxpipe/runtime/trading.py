@@ -144,10 +144,21 @@ class TradingWorker:
     # ------------------------------------------------------------------ the loop
 
     def run(self) -> None:
+        import gc
+
+        next_gc = 0.0
         try:
             with hot_path():
                 while not self.stop():
-                    if not self.run_once() and not self.spin:
+                    if self.run_once():
+                        continue
+                    # the collector is off on the hot path; cyclic garbage is collected in a
+                    # quiet moment, at most once a second, so a long session does not grow
+                    now = time.monotonic()
+                    if now >= next_gc:
+                        gc.collect(1)
+                        next_gc = now + 1.0
+                    if not self.spin:
                         self._idle()
         except RingClosed:
             pass
