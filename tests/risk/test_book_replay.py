@@ -110,3 +110,36 @@ def test_fxpipe_replay_command_reports_equal(recorded):
                        cwd=ROOT, env={"PYTHONPATH": f"{ROOT / 'src'}:{ROOT}", "PATH": "/usr/bin:/bin"}, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "EQUAL" in r.stdout and "book" in r.stdout
+
+
+def test_marks_reported_on_the_timer_change_when_not_what_positions_and_risk_hold(tmp_path):
+    """mark_updates="timer": quotes mark positions and risk at once (every check and every fill
+    sees the same numbers as with a PositionUpdate per mark), the mark PositionUpdates come with
+    the next timer; and the run replays equal like any other."""
+    events = session(with_limit_change=True)
+    refdata = (ROOT / "config" / "refdata.toml").read_text()
+    limits = (ROOT / "config" / "risk.toml").read_text()
+    each, lazy = BookStage(refdata, limits), BookStage(refdata, limits, mark_updates="timer")
+    for e in events:
+        a, b = each.on_event(e), lazy.on_event(e)
+        if int(e["type"]) == ev.EventType.QUOTE:
+            assert not [o for o in b if int(o["type"]) == ev.EventType.POSITION_UPDATE]
+        # everything but the mark PositionUpdates is the same, event for event
+        strip = [o.tobytes() for o in a if not (int(o["type"]) == ev.EventType.POSITION_UPDATE
+                                                and int(o["reason"]) == ev.PositionReason.MARK)]
+        assert strip == [o.tobytes() for o in b if not (int(o["type"]) == ev.EventType.POSITION_UPDATE
+                                                        and int(o["reason"]) == ev.PositionReason.MARK)]
+        if int(e["type"]) == ev.EventType.TIMER:
+            marks = [o for o in b if int(o["type"]) == ev.EventType.POSITION_UPDATE]
+            assert marks and all(int(o["reason"]) == ev.PositionReason.MARK for o in marks)
+            assert each.state_hash() == lazy.state_hash()
+    stage = BookStage(refdata, limits, mark_updates="timer")
+    with Journal.open(tmp_path / "j", segment_size=1 << 20, fsync="never") as j:
+        rec = StageRecorder(j, stage, 4, T0)
+        for e in events:
+            rec.feed(e)
+        rec.close()
+    rep = replay_journal(tmp_path / "j")
+    assert rep.ok, rep.divergence
+    with pytest.raises(ValueError, match="mark_updates"):
+        BookStage(refdata, limits, mark_updates="sometimes")

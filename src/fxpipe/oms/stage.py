@@ -101,14 +101,16 @@ class OmsStage:
     def __init__(self, refdata_text: str, limits_text: str = "", prefix: int = 1,
                  request_timeout_ms: int = 2000, accounting: str = "average",
                  reporting_currency: str | None = None, max_strategies: int = 64,
-                 routing: dict | None = None):
+                 routing: dict | None = None, mark_updates: str = "each"):
         if request_timeout_ms < 0:
             raise ValueError(f"request_timeout_ms must be >= 0, got {request_timeout_ms}")
         self._config = {"refdata_text": refdata_text, "limits_text": limits_text, "prefix": prefix,
                         "request_timeout_ms": request_timeout_ms, "accounting": accounting,
                         "reporting_currency": reporting_currency, "max_strategies": max_strategies}
+        if mark_updates != "each":      # see BookStage: mark PositionUpdates on the timer
+            self._config["mark_updates"] = mark_updates
         self.numbers = BookStage(refdata_text, limits_text, accounting, reporting_currency,
-                                 max_strategies)
+                                 max_strategies, mark_updates)
         self.positions = self.numbers.positions
         self.risk = self.numbers.risk
         self.book = OrderBook(prefix, request_timeout_ms * 1_000_000)

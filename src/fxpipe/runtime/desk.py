@@ -70,6 +70,8 @@ class DeskSpec:
     timer_period_ms: int = 100
     reset_on_logon: bool = False
     oms_config: dict | None = None     # the oms stage's whole configuration (config/oms.toml), routing included
+    # the oms's mark PositionUpdates on its timer, not on each mark: a mark is on the order path
+    oms_mark_updates: str = "timer"
 
     def __post_init__(self) -> None:
         self.run_dir = Path(self.run_dir)
@@ -99,9 +101,9 @@ class DeskSpec:
 
     def oms_stage_config(self) -> dict:
         if self.oms_config is not None:
-            return dict(self.oms_config)
+            return {**self.oms_config, "mark_updates": self.oms_mark_updates}
         return {"refdata_text": self.refdata_text, "limits_text": self.limits_text, "prefix": self.oms_prefix,
-                "request_timeout_ms": self.request_timeout_ms}
+                "request_timeout_ms": self.request_timeout_ms, "mark_updates": self.oms_mark_updates}
 
     def with_oms(self, path: str | Path) -> DeskSpec:
         """Order sessions, routing, risk limits and the request timeout from an OMS

@@ -310,6 +310,9 @@ class TradingWorker:
             return
         if self.next_timer_ns:
             self._flush_marks()
+            if self.gateway is not None:
+                # the oms's own timer: its PnL snapshot and the marks' PositionUpdates
+                self.gateway.control(timer_event(now))
             self._drain()
             if self.decision is not None:
                 # the timer is an input like any other: on the intent ring, so the journal has it

@@ -14,6 +14,12 @@ Inputs and what each causes, in this order:
 - Control: kill switch, cancel all, limit changes (a RiskEvent LIMIT_CHANGED each).
 - Timer: the desk's PnL events (a periodic snapshot).
 
+`mark_updates="timer"`: a Quote still marks positions and risk at once, but the PositionUpdates
+it would cause wait for the next Timer (one per strategy and instrument marked since, in
+instrument then strategy order, before the PnL events). Where quotes are many and on the order
+path (the runtime hands the oms the strategy's quote before each intent) this keeps the mark
+cheap; PnL is as exact, only reported on the timer.
+
 The configuration (journaled with the stage start) holds the reference data and limits text
 themselves, so a replay on another box values and checks exactly as the live run did.
 """
@@ -42,9 +48,15 @@ class BookStage:
     name = NAME
 
     def __init__(self, refdata_text: str, limits_text: str = "", accounting: str = "average",
-                 reporting_currency: str | None = None, max_strategies: int = 64):
+                 reporting_currency: str | None = None, max_strategies: int = 64, mark_updates: str = "each"):
+        if mark_updates not in ("each", "timer"):
+            raise ValueError(f"mark_updates must be 'each' or 'timer', got {mark_updates!r}")
         self._config = {"refdata_text": refdata_text, "limits_text": limits_text, "accounting": accounting,
                         "reporting_currency": reporting_currency, "max_strategies": max_strategies}
+        if mark_updates != "each":                   # older journals' configs stay as they were
+            self._config["mark_updates"] = mark_updates
+        self.mark_on_timer = mark_updates == "timer"
+        self._marked: set[int] = set()               # instruments marked since the last timer
         self.refdata: RefData = parse_refdata(refdata_text, "<book stage refdata>")
         self.positions = PositionEngine(self.refdata, accounting, reporting_currency, max_strategies)
         self.risk = RiskEngine(self.positions, self.refdata, max_strategies)
@@ -73,13 +85,22 @@ class BookStage:
         if t in (ev.EventType.ORDER_UPDATE, ev.EventType.CONTROL):
             return self.risk.apply(event)
         if t == ev.EventType.TIMER:
-            return self.positions.pnl_events(None, int(event["sequence"]))
+            seq = int(event["sequence"])
+            out = []
+            if self._marked:
+                marked, self._marked = sorted(self._marked), set()
+                out = [self.positions.position_event(s, instr, ev.PositionReason.MARK, seq)
+                       for instr in marked for s in self.positions.books_of(instr)]
+            return out + self.positions.pnl_events(None, seq)
         return []
 
     def _on_quote(self, q: np.void) -> list[np.void]:
         if not self.positions.apply(q):
             return []
         instr = int(q["instrument_id"])
+        if self.mark_on_timer:
+            self._marked.add(instr)
+            return self.risk.apply(q)
         seq = int(q["sequence"])
         out = [self.positions.position_event(s, instr, ev.PositionReason.MARK, seq)
                for s in self.positions.books_of(instr)]
@@ -106,6 +127,8 @@ class BookStage:
         h = hashlib.sha256()
         h.update(self.positions.state_bytes())
         h.update(self.risk.state_bytes())
+        if self._marked:
+            h.update(b"marked" + b"".join(i.to_bytes(2, "little") for i in sorted(self._marked)))
         return h.digest()
 
 
