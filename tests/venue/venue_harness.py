@@ -62,14 +62,14 @@ class VenueProcess:
 
     def __init__(self, tmp: Path, clients=("C1",), pace: str = "step", rate: float = 0, seed: int = 7,
                  ecn_extra: str = "", lp_extra: str = "", hold_ms: float = 30, market_extra: str = "",
-                 args=(), with_lp: bool = True):
+                 args=(), with_lp: bool = True, reset_on_logon: bool = True):
         self.tmp = tmp
         tmp.mkdir(parents=True, exist_ok=True)
         self.ecn_port = free_port()
         self.lp_port = free_port()
         text = (f"[market]\nseed = {seed}\npace = \"{pace}\"\nrate = {rate}\n{market_extra}\n"
                 f"[session]\nstore_dir = \"{tmp / 'venue-store'}\"\nlog_dir = \"{tmp / 'venue-log'}\"\n"
-                f"heartbeat_s = 30\nfsync = \"never\"\nreset_on_logon = true\n")
+                f"heartbeat_s = 30\nfsync = \"never\"\nreset_on_logon = {str(reset_on_logon).lower()}\n")
         cl = json.dumps(list(clients))
         text += ECN.format(ecn_port=self.ecn_port, clients=cl, ecn_extra=ecn_extra)
         if with_lp:
