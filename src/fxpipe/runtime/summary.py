@@ -130,10 +130,10 @@ class RunSummary:
                          f"realized {Decimal(int(p['realized_pnl_e4'])).scaleb(-4)} {terms}, "
                          f"unrealized {Decimal(int(p['unrealized_pnl_e4'])).scaleb(-4)} {terms}")
         for (sid, ccy), (real, unreal) in sorted(self.pnl.items()):
-            lines.append(f"  strategy {sid} PnL {ccy}: realized {Decimal(real).scaleb(-4)}, "
+            lines.append(f"  {_who(sid)} PnL {ccy}: realized {Decimal(real).scaleb(-4)}, "
                          f"unrealized {Decimal(unreal).scaleb(-4)}")
         for sid, (real, unreal, rpt) in sorted(self.pnl_rpt.items()):
-            lines.append(f"  strategy {sid} PnL in {rpt or 'reporting ccy'}: realized {Decimal(real).scaleb(-4)}, "
+            lines.append(f"  {_who(sid)} PnL in {rpt or 'reporting ccy'}: realized {Decimal(real).scaleb(-4)}, "
                          f"unrealized {Decimal(unreal).scaleb(-4)}")
         if self.sessions:
             lines.append("sessions at the end: " + ", ".join(
@@ -150,6 +150,11 @@ class RunSummary:
                        "p99_us": h.get_value_at_percentile(99) / 1e3,
                        "p999_us": h.get_value_at_percentile(99.9) / 1e3}
                 for name, h in self.hops.items() if h.get_total_count()}
+
+
+def _who(strategy_id: int) -> str:
+    """PnL events of strategy 0 are the desk's totals over every strategy."""
+    return f"strategy {strategy_id}" if strategy_id else "desk (all strategies)"
 
 
 def _us(h: HdrHistogram, p: float) -> str:
