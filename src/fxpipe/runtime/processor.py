@@ -33,6 +33,26 @@ from fxpipe.stage import Stage, event_time
 _DTYPES = {int(t): ev.dtype_for(t) for t in ev.EventType}
 
 
+def typed_events(batch: np.ndarray) -> Iterator[tuple[int, np.void]]:
+    """(index in the batch, record of its own event type) for each slot of a raw batch:
+    zero-copy views, one dtype view per type present. A slot that is not an fxpipe event is
+    skipped (the journal keeps it; stages do not see it)."""
+    n = len(batch)
+    if not n:
+        return
+    types = batch.view(np.uint8).reshape(n, -1)[:, :2].copy().view("<u2").ravel()
+    views: dict[int, np.ndarray] = {}
+    for i in range(n):
+        t = int(types[i])
+        view = views.get(t)
+        if view is None:
+            dt = _DTYPES.get(t)
+            if dt is None:
+                continue
+            view = views[t] = batch.view(dt)
+        yield i, view[i]
+
+
 @contextmanager
 def hot_path() -> Iterator[None]:
     """GC frozen and disabled for the duration; restored as it was afterwards."""
@@ -117,19 +137,9 @@ class EventProcessor:
             return 0
         first = self.consumer.batch_first
         n = len(batch)
-        types = batch.view(np.uint8).reshape(n, -1)[:, :2].copy().view("<u2").ravel()
-        views: dict[int, np.ndarray] = {}
         stage, publish = self.stage, self.router.publish
         last = n - 1
-        for i in range(n):
-            t = int(types[i])
-            view = views.get(t)
-            if view is None:
-                dt = _DTYPES.get(t)
-                if dt is None:
-                    continue        # not an fxpipe event: the journal keeps it, stages skip it
-                view = views[t] = batch.view(dt)
-            e = view[i]
+        for i, e in typed_events(batch):
             ts = event_time(e)
             if ts > self.now_ns:
                 self.now_ns = ts

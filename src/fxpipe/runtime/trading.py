@@ -31,21 +31,18 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 import fxpipe.model.events as ev
 from fxpipe.oms.gateway import OrderGateway
 from fxpipe.oms.stage import OmsStage
 from fxpipe.ring import Ring, RingClosed, RingTimeout
 from fxpipe.runtime.desk import DeskSpec
 from fxpipe.runtime.layout import ProcessSpec
-from fxpipe.runtime.processor import hot_path
+from fxpipe.runtime.processor import hot_path, typed_events
 from fxpipe.stage import timer_event
 from fxpipe.stages.decision import DecisionStage
 
 log = logging.getLogger("fxpipe.runtime.trading")
 _T = ev.EventType
-_DTYPES = {int(t): ev.dtype_for(t) for t in ev.EventType}
 MAX_CASCADE = 10_000          # events one input may cause in one process before it is a loop
 _TO_DECISION = (int(_T.FILL), int(_T.ORDER_UPDATE), int(_T.POSITION_UPDATE), int(_T.RISK))
 _MD = (int(_T.QUOTE), int(_T.SESSION))
@@ -53,24 +50,6 @@ _MD = (int(_T.QUOTE), int(_T.SESSION))
 
 class CascadeError(RuntimeError):
     pass
-
-
-def typed_events(batch: np.ndarray):
-    """Each slot of a raw batch as a record of its own event type (zero-copy views)."""
-    n = len(batch)
-    if not n:
-        return
-    types = batch.view(np.uint8).reshape(n, -1)[:, :2].copy().view("<u2").ravel()
-    views: dict[int, np.ndarray] = {}
-    for i in range(n):
-        t = int(types[i])
-        view = views.get(t)
-        if view is None:
-            dt = _DTYPES.get(t)
-            if dt is None:
-                continue
-            view = views[t] = batch.view(dt)
-        yield view[i]
 
 
 class _Gateway(OrderGateway):
@@ -182,7 +161,7 @@ class TradingWorker:
                 if not self.consumers and not self.sources and self.gateway is None:
                     raise
                 continue
-            for e in typed_events(batch):
+            for _, e in typed_events(batch):
                 self._handle(e, ring)
                 moved += 1
             c.release()

@@ -14,8 +14,7 @@ import numpy as np
 
 from fxpipe.ring import Ring, RingClosed, RingTimeout
 from fxpipe.runtime.layout import Layout, ProcessSpec
-from fxpipe.runtime.processor import hot_path
-from fxpipe.runtime.trading import typed_events
+from fxpipe.runtime.processor import hot_path, typed_events
 from fxpipe.stages.journal_stage import JournalStage
 
 
@@ -50,7 +49,7 @@ def journal_body(directory: str, fsync: str = "every:/100ms", max_batch: int = 1
                             continue
                         stage.on_batch(batch)
                         if ops is not None:
-                            ops.on_batch(typed_events(batch))
+                            ops.on_batch(e for _, e in typed_events(batch))
                         consumers[r].release()
                         moved += len(batch)
                     stage.journal.maybe_sync()
