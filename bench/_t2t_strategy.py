@@ -1,7 +1,8 @@
 """The tick-to-trade benchmark's strategy: an IOC on every `every`-th quote of one instrument,
 at that quote's own price (buy at the ask, then sell at the bid, alternating, so the position
-stays within one order of flat). The harness makes every quote's prices unique, so an order's
-price names the quote that caused it."""
+stays within one order of flat), at most `max_orders` in all (None: no limit). The harness makes
+every quote's prices unique, so an order's price names the quote that caused it. The runtime's
+live tests trade with it too."""
 from __future__ import annotations
 
 import fxpipe.model.events as ev
@@ -9,10 +10,12 @@ from fxpipe.strategy import Quote, Strategy
 
 
 class EveryNthQuote(Strategy):
-    def __init__(self, every: int = 10, instrument_id: int = 1, venue_id: int = 1, size_e2: int = 100_000_00):
+    def __init__(self, every: int = 10, instrument_id: int = 1, venue_id: int = 1, size_e2: int = 100_000_00,
+                 max_orders: int | None = None):
         if every < 1:
             raise ValueError(f"every must be >= 1, got {every}")
         self.every, self.instrument_id, self.venue_id, self.size_e2 = every, instrument_id, venue_id, size_e2
+        self.max_orders = max_orders
         self.seen = 0
         self.sent = 0
 
@@ -20,7 +23,7 @@ class EveryNthQuote(Strategy):
         if q.instrument_id != self.instrument_id or q.venue_id != self.venue_id:
             return
         self.seen += 1
-        if self.seen % self.every:
+        if self.seen % self.every or (self.max_orders is not None and self.sent >= self.max_orders):
             return
         buy = not self.sent & 1
         px = q.ask_px_e8 if buy else q.bid_px_e8

@@ -22,7 +22,7 @@ from tests.runtime.desk_harness import ECN, DeskVenue, desk, layout, prefix
 
 
 def taker(every=4, max_orders=1000):
-    return {"strategy": "tests.runtime.desk_strategies:Taker", "strategy_id": 1, "venue_id": ECN,
+    return {"strategy": "bench._t2t_strategy:EveryNthQuote", "strategy_id": 1, "venue_id": ECN,
             "params": {"every": every, "max_orders": max_orders}}
 
 

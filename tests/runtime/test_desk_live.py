@@ -20,7 +20,7 @@ from tests.runtime.desk_harness import (
     prefix,
 )
 
-TAKER = {"strategy": "tests.runtime.desk_strategies:Taker", "strategy_id": 1, "venue_id": ECN,
+TAKER = {"strategy": "bench._t2t_strategy:EveryNthQuote", "strategy_id": 1, "venue_id": ECN,
          "params": {"every": 5, "max_orders": 12}}
 
 

@@ -41,7 +41,7 @@ def new_orders_after_control(oms_dir) -> tuple[bool, int]:
 
 def test_status_ctl_and_metrics_against_a_running_desk(tmp_path):
     v = DeskVenue(tmp_path / "venue")
-    d = desk(tmp_path, v, [{"strategy": "tests.runtime.desk_strategies:Taker", "strategy_id": 1,
+    d = desk(tmp_path, v, [{"strategy": "bench._t2t_strategy:EveryNthQuote", "strategy_id": 1,
                             "venue_id": ECN, "params": {"every": 3, "max_orders": 10_000}}])
     p = prefix()
     got: dict = {}

@@ -15,7 +15,7 @@ from tests.runtime.desk_harness import ECN, DeskVenue, desk, layout, prefix
 
 def test_questdb_down_then_back_loses_and_doubles_nothing_while_trading_goes_on(tmp_path):
     v = DeskVenue(tmp_path / "venue")
-    d = desk(tmp_path, v, [{"strategy": "tests.runtime.desk_strategies:Taker", "strategy_id": 1,
+    d = desk(tmp_path, v, [{"strategy": "bench._t2t_strategy:EveryNthQuote", "strategy_id": 1,
                             "venue_id": ECN, "params": {"every": 4, "max_orders": 10_000}}])
     rx = IlpReceiver()
     state: dict = {}
