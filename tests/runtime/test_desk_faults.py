@@ -55,35 +55,52 @@ def check_venue_agrees(tmp_path, d, summary):
     return news
 
 
-@pytest.mark.parametrize("victim", ["feed", "decision", "oms", "journal"])
-def test_kill_9_of_a_worker_while_trading_is_recovered_without_a_lost_or_doubled_order(tmp_path, victim):
-    v = DeskVenue(tmp_path / "venue")
-    d = desk(tmp_path, v, [taker()])
-    alarms: list[str] = []
-    state = {"killed": False, "after": 0}
+def trade_through(kind: str, d, fault, *, alarms: list[str] | None = None, first: int = 4, after: int = 4,
+                  what: str = "orders after the fault", **kw):
+    """Runs the desk in layout `kind`; once `first` orders have gone out, `fault(supervisor)` (in
+    a thread of the test), then until `after` more have gone out. Returns (summary, the number
+    of orders out after the fault, whether the fault ran)."""
+    state = {"faulted": False, "after": 0, "done": False}
 
-    def chaos(sup):
+    def on_started(sup):
         def go():
             try:
-                wait_until(lambda: requests_in(d.journal_dir) >= 4, 60, "the first orders")
-                pid = sup.workers[victim].proc.pid
-                os.kill(pid, signal.SIGKILL)
-                state["killed"] = True
-                wait_until(lambda: sup.workers[victim].proc.pid != pid and sup.workers[victim].proc.is_alive(),
-                           30, f"{victim} restarted")
+                wait_until(lambda: requests_in(d.journal_dir) >= first, 60, "the first orders")
+                fault(sup)
+                state["faulted"] = True
                 before = requests_in(d.journal_dir)
-                wait_until(lambda: requests_in(d.journal_dir) >= before + 4, 60, "orders after the restart")
+                wait_until(lambda: requests_in(d.journal_dir) >= before + after, 60, what)
                 state["after"] = requests_in(d.journal_dir) - before
             finally:
                 state["done"] = True
         threading.Thread(target=go, daemon=True).start()
 
+    summary = run_desk(layout(kind), d, prefix=prefix(), duration_s=150, on_started=on_started,
+                       until=lambda: state["done"], alarm=alarms.append if alarms is not None else lambda t: None,
+                       **kw)
+    return summary, state["after"], state["faulted"]
+
+
+def kill_9_and_wait_for_restart(worker: str):
+    def fault(sup):
+        pid = sup.workers[worker].proc.pid
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: sup.workers[worker].proc.pid != pid and sup.workers[worker].proc.is_alive(),
+                   30, f"{worker} restarted")
+    return fault
+
+
+@pytest.mark.parametrize("victim", ["feed", "decision", "oms", "journal"])
+def test_kill_9_of_a_worker_while_trading_is_recovered_without_a_lost_or_doubled_order(tmp_path, victim):
+    v = DeskVenue(tmp_path / "venue")
+    d = desk(tmp_path, v, [taker()])
+    alarms: list[str] = []
     try:
-        summary = run_desk(layout("compact"), d, prefix=prefix(), duration_s=120, on_started=chaos,
-                           until=lambda: state.get("done", False), alarm=alarms.append)
+        summary, after, killed = trade_through("compact", d, kill_9_and_wait_for_restart(victim), alarms=alarms,
+                                               what="orders after the restart")
     finally:
         v.stop()
-    assert state["killed"] and state["after"] >= 4, (state, alarms)
+    assert killed and after >= 4, (after, alarms)
     assert any(f"worker {victim}" in a and "restarting" in a for a in alarms), alarms
     news = check_venue_agrees(tmp_path, d, summary)
     assert len(news) >= 8
@@ -93,26 +110,12 @@ def test_kill_9_of_the_fused_trader_restarts_feed_decision_and_oms_together(tmp_
     v = DeskVenue(tmp_path / "venue")
     d = desk(tmp_path, v, [taker()])
     alarms: list[str] = []
-    state: dict = {}
-
-    def chaos(sup):
-        def go():
-            try:
-                wait_until(lambda: requests_in(d.journal_dir) >= 4, 60, "the first orders")
-                pid = sup.workers["trader"].proc.pid
-                os.kill(pid, signal.SIGKILL)
-                wait_until(lambda: sup.workers["trader"].proc.pid != pid, 30, "trader restarted")
-                before = requests_in(d.journal_dir)
-                wait_until(lambda: requests_in(d.journal_dir) >= before + 4, 60, "orders after the restart")
-            finally:
-                state["done"] = True
-        threading.Thread(target=go, daemon=True).start()
-
     try:
-        summary = run_desk(layout("fused"), d, prefix=prefix(), duration_s=120, on_started=chaos,
-                           until=lambda: state.get("done", False), alarm=alarms.append)
+        summary, after, killed = trade_through("fused", d, kill_9_and_wait_for_restart("trader"), alarms=alarms,
+                                               what="orders after the restart")
     finally:
         v.stop()
+    assert killed and after >= 4, (after, alarms)
     assert any("worker trader" in a and "replays its journal" in a for a in alarms), alarms
     check_venue_agrees(tmp_path, d, summary)
 
@@ -120,24 +123,12 @@ def test_kill_9_of_the_fused_trader_restarts_feed_decision_and_oms_together(tmp_
 def test_venue_dropping_the_order_session_is_seen_reconciled_and_trading_resumes(tmp_path):
     v = DeskVenue(tmp_path / "venue")
     d = desk(tmp_path, v, [taker()])
-    state: dict = {}
-
-    def chaos(sup):
-        def go():
-            try:
-                wait_until(lambda: requests_in(d.journal_dir) >= 4, 60, "the first orders")
-                v.fault("drop session=FXPIPE venue=ecn")
-                before = requests_in(d.journal_dir)
-                wait_until(lambda: requests_in(d.journal_dir) >= before + 4, 60, "orders after the reconnect")
-            finally:
-                state["done"] = True
-        threading.Thread(target=go, daemon=True).start()
-
     try:
-        summary = run_desk(layout("fused"), d, prefix=prefix(), duration_s=120, on_started=chaos,
-                           until=lambda: state.get("done", False))
+        summary, after, dropped = trade_through("fused", d, lambda sup: v.fault("drop session=FXPIPE venue=ecn"),
+                                                what="orders after the reconnect")
     finally:
         v.stop()
+    assert dropped and after >= 4
     from fxpipe.journal import JournalReader
 
     states = []
@@ -158,31 +149,21 @@ def test_a_stopped_consumer_is_alarmed_and_the_desk_catches_up_when_it_resumes(t
     v = DeskVenue(tmp_path / "venue", rate=2000)
     d = desk(tmp_path, v, [taker(every=50)])
     alarms: list[str] = []
-    state: dict = {}
 
-    def chaos(sup):
-        def go():
-            try:
-                wait_until(lambda: requests_in(d.journal_dir) >= 1, 60, "the first order")
-                pid = sup.workers["journal"].proc.pid
-                os.kill(pid, signal.SIGSTOP)
-                try:
-                    wait_until(lambda: any("has not moved" in a for a in alarms), 30, "the stall alarm")
-                finally:
-                    os.kill(pid, signal.SIGCONT)
-                state["alarmed"] = True
-                before = requests_in(d.journal_dir)
-                wait_until(lambda: requests_in(d.journal_dir) > before, 60, "the journal catching up")
-            finally:
-                state["done"] = True
-        threading.Thread(target=go, daemon=True).start()
+    def stall_the_journal(sup):
+        pid = sup.workers["journal"].proc.pid
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            wait_until(lambda: any("has not moved" in a for a in alarms), 30, "the stall alarm")
+        finally:
+            os.kill(pid, signal.SIGCONT)
 
     try:
-        summary = run_desk(layout("fused"), d, prefix=prefix(), duration_s=150, on_started=chaos,
-                           until=lambda: state.get("done", False), alarm=alarms.append, stall_s=1.0)
+        summary, after, alarmed = trade_through("fused", d, stall_the_journal, alarms=alarms, first=1, after=1,
+                                                what="the journal catching up", stall_s=1.0)
     finally:
         v.stop()
-    assert state.get("alarmed"), alarms
+    assert alarmed and after >= 1, alarms
     assert not any("exited" in a for a in alarms), alarms
     check_venue_agrees(tmp_path, d, summary)
 
