@@ -117,13 +117,10 @@ class OrderGateway(Application):
         self.sessions: dict[int, Any] = {}
         self._venue_of: dict[int, int] = {}
         for v in venues:
-            cfg = SessionConfig(name=f"{v.sender_comp_id}-{v.target_comp_id}", role="initiator",
-                                sender_comp_id=v.sender_comp_id, target_comp_id=v.target_comp_id,
-                                host=v.host, port=v.port, heartbeat_s=v.heartbeat_s,
-                                store_dir=str(Path(state_dir) / "fix-store"),
-                                log_dir=str(Path(state_dir) / "fix-log"), fsync=session_fsync,
-                                reset_on_logon=reset_on_logon, reconnect_min_s=reconnect_min_s,
-                                reconnect_max_s=reconnect_max_s)
+            cfg = SessionConfig.initiator(v.sender_comp_id, v.target_comp_id, v.host, v.port, state_dir,
+                                          heartbeat_s=v.heartbeat_s, fsync=session_fsync,
+                                          reset_on_logon=reset_on_logon, reconnect_min_s=reconnect_min_s,
+                                          reconnect_max_s=reconnect_max_s)
             s = self.engine.add_session(cfg, self)
             self.sessions[v.venue_id] = s
             self._venue_of[id(s)] = v.venue_id

@@ -119,14 +119,11 @@ class FixFeedSource(Application):
         self.engine = Engine()
         for v in self.venues.values():
             lk = v.link
-            cfg = SessionConfig(name=f"{lk.sender_comp_id}-{lk.target_comp_id}", role="initiator",
-                                sender_comp_id=lk.sender_comp_id, target_comp_id=lk.target_comp_id,
-                                host=lk.host, port=lk.port, heartbeat_s=lk.heartbeat_s,
-                                store_dir=str(Path(state_dir) / "fix-store"),
-                                log_dir=str(Path(state_dir) / "fix-log"), fsync=fsync,
-                                # market data is re-requested, never resent from an earlier logon
-                                reset_on_logon=True, reconnect_min_s=reconnect_min_s,
-                                reconnect_max_s=reconnect_max_s)
+            cfg = SessionConfig.initiator(lk.sender_comp_id, lk.target_comp_id, lk.host, lk.port, state_dir,
+                                          heartbeat_s=lk.heartbeat_s, fsync=fsync,
+                                          # market data is re-requested, never resent from an earlier logon
+                                          reset_on_logon=True, reconnect_min_s=reconnect_min_s,
+                                          reconnect_max_s=reconnect_max_s)
             v.session = self.engine.add_session(cfg, self)
             self._by_session[id(v.session)] = v
         self.engine.start()

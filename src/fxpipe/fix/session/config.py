@@ -68,6 +68,15 @@ class SessionConfig:
     def is_initiator(self) -> bool:
         return self.role == "initiator"
 
+    @classmethod
+    def initiator(cls, sender_comp_id: str, target_comp_id: str, host: str, port: int, state_dir: str | Path,
+                  **kw) -> SessionConfig:
+        """An initiator session named SENDER-TARGET, its store and message log under
+        state_dir/fix-store and state_dir/fix-log (the order gateway's and the feed's way)."""
+        return cls(name=f"{sender_comp_id}-{target_comp_id}", role="initiator", sender_comp_id=sender_comp_id,
+                   target_comp_id=target_comp_id, host=host, port=port,
+                   store_dir=str(Path(state_dir) / "fix-store"), log_dir=str(Path(state_dir) / "fix-log"), **kw)
+
 
 _TYPES = {
     "name": str, "role": str, "sender_comp_id": str, "target_comp_id": str, "host": str, "port": int,
