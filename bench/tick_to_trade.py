@@ -48,6 +48,7 @@ from bench._t2t_feed import (  # noqa: E402
     make_publisher,
     price_index,
 )
+from bench._t2t_floor import Floor  # noqa: E402
 from bench._t2t_journal import read_desk, stamps_of  # noqa: E402
 from bench._t2t_plot import plot_layout  # noqa: E402
 from bench._t2t_venue import free_udp_port, make_venue, parse_cost_ns  # noqa: E402
@@ -83,6 +84,7 @@ def extra_args(p) -> None:
     p.add_argument("--burst-seconds", type=float, help="the throughput burst (default 5; quick 2)")
     p.add_argument("--every", type=int, default=10, help="the strategy orders on every Nth quote")
     p.add_argument("--no-peer", action="store_true", help="skip NautilusTrader")
+    p.add_argument("--no-floor", action="store_true", help="skip the floor (the harness and wire with an echo)")
     p.add_argument("--oms-fsync", help="the oms write-ahead journal's fsync policy (default: the desk's)")
 
 
@@ -436,6 +438,8 @@ def main(argv=None) -> int:
         path = str(Path(args.plot).with_name(f"tick_to_trade-{name}.png"))
         if plot_layout(path, name, series):
             extra["plots"][name] = path
+    if not args.no_floor:
+        floor_rows(res, host, rates, seconds, args.every)
     sample = next((r["sample"] for r in runs.values() if r["sample"]), [])
     costs = parse_cost_ns(sample) if sample else []
     if len(costs):
@@ -456,9 +460,38 @@ def main(argv=None) -> int:
     return 0
 
 
+def floor_rows(res: Results, host: HostCores, rates, seconds: float, every: int) -> None:
+    """The same harness and wire with an echo in place of the desk (bench/_t2t_floor.py), on the
+    cores the fused layout uses: the trader's for the echo, the journal's for the harness."""
+    layout = load("fused", host)
+    base = os.sched_getaffinity(0)
+    pin(layout.process_of("journal").core)
+    floor = Floor(layout.process_of("feed").core, every)
+    try:
+        floor.run(rates[0], min(1.0, seconds))                  # warm
+        for rate in rates:
+            ph = floor.run(rate, seconds)
+            key = f"t2t_floor_{label(rate)}"
+            res.add("floor", f"{key}_echoed", "count", len(ph["recv"]))
+            for what, start in (("", ph["sent"]), ("_corrected", ph["due"])):
+                v = ph["recv"] - start
+                if not len(v):
+                    continue
+                hist = histogram_from_ns(np.maximum(v, 1))
+                for lab, q in (("p50", 50.0), ("p99", 99.0), ("p99.9", 99.9)):
+                    res.add("floor", f"{key}{what}_{lab}", "us", round(hist.get_value_at_percentile(q) / 1e3, 2))
+    finally:
+        floor.close()
+        os.sched_setaffinity(0, base)
+
+
 def targets(res: Results, rates) -> None:
     p50 = res.value("fxpipe", "t2t_fused_10k_p50")
     p99c = res.value("fxpipe", "t2t_fused_10k_corrected_p99")
+    floor50 = res.value("floor", "t2t_floor_10k_p50")
+    if isinstance(p50, float) and isinstance(floor50, float) and floor50 > 0:
+        res.add("ratio", "fused 10k tick-to-trade p50 / the floor's p50 (harness and wire, no desk)", "x",
+                round(p50 / floor50, 2))
     if isinstance(p50, float) and isinstance(p99c, float):
         res.add("target", "fused 10k p50 <= 20 us", "text", f"{'met' if p50 <= 20 else 'missed'} ({p50} us)")
         res.add("target", "fused 10k corrected p99 <= 3x p50", "text",

@@ -492,6 +492,18 @@ C_LAYOUTS = {EventType(t): (name, size, hdr_at, HEADER_FIELDS + tuple(body))
 HEADER_DTYPE = _dtype(HEADER_FIELDS)
 _DTYPES = {t: _dtype(layout[3]) for t, layout in C_LAYOUTS.items()}
 C_UNION_SIZE = sizeof(Event)
+# The same, keyed by the plain int (an EventType hashes and compares as its int), and back from
+# a dtype: the hot paths (a record made or read per event) look these up instead of building an
+# EventType or comparing dtypes one by one.
+_DTYPE_OF = {int(t): d for t, d in _DTYPES.items()}
+_TYPE_OF_DTYPE = {d: t for t, d in _DTYPES.items()}
+# A zeroed event of each type with its type set, as bytes: empty() copies it (numpy's own copy
+# of a structured record costs about ten times more).
+_ZEROED = {}
+for _t, _d in _DTYPES.items():
+    _z = np.zeros(1, dtype=_d)
+    _z["type"] = int(_t)
+    _ZEROED[int(_t)] = _z.tobytes()
 
 
 
@@ -499,6 +511,9 @@ C_UNION_SIZE = sizeof(Event)
 
 def dtype_for(event_type):
     """The numpy dtype of one event type (itemsize EVENT_SIZE, offsets from the C struct)."""
+    d = _DTYPE_OF.get(event_type) if type(event_type) is int or type(event_type) is EventType else None
+    if d is not None:
+        return d
     try:
         return _DTYPES[EventType(event_type)]
     except ValueError:
@@ -545,6 +560,10 @@ def view(buffer, event_type, *, bint check=True):
 
 def event_type_for_dtype(dt):
     """The EventType whose dtype (from dtype_for) dt is; ValueError for any other dtype."""
+    try:
+        return _TYPE_OF_DTYPE[dt]
+    except (KeyError, TypeError):
+        pass
     for t, d in _DTYPES.items():
         if d == dt:
             return t
@@ -570,15 +589,28 @@ def event_type_of(buffer, Py_ssize_t offset=0):
 
 def read(buffer, Py_ssize_t offset=0):
     """The single event at byte offset of buffer as a record of its own type (zero-copy)."""
+    cdef const unsigned char[::1] raw
+    cdef int t
+    if type(buffer) is bytes or type(buffer) is bytearray:
+        # the common case, on every hot path: the type from the bytes, one frombuffer
+        if 0 <= offset and offset + EVENT_SIZE <= len(buffer):
+            raw = buffer
+            t = raw[offset] | (raw[offset + 1] << 8)
+            d = _DTYPE_OF.get(t)
+            if d is not None:
+                return np.frombuffer(buffer, d, 1, offset)[0]
     t = event_type_of(buffer, offset)
     return _bytes_of(buffer)[offset:offset + EVENT_SIZE].view(_DTYPES[t])[0]
 
 
 def empty(event_type, Py_ssize_t count=1):
     """count zeroed events of event_type (pads zero, type set), ready to fill."""
-    arr = np.zeros(count, dtype=dtype_for(event_type))
-    arr["type"] = EventType(event_type)
-    return arr
+    z = _ZEROED.get(event_type) if type(event_type) is int or type(event_type) is EventType else None
+    if z is None:
+        z = _ZEROED[int(EventType(event_type))]
+    if count < 0:
+        raise ValueError(f"negative count {count}")
+    return np.frombuffer(bytearray(z * count), _DTYPE_OF[z[0] | z[1] << 8])
 
 
 def make(event_type, **fields):
@@ -588,9 +620,38 @@ def make(event_type, **fields):
     return rec
 
 
+def _int_rules():
+    """(type, field) -> (min, max, the enum's values or None, 0 allowed, flags field) of every
+    integer field: what check_value checks, ready to check without building anything."""
+    rules = {}
+    for t, d in _DTYPES.items():
+        for name in d.names:
+            fmt = d.fields[name][0]
+            if fmt.kind not in "iu":
+                continue
+            info = np.iinfo(fmt)
+            cls, optional = enum_for(t, name)
+            rules[(int(t), name)] = (int(info.min), int(info.max),
+                                     None if cls is None else frozenset(cls._value2member_map_),
+                                     optional, name == "flags")
+    return rules
+
+
+_INT_RULES = _int_rules()
+
+
 def check_value(event_type, str name, value):
     """value as it would be stored in field name of event_type; ValueError/TypeError/
     OverflowError saying what is wrong (unknown field, too long, out of range, not an enum)."""
+    tv = type(value)
+    if tv is int or (tv is not bool and isinstance(value, int)):
+        rule = _INT_RULES.get((event_type, name)) if type(event_type) is int or type(event_type) is EventType \
+            else None
+        if rule is not None:
+            v = int(value)
+            if rule[0] <= v <= rule[1] and (rule[2] is None or v in rule[2] or (rule[3] and v == 0)) \
+                    and not (rule[4] and v & ~FLAG_ALL):
+                return v
     t = EventType(event_type)
     dt = _DTYPES[t]
     if name not in dt.names:

@@ -22,6 +22,7 @@ from fxpipe.model.events cimport (
     EVT_ORDER_UPDATE,
     EVT_PNL,
     EVT_POSITION_UPDATE,
+    EVT_QUOTE,
     EVT_RISK,
     EXEC_TRANS_CANCEL,
     EXEC_TRANS_CORRECT,
@@ -41,6 +42,7 @@ from fxpipe.model.events cimport (
     POS_FILL,
     PnlEvent,
     PositionUpdate,
+    Quote,
     REPORT_EXECUTION,
     RiskEvent,
 )
@@ -133,8 +135,12 @@ cdef class StageCore:
     cdef list timers
     cdef Event held
     cdef readonly bint has_held
+    # quotes in C: set by the stage when a mark only moves positions and risk (no routing, the
+    # marks' PositionUpdates on the timer): the instruments marked go into this set
+    cdef set marked
 
     def __init__(self, stage, OrderBook book, PositionEngine positions, RiskEngine risk, list timers):
+        self.marked = None
         self.stage = stage
         self.view = book
         self.b = &book.b
@@ -196,7 +202,25 @@ cdef class StageCore:
             return self.report(&e.update, NULL)
         if t == EVT_ORDER_INTENT and e.hdr.venue_id != 0:
             return self.intent(&e.intent)
+        if t == EVT_QUOTE and self.marked is not None:
+            return self.quote(&e.quote)
         return None
+
+    def quotes_in_c(self, set marked):
+        """Marks go through C from now on; the instruments they move are added to `marked`
+        (the book stage's set of marks that owe a PositionUpdate at the next timer)."""
+        self.marked = marked
+
+    cdef object quote(self, const Quote* q):
+        # as BookStage._on_quote with marks on the timer: positions take the mark, then risk
+        # (its loss limit), and only what risk made goes back through the stage's Python
+        if not self.pe.apply_quote(q):
+            return []
+        self.marked.add(q.hdr.instrument_id)
+        if self.risk.on_mark(q.hdr.instrument_id,
+                             q.hdr.ts_receive_ns if q.hdr.ts_receive_ns else q.hdr.ts_venue_ns) == 0:
+            return []
+        return self.stage._intents_through_book(self.risk.outbox_records())
 
     cdef object intent(self, OrderIntent* it):
         cdef IntentOutcome io

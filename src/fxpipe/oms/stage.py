@@ -131,6 +131,8 @@ class OmsStage:
             pips = {i.id: int(i.pip_size_e8) for i in refdata.instruments.values()}
             self.router = Router(rc, lambda i: pips.get(i, 0))
             self._config["routing"] = rc.to_dict()
+        if self.router is None and self.numbers.mark_on_timer:
+            self._core.quotes_in_c(self.numbers._marked)
 
     @classmethod
     def from_config(cls, config: bytes) -> OmsStage:

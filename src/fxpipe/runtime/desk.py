@@ -63,7 +63,8 @@ class DeskSpec:
     request_timeout_ms: int = 3000
     journal_fsync: str = "every:/100ms"
     # the oms's write-ahead journal: no sync inside an append (an order would wait for the disk);
-    # a thread makes it durable every `oms_sync_ms` instead (fxpipe.journal.background)
+    # the journal process makes it durable every `oms_sync_ms` instead, from its own core
+    # (fxpipe.journal.background, run by runtime.workers.journal_body)
     oms_fsync: str = "never"
     oms_sync_ms: int = 10
     session_fsync: str = "never"

@@ -20,10 +20,24 @@ from fxpipe.stages.journal_stage import JournalStage
 
 def journal_body(directory: str, fsync: str = "every:/100ms", max_batch: int = 1024,
                  poll_s: float = 0.005, ops_prefix: str | None = None,
-                 refdata_text: str = "") -> Callable[[ProcessSpec, dict[str, str], Callable[[], bool]], None]:
+                 refdata_text: str = "", sync_dirs: tuple[tuple[str, float], ...] = ()
+                 ) -> Callable[[ProcessSpec, dict[str, str], Callable[[], bool]], None]:
     """ops_prefix: also host the operations view (fxpipe.ops) over every batch the journal
-    takes, published as the "ops" status section of that prefix (`fxpipe status`, `ctl`)."""
+    takes, published as the "ops" status section of that prefix (`fxpipe status`, `ctl`).
+    sync_dirs: (journal directory, period s) of other processes' journals this process makes
+    durable (fxpipe.journal.background): the oms's write-ahead journal is written through a
+    shared mapping, so an fsync from here covers it, and its writer never pays for one."""
     def body(spec: ProcessSpec, names: dict[str, str], stop: Callable[[], bool]) -> None:
+        from fxpipe.journal.background import BackgroundSync
+
+        syncs = [BackgroundSync(d, period).start() for d, period in sync_dirs]
+        try:
+            _journal_loop(spec, names, stop)
+        finally:
+            for s in syncs:
+                s.stop()
+
+    def _journal_loop(spec: ProcessSpec, names: dict[str, str], stop: Callable[[], bool]) -> None:
         ops = None
         if ops_prefix is not None:
             from fxpipe.model.refdata import parse_refdata
@@ -107,7 +121,8 @@ def _overlap(rows, tail: list[bytes]) -> int:
 def desk_body(desk, layout: Layout, prefix: str | None = None
               ) -> Callable[[ProcessSpec, dict[str, str], Callable[[], bool]], None]:
     journal = journal_body(str(desk.journal_dir), fsync=desk.journal_fsync, ops_prefix=prefix,
-                           refdata_text=desk.refdata_text)
+                           refdata_text=desk.refdata_text,
+                           sync_dirs=((str(desk.oms_dir), desk.oms_sync_ms / 1000),) if desk.oms_sync_ms > 0 else ())
 
     def body(spec: ProcessSpec, names: dict[str, str], stop: Callable[[], bool]) -> None:
         if "journal" in spec.stages:

@@ -88,7 +88,8 @@ class BookStage:
             seq = int(event["sequence"])
             out = []
             if self._marked:
-                marked, self._marked = sorted(self._marked), set()
+                marked = sorted(self._marked)
+                self._marked.clear()        # the same set: the oms's C path adds to it
                 out = [self.positions.position_event(s, instr, ev.PositionReason.MARK, seq)
                        for instr in marked for s in self.positions.books_of(instr)]
             return out + self.positions.pnl_events(None, seq)

@@ -25,6 +25,7 @@ import struct
 import numpy as np
 
 import fxpipe.model.events as ev
+from fxpipe.model.packing import packer
 from fxpipe.stage import event_time, register_stage, timer_event
 from fxpipe.stages.market_state import DEFAULT_STALE_AFTER_NS, MarketStateStage
 from fxpipe.strategy import Fill, OrderUpdate, Quote, StrategyContext, load_strategy
@@ -32,9 +33,10 @@ from fxpipe.strategy import Fill, OrderUpdate, Quote, StrategyContext, load_stra
 NAME = "decision"
 _Q = ev.dtype_for(ev.EventType.QUOTE).names
 assert _Q is not None
-(_FLAGS, _LEVEL, _RECV, _VENUE, _VENUE_ID, _INSTR, _BID, _BQ, _ASK, _AQ, _SEQ) = (
-    _Q.index(n) for n in ("flags", "level", "ts_receive_ns", "ts_venue_ns", "venue_id", "instrument_id",
-                          "bid_px_e8", "bid_qty_e2", "ask_px_e8", "ask_qty_e2", "sequence"))
+(_FLAGS, _LEVEL, _RECV, _VENUE, _DECODE, _VENUE_ID, _INSTR, _BID, _BQ, _ASK, _AQ, _SEQ) = (
+    _Q.index(n) for n in ("flags", "level", "ts_receive_ns", "ts_venue_ns", "ts_decode_ns", "venue_id",
+                          "instrument_id", "bid_px_e8", "bid_qty_e2", "ask_px_e8", "ask_qty_e2", "sequence"))
+_HOPS = packer(ev.EventType.QUOTE, ("ts_venue_ns", "ts_receive_ns", "ts_decode_ns"))   # any type: header
 _SYNTHETIC = int(ev.EventFlag.SYNTHETIC)
 _PAUSE_RESUME = (int(ev.ControlCommand.PAUSE), int(ev.ControlCommand.RESUME))
 
@@ -86,14 +88,16 @@ class DecisionStage:
             f = event.item()
             if f[_FLAGS] & _SYNTHETIC or f[_LEVEL]:
                 return out
-            self.market.apply(event)
+            self.market.apply_quote(f)
             now = f[_RECV] or f[_VENUE]
             q = Quote(f[_VENUE_ID], f[_INSTR], f[_BID], f[_BQ], f[_ASK], f[_AQ], now, f[_SEQ])
+            hops = (f[_VENUE], f[_RECV], f[_DECODE])
             for ctx, strat in self.hosted:
                 if ctx.strategy_id not in self.paused:
-                    self._run(ctx, strat, "on_quote", q, now, q.seq, event, out)
+                    self._run(ctx, strat, "on_quote", q, now, q.seq, hops, out)
             return out
         now = event_time(event)
+        hops = _HOPS.unpack_from(event.tobytes())
         if t == ev.EventType.FILL:
             hit = self.by_id.get(int(event["strategy_id"]))
             if hit is not None:
@@ -102,7 +106,7 @@ class DecisionStage:
                             int(event["side"]), int(event["last_qty_e2"]), int(event["last_px_e8"]),
                             int(event["exec_trans_type"]), now)
                 self._apply_fill(ctx, fill)
-                self._run(ctx, strat, "on_fill", fill, now, int(event["sequence"]), event, out)
+                self._run(ctx, strat, "on_fill", fill, now, int(event["sequence"]), hops, out)
         elif t == ev.EventType.ORDER_UPDATE:
             hit = self.by_id.get(int(event["strategy_id"]))
             if hit is not None:
@@ -111,7 +115,7 @@ class DecisionStage:
                                 int(event["exec_type"]), int(event["cum_qty_e2"]), int(event["leaves_qty_e2"]),
                                 int(event["reject_reason"]), now)
                 self._apply_update(ctx, u, _refused(event))
-                self._run(ctx, strat, "on_order_update", u, now, int(event["sequence"]), event, out)
+                self._run(ctx, strat, "on_order_update", u, now, int(event["sequence"]), hops, out)
                 self._forget_done(ctx)
         elif t == ev.EventType.RISK and int(event["action"]) == ev.RiskAction.REJECT_ORDER:
             # pre-trade risk refused an intent: the order never left, the strategy must know
@@ -122,7 +126,7 @@ class DecisionStage:
                 u = OrderUpdate(o.cl_ord_id, o.orig_cl_ord_id, int(ev.OrdStatus.REJECTED), int(ev.ExecType.REJECTED),
                                 o.cum_qty_e2, 0, 0, now)
                 self._apply_update(ctx, u, True)
-                self._run(ctx, strat, "on_order_update", u, now, int(event["sequence"]), event, out)
+                self._run(ctx, strat, "on_order_update", u, now, int(event["sequence"]), hops, out)
                 self._forget_done(ctx)
         elif t == ev.EventType.POSITION_UPDATE:
             hit = self.by_id.get(int(event["strategy_id"]))
@@ -134,7 +138,7 @@ class DecisionStage:
             self.market.apply(event)
             for ctx, strat in self.hosted:
                 if ctx.strategy_id not in self.paused:
-                    self._run(ctx, strat, "on_timer", now, now, 0, event, out)
+                    self._run(ctx, strat, "on_timer", now, now, 0, hops, out)
         elif t == ev.EventType.CONTROL and int(event["command"]) in _PAUSE_RESUME:
             out.extend(self._pause_resume(event, seq or int(event["sequence"]), now))
         return out
@@ -156,18 +160,20 @@ class DecisionStage:
             out.append(ev.make(ev.EventType.RISK, action=action, strategy_id=target, **answer))
         return out
 
-    def _run(self, ctx: StrategyContext, strat, method: str, arg, now: int, trigger: int, cause: np.void,
-             out: list[np.void]) -> None:
+    def _run(self, ctx: StrategyContext, strat, method: str, arg, now: int, trigger: int,
+             hops: tuple[int, int, int], out: list[np.void]) -> None:
         if ctx.strategy_id in self.stopped:
             return
-        ctx.now_ns, ctx.trigger_seq = now, trigger
-        if not self._call(ctx, strat, method, arg):
+        # the trigger's hop stamps go on its intents: tick-to-trade carries through the strategy
+        ctx.now_ns, ctx.trigger_seq, ctx.hops = now, trigger, hops
+        try:
+            ok = self._call(ctx, strat, method, arg)
+        finally:
+            ctx.hops = None
+        if not ok:
             out.extend(self._stop(ctx, now))
             return
-        for it in ctx.take():
-            for hop in ("ts_venue_ns", "ts_receive_ns", "ts_decode_ns"):
-                it[hop] = cause[hop]     # the trigger's hop stamps: tick-to-trade carries through
-            out.append(it)
+        out.extend(ctx.take())
 
     def _call(self, ctx: StrategyContext, strat, method: str, arg) -> bool:
         try:

@@ -125,13 +125,7 @@ class MarketStateStage:
         decision stage) that reads composite() when it needs it."""
         t = int(event["type"])
         if t == ev.EventType.QUOTE:
-            f = event.item()
-            ts = f[_RECV] or f[_VENUE]
-            if ts > self.now_ns:
-                self.now_ns = ts
-            if f[_LEVEL] == 0:
-                self.books.setdefault(f[_INSTR], {})[f[_VENUE_ID]] = VenueQuote(
-                    f[_BID], f[_BQ], f[_ASK], f[_AQ], f[_COND] != _INDICATIVE, ts)
+            self.apply_quote(event.item())
             return
         ts = event_time(event)
         if ts > self.now_ns:
@@ -141,6 +135,15 @@ class MarketStateStage:
             venue = int(event["venue_id"])
             for book in self.books.values():
                 book.pop(venue, None)
+
+    def apply_quote(self, f: tuple) -> None:
+        """apply() of a Quote given as its record's item() tuple (a host that unpacked it already)."""
+        ts = f[_RECV] or f[_VENUE]
+        if ts > self.now_ns:
+            self.now_ns = ts
+        if f[_LEVEL] == 0:
+            self.books.setdefault(f[_INSTR], {})[f[_VENUE_ID]] = VenueQuote(
+                f[_BID], f[_BQ], f[_ASK], f[_AQ], f[_COND] != _INDICATIVE, ts)
 
     def on_timer(self, now_ns: int) -> list[np.void]:
         return self.on_event(timer_event(now_ns))
