@@ -23,7 +23,7 @@ _G = struct.Struct("<q")
 _STOP = -1
 
 
-def _echo(core: int, every: int, udp_port: "mp.sharedctypes.Synchronized", tcp_port: int) -> None:
+def _echo(core: int, every: int, udp_port: mp.sharedctypes.Synchronized, tcp_port: int) -> None:
     os.sched_setaffinity(0, {core})
     rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     rx.bind(("127.0.0.1", 0))

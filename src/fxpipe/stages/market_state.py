@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+from typing import Any
 from dataclasses import dataclass
 
 import numpy as np
@@ -136,7 +137,7 @@ class MarketStateStage:
             for book in self.books.values():
                 book.pop(venue, None)
 
-    def apply_quote(self, f: tuple) -> None:
+    def apply_quote(self, f: Any) -> None:
         """apply() of a Quote given as its record's item() tuple (a host that unpacked it already)."""
         ts = f[_RECV] or f[_VENUE]
         if ts > self.now_ns:
