@@ -26,6 +26,7 @@ Recovery of a restarted worker:
 from __future__ import annotations
 
 import logging
+import select
 import struct
 import time
 from collections import deque
@@ -38,6 +39,7 @@ from fxpipe.oms.gateway import OrderGateway
 from fxpipe.oms.stage import OmsStage
 from fxpipe.ring import Ring, RingClosed, RingTimeout
 from fxpipe.runtime.desk import DeskSpec
+from fxpipe.runtime.idle import spin_wait
 from fxpipe.runtime.layout import ProcessSpec
 from fxpipe.runtime.processor import hot_path, typed_events
 from fxpipe.stage import timer_event
@@ -46,6 +48,9 @@ from fxpipe.stages.decision import DecisionStage
 log = logging.getLogger("fxpipe.runtime.trading")
 _T = ev.EventType
 MAX_CASCADE = 10_000          # events one input may cause in one process before it is a loop
+# a spinning worker idles in C (spin_wait) at most this long before its loop runs again: the
+# bound on how late a timer (heartbeat, request deadline, strategy timer) can be, not a latency
+SPIN_BOUND_NS = 1_000_000
 _TO_DECISION = (int(_T.FILL), int(_T.ORDER_UPDATE), int(_T.POSITION_UPDATE), int(_T.RISK))
 _MD = (int(_T.QUOTE), int(_T.SESSION))
 # header fields read from an event's bytes (a numpy record field costs ~0.5 us on this path)
@@ -125,6 +130,7 @@ class TradingWorker:
             # (journal_body): a thread here would take the GIL and this core from the order path
         if "feed" in stages:
             self.sources = make_sources(desk, clock)
+        self._epoll = self._watch_sockets() if self.spin else None
 
     # ------------------------------------------------------------------ the loop
 
@@ -145,6 +151,8 @@ class TradingWorker:
                         next_gc = now + 1.0
                     if not self.spin:
                         self._idle()
+                    elif self._epoll is not None:
+                        spin_wait(self._epoll.fileno(), list(self.consumers.values()), SPIN_BOUND_NS)
         except RingClosed:
             pass
         finally:
@@ -178,6 +186,23 @@ class TradingWorker:
             moved += self._drain()
         self._timers()
         return moved
+
+    def _watch_sockets(self) -> select.epoll | None:
+        """One epoll set over every socket this process reads (each source's, and the order
+        sessions' own epoll set), for spin_wait: a spinning worker then idles in C, not in this
+        loop. None when a source cannot say its sockets (the loop spins in Python then)."""
+        fds: list[int] = []
+        for src in self.sources:
+            own = getattr(src, "fds", None)
+            if own is None:
+                return None
+            fds += own()
+        if self.gateway is not None:
+            fds.append(self.gateway.engine.sel.fileno())
+        ep = select.epoll()
+        for fd in fds:
+            ep.register(fd, select.EPOLLIN)
+        return ep
 
     def _idle(self) -> None:
         """Nothing moved: wait a little on whatever can wake us (never long: rings and sockets)."""
@@ -327,6 +352,9 @@ class TradingWorker:
                 src.close()
             except Exception:        # noqa: BLE001 - closing what is left
                 log.exception("closing a feed source")
+        if self._epoll is not None:
+            self._epoll.close()
+            self._epoll = None
         if self.gateway is not None:
             self.gateway.close()
             self.gateway = None

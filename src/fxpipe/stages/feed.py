@@ -90,6 +90,10 @@ class BinaryFeedSource:
         return ev.make(ev.EventType.SESSION, venue_id=self.venue_id, sequence=self.sequence,
                        session_kind=ev.SessionKind.MARKET_DATA, state=state, reason=reason, ts_receive_ns=now)
 
+    def fds(self) -> list[int]:
+        """The sockets poll() reads (for a worker that waits on them in one epoll set)."""
+        return [self.rx.sock.fileno(), self.rx.snap_sock.fileno()]
+
     def stats(self) -> dict:
         return self.rx.stats()
 

@@ -166,6 +166,10 @@ class FixFeedSource(Application):
                            "logged_on": bool(v.session.is_logged_on)}
         return {"events": self.sequence, "venues": venues}
 
+    def fds(self) -> list[int]:
+        """The sessions' epoll set: readable when any of their sockets is (see poll())."""
+        return [self.engine.sel.fileno()]
+
     def close(self) -> None:
         if self._closed:
             return

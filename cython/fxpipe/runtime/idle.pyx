@@ -1,0 +1,76 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""A spinning worker's idle wait, in C: until one of its sockets is readable, one of the rings it
+reads has an event for it, or a bound passes, without the GIL and without running Python.
+
+A worker that spins in its Python loop runs the whole loop (every source's poll, the order
+sessions' poll, each ring's read) tens of thousands of times between two quotes; each pass
+costs microseconds before a new datagram is even looked at, and it pushes the code and data of
+the quote → order path out of the core's caches, so the next quote runs that path cold. Here the
+idle core runs a few dozen bytes of C: one epoll_wait(0) over every socket (the order sessions'
+own epoll set is one of them) and a load of each ring's cursor per turn. The bound keeps the
+Python loop's timers (heartbeats, request deadlines, the strategies' timer) on time.
+"""
+from libc.stdint cimport int64_t
+from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
+
+from fxpipe.includes.atomic cimport fx_cpu_relax
+from fxpipe.ring.barrier cimport ConsumerC, consumer_available
+from fxpipe.ring.endpoints cimport Consumer
+
+
+cdef extern from "<sys/epoll.h>" nogil:
+    ctypedef union epoll_data_t:
+        int fd
+    cdef struct epoll_event:
+        unsigned int events
+        epoll_data_t data
+    int epoll_wait(int epfd, epoll_event* events, int maxevents, int timeout)
+
+
+cdef enum:
+    MAX_RINGS = 16
+    SOCKET_EVERY = 4        # ring cursors every turn, the sockets' epoll set every 4th
+
+
+cdef inline int64_t _now_ns() noexcept nogil:
+    cdef timespec ts
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return ts.tv_sec * 1000000000 + ts.tv_nsec
+
+
+def spin_wait(int epoll_fd, consumers, int64_t max_ns):
+    """Spin until the epoll set epoll_fd (-1: none) has an event, one of `consumers`
+    (fxpipe.ring Consumers, at most 16) has an event past its last release, or max_ns passed.
+    Returns 1 when something is ready, 0 when the bound passed first."""
+    cdef ConsumerC* cs[MAX_RINGS]
+    cdef int64_t want[MAX_RINGS]
+    cdef int n = 0, i, ready = 0
+    cdef unsigned int turn = 0
+    cdef epoll_event ev
+    cdef int64_t deadline
+    cdef Consumer c
+    for obj in consumers:
+        if n == MAX_RINGS:
+            raise ValueError(f"spin_wait watches at most {MAX_RINGS} rings")
+        c = <Consumer?>obj
+        cs[n] = &c.c
+        want[n] = c._next
+        n += 1
+    deadline = _now_ns() + max_ns
+    with nogil:
+        while not ready:
+            for i in range(n):
+                if consumer_available(cs[i], want[i]) >= want[i]:
+                    ready = 1
+                    break
+            if ready:
+                break
+            turn += 1
+            if epoll_fd >= 0 and turn % SOCKET_EVERY == 0:
+                if epoll_wait(epoll_fd, &ev, 1, 0) != 0:   # an event, or an error the loop will meet
+                    ready = 1
+                    break
+            if turn % 64 == 0 and _now_ns() >= deadline:
+                break
+            fx_cpu_relax()
+    return ready

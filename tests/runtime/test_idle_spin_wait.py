@@ -1,0 +1,71 @@
+"""spin_wait: a spinning worker's idle wait in C ends when a socket or a ring has something for
+it, and at its bound otherwise; it never reports a ring ready for events already released."""
+import select
+import socket
+
+import pytest
+
+from fxpipe.ring import Ring
+from fxpipe.runtime.idle import spin_wait
+
+
+@pytest.fixture
+def udp_epoll():
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.setblocking(False)
+    ep = select.epoll()
+    ep.register(rx.fileno(), select.EPOLLIN)
+    yield rx, ep
+    ep.close()
+    rx.close()
+
+
+def test_nothing_ready_returns_at_the_bound(udp_epoll):
+    _, ep = udp_epoll
+    assert spin_wait(ep.fileno(), [], 2_000_000) == 0
+    assert spin_wait(-1, [], 1_000_000) == 0
+
+
+def test_a_datagram_on_a_watched_socket_ends_the_wait(udp_epoll):
+    rx, ep = udp_epoll
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        tx.sendto(b"quote", rx.getsockname())
+        assert spin_wait(ep.fileno(), [], 5_000_000_000) == 1
+        assert rx.recv(64) == b"quote"
+        assert spin_wait(ep.fileno(), [], 1_000_000) == 0     # read: nothing waits any more
+    finally:
+        tx.close()
+
+
+def test_an_epoll_set_inside_the_watched_set_counts(udp_epoll):
+    """The order sessions' own epoll set is watched as one descriptor."""
+    rx, inner = udp_epoll
+    outer = select.epoll()
+    outer.register(inner.fileno(), select.EPOLLIN)
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        assert spin_wait(outer.fileno(), [], 1_000_000) == 0
+        tx.sendto(b"fill", rx.getsockname())
+        assert spin_wait(outer.fileno(), [], 5_000_000_000) == 1
+    finally:
+        tx.close()
+        outer.close()
+
+
+def test_an_unread_event_on_a_ring_ends_the_wait_and_a_released_one_does_not(ring_name):
+    with Ring.create(ring_name, consumers=["oms"]) as r:
+        c = r.consumer("oms")
+        p = r.producer()
+        assert spin_wait(-1, [c], 1_000_000) == 0
+        p.send(b"intent".ljust(64, b"\0"))
+        assert spin_wait(-1, [c], 5_000_000_000) == 1
+        c.read_batch(16, 0)
+        c.release()
+        assert spin_wait(-1, [c], 1_000_000) == 0
+
+
+def test_only_ring_consumers_are_taken():
+    with pytest.raises(TypeError):
+        spin_wait(-1, ["not a consumer"], 1_000)
