@@ -294,3 +294,25 @@ def test_half_written_records_after_kill_9(tmp_path):
         assert s.get(seq) == (b"%08d" % seq) * (1 + seq % 40)
     assert s.next_sender == n + 1
     s.close()
+
+
+def test_a_message_sent_before_its_index_entry_survives_a_kill_9(tmp_path):
+    """The outbox writes a message to the wire between the store's log write and its index
+    entry: a process killed in that window still has the message for a resend and never
+    reuses its number."""
+    code = textwrap.dedent(f"""
+        import os, signal
+        from fxpipe.fix.session.store import FileStore
+        s = FileStore({str(tmp_path / 'st')!r}); s.open(0)
+        for seq in (1, 2):
+            s.save_sent(seq, b"order-%d" % seq)
+        s.log_sent(3, b"order-3")            # on the wire now; the index entry never comes
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    p = subprocess.run([sys.executable, "-c", code], env=CHILD_ENV, timeout=30)
+    assert p.returncode == -signal.SIGKILL
+    s = FileStore(tmp_path / "st")
+    s.open(T0)
+    assert s.next_sender == 4
+    assert s.get_range(1, 3, 10) == [(1, b"order-1"), (2, b"order-2"), (3, b"order-3")]
+    s.close()

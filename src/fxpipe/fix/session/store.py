@@ -226,14 +226,25 @@ class FileStore:
 
     def save_sent(self, seq: int, raw: bytes) -> None:
         """Keep a message we send as seq; the next number to send becomes seq + 1."""
+        self.index_sent(seq, self.log_sent(seq, raw))
+
+    def log_sent(self, seq: int, raw: bytes) -> int:
+        """save_sent's first half, all a message needs before it goes out: it is in the log (one
+        write) and seq is used. Returns where it lies, for index_sent. A crash before the index
+        entry loses nothing: recovery's tail scan indexes the log past the slot's indexed_end."""
         if len(raw) > MAX_RECORD:
             raise StoreError(f"message of {len(raw)} bytes exceeds the store's {MAX_RECORD} byte record limit")
         offset = self._append(seq, raw, _FLAG_COMMITTED)
-        os.pwrite(self._idx_fd, _ENTRY.pack(offset + 1), (seq - 1) * _ENTRY.size)
-        self._wrote(self._idx_fd)
         if seq >= self.next_sender:
             self.next_sender = seq + 1
-        # The slot too: if the log is later found corrupt and cut, the number is still not reused.
+        return offset
+
+    def index_sent(self, seq: int, offset: int) -> None:
+        """save_sent's second half, after the message went out: its index entry (a resend
+        finds it) and the slot (if the log is later found corrupt and cut, the number is still
+        not reused)."""
+        os.pwrite(self._idx_fd, _ENTRY.pack(offset + 1), (seq - 1) * _ENTRY.size)
+        self._wrote(self._idx_fd)
         self._indexed()
 
     def get(self, seq: int) -> bytes | None:
