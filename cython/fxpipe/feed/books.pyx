@@ -296,13 +296,20 @@ cdef class FeedBooks:
         cdef InstrumentBook* b = &self.books[self._get(instrument_id)]
         return (b.bids[0].price_e8 if b.n_bids else 0, b.asks[0].price_e8 if b.n_asks else 0)
 
-    def quotes(self, uint32_t instrument_id, uint16_t venue_id, int64_t ts_receive_ns=0):
+    def quotes(self, uint32_t instrument_id, uint16_t venue_id, int64_t ts_receive_ns=0,
+               int64_t first_sequence=0, int64_t ts_decode_ns=0):
         """The instrument's ladder as fxpipe Quote events (numpy records of
-        fxpipe.model.events' Quote dtype), one per level, best first."""
+        fxpipe.model.events' Quote dtype), one per level, best first. first_sequence: number
+        them from it (0: leave 0); ts_decode_ns: their decode stamp."""
         self._get(instrument_id)
         arr = events.empty(events.EventType.QUOTE, MAX_LEVELS)
         cdef unsigned char[::1] raw = arr.view(np.uint8).reshape(-1)
-        cdef int n = self.write_quotes(instrument_id, venue_id, ts_receive_ns, <Quote*>&raw[0], MAX_LEVELS)
+        cdef Quote* q = <Quote*>&raw[0]
+        cdef int k, n = self.write_quotes(instrument_id, venue_id, ts_receive_ns, q, MAX_LEVELS)
+        for k in range(n):
+            if first_sequence:
+                q[k].hdr.sequence = first_sequence + k
+            q[k].hdr.ts_decode_ns = ts_decode_ns
         return arr[:n]
 
     def definition(self, uint32_t instrument_id):

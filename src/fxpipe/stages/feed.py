@@ -78,11 +78,9 @@ class BinaryFeedSource:
             self.instruments.add(iid)
             if rx.books.is_stale(iid) or not rx.books.has_book(iid):
                 continue
-            for q in rx.books.quotes(iid, self.venue_id, t_recv):
-                self.sequence += 1
-                q["sequence"] = self.sequence
-                q["ts_decode_ns"] = t_dec
-                out.append(q)
+            qs = rx.books.quotes(iid, self.venue_id, t_recv, self.sequence + 1, t_dec)
+            self.sequence += len(qs)
+            out.extend(qs)
         return out
 
     def _session(self, state: int, reason: int, now: int) -> np.void:
