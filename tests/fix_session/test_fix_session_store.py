@@ -316,3 +316,46 @@ def test_a_message_sent_before_its_index_entry_survives_a_kill_9(tmp_path):
     assert s.next_sender == 4
     assert s.get_range(1, 3, 10) == [(1, b"order-1"), (2, b"order-2"), (3, b"order-3")]
     s.close()
+
+
+def test_index_entries_wait_for_the_timer_and_are_found_meanwhile(tmp_path):
+    """Under `interval`/`never` a sent message's index entry is not written per message: get()
+    finds it before the session timer's flush, the flush writes the run in one go, and only
+    then does the slot claim the log as indexed."""
+    s = opened(tmp_path / "st", fsync="never")
+    for seq in range(1, 6):
+        s.save_sent(seq, b"m%d" % seq)
+    idx = tmp_path / "st" / "messages.idx"
+    assert idx.stat().st_size == 0, "no index write per message"
+    assert s.get_range(1, 5, 10) == [(seq, b"m%d" % seq) for seq in range(1, 6)]
+    s.flush_due(T0)
+    assert idx.stat().st_size == 5 * 8
+    assert s.get(3) == b"m3"
+    s.save_sent(6, b"m6")
+    assert s.message_count() == 6          # reads the index file: pending entries go first
+    s.close()
+    s = opened(tmp_path / "st")
+    assert s.next_sender == 7 and s.recovery.scanned_bytes == 0
+    assert s.get(6) == b"m6"
+    s.close()
+
+
+def test_messages_whose_index_entries_were_pending_survive_a_kill_9(tmp_path):
+    code = textwrap.dedent(f"""
+        import os, signal
+        from fxpipe.fix.session.store import FileStore
+        s = FileStore({str(tmp_path / 'st')!r}, fsync="never"); s.open(0)
+        for seq in range(1, 4):
+            s.save_sent(seq, b"order-%d" % seq)
+        s.flush_due(0)
+        for seq in range(4, 8):
+            s.save_sent(seq, b"order-%d" % seq)   # entries pending, never flushed
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    p = subprocess.run([sys.executable, "-c", code], env=CHILD_ENV, timeout=30)
+    assert p.returncode == -signal.SIGKILL
+    s = FileStore(tmp_path / "st")
+    s.open(T0)
+    assert s.next_sender == 8 and s.recovery.scanned_bytes > 0
+    assert s.get_range(1, 7, 10) == [(seq, b"order-%d" % seq) for seq in range(1, 8)]
+    s.close()

@@ -14,12 +14,12 @@ answer ResendRequests:
     record: | magic 0xF1C5 | version | flags | seq u64 | length u32 | crc32 | payload ... |
 
 `messages.idx` maps a MsgSeqNum to its record: one u64 per number, entry (seq - 1) holding the
-record's offset + 1 (0: not stored). A record is appended, then indexed, then the slot records
-`indexed_end`, the log offset up to which every record is in the index. So recovery at open
-reads only the tail after `indexed_end` (what a crash left unindexed): it keeps each record
-whose checksum holds and cuts the file at the first one that does not (a torn write). Restart
-time stays flat however many messages the FX week has piled up; a record that rots in the
-indexed part is caught when it is read (its checksum is checked on every read) and resent as a
+record's offset + 1 (0: not stored). A record is appended, then indexed (under `always` at once,
+else a run of entries at a time from the session timer), then the slot records `indexed_end`,
+the log offset up to which every record is in the index. So recovery at open reads only the
+tail after `indexed_end` (what a crash left unindexed): it keeps each record whose checksum
+holds and cuts the file at the first one that does not (a torn write). Restart time stays flat
+however many messages the FX week has piled up; a record that rots in the indexed part is caught when it is read (its checksum is checked on every read) and resent as a
 gap fill. A store without a usable index (older layout, index lost) is scanned in full once and
 re-indexed. The outgoing sequence number is the larger of the slot's and the last record's + 1,
 so neither a crash between the writes nor a log cut after corruption ever reuses a number.
@@ -107,6 +107,10 @@ class FileStore:
         self._idx_fd = -1
         self._dirty = False
         self._last_sync_ns = 0
+        # index entries of messages sent since the last flush_index(): seq -> log offset. Written
+        # in one pwrite per run of numbers from the session timer (or before anything reads
+        # the index), not one per message on the order path
+        self._pending: dict[int, int] = {}
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -146,6 +150,8 @@ class FileStore:
         return self.recovery
 
     def close(self) -> None:
+        if self._pending and self._idx_fd >= 0:
+            self.flush_index()
         if self._seq_map is not None:
             if self._dirty:
                 self._seq_map.flush()
@@ -218,6 +224,7 @@ class FileStore:
         """Operator or SequenceReset: the next number we send. Marked in the log too, so that
         recovery's 'last record + 1' does not raise it back."""
         self.next_sender = _check_seq(seq, "next_sender")
+        self.flush_index()
         self._append(seq - 1, b"", _FLAG_COMMITTED | _FLAG_MARKER)
         self._forget_above(seq - 1)
         self._indexed()
@@ -240,10 +247,33 @@ class FileStore:
         return offset
 
     def index_sent(self, seq: int, offset: int) -> None:
-        """save_sent's second half, after the message went out: its index entry (a resend
-        finds it) and the slot (if the log is later found corrupt and cut, the number is still
-        not reused)."""
-        os.pwrite(self._idx_fd, _ENTRY.pack(offset + 1), (seq - 1) * _ENTRY.size)
+        """save_sent's second half, after the message went out: the slot (if the log is later
+        found corrupt and cut, the number is still not reused) and its index entry, which a
+        resend reads. Under `always` the entry is written now; else it waits for flush_index()
+        (the session timer), get() finding it meanwhile. The slot's indexed_end moves only
+        once the entries are written, so a crash leaves them to recovery's tail scan."""
+        if self.fsync is FsyncPolicy.ALWAYS:
+            os.pwrite(self._idx_fd, _ENTRY.pack(offset + 1), (seq - 1) * _ENTRY.size)
+            self._wrote(self._idx_fd)
+            self._indexed()
+            return
+        self._pending[seq] = offset
+        self._write_slot()
+
+    def flush_index(self) -> None:
+        """Writes the pending index entries (one pwrite per run of consecutive numbers), then
+        the slot that says the log is indexed to its end."""
+        if not self._pending:
+            return
+        pending, self._pending = sorted(self._pending.items()), {}
+        i = 0
+        while i < len(pending):
+            j = i + 1
+            while j < len(pending) and pending[j][0] == pending[j - 1][0] + 1:
+                j += 1
+            os.pwrite(self._idx_fd, b"".join(_ENTRY.pack(off + 1) for _, off in pending[i:j]),
+                      (pending[i][0] - 1) * _ENTRY.size)
+            i = j
         self._wrote(self._idx_fd)
         self._indexed()
 
@@ -251,10 +281,14 @@ class FileStore:
         """The message stored as seq, or None: never stored, dropped, or failing its checksum."""
         if seq < 1:
             return None
-        entry = os.pread(self._idx_fd, _ENTRY.size, (seq - 1) * _ENTRY.size)
-        if len(entry) < _ENTRY.size or not (loc := _ENTRY.unpack(entry)[0]):
-            return None
-        offset = loc - 1
+        pending = self._pending.get(seq)
+        if pending is not None:
+            offset = pending
+        else:
+            entry = os.pread(self._idx_fd, _ENTRY.size, (seq - 1) * _ENTRY.size)
+            if len(entry) < _ENTRY.size or not (loc := _ENTRY.unpack(entry)[0]):
+                return None
+            offset = loc - 1
         head = os.pread(self._log_fd, _REC.size, offset)
         if len(head) < _REC.size:
             return None
@@ -279,6 +313,7 @@ class FileStore:
 
     def message_count(self) -> int:
         """Messages stored for resends (reads the whole index: for the operator, not at open)."""
+        self.flush_index()
         entries = array("Q")
         entries.frombytes(_whole(self._idx_fd, os.fstat(self._idx_fd).st_size // _ENTRY.size * _ENTRY.size))
         return len(entries) - entries.count(0)
@@ -295,6 +330,7 @@ class FileStore:
 
     def _forget_above(self, seq: int) -> None:
         """Messages numbered above seq are no longer ours to resend (next_sender was lowered)."""
+        self.flush_index()
         if os.fstat(self._idx_fd).st_size > seq * _ENTRY.size:
             os.ftruncate(self._idx_fd, seq * _ENTRY.size)
             self._wrote(self._idx_fd)
@@ -380,13 +416,16 @@ class FileStore:
             self._dirty = True
 
     def flush_due(self, now_ns: int) -> None:
-        """Called from the session timer: the `interval` policy's fsync."""
+        """Called from the session timer: the pending index entries, and the `interval`
+        policy's fsync."""
+        self.flush_index()
         if self._dirty and self.fsync is FsyncPolicy.INTERVAL and now_ns - self._last_sync_ns >= self.fsync_interval_ns:
             self._sync()
             self._last_sync_ns = now_ns
 
     def _sync(self) -> None:
         # Log and index before the slot that claims them.
+        self.flush_index()
         os.fdatasync(self._log_fd)
         os.fdatasync(self._idx_fd)
         assert self._seq_map is not None, "the store is used only between open() and close()"
