@@ -20,8 +20,9 @@ the log offset up to which every record is in the index. So recovery at open rea
 tail after `indexed_end` (what a crash left unindexed): it keeps each record whose checksum
 holds and cuts the file at the first one that does not (a torn write). Restart time stays flat
 however many messages the FX week has piled up; a record that rots in the indexed part is
-caught when it is read (its checksum is checked on every read) and resent as a gap fill. A store without a usable index (older layout, index lost) is scanned in full once and
-re-indexed. The outgoing sequence number is the larger of the slot's and the last record's + 1,
+caught when it is read (its checksum is checked on every read) and resent as a gap fill. A
+store without a usable index (older layout, index lost) is scanned in full once and re-indexed.
+The outgoing sequence number is the larger of the slot's and the last record's + 1,
 so neither a crash between the writes nor a log cut after corruption ever reuses a number.
 
 When data reaches the disk is the fsync policy: `always` (each write: record and index entry
