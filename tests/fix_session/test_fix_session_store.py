@@ -359,3 +359,28 @@ def test_messages_whose_index_entries_were_pending_survive_a_kill_9(tmp_path):
     assert s.next_sender == 8 and s.recovery.scanned_bytes > 0
     assert s.get_range(1, 7, 10) == [(seq, b"order-%d" % seq) for seq in range(1, 8)]
     s.close()
+
+
+def test_the_log_mapping_room_is_not_taken_for_a_torn_tail(tmp_path):
+    """The log is written through a mapping with room ahead of the records: a kill leaves that
+    room as zeros, which recovery cuts without calling it torn; a clean close leaves none."""
+    code = textwrap.dedent(f"""
+        import os, signal
+        from fxpipe.fix.session.store import FileStore
+        s = FileStore({str(tmp_path / 'st')!r}, fsync="never"); s.open(0)
+        for seq in range(1, 4):
+            s.save_sent(seq, b"order-%d" % seq)
+        os.kill(os.getpid(), signal.SIGKILL)
+    """)
+    assert subprocess.run([sys.executable, "-c", code], env=CHILD_ENV, timeout=30).returncode == -signal.SIGKILL
+    log = tmp_path / "st" / "messages"
+    assert log.stat().st_size >= 1 << 20, "the mapping's room is in the file after a kill"
+    s = FileStore(tmp_path / "st")
+    rec = s.open(T0)
+    assert rec.torn_bytes_cut == 0 and s.next_sender == 4
+    records = log.stat().st_size
+    assert records < 3 * 64
+    s.save_sent(4, b"order-4")
+    assert s.get_range(1, 4, 10) == [(seq, b"order-%d" % seq) for seq in range(1, 5)]
+    s.close()
+    assert log.stat().st_size == records + 20 + len(b"order-4")     # one record header + payload

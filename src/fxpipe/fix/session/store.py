@@ -9,7 +9,9 @@ torn write of one leaves the other intact:
                         | creation_ns | indexed_end | crc32 |
 
 `messages` is an append-only log of checksummed records, one per message sent, read back to
-answer ResendRequests:
+answer ResendRequests. It is written through a shared mapping grown 1 MiB at a time (no syscall
+per message; the same page cache a write() would fill), and cut back to its records at close;
+after a kill the unused room reads as zeros, which recovery cuts without calling it torn:
 
     record: | magic 0xF1C5 | version | flags | seq u64 | length u32 | crc32 | payload ... |
 
@@ -57,6 +59,9 @@ _FLAG_MARKER = 2  # a sequence-number mark, no message (operator lowered next_se
 _ENTRY = struct.Struct("<Q")
 MAX_RECORD = 1 << 20
 _SCAN_CHUNK = 1 << 20
+# The log is written through a shared mapping (no syscall per message), grown this much at a
+# time; the room not yet used reads as zeros and is cut when the store closes
+_LOG_GROW = 1 << 20
 
 
 class FsyncPolicy(enum.Enum):
@@ -105,6 +110,8 @@ class FileStore:
         self._seq_fd = -1
         self._seq_map: mmap.mmap | None = None  # slots are written in memory: no syscall per message
         self._log_fd = -1
+        self._log_map: mmap.mmap | None = None
+        self._log_cap = 0
         self._idx_fd = -1
         self._dirty = False
         self._last_sync_ns = 0
@@ -124,7 +131,7 @@ class FileStore:
         self._lock()
         try:
             self._seq_fd = os.open(self.path / "seqnums", os.O_RDWR | os.O_CREAT, 0o600)
-            self._log_fd = os.open(self.path / "messages", os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
+            self._log_fd = os.open(self.path / "messages", os.O_RDWR | os.O_CREAT, 0o600)
             self._idx_fd = os.open(self.path / "messages.idx", os.O_RDWR | os.O_CREAT, 0o600)
             slot = self._read_slots()
             if os.fstat(self._seq_fd).st_size < _SEQ_FILE_SIZE:
@@ -153,6 +160,7 @@ class FileStore:
     def close(self) -> None:
         if self._pending and self._idx_fd >= 0:
             self.flush_index()
+        self._unmap_log()
         if self._seq_map is not None:
             if self._dirty:
                 self._seq_map.flush()
@@ -323,11 +331,35 @@ class FileStore:
         head = _REC.pack(_REC_MAGIC, _VERSION, flags, seq, len(payload), 0)[:-4]
         crc = zlib.crc32(payload, zlib.crc32(head))
         offset = self._log_end
-        # One write per record: a crash leaves it whole or torn, and recovery tells which.
-        os.write(self._log_fd, head + struct.pack("<I", crc) + payload)
-        self._log_end += _REC.size + len(payload)
+        end = offset + _REC.size + len(payload)
+        if end > self._log_cap:
+            self._grow_log(end)
+        m = self._log_map
+        assert m is not None
+        # Into the page cache through the mapping, as write() would put it, without the
+        # syscall: a crash leaves the record whole or torn, and recovery tells which.
+        m[offset:end] = head + struct.pack("<I", crc) + payload
+        self._log_end = end
         self._wrote(self._log_fd)
         return offset
+
+    def _grow_log(self, need: int) -> None:
+        cap = max(need, self._log_cap + _LOG_GROW)
+        cap = -(-cap // mmap.PAGESIZE) * mmap.PAGESIZE
+        self._unmap_log(cut=False)
+        os.ftruncate(self._log_fd, cap)
+        self._log_map = mmap.mmap(self._log_fd, cap)
+        self._log_cap = cap
+
+    def _unmap_log(self, cut: bool = True) -> None:
+        """Drops the mapping; cut: the file back to the records it holds (the room the mapping
+        had ahead of them goes)."""
+        if self._log_map is not None:
+            self._log_map.close()
+            self._log_map = None
+        if cut and self._log_cap and self._log_fd >= 0:
+            os.ftruncate(self._log_fd, self._log_end)
+        self._log_cap = 0
 
     def _forget_above(self, seq: int) -> None:
         """Messages numbered above seq are no longer ours to resend (next_sender was lowered)."""
@@ -387,8 +419,8 @@ class FileStore:
                 os.pwrite(self._idx_fd, _ENTRY.pack(pos + 1), (seq - 1) * _ENTRY.size)
             last_seq = seq
             pos = end
-        cut = size - pos
-        if cut:
+        cut = 0 if _zeros(self._log_fd, pos, size) else size - pos   # zeros: room a mapping left
+        if size > pos:
             os.ftruncate(self._log_fd, pos)
             os.fsync(self._log_fd)
         self._log_end = self._indexed_end = pos
@@ -400,6 +432,7 @@ class FileStore:
         """A new FIX session: both numbers back to 1, sent messages dropped."""
         # Log and index first: a crash between the steps leaves old numbers with an empty log
         # (resends become gap fills), never new numbers beside stale messages.
+        self._unmap_log(cut=False)
         os.ftruncate(self._log_fd, 0)
         os.fsync(self._log_fd)
         os.ftruncate(self._idx_fd, 0)
@@ -432,6 +465,16 @@ class FileStore:
         assert self._seq_map is not None, "the store is used only between open() and close()"
         self._seq_map.flush()  # msync: the slots reach the disk
         self._dirty = False
+
+
+def _zeros(fd: int, start: int, end: int) -> bool:
+    """Whether the file's bytes [start, end) are all zero."""
+    while start < end:
+        chunk = os.pread(fd, min(_SCAN_CHUNK, end - start), start)
+        if not chunk or chunk.count(0) != len(chunk):
+            return bool(not chunk)
+        start += len(chunk)
+    return True
 
 
 def _parse_slot(raw: bytes):
