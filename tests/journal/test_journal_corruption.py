@@ -245,3 +245,28 @@ def test_truncate_at_refuses_a_bad_cut_point(jdir):
     assert r.returncode == 2 and "not a record offset" in r.stderr
     with JournalReader(jdir) as r:
         assert d.check_all(r) == N
+
+
+def test_cutting_a_torn_tail_never_shrinks_a_segment_under_its_readers(jdir, monkeypatch):
+    """A reader that has the segment mapped (a tailing JournalReader, the QuestDB sink) takes
+    SIGBUS on any page past the file's end: the writer's cut zeroes the tail in place and never
+    makes the file shorter, not even for a moment."""
+    path, off, _ = where(jdir, N)
+    flip(path, off + 33)                       # the last record torn
+    size = path.stat().st_size
+    mapped = JournalReader(jdir)               # holds every segment mapped while the cut runs
+    shrinks = []
+    real = os.ftruncate
+
+    def watch(fd, length):
+        if os.readlink(f"/proc/self/fd/{fd}") == str(path) and length < os.fstat(fd).st_size:
+            shrinks.append(length)
+        real(fd, length)
+    monkeypatch.setattr(os, "ftruncate", watch)
+    with open_j(jdir) as j:
+        assert j.next_seq == N                 # the torn record was cut
+    assert not shrinks and path.stat().st_size == size
+    with open(path, "rb") as f:
+        f.seek(off)
+        assert f.read(size - off).count(0) == size - off, "the cut tail reads as zeros"
+    mapped.close()

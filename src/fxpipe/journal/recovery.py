@@ -283,16 +283,30 @@ def _segment_is_empty(h: SegmentHeader) -> bool:
         seg.close()
 
 
+_CUT_CHUNK = 1 << 20
+
+
 def _cut(h: SegmentHeader, offset: int) -> None:
     """Zeroes everything from `offset` to the end of the segment (restoring its full size), so
-    nothing after the last good record can be mistaken for data later."""
+    nothing after the last good record can be mistaken for data later. In place, never by
+    shrinking the file: a reader that has the segment mapped (a tailing JournalReader, the
+    QuestDB sink) would take SIGBUS on any page past a shorter file's end."""
     fd = os.open(h.path, os.O_RDWR)
     try:
-        os.ftruncate(fd, offset)
-        try:
-            os.posix_fallocate(fd, 0, h.segment_size)
-        except OSError:
-            os.ftruncate(fd, h.segment_size)
+        size = os.fstat(fd).st_size
+        pos = offset
+        while pos < size:
+            chunk = os.pread(fd, min(_CUT_CHUNK, size - pos), pos)
+            if not chunk:
+                break
+            if chunk.count(0) != len(chunk):
+                os.pwrite(fd, bytes(len(chunk)), pos)
+            pos += len(chunk)
+        if size < h.segment_size:
+            try:
+                os.posix_fallocate(fd, 0, h.segment_size)
+            except OSError:
+                os.ftruncate(fd, h.segment_size)   # growing: no mapping of it loses a page
         os.fsync(fd)
     finally:
         os.close(fd)
