@@ -1,11 +1,11 @@
 """Everything a session sends goes through its Outbox: numbered, stored, written, logged.
 
 send() gives a message the next MsgSeqNum, keeps it in the store's log (so a ResendRequest
-finds it), writes it to the link, then indexes it in the store and writes the message log. While a ResendRequest is being answered
-the outbox holds new messages back (hold / release), so the counterparty sees numbers in order:
-the resent ones first, then what was sent meanwhile. It remembers when it last wrote (the
-heartbeat timer reads it) and the number of the Logon it sent on this connection (the resend
-answer treats that number apart).
+finds it), writes it to the link and the message log, then indexes it in the store. While a
+ResendRequest is being answered the outbox holds new messages back (hold / release), so the
+counterparty sees numbers in order: the resent ones first, then what was sent meanwhile. It
+remembers when it last wrote (the heartbeat timer reads it) and the number of the Logon it sent
+on this connection (the resend answer treats that number apart).
 """
 from __future__ import annotations
 
@@ -41,7 +41,7 @@ class Outbox:
         try:
             self.queue_or_write(raw)         # on the wire once it is in the store's log
         finally:
-            self.store.index_sent(seq, at)   # the index after: one write fewer before the send
+            self.store.index_sent(seq, at)   # the index after: nothing but the log before the send
         return seq
 
     def queue_or_write(self, raw: bytes) -> None:

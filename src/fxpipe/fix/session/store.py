@@ -245,8 +245,8 @@ class FileStore:
         self.index_sent(seq, self.log_sent(seq, raw))
 
     def log_sent(self, seq: int, raw: bytes) -> int:
-        """save_sent's first half, all a message needs before it goes out: it is in the log (one
-        write) and seq is used. Returns where it lies, for index_sent. A crash before the index
+        """save_sent's first half, all a message needs before it goes out: it is in the log
+        (through the mapping, no syscall) and seq is used. Returns where it lies, for index_sent. A crash before the index
         entry loses nothing: recovery's tail scan indexes the log past the slot's indexed_end."""
         if len(raw) > MAX_RECORD:
             raise StoreError(f"message of {len(raw)} bytes exceeds the store's {MAX_RECORD} byte record limit")

@@ -20,6 +20,7 @@ from fxpipe.fix.bridge import cancel_reject_to_event, execution_report_to_events
 from fxpipe.fix.codec import format_utc_timestamp
 from fxpipe.model import events as ev
 from fxpipe.model import numbers
+from fxpipe.model.packing import packer
 from fxpipe.model.refdata import RefData
 from fxpipe.oms.stagecore import record_of
 
@@ -32,25 +33,9 @@ def _qty(qty_e2: int) -> str:
     return numbers.format_qty(qty_e2)
 
 
-def _reader(event_type: int, names: tuple[str, ...]) -> struct.Struct:
-    """A Struct that reads `names` of an event's bytes in one call (in offset order, as
-    `names` must be given): a numpy record's field access costs microseconds each."""
-    dt = ev.dtype_for(event_type)
-    fmt, at = "<", 0
-    for name in names:
-        ftype, off = dt.fields[name][0], dt.fields[name][1]
-        if off < at:
-            raise ValueError(f"{name} is not in offset order")
-        fmt += f"{off - at}x" if off > at else ""
-        code = {1: "b", 2: "h", 4: "i", 8: "q"}[ftype.itemsize]
-        fmt += code.upper() if ftype.kind == "u" else code
-        at = off + ftype.itemsize
-    return struct.Struct(fmt)
-
-
 _REQUEST_FIELDS = ("instrument_id", "cl_ord_id", "orig_cl_ord_id", "price_e8", "qty_e2", "action", "side",
                    "ord_type", "time_in_force")
-_REQUEST = _reader(int(ev.EventType.ORDER_INTENT), _REQUEST_FIELDS)
+_REQUEST = packer(ev.EventType.ORDER_INTENT, _REQUEST_FIELDS)
 _HDR = ev.dtype_for(ev.EventType.ORDER_UPDATE).fields
 _VENUE_AT, _RECEIVE_AT = _HDR["venue_id"][1], _HDR["ts_receive_ns"][1]
 _U16, _I64 = struct.Struct("<H"), struct.Struct("<q")
