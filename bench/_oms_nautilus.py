@@ -16,14 +16,11 @@ import time
 import warnings
 from decimal import Decimal
 
-from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
-from nautilus_trader.config import LoggingConfig, StrategyConfig
-from nautilus_trader.model.currencies import USD
+from _nautilus_sim import sim_engine
+from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.data import QuoteTick
-from nautilus_trader.model.enums import AccountType, OmsType, OrderSide
-from nautilus_trader.model.identifiers import Venue
-from nautilus_trader.model.objects import Money, Price, Quantity
-from nautilus_trader.test_kit.providers import TestInstrumentProvider
+from nautilus_trader.model.enums import OrderSide
+from nautilus_trader.model.objects import Price, Quantity
 from nautilus_trader.trading.strategy import Strategy
 
 
@@ -58,12 +55,7 @@ class OrderEveryN(Strategy):
 
 
 def run(n_quotes: int, every: int) -> tuple[float, int, int]:
-    engine = BacktestEngine(BacktestEngineConfig(logging=LoggingConfig(bypass_logging=True)))
-    venue = Venue("SIM")
-    engine.add_venue(venue, oms_type=OmsType.NETTING, account_type=AccountType.MARGIN,
-                     base_currency=USD, starting_balances=[Money(100_000_000, USD)])
-    ins = TestInstrumentProvider.default_fx_ccy("EUR/USD", venue)
-    engine.add_instrument(ins)
+    engine, ins = sim_engine()
     ticks = []
     for i in range(n_quotes):
         mid = Decimal("1.08500") + Decimal(i % 20 - 10) * Decimal("0.00001")

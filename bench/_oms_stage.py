@@ -3,7 +3,6 @@ stage's lifecycle at C level and through Python, orders/s against the venue simu
 loopback FIX, and the NautilusTrader peer."""
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import socket
@@ -142,20 +141,12 @@ def live_orders_per_s(res: Results, n: int) -> None:
 
 def nautilus_peer(res: Results, n_quotes: int) -> float | None:
     """Extra ns per order of NautilusTrader's BacktestEngine, or None (the reason is recorded)."""
-    py = os.environ.get("FXPIPE_NAUTILUS_PYTHON")
-    why = ""
-    if not py:
-        from bench.positions import nautilus_python
-        py, why = nautilus_python()
-    if not py:
-        res.add("nautilus_trader", "backtest extra per order", "text", f"not available: {why}")
+    from bench.positions import nautilus_worker
+
+    out, why = nautilus_worker("_oms_nautilus.py", (str(n_quotes),))
+    if out is None:
+        res.add("nautilus_trader", "backtest extra per order", "text", why)
         return None
-    worker = Path(__file__).resolve().parent / "_oms_nautilus.py"
-    r = subprocess.run([py, str(worker), str(n_quotes)], capture_output=True, text=True, timeout=900)
-    if r.returncode != 0:
-        res.add("nautilus_trader", "backtest extra per order", "text", f"failed: {r.stderr.strip()[-300:]}")
-        return None
-    out = json.loads(r.stdout.strip().splitlines()[-1])
     name = f"nautilus_trader {out['version']}"
     res.add(name, f"backtest run, {out['quotes']} quotes, no orders", "ms", round(out["run_no_orders_ns"] / 1e6, 1))
     res.add(name, f"backtest run, same quotes, {out['orders']} market orders", "ms",

@@ -14,14 +14,11 @@ import sys
 import time
 import warnings
 
-from nautilus_trader.backtest.engine import BacktestEngine, BacktestEngineConfig
-from nautilus_trader.config import LoggingConfig, StrategyConfig
-from nautilus_trader.model.currencies import USD
+from _nautilus_sim import sim_engine
+from nautilus_trader.config import StrategyConfig
 from nautilus_trader.model.data import QuoteTick
-from nautilus_trader.model.enums import AccountType, OmsType
-from nautilus_trader.model.identifiers import InstrumentId, Venue
-from nautilus_trader.model.objects import Money, Price, Quantity
-from nautilus_trader.test_kit.providers import TestInstrumentProvider
+from nautilus_trader.model.identifiers import InstrumentId
+from nautilus_trader.model.objects import Price, Quantity
 from nautilus_trader.trading.strategy import Strategy
 
 
@@ -42,12 +39,7 @@ class NoOp(Strategy):
 
 
 def run(n: int, base: int, tick: int, spread: int, cycle: int) -> tuple[int, int]:
-    engine = BacktestEngine(BacktestEngineConfig(logging=LoggingConfig(bypass_logging=True)))
-    venue = Venue("SIM")
-    engine.add_venue(venue, oms_type=OmsType.NETTING, account_type=AccountType.MARGIN,
-                     base_currency=USD, starting_balances=[Money(100_000_000, USD)])
-    ins = TestInstrumentProvider.default_fx_ccy("EUR/USD", venue)
-    engine.add_instrument(ins)
+    engine, ins = sim_engine()
     ticks = []
     size = Quantity.from_int(1_000_000)
     for i in range(n):

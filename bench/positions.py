@@ -220,20 +220,33 @@ def nautilus_python() -> tuple[str | None, str]:
     return str(py), ""
 
 
+def nautilus_worker(script: str, args: tuple[str, ...] = (), stdin: str | None = None) -> tuple[dict | None, str]:
+    """Runs bench/SCRIPT under NautilusTrader's Python (FXPIPE_NAUTILUS_PYTHON, else the venv
+    made on first use): the JSON of its last output line, or (None, "not available: ..." or
+    "failed: ...") for the benchmark's record."""
+    py = os.environ.get("FXPIPE_NAUTILUS_PYTHON")
+    why = ""
+    if not py:
+        py, why = nautilus_python()
+    if not py:
+        return None, f"not available: {why}"
+    worker = Path(__file__).resolve().parent / script
+    try:
+        r = subprocess.run([py, str(worker), *args], input=stdin, capture_output=True, text=True, timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"not available: {exc}"
+    if r.returncode != 0:
+        return None, f"failed: {r.stderr.strip()[-300:]}"
+    return json.loads(r.stdout.strip().splitlines()[-1]), ""
+
+
 def nautilus_run(fills: np.ndarray) -> tuple[dict | None, str]:
-    py, why = nautilus_python()
-    if py is None:
-        return None, why
     names = {REFDATA.instrument(s).id: s for s in SYMBOLS}
     lines = "".join(json.dumps({
         "strategy": int(f["strategy_id"]), "symbol": names[int(f["instrument_id"])],
         "side": "buy" if int(f["side"]) == ev.Side.BUY else "sell", "qty": str(int(f["last_qty_e2"]) // 100),
         "px": str(Decimal(int(f["last_px_e8"])).scaleb(-8))}) + "\n" for f in fills)
-    worker = Path(__file__).resolve().parent / "_positions_nautilus.py"
-    r = subprocess.run([py, str(worker)], input=lines, capture_output=True, text=True, timeout=900)
-    if r.returncode != 0:
-        return None, f"NautilusTrader run failed: {r.stderr.strip().splitlines()[-1:]}"
-    return json.loads(r.stdout.strip().splitlines()[-1]), ""
+    return nautilus_worker("_positions_nautilus.py", stdin=lines)
 
 
 # --- callgrind ----------------------------------------------------------------------------------
@@ -355,7 +368,7 @@ def main(argv=None) -> None:
 
     naut, why = nautilus_run(fills[:n_peer])
     if naut is None:
-        res.add("nautilus_trader", "fill", "text", f"not available: {why}")
+        res.add("nautilus_trader", "fill", "text", why)
     else:
         name = f"nautilus_trader {naut['version']}"
         res.add(name, "fill, Position.apply", "ns/fill", round(naut["position_apply_ns_per_fill"], 1))

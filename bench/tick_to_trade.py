@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 import tempfile
 import threading
@@ -364,28 +363,12 @@ def burst_rows(res: Results, name: str, b: dict, record) -> float:
 
 
 def nautilus_row(res: Results, n: int) -> float | None:
-    from bench.positions import nautilus_python
+    from bench.positions import nautilus_worker
 
-    py = os.environ.get("FXPIPE_NAUTILUS_PYTHON")
-    why = ""
-    if not py:
-        py, why = nautilus_python()
-    if not py:
-        res.add("NautilusTrader", "backtest_quotes_per_s", "text", f"not available: {why}")
+    out, why = nautilus_worker("_t2t_nautilus.py", tuple(str(v) for v in (n, BASE, TICK, SPREAD, CYCLE)))
+    if out is None:
+        res.add("NautilusTrader", "backtest_quotes_per_s", "text", why)
         return None
-    worker = Path(__file__).resolve().parent / "_t2t_nautilus.py"
-    try:
-        r = subprocess.run([py, str(worker), str(n), str(BASE), str(TICK), str(SPREAD), str(CYCLE)],
-                           capture_output=True, text=True, timeout=900)
-    except (OSError, subprocess.TimeoutExpired) as exc:
-        res.add("NautilusTrader", "backtest_quotes_per_s", "text", f"not available: {exc}")
-        return None
-    if r.returncode != 0:
-        res.add("NautilusTrader", "backtest_quotes_per_s", "text", f"failed: {r.stderr.strip()[-300:]}")
-        return None
-    import json
-
-    out = json.loads(r.stdout.strip().splitlines()[-1])
     res.add(f"NautilusTrader {out['version']}", "backtest_quotes_per_s", "quotes/s", round(out["quotes_per_s"]))
     res.add(f"NautilusTrader {out['version']}", "backtest_quotes", "count", out["quotes"])
     return float(out["quotes_per_s"])
