@@ -1,5 +1,5 @@
-"""Reading and type-checking TOML settings, shared by the FIX session settings and the venue
-simulator's config: the file read with an error that says which file and why, and the type
+"""Reading and type-checking TOML settings, shared by the settings loaders (FIX sessions, the
+venue simulator, reference data, risk limits, the OMS): the file read with an error that says which file and why, and the type
 tests TOML values need (a TOML boolean is a Python int, so "an integer" and "a number" must
 leave booleans out)."""
 from __future__ import annotations
@@ -8,13 +8,22 @@ import tomllib
 from pathlib import Path
 
 
-def read_toml(path: Path, error: type[Exception], missing: str) -> dict:
-    """The document in path; `error(f"{path}: {missing}")` when there is no such file, and
-    `error` naming the TOML mistake when it does not parse."""
+def read_text(path: Path, error: type[Exception], missing: str) -> str:
+    """The UTF-8 text of a settings file; `error(f"{path}: {missing}")` when there is no such
+    file, `error` saying why when it cannot be read."""
     try:
-        return tomllib.loads(path.read_text())
+        return path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise error(f"{path}: {missing}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise error(f"{path}: cannot read it: {exc}") from None
+
+
+def read_toml(path: Path, error: type[Exception], missing: str) -> dict:
+    """The document in path (read as read_text does), `error` naming the TOML mistake when it
+    does not parse."""
+    try:
+        return tomllib.loads(read_text(path, error, missing))
     except tomllib.TOMLDecodeError as exc:
         raise error(f"{path}: not valid TOML: {exc}") from None
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from fxpipe.configdir import config_file
 from fxpipe.model import numbers
+from fxpipe.tomlcheck import read_text
 
 DEFAULT_PATH = config_file("refdata.toml")
 MAX_ID = 65535  # ids travel as uint16 in every event header; 0 means "none"
@@ -131,13 +132,7 @@ def load_refdata(path: str | os.PathLike | None = None) -> RefData:
     """Read and validate a reference-data TOML file (default: $FXPIPE_REFDATA or
     config/refdata.toml)."""
     path = Path(path or os.environ.get("FXPIPE_REFDATA") or DEFAULT_PATH)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RefDataError(f"{path}: no such reference-data file; pass another path or set "
-                           f"FXPIPE_REFDATA") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RefDataError(f"{path}: cannot read it: {exc}") from None
+    text = read_text(path, RefDataError, "no such reference-data file; pass another path or set FXPIPE_REFDATA")
     return parse_refdata(text, str(path))
 
 

@@ -49,7 +49,7 @@ from fxpipe.oms.gateway import VenueLink
 from fxpipe.oms.routing import BP, MAX_HOLD_MS
 from fxpipe.oms.venues.adapters import ADAPTERS
 from fxpipe.risk.limits import RiskConfigError, parse_limits
-from fxpipe.tomlcheck import is_int
+from fxpipe.tomlcheck import is_int, read_text
 
 DEFAULT_PATH = config_file("oms.toml")
 _OMS_KEYS = {"prefix", "request_timeout_ms", "fsync", "session_fsync", "refdata", "risk", "accounting"}
@@ -78,12 +78,7 @@ class OmsConfig:
 def load_oms_config(path: str | os.PathLike | None = None) -> OmsConfig:
     """Read and validate an OMS configuration (default: $FXPIPE_OMS or config/oms.toml)."""
     path = Path(path or os.environ.get("FXPIPE_OMS") or DEFAULT_PATH)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise OmsConfigError(f"{path}: no such OMS configuration file; pass another path or set FXPIPE_OMS") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise OmsConfigError(f"{path}: cannot read it: {exc}") from None
+    text = read_text(path, OmsConfigError, "no such OMS configuration file; pass another path or set FXPIPE_OMS")
     return parse_oms_config(text, str(path), base_dir=path.parent)
 
 

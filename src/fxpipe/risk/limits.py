@@ -41,6 +41,7 @@ from fxpipe.configdir import config_file
 from fxpipe.model import numbers
 from fxpipe.model.events import RiskLimit
 from fxpipe.model.refdata import RefData
+from fxpipe.tomlcheck import read_text
 
 DEFAULT_PATH = config_file("risk.toml")
 
@@ -94,12 +95,7 @@ class LimitSetting:
 def load_limits(path: str | os.PathLike | None, refdata: RefData) -> list[LimitSetting]:
     """Read and validate a limits file (default: $FXPIPE_RISK or config/risk.toml)."""
     path = Path(path or os.environ.get("FXPIPE_RISK") or DEFAULT_PATH)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise RiskConfigError(f"{path}: no such risk limits file; pass another path or set FXPIPE_RISK") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise RiskConfigError(f"{path}: cannot read it: {exc}") from None
+    text = read_text(path, RiskConfigError, "no such risk limits file; pass another path or set FXPIPE_RISK")
     return parse_limits(text, refdata, str(path))
 
 
