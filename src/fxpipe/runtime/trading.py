@@ -189,16 +189,11 @@ class TradingWorker:
         self._timers()
         return moved
 
-    def _watch_sockets(self) -> select.epoll | None:
+    def _watch_sockets(self) -> select.epoll:
         """One epoll set over every socket this process reads (each source's, and the order
         sessions' own epoll set), for spin_wait: a spinning worker then idles in C, not in this
-        loop. None when a source cannot say its sockets (the loop spins in Python then)."""
-        fds: list[int] = []
-        for src in self.sources:
-            own = getattr(src, "fds", None)
-            if own is None:
-                return None
-            fds += own()
+        loop."""
+        fds = [fd for src in self.sources for fd in src.fds()]
         if self.gateway is not None:
             fds.append(self.gateway.engine.sel.fileno())
         ep = select.epoll()
