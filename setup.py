@@ -30,6 +30,14 @@ jobs = int(os.environ.get("FXPIPE_BUILD_JOBS", os.cpu_count() or 1))
 compile_args = [os.environ.get("FXPIPE_OPT", "-O3"), "-fno-strict-aliasing", "-Wno-unused-function"]
 if march:
     compile_args.append(f"-march={march}")
+# The fill and risk-check paths are one call each from the oms: their helpers (book update,
+# cash flows, index probe, the checks' own lookups) are worth inlining whole, which GCC's
+# default growth limits refuse for a function the size of apply_fill or check_intent. Measured
+# by callgrind: 484 -> 438 instructions per fill, 1,093 -> 970 per risk check.
+INLINE_WHOLE = {"fxpipe.positions.book", "fxpipe.risk.engine"}
+inline_args = ["--param=max-inline-insns-single=1000", "--param=max-inline-insns-auto=500",
+               "--param=large-function-growth=1000", "--param=large-function-insns=100000",
+               "--param=inline-unit-growth=1000"]
 
 
 def extensions():
@@ -38,12 +46,13 @@ def extensions():
         rel = pyx.relative_to(CYTHON_DIR).with_suffix("")
         if only and rel.parts[1] not in only:
             continue
+        name = ".".join(rel.parts)
         exts.append(
             Extension(
-                ".".join(rel.parts),
+                name,
                 [str(pyx.relative_to(ROOT))],
                 include_dirs=[str(CYTHON_DIR / "fxpipe" / "includes"), numpy.get_include()],
-                extra_compile_args=compile_args,
+                extra_compile_args=compile_args + (inline_args if name in INLINE_WHOLE else []),
                 define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             )
         )

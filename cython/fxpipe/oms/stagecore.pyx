@@ -61,7 +61,7 @@ from fxpipe.oms.index cimport id_index_get
 from fxpipe.oms.intents cimport book_submit
 from fxpipe.oms.reports cimport book_apply_report
 from fxpipe.oms.view cimport OrderBook
-from fxpipe.positions.book cimport FILL_APPLIED, FILL_DUPLICATE, PositionEngine
+from fxpipe.positions.book cimport FILL_APPLIED, FILL_DUPLICATE, PositionEngine, strategy_index_of
 from fxpipe.risk.engine cimport RiskEngine
 
 import heapq
@@ -288,7 +288,7 @@ cdef class StageCore:
                 self.pe.write_position(self.pe.last_book, POS_FILL if d.exec_trans_type == EXEC_TRANS_NEW
                                        else POS_BUST, seq, &pu)
                 out.append(self.record(&pu))
-                sx = self.pe.strategy_index(d.strategy_id)
+                sx = strategy_index_of(self.pe, d.strategy_id)
                 for c in range(self.pe.n_ccy):
                     st = self.pe.pnl_in(sx, c, &r, &un, &cm)
                     if r == 0 and un == 0 and cm == 0 and st == MARK_OK:

@@ -73,6 +73,8 @@ cdef struct Book:               # one strategy's position in one instrument
     int32_t lot_count
     int32_t lot_cap
     uint32_t comm_ccys          # bit c: the book has paid commission in currency c
+    int32_t instrument          # bx % n_slots and bx // n_slots, kept: no division on the
+    int32_t strategy            # PositionUpdate path
 
 cdef struct FillRecord:         # a fill as applied; busts and corrections find it by ExecID
     char exec_id[FIX_ID_LEN]    # 96 bytes a record: the history of a session streams through memory
@@ -96,6 +98,8 @@ cdef class PositionEngine:
     cdef int rpt_ccy
     cdef int usd_ccy
     cdef int n_strategies
+    cdef uint32_t last_strategy_id      # the strategy _strategy_add found last, and its index
+    cdef int last_strategy_sx           # (-1 before the first): strategy indices never change
     cdef uint32_t ccy_code[MAX_CCY]     # three ASCII letters packed little-endian
     cdef ConvPath path[MAX_CCY]
     cdef int8_t* base_ccy               # per instrument id, -1 when unknown
@@ -161,17 +165,58 @@ cdef class PositionEngine:
     # internals
     cdef int _add_ccy(self, const char* code) noexcept nogil
     cdef int _strategy_add(self, uint32_t strategy_id) noexcept nogil
-    cdef int _find_exec(self, uint16_t venue, const char* exec_id) noexcept nogil
+    cdef inline int _find_exec(self, uint16_t venue, const char* exec_id) noexcept nogil
+    cdef inline int _find_exec_h(self, uint16_t venue, const char* exec_id, uint64_t h) noexcept nogil
+    cdef inline uint64_t _hash_ahead(self, const Fill* f) noexcept nogil
+    cdef int _apply_fill_h(self, const Fill* f, int64_t seq, uint64_t exec_hash) noexcept nogil
     cdef void _index_exec(self, int32_t fx) noexcept nogil
-    cdef int _reserve_fill(self) noexcept nogil
+    cdef inline int _reserve_fill(self) noexcept nogil
+    cdef int _grow_history(self) noexcept nogil
     cdef int _push_lot(self, Book* b, int64_t qty, int64_t px) noexcept nogil
-    cdef int _book_apply(self, int bx, const FillRecord* r) noexcept nogil
+    cdef inline int _book_apply(self, int bx, const FillRecord* r) noexcept nogil
+    cdef int _book_apply_fifo(self, Book* b, int64_t q, int64_t px) noexcept nogil
     cdef int _book_rederive(self, int bx) noexcept nogil
     cdef int _ladder_add(self, int sx, int ccy, uint32_t date, fx_int128 amount) noexcept nogil
     cdef int _flows(self, const FillRecord* r, int direction) noexcept nogil
-    cdef int _flows_of(self, const FillRecord* r, int sx, int instr, int direction) noexcept nogil
+    cdef inline int _flows_of(self, const FillRecord* r, int sx, int instr, int direction) noexcept nogil
     cdef int32_t _new_record(self, const Fill* f, int64_t seq, int bx, int64_t q, int comm,
                              uint32_t settl_date) noexcept nogil
+
+
+cdef inline uint64_t strategy_hash(uint32_t strategy_id) noexcept nogil:
+    """Where a strategy id starts its probe in the engine's strategy table."""
+    cdef uint64_t h = strategy_id + (<uint64_t>0x9E3779B97F4A7C15ULL)
+    h ^= h >> 33
+    h *= <uint64_t>0xff51afd7ed558ccdULL
+    h ^= h >> 33
+    h *= <uint64_t>0xc4ceb9fe1a85ec53ULL
+    h ^= h >> 33
+    return h
+
+
+cdef inline int strategy_index_of(PositionEngine pe, uint32_t strategy_id) noexcept nogil:
+    """PositionEngine.strategy_index() inlined where it is called from another module (risk,
+    the oms core): a call through the type's method table costs more than the probe itself."""
+    cdef int slot = <int>(strategy_hash(strategy_id) & pe.strategy_table_mask)
+    cdef int32_t e
+    while True:
+        e = pe.strategy_table[slot]
+        if e == 0:
+            return -1
+        if pe.strategy_id[e - 1] == strategy_id:
+            return e - 1
+        slot = (slot + 1) & pe.strategy_table_mask
+
+
+cdef inline fx_int128 exposure_at(PositionEngine pe, int sx, int ccy) noexcept nogil:
+    """PositionEngine.exposure_of() inlined (risk's worst-case currency check)."""
+    if ccy < 0 or ccy >= pe.n_ccy:
+        return 0
+    if sx == DESK:
+        return pe.desk_exposure_e10[ccy]
+    if sx < 0 or sx >= pe.n_strategies:
+        return 0
+    return pe.exposure_e10[sx * MAX_CCY + ccy]
 
 
 cdef inline int convert_e4(PositionEngine pe, int ccy, int64_t amount_e4, int64_t* out) noexcept nogil:

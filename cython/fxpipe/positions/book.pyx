@@ -50,7 +50,8 @@ cdef int64_t PRICE_ONE = 100000000
 # An ExecID index this large misses the cache on every new fill; in 2 MiB pages it at least
 # stops missing the TLB as well, and the batch path prefetches it a few fills ahead.
 cdef size_t HUGE_PAGE = 2 * 1024 * 1024
-cdef int PREFETCH_AHEAD = 8
+cdef enum:
+    PREFETCH_AHEAD = 8          # fills the batch path hashes (and prefetches) ahead: a power of two
 cdef int32_t PREFETCH_MIN_SLOTS = 1 << 16      # below this the index stays in cache anyway
 
 cdef extern from *:
@@ -112,6 +113,10 @@ cdef inline uint64_t _exec_hash(uint16_t venue, const char* exec_id) noexcept no
         h = (h ^ w) * (<uint64_t>0xff51afd7ed558ccdULL)
         h ^= h >> 29
     return _mix(h)
+
+
+cdef inline uint64_t _ladder_key(int sx, int ccy, uint32_t date) noexcept nogil:
+    return (<uint64_t>sx << 40) | (<uint64_t>ccy << 32) | date
 
 
 cdef inline int _sign(int64_t v) noexcept nogil:
@@ -193,10 +198,13 @@ cdef class PositionEngine:
         for b in range(nbooks):
             self.books[b].first_fill = -1
             self.books[b].last_fill = -1
+            self.books[b].instrument = b % self.n_slots
+            self.books[b].strategy = b // self.n_slots
         memset(self.book_comm_e4, 0, nbooks * MAX_CCY * sizeof(int64_t))
         memset(self.exposure_e10, 0, (max_strategies + 1) * MAX_CCY * sizeof(fx_int128))
         memset(self.commission_e4, 0, max_strategies * MAX_CCY * sizeof(int64_t))
         self.n_strategies = 0
+        self.last_strategy_sx = -1
         self.fills_cap = 1024
         while self.fills_cap <= fill_capacity:
             self.fills_cap *= 2
@@ -283,33 +291,26 @@ cdef class PositionEngine:
     # ------------------------------------------------------------------ lookups
 
     cdef int strategy_index(self, uint32_t strategy_id) noexcept nogil:
-        cdef uint64_t h = _mix(strategy_id + (<uint64_t>0x9E3779B97F4A7C15ULL))
-        cdef int slot = <int>(h & self.strategy_table_mask)
-        cdef int32_t e
-        while True:
-            e = self.strategy_table[slot]
-            if e == 0:
-                return -1
-            if self.strategy_id[e - 1] == strategy_id:
-                return e - 1
-            slot = (slot + 1) & self.strategy_table_mask
+        return strategy_index_of(self, strategy_id)
 
     cdef int _strategy_add(self, uint32_t strategy_id) noexcept nogil:
-        cdef int sx = self.strategy_index(strategy_id)
-        cdef uint64_t h
-        cdef int slot
+        cdef int sx, slot
+        sx = strategy_index_of(self, strategy_id)
         if sx >= 0:
+            self.last_strategy_id = strategy_id
+            self.last_strategy_sx = sx
             return sx
         if self.n_strategies >= self.max_strategies:
             return -1
         sx = self.n_strategies
         self.n_strategies += 1
         self.strategy_id[sx] = strategy_id
-        h = _mix(strategy_id + (<uint64_t>0x9E3779B97F4A7C15ULL))
-        slot = <int>(h & self.strategy_table_mask)
+        slot = <int>(strategy_hash(strategy_id) & self.strategy_table_mask)
         while self.strategy_table[slot] != 0:
             slot = (slot + 1) & self.strategy_table_mask
         self.strategy_table[slot] = sx + 1
+        self.last_strategy_id = strategy_id
+        self.last_strategy_sx = sx
         return sx
 
     cdef int ccy_index(self, const char* code) noexcept nogil:
@@ -320,10 +321,13 @@ cdef class PositionEngine:
                 return c
         return -1
 
-    cdef int _find_exec(self, uint16_t venue, const char* exec_id) noexcept nogil:
+    cdef inline int _find_exec(self, uint16_t venue, const char* exec_id) noexcept nogil:
+        return self._find_exec_h(venue, exec_id, _exec_hash(venue, exec_id) & self.exec_hash_mask)
+
+    cdef inline int _find_exec_h(self, uint16_t venue, const char* exec_id, uint64_t h) noexcept nogil:
         # each slot keeps the upper half of the hash, so a probe reads a fill record only when
         # the tags agree: a new ExecID (the common case) costs one cache line of the table
-        cdef uint64_t h = _exec_hash(venue, exec_id) & self.exec_hash_mask, e
+        cdef uint64_t e
         self.last_exec_hash = h
         cdef uint64_t tag = h & <uint64_t>0xFFFFFFFF00000000ULL
         cdef int slot = <int>(h & self.exec_table_mask)
@@ -344,6 +348,15 @@ cdef class PositionEngine:
             prefetch_w(&self.exec_table[(_exec_hash(venue, exec_id) & self.exec_hash_mask)
                                         & <uint64_t>self.exec_table_mask], 1, 3)
 
+    cdef inline uint64_t _hash_ahead(self, const Fill* f) noexcept nogil:
+        """The batch path's look-ahead: the ExecID's hash, and its index slot on its way into
+        the cache when the index is too big to stay there. The hash is kept for the fill's own
+        lookup, so the batch hashes each ExecID once."""
+        cdef uint64_t h = _exec_hash(f.hdr.venue_id, f.exec_id) & self.exec_hash_mask
+        if self.exec_table_mask >= PREFETCH_MIN_SLOTS:
+            prefetch_w(&self.exec_table[h & <uint64_t>self.exec_table_mask], 1, 3)
+        return h
+
     cdef void _index_exec(self, int32_t fx) noexcept nogil:
         cdef uint64_t h = _exec_hash(self.fills[fx].venue_id, self.fills[fx].exec_id) & self.exec_hash_mask
         cdef int slot = <int>(h & self.exec_table_mask)
@@ -351,8 +364,13 @@ cdef class PositionEngine:
             slot = (slot + 1) & self.exec_table_mask
         self.exec_table[slot] = (h & <uint64_t>0xFFFFFFFF00000000ULL) | <uint64_t>(fx + 1)
 
-    cdef int _reserve_fill(self) noexcept nogil:
+    cdef inline int _reserve_fill(self) noexcept nogil:
         """Room for one more record (and the index at most half full); -1 without memory."""
+        if self.n_fills + 1 < self.fills_cap and 2 * (self.n_fills + 1) <= self.exec_table_mask:
+            return 0
+        return self._grow_history()
+
+    cdef int _grow_history(self) noexcept nogil:
         cdef FillRecord* grown
         cdef uint64_t* table
         cdef int32_t i, size
@@ -396,50 +414,60 @@ cdef class PositionEngine:
         b.lot_count += 1
         return 0
 
-    cdef int _book_apply(self, int bx, const FillRecord* r) noexcept nogil:
+    cdef inline int _book_apply(self, int bx, const FillRecord* r) noexcept nogil:
         """One live fill into its book: open, add, reduce, close or flip."""
         cdef Book* b = &self.books[bx]
-        cdef int64_t q = r.qty_e2, px = r.px_e8, n = b.net_qty_e2, closing, take
+        cdef int64_t q = r.qty_e2, px = r.px_e8, n = b.net_qty_e2, closing
         cdef fx_int128 removed
-        cdef Lot* lot
         b.turnover_e10 += <fx_int128>(q if q > 0 else -q) * px
         b.fill_count += 1
         if r.comm_ccy >= 0:
             self.book_comm_e4[bx * MAX_CCY + r.comm_ccy] += r.commission_e4
             b.comm_ccys |= (<uint32_t>1) << r.comm_ccy
+        if self.accounting == ACCOUNTING_FIFO:
+            return self._book_apply_fifo(b, q, px)
         if n == 0 or _sign(n) == _sign(q):
             b.cost_e10 += <fx_int128>q * px
             b.net_qty_e2 = n + q
-            if self.accounting == ACCOUNTING_FIFO:
-                return self._push_lot(b, q, px)
             return 0
-        if self.accounting == ACCOUNTING_AVERAGE:
-            closing = n if (q if q > 0 else -q) >= (n if n > 0 else -n) else -q
-            removed = b.cost_e10 if closing == n else share_of(b.cost_e10, closing, n)
-            b.realized_e10 += <fx_int128>closing * px - removed
-            b.cost_e10 -= removed
-            n -= closing
-            q += closing
-        else:
-            while q != 0 and b.lot_count > 0:
-                lot = &b.lots[b.lot_head]
-                take = lot.qty_e2 if (q if q > 0 else -q) >= (lot.qty_e2 if lot.qty_e2 > 0 else -lot.qty_e2) else -q
-                b.realized_e10 += <fx_int128>take * (px - lot.px_e8)
-                b.cost_e10 -= <fx_int128>take * lot.px_e8
-                lot.qty_e2 -= take
-                n -= take
-                q += take
-                if lot.qty_e2 == 0:
-                    b.lot_head += 1
-                    b.lot_count -= 1
-            if b.lot_count == 0:
-                b.lot_head = 0
+        closing = n if (q if q > 0 else -q) >= (n if n > 0 else -n) else -q
+        removed = b.cost_e10 if closing == n else share_of(b.cost_e10, closing, n)
+        b.realized_e10 += <fx_int128>closing * px - removed
+        b.cost_e10 -= removed
+        n -= closing
+        q += closing
         b.net_qty_e2 = n
         if q != 0:       # the part beyond flat opens the other way at the fill price
             b.cost_e10 += <fx_int128>q * px
             b.net_qty_e2 = n + q
-            if self.accounting == ACCOUNTING_FIFO:
-                return self._push_lot(b, q, px)
+        return 0
+
+    cdef int _book_apply_fifo(self, Book* b, int64_t q, int64_t px) noexcept nogil:
+        """_book_apply's position part under FIFO: lot by lot, oldest first."""
+        cdef int64_t n = b.net_qty_e2, take
+        cdef Lot* lot
+        if n == 0 or _sign(n) == _sign(q):
+            b.cost_e10 += <fx_int128>q * px
+            b.net_qty_e2 = n + q
+            return self._push_lot(b, q, px)
+        while q != 0 and b.lot_count > 0:
+            lot = &b.lots[b.lot_head]
+            take = lot.qty_e2 if (q if q > 0 else -q) >= (lot.qty_e2 if lot.qty_e2 > 0 else -lot.qty_e2) else -q
+            b.realized_e10 += <fx_int128>take * (px - lot.px_e8)
+            b.cost_e10 -= <fx_int128>take * lot.px_e8
+            lot.qty_e2 -= take
+            n -= take
+            q += take
+            if lot.qty_e2 == 0:
+                b.lot_head += 1
+                b.lot_count -= 1
+        if b.lot_count == 0:
+            b.lot_head = 0
+        b.net_qty_e2 = n
+        if q != 0:       # the part beyond flat opens the other way at the fill price
+            b.cost_e10 += <fx_int128>q * px
+            b.net_qty_e2 = n + q
+            return self._push_lot(b, q, px)
         return 0
 
     cdef int _book_rederive(self, int bx) noexcept nogil:
@@ -462,7 +490,7 @@ cdef class PositionEngine:
         return 0
 
     cdef int _ladder_add(self, int sx, int ccy, uint32_t date, fx_int128 amount) noexcept nogil:
-        cdef uint64_t key = (<uint64_t>sx << 40) | (<uint64_t>ccy << 32) | date
+        cdef uint64_t key = _ladder_key(sx, ccy, date)
         cdef int32_t last = self.ladder_last[sx * MAX_CCY + ccy], e, i, size
         cdef int slot
         cdef int32_t* table
@@ -518,27 +546,48 @@ cdef class PositionEngine:
     cdef int _flows(self, const FillRecord* r, int direction) noexcept nogil:
         """The fill's cash flows into (direction 1) or out of (-1) the strategy's currencies,
         its value-date ladder, the desk totals and the per-instrument net."""
-        return self._flows_of(r, r.book // self.n_slots, r.book % self.n_slots, direction)
+        return self._flows_of(r, self.books[r.book].strategy, self.books[r.book].instrument, direction)
 
-    cdef int _flows_of(self, const FillRecord* r, int sx, int instr, int direction) noexcept nogil:
+    cdef inline int _flows_of(self, const FillRecord* r, int sx, int instr, int direction) noexcept nogil:
         """_flows with the book's strategy and instrument known (no division on the fill path)."""
         cdef int base = self.base_ccy[instr], quote = self.quote_ccy[instr]
-        cdef fx_int128 base_e10 = <fx_int128>r.qty_e2 * PRICE_ONE * direction
-        cdef fx_int128 quote_e10 = -(<fx_int128>r.qty_e2 * r.px_e8) * direction
+        cdef fx_int128 base_e10 = <fx_int128>r.qty_e2 * PRICE_ONE
+        cdef fx_int128 quote_e10 = -(<fx_int128>r.qty_e2 * r.px_e8)
+        cdef int64_t qty = r.qty_e2, comm = r.commission_e4
+        cdef int32_t last
+        if direction < 0:      # a bust takes the flows out again: a negation, not a 128-bit product
+            base_e10 = -base_e10
+            quote_e10 = -quote_e10
+            qty = -qty
+            comm = -comm
         self.exposure_e10[sx * MAX_CCY + base] += base_e10
         self.exposure_e10[sx * MAX_CCY + quote] += quote_e10
         self.desk_exposure_e10[base] += base_e10
         self.desk_exposure_e10[quote] += quote_e10
-        self.instr_net_e2[instr] += r.qty_e2 * direction
+        self.instr_net_e2[instr] += qty
         if r.comm_ccy >= 0:
-            self.commission_e4[sx * MAX_CCY + r.comm_ccy] += r.commission_e4 * direction
-        if self._ladder_add(sx, base, r.settl_date, base_e10) != 0:
+            self.commission_e4[sx * MAX_CCY + r.comm_ccy] += comm
+        # the value-date ladder: fills run on one value date at a time, so each currency's
+        # entry is nearly always the one it used last (checked here, before any call)
+        last = self.ladder_last[sx * MAX_CCY + base]
+        if last >= 0 and self.ladder_key[last] == _ladder_key(sx, base, r.settl_date):
+            self.ladder_e10[last] += base_e10
+        elif self._ladder_add(sx, base, r.settl_date, base_e10) != 0:
             return -1
+        last = self.ladder_last[sx * MAX_CCY + quote]
+        if last >= 0 and self.ladder_key[last] == _ladder_key(sx, quote, r.settl_date):
+            self.ladder_e10[last] += quote_e10
+            return 0
         return self._ladder_add(sx, quote, r.settl_date, quote_e10)
 
     # ------------------------------------------------------------------ events in
 
     cdef int apply_fill(self, const Fill* f, int64_t seq) noexcept nogil:
+        return self._apply_fill_h(f, seq, _exec_hash(f.hdr.venue_id, f.exec_id) & self.exec_hash_mask)
+
+    cdef int _apply_fill_h(self, const Fill* f, int64_t seq, uint64_t exec_hash) noexcept nogil:
+        """apply_fill with the hash of (venue, ExecID) already made (the batch path makes it
+        when it looks ahead)."""
         cdef int instr = f.hdr.instrument_id, sx, bx, comm = -1, ref, fx, rc
         cdef uint64_t h_new
         cdef int64_t q, n_new
@@ -554,9 +603,9 @@ cdef class PositionEngine:
         if f.exec_trans_type != EXEC_TRANS_NEW and f.exec_trans_type != EXEC_TRANS_CANCEL \
                 and f.exec_trans_type != EXEC_TRANS_CORRECT:
             return FILL_ERR_TRANS_TYPE
-        if self._find_exec(f.hdr.venue_id, f.exec_id) >= 0:
+        if self._find_exec_h(f.hdr.venue_id, f.exec_id, exec_hash) >= 0:
             return FILL_DUPLICATE
-        h_new = self.last_exec_hash
+        h_new = exec_hash
         if f.exec_trans_type != EXEC_TRANS_CANCEL:
             if f.last_qty_e2 <= 0 or f.last_qty_e2 > MAX_FILL_QTY_E2:
                 return FILL_ERR_QTY
@@ -574,9 +623,12 @@ cdef class PositionEngine:
         if self._reserve_fill() != 0:
             return FILL_ERR_MEMORY
         if f.exec_trans_type == EXEC_TRANS_NEW:
-            sx = self._strategy_add(f.strategy_id)
-            if sx < 0:
-                return FILL_ERR_STRATEGIES
+            if f.strategy_id == self.last_strategy_id and self.last_strategy_sx >= 0:
+                sx = self.last_strategy_sx
+            else:
+                sx = self._strategy_add(f.strategy_id)
+                if sx < 0:
+                    return FILL_ERR_STRATEGIES
             bx = sx * self.n_slots + instr
             b = &self.books[bx]
             n_new = b.net_qty_e2 + q
@@ -695,17 +747,11 @@ cdef class PositionEngine:
         return self.books[sx * self.n_slots + instrument_id].net_qty_e2
 
     cdef fx_int128 exposure_of(self, int sx, int ccy) noexcept nogil:
-        if ccy < 0 or ccy >= self.n_ccy:
-            return 0
-        if sx == DESK:
-            return self.desk_exposure_e10[ccy]
-        if sx < 0 or sx >= self.n_strategies:
-            return 0
-        return self.exposure_e10[sx * MAX_CCY + ccy]
+        return exposure_at(self, sx, ccy)
 
     cdef int unrealized_e10(self, int bx, fx_int128* out) noexcept nogil:
         cdef Book* b = &self.books[bx]
-        cdef int64_t mid = self.mid_e8[bx % self.n_slots]
+        cdef int64_t mid = self.mid_e8[b.instrument]
         if b.net_qty_e2 == 0:
             out[0] = 0
             return MARK_OK
@@ -790,7 +836,7 @@ cdef class PositionEngine:
     cdef void write_position(self, int bx, int reason, int64_t cause_seq,
                              PositionUpdate* out) noexcept nogil:
         cdef Book* b = &self.books[bx]
-        cdef int instr = bx % self.n_slots, sx = bx // self.n_slots, quote = self.quote_ccy[instr]
+        cdef int instr = b.instrument, sx = b.strategy, quote = self.quote_ccy[instr]
         cdef int c, st
         cdef uint32_t paid = b.comm_ccys
         cdef fx_int128 u
@@ -958,6 +1004,8 @@ cdef class PositionEngine:
         cdef int rc, reason
         cdef bint write = out is not None
         cdef const Event* e
+        cdef uint64_t h
+        cdef uint64_t ahead[PREFETCH_AHEAD]
         if write:
             if out.dtype != ev.dtype_for(ev.EventType.POSITION_UPDATE) or out.shape[0] < n:
                 raise TypeError(f"out must be a POSITION_UPDATE array of at least {n} events")
@@ -965,12 +1013,15 @@ cdef class PositionEngine:
         if n == 0:
             return 0, 0, -1
         with nogil:
+            for i in range(min(n, PREFETCH_AHEAD)):
+                ahead[i] = self._hash_ahead(&(<const Event*>&src[i * sizeof(Event)]).fill)
             for i in range(n):
+                h = ahead[i & (PREFETCH_AHEAD - 1)]
                 if i + PREFETCH_AHEAD < n:
-                    e = <const Event*>&src[(i + PREFETCH_AHEAD) * sizeof(Event)]
-                    self.prefetch_exec(e.hdr.venue_id, e.fill.exec_id)
+                    ahead[i & (PREFETCH_AHEAD - 1)] = self._hash_ahead(
+                        &(<const Event*>&src[(i + PREFETCH_AHEAD) * sizeof(Event)]).fill)
                 e = <const Event*>&src[i * sizeof(Event)]
-                rc = self.apply_fill(&e.fill, e.hdr.sequence)
+                rc = self._apply_fill_h(&e.fill, e.hdr.sequence, h)
                 if rc == FILL_APPLIED:
                     applied += 1
                     if write:

@@ -12,7 +12,7 @@ from libc.stdint cimport int32_t, int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 
 from fxpipe.includes.int128 cimport fx_int128
 from fxpipe.model.events cimport Control, Event, Fill, OrderIntent, OrderUpdate, RiskEvent
-from fxpipe.positions.book cimport MAX_CCY, PositionEngine
+from fxpipe.positions.book cimport MAX_CCY, PositionEngine, exposure_at, strategy_index_of
 
 cdef enum:
     STORM_MAX = 64              # reject-storm windows hold at most this many rejects
@@ -38,6 +38,7 @@ cdef struct Scope:              # global (index 0) or one strategy
     # how many of those terms lack a rate (a check then rejects NO_MARK)
     fx_int128 gross_e4
     int32_t gross_missing
+    int32_t pe_sx1              # the positions engine's index of the strategy + 1; 0 until it has one
 
 cdef struct OpenOrder:          # an order sent and not yet done, as counted worst case
     int64_t cl_ord_id
@@ -111,7 +112,8 @@ cdef class RiskEngine:
     cdef void _gross_refresh(self, int scope, int sx, int instr) noexcept nogil
     cdef void _gross_refresh_scope(self, int scope) noexcept nogil
     cdef int64_t _gross_side(self, int scope, int sx, int instr) noexcept nogil
-    cdef void _gross_sync(self) noexcept nogil
+    cdef inline void _gross_sync(self) noexcept nogil
+    cdef void _gross_catch_up(self) noexcept nogil
     cdef void _gross_track(self) noexcept nogil
     cdef int _sx_of(self, int scope) noexcept nogil
     cdef int _find_order(self, int64_t cl_ord_id) noexcept nogil

@@ -429,8 +429,13 @@ cdef class RiskEngine:
         cdef int sx
         if scope == 0:
             return DESK
-        sx = self.positions.strategy_index(self.scopes[scope].strategy_id)
-        return -2 if sx == -1 else sx
+        if self.scopes[scope].pe_sx1:     # an index, once given, never changes
+            return self.scopes[scope].pe_sx1 - 1
+        sx = strategy_index_of(self.positions, self.scopes[scope].strategy_id)
+        if sx < 0:
+            return -2
+        self.scopes[scope].pe_sx1 = sx + 1
+        return sx
 
     # ------------------------------------------------------------------ gross exposure, kept
 
@@ -476,20 +481,24 @@ cdef class RiskEngine:
         for c in range(1, self.n_slots):
             self._gross_refresh(scope, sx, c)
 
-    cdef void _gross_sync(self) noexcept nogil:
-        """Brings the kept gross exposure up to the positions engine: one changed book or mark
-        costs the terms it touches; a reader further behind (fills applied without on_fill, say)
-        recomputes every term. Either way each term is what a full loop would compute now."""
+    cdef inline void _gross_sync(self) noexcept nogil:
+        """Brings the kept gross exposure up to the positions engine (nothing to do on most
+        checks: the test stays inline, the work does not)."""
+        if self.gross_tracked and self.positions.revision != self.gross_revision:
+            self._gross_catch_up()
+
+    cdef void _gross_catch_up(self) noexcept nogil:
+        """One changed book or mark costs the terms it touches; a reader further behind (fills
+        applied without on_fill, say) recomputes every term. Either way each term is what a
+        full loop would compute now."""
         cdef uint64_t rev = self.positions.revision
         cdef int ch, instr, s, c, k, ccy
-        if not self.gross_tracked or rev == self.gross_revision:
-            return
         if rev == self.gross_revision + 1:
             ch = self.positions.last_change
             if ch >= 0:                           # one book: its strategy's term and the desk's
-                instr = ch % self.n_slots
+                instr = self.positions.books[ch].instrument
                 self._gross_refresh(0, DESK, instr)
-                s = self.scope_of(self.positions.strategy_id[ch // self.n_slots])
+                s = self.scope_of(self.positions.strategy_id[self.positions.books[ch].strategy])
                 if s > 0:
                     self._gross_refresh(s, self._sx_of(s), instr)
             else:                                 # one mark: every instrument valued through it
@@ -597,9 +606,7 @@ cdef class RiskEngine:
         rows[1] = 0
         # the positions engine's index of each row's strategy (-2: it has no fills yet), looked up once
         sxs[1] = DESK
-        sxs[0] = DESK if scope == 0 else self.positions.strategy_index(self.scopes[scope].strategy_id)
-        if sxs[0] == -1:
-            sxs[0] = -2
+        sxs[0] = self._sx_of(scope)
         for k in range(2):
             row = rows[k]
             if k == 1 or scope != 0:
@@ -615,8 +622,11 @@ cdef class RiskEngine:
         # worst-case exposure per currency (the base and the quote of the order)
         ccys[0] = self.positions.base_ccy[instr]
         ccys[1] = self.positions.quote_ccy[instr]
-        flow[0] = <fx_int128>q * PRICE_ONE * (1 if buy else -1)
-        flow[1] = -(<fx_int128>q * px) * (1 if buy else -1)
+        flow[0] = <fx_int128>q * PRICE_ONE
+        flow[1] = -(<fx_int128>q * px)
+        if not buy:
+            flow[0] = -flow[0]
+            flow[1] = -flow[1]
         for k in range(2):
             row = rows[k]
             if k == 0 and scope == 0:
@@ -627,7 +637,7 @@ cdef class RiskEngine:
                 lim = self.ccy_limit_e4[row * MAX_CCY + ccys[c]]
                 if lim == NO_LIMIT:
                     continue
-                exp = self.positions.exposure_of(sx, ccys[c]) if sx != -2 else 0
+                exp = exposure_at(self.positions, sx, ccys[c]) if sx != -2 else 0
                 if flow[c] > 0:
                     w = exp + self.open_long_e10[i * MAX_CCY + ccys[c]] + flow[c]
                 else:
@@ -639,8 +649,7 @@ cdef class RiskEngine:
                     return RISK_CURRENCY_LIMIT
         # gross exposure: sum over instruments of the larger worst-case side, in the reporting
         # currency; the other instruments' terms are kept, only the order's own is valued here
-        if self.gross_tracked:
-            self._gross_sync()
+        self._gross_sync()
         for k in range(2):
             row = rows[k]
             if k == 0 and scope == 0:
@@ -804,8 +813,8 @@ cdef class RiskEngine:
         cdef int sx
         if lim == NO_LIMIT or self.scopes[scope].killed:
             return 0
-        sx = DESK if scope == 0 else self.positions.strategy_index(self.scopes[scope].strategy_id)
-        if sx == -1 and scope != 0:
+        sx = self._sx_of(scope)
+        if sx == -2:
             return 0
         self.positions.total_pnl_rpt(sx, &pnl)
         if pnl < -lim:
