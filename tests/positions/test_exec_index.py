@@ -3,6 +3,7 @@ when hashes collide, the index sized up front or grown on the way gives the same
 64-bit fast paths of the exact arithmetic agree with the 128-bit ones past the int64 range."""
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from fxpipe.model import events as ev
@@ -97,6 +98,31 @@ def test_the_batch_path_with_prefetch_equals_one_fill_at_a_time():
     head = PositionEngine(REFDATA, fill_capacity=n)
     head.apply_fills(arr[:2000])
     assert head.state_hash() == single.state_hash()
+
+
+@pytest.mark.parametrize("n", [50, 8_000])        # an output in cache, and one streamed past it
+def test_the_batch_path_writes_the_position_updates_of_one_fill_at_a_time(n):
+    arr = ev.empty(ev.EventType.FILL, n)
+    arr["instrument_id"] = [REFDATA.instrument("EUR/USD" if i % 4 else "USD/JPY").id for i in range(n)]
+    arr["venue_id"] = 1
+    arr["strategy_id"] = 1 + (np.arange(n) % 3 == 0)
+    arr["side"] = [BUY if (i * 7) % 5 < 3 else SELL for i in range(n)]
+    arr["last_qty_e2"] = [100_000 * (1 + i % 7) for i in range(n)]
+    arr["last_px_e8"] = [(108_000_000 if i % 4 else 15_000_000_000) + i % 977 for i in range(n)]
+    arr["exec_trans_type"] = int(ev.ExecTransType.NEW)
+    arr["exec_id"] = [f"W{i}".encode() for i in range(n)]
+    arr["sequence"] = np.arange(1, n + 1)
+    quote = ev.make(ev.EventType.QUOTE, instrument_id=REFDATA.instrument("USD/JPY").id, venue_id=1,
+                    bid_px_e8=15_000_000_000, ask_px_e8=15_000_100_000, bid_qty_e2=10**8, ask_qty_e2=10**8)
+    batch, single = PositionEngine(REFDATA), PositionEngine(REFDATA)
+    batch.apply(quote)
+    single.apply(quote)
+    out = ev.empty(ev.EventType.POSITION_UPDATE, n)
+    assert batch.apply_fills(arr, out) == (n, 0, -1)
+    for i, rec in enumerate(arr):
+        assert single.apply(rec) == FillResult.APPLIED
+        assert out[i].tobytes() == single.last_position_event(ev.PositionReason.FILL, int(rec["sequence"])).tobytes(), i
+    assert batch.state_hash() == single.state_hash()
 
 
 @pytest.mark.parametrize("bad", [{"fill_capacity": 0}, {"fill_capacity": 1 << 30}, {"exec_hash_bits": 0},

@@ -53,6 +53,7 @@ cdef size_t HUGE_PAGE = 2 * 1024 * 1024
 cdef enum:
     PREFETCH_AHEAD = 8          # fills the batch path hashes (and prefetches) ahead: a power of two
 cdef int32_t PREFETCH_MIN_SLOTS = 1 << 16      # below this the index stays in cache anyway
+cdef size_t STREAM_MIN_BYTES = 1 << 20          # apply_fills streams an output bigger than this
 
 cdef extern from *:
     """
@@ -66,6 +67,30 @@ cdef extern from *:
     int posix_memalign(void** memptr, size_t alignment, size_t size) noexcept nogil
     int MADV_HUGEPAGE
     void prefetch_w "__builtin_prefetch"(const void* addr, int rw, int locality) noexcept nogil
+
+cdef extern from *:
+    """
+    #if defined(__SSE2__)
+    #include <emmintrin.h>
+    /* A whole event to memory without reading its lines first (no read-for-ownership): for
+       a batch's output array, written once and read long after. 16-byte aligned targets only;
+       anything else, and machines without SSE2, take memcpy. */
+    static inline void fx_stream_event(void* dst, const void* src, size_t size) {
+        if (((uintptr_t)dst & 15) == 0 && (size & 15) == 0) {
+            for (size_t k = 0; k < size; k += 16)
+                _mm_stream_si128((__m128i*)((char*)dst + k), _mm_loadu_si128((const __m128i*)((const char*)src + k)));
+        } else {
+            memcpy(dst, src, size);
+        }
+    }
+    static inline void fx_stream_fence(void) { _mm_sfence(); }
+    #else
+    static inline void fx_stream_event(void* dst, const void* src, size_t size) { memcpy(dst, src, size); }
+    static inline void fx_stream_fence(void) { }
+    #endif
+    """
+    void fx_stream_event(void* dst, const void* src, size_t size) noexcept nogil
+    void fx_stream_fence() noexcept nogil
 
 
 cdef void* _alloc_table(size_t size) noexcept nogil:
@@ -1006,6 +1031,10 @@ cdef class PositionEngine:
         cdef const Event* e
         cdef uint64_t h
         cdef uint64_t ahead[PREFETCH_AHEAD]
+        # An output larger than the cache is written around it: each PositionUpdate is made
+        # here, in L1, and streamed out, so its three lines are not read from memory first.
+        cdef Event pu
+        cdef bint stream = write and n * sizeof(Event) > STREAM_MIN_BYTES
         if write:
             if out.dtype != ev.dtype_for(ev.EventType.POSITION_UPDATE) or out.shape[0] < n:
                 raise TypeError(f"out must be a POSITION_UPDATE array of at least {n} events")
@@ -1027,13 +1056,19 @@ cdef class PositionEngine:
                     if write:
                         reason = POS_FILL if e.fill.exec_trans_type == EXEC_TRANS_NEW else (
                             POS_BUST if e.fill.exec_trans_type == EXEC_TRANS_CANCEL else POS_CORRECTION)
-                        self.write_position(self.last_book, reason, e.hdr.sequence,
-                                            <PositionUpdate*>&dst[i * sizeof(Event)])
+                        if stream:
+                            self.write_position(self.last_book, reason, e.hdr.sequence, &pu.position)
+                            fx_stream_event(&dst[i * sizeof(Event)], &pu, sizeof(Event))
+                        else:
+                            self.write_position(self.last_book, reason, e.hdr.sequence,
+                                                <PositionUpdate*>&dst[i * sizeof(Event)])
                 elif rc == FILL_DUPLICATE:
                     dups += 1
                 else:
                     bad = i
                     break
+            if stream:
+                fx_stream_fence()     # the streamed events are visible before the GIL is taken
         return applied, dups, bad
 
     def mid(self, instrument):
