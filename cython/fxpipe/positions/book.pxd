@@ -183,15 +183,19 @@ cdef class PositionEngine:
                              uint32_t settl_date) noexcept nogil
 
 
-cdef inline uint64_t strategy_hash(uint32_t strategy_id) noexcept nogil:
-    """Where a strategy id starts its probe in the engine's strategy table."""
-    cdef uint64_t h = strategy_id + (<uint64_t>0x9E3779B97F4A7C15ULL)
+cdef inline uint64_t mix64(uint64_t h) noexcept nogil:
+    """The 64-bit finalizer of MurmurHash3: every input bit moves every output bit."""
     h ^= h >> 33
     h *= <uint64_t>0xff51afd7ed558ccdULL
     h ^= h >> 33
     h *= <uint64_t>0xc4ceb9fe1a85ec53ULL
     h ^= h >> 33
     return h
+
+
+cdef inline uint64_t strategy_hash(uint32_t strategy_id) noexcept nogil:
+    """Where a strategy id starts its probe in the engine's strategy table."""
+    return mix64(strategy_id + (<uint64_t>0x9E3779B97F4A7C15ULL))
 
 
 cdef inline int strategy_index_of(PositionEngine pe, uint32_t strategy_id) noexcept nogil:

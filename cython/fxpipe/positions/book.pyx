@@ -119,15 +119,6 @@ cdef inline uint32_t _pack_ccy(const char* c) noexcept nogil:
     return (<uint8_t>c[0]) | ((<uint8_t>c[1]) << 8) | ((<uint8_t>c[2]) << 16)
 
 
-cdef inline uint64_t _mix(uint64_t h) noexcept nogil:
-    h ^= h >> 33
-    h *= <uint64_t>0xff51afd7ed558ccdULL
-    h ^= h >> 33
-    h *= <uint64_t>0xc4ceb9fe1a85ec53ULL
-    h ^= h >> 33
-    return h
-
-
 cdef inline uint64_t _exec_hash(uint16_t venue, const char* exec_id) noexcept nogil:
     """Hash of (venue, ExecID) over the whole NUL-padded field, a word at a time: an ExecID
     field is always FIX_ID_LEN bytes (fix_id_set pads it), so no byte loop is needed."""
@@ -137,7 +128,7 @@ cdef inline uint64_t _exec_hash(uint16_t venue, const char* exec_id) noexcept no
         memcpy(&w, exec_id + i, 8)
         h = (h ^ w) * (<uint64_t>0xff51afd7ed558ccdULL)
         h ^= h >> 29
-    return _mix(h)
+    return mix64(h)
 
 
 cdef inline uint64_t _ladder_key(int sx, int ccy, uint32_t date) noexcept nogil:
@@ -524,7 +515,7 @@ cdef class PositionEngine:
         if last >= 0 and self.ladder_key[last] == key:    # fills run on one value date at a time
             self.ladder_e10[last] += amount
             return 0
-        slot = <int>(_mix(key) & self.ladder_table_mask)
+        slot = <int>(mix64(key) & self.ladder_table_mask)
         while True:
             e = self.ladder_table[slot]
             if e == 0:
@@ -554,11 +545,11 @@ cdef class PositionEngine:
             self.ladder_table = table
             self.ladder_table_mask = size - 1
             for i in range(self.n_ladder):
-                slot = <int>(_mix(self.ladder_key[i]) & self.ladder_table_mask)
+                slot = <int>(mix64(self.ladder_key[i]) & self.ladder_table_mask)
                 while self.ladder_table[slot] != 0:
                     slot = (slot + 1) & self.ladder_table_mask
                 self.ladder_table[slot] = i + 1
-            slot = <int>(_mix(key) & self.ladder_table_mask)
+            slot = <int>(mix64(key) & self.ladder_table_mask)
             while self.ladder_table[slot] != 0:
                 slot = (slot + 1) & self.ladder_table_mask
         self.ladder_key[self.n_ladder] = key
