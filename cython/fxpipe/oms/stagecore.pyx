@@ -283,8 +283,7 @@ cdef class StageCore:
             out.append(self.record(d))
             rc = self.pe.apply_fill(d, seq)
             if rc == FILL_APPLIED:
-                memset(&pu, 0, EVENT_SIZE)
-                pu.hdr.type = EVT_POSITION_UPDATE
+                # write_position and write_pnl start each event from zero themselves
                 self.pe.write_position(self.pe.last_book, POS_FILL if d.exec_trans_type == EXEC_TRANS_NEW
                                        else POS_BUST, seq, &pu)
                 out.append(self.record(&pu))
@@ -293,12 +292,8 @@ cdef class StageCore:
                     st = self.pe.pnl_in(sx, c, &r, &un, &cm)
                     if r == 0 and un == 0 and cm == 0 and st == MARK_OK:
                         continue
-                    memset(&pnl, 0, EVENT_SIZE)
-                    pnl.hdr.type = EVT_PNL
                     self.pe.write_pnl(sx, c, seq, &pnl)
                     out.append(self.record(&pnl))
-                memset(&pnl, 0, EVENT_SIZE)
-                pnl.hdr.type = EVT_PNL
                 self.pe.write_pnl_total(sx, seq, &pnl)
                 out.append(self.record(&pnl))
                 self.risk.on_fill(d)
