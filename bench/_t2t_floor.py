@@ -3,8 +3,8 @@ with no trading system behind them.
 
 An echo process, pinned to the trader's core and spinning on a non-blocking socket as the fused
 trader does, reads each quote datagram and, for every Nth, writes an order-sized message on a
-TCP connection to the harness, which stamps its recv() the way the FIX acceptor stamps an
-order's. Quotes go out open loop at the same rates, stamped right before sendto(). What the
+TCP connection to the harness, which stamps each order with the kernel's receive time of its
+bytes, as the FIX acceptor stamps an order's. Quotes go out open loop at the same rates, stamped right before sendto(). What the
 desk adds to tick to trade is its figure minus this one; no layout can go below it here.
 """
 from __future__ import annotations
@@ -16,6 +16,8 @@ import struct
 import time
 
 import numpy as np
+
+from bench._t2t_venue import recv_stamped, stamp_arrivals
 
 QUOTE_BYTES = 96            # about a one-instrument incremental packet of the binary feed
 ORDER_BYTES = 224           # about a NewOrderSingle on the wire
@@ -64,6 +66,8 @@ class Floor:
         self.proc.start()
         self.conn, _ = self.srv.accept()
         self.conn.setblocking(False)
+        stamp_arrivals(self.conn)
+        self.clock_stamps = 0        # reads stamped by this process's clock, not the kernel's
         deadline = time.monotonic() + 10
         while not port.value and time.monotonic() < deadline:
             time.sleep(0.001)
@@ -75,10 +79,12 @@ class Floor:
 
     def _read(self, recv_at: dict[int, int]) -> None:
         try:
-            data = self.conn.recv(65536)
+            data, now = recv_stamped(self.conn, 65536)
         except BlockingIOError:
             return
-        now = time.time_ns()
+        if now is None:
+            now = time.time_ns()
+            self.clock_stamps += 1
         self.rbuf += data
         while len(self.rbuf) >= ORDER_BYTES:
             recv_at[_G.unpack_from(self.rbuf)[0]] = now

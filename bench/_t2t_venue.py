@@ -1,12 +1,17 @@
 """The tick-to-trade harness's venue: a FIX 4.2 acceptor (fxpipe's session Engine) that stamps
 each NewOrderSingle as early as the harness can see it and fills it in full at once.
 
-Where the stamp is taken: `recv_ns` is read right after the engine's recv() returns the bytes
-(StampingEngine._feed, before framing, parsing, the session's checks, its store and message
-log); every order in those bytes gets that stamp. `deliver_ns` is read when the order reaches
-the application (on_message). The difference is the acceptor's own cost of handling an order,
-reported on its own row; the codec's parse of the same frames is measured apart (parse_cost_ns)
-so neither is charged to fxpipe's tick to trade.
+Where the stamp is taken: `recv_ns` is the kernel's receive time of the bytes on the
+acceptor's socket (SO_TIMESTAMPNS, read with recvmsg): when the order arrived from the wire,
+not when this Python process, which also publishes the quotes and shares its core with the
+desk's journal, got round to reading it. For a read that carries several orders the kernel
+gives the time of the last segment read, so an earlier order in it is stamped no earlier than
+it arrived (never flattering the desk). Without a kernel time (not Linux) the stamp is taken
+right after recvmsg() returns, and `clock_stamps` counts those reads. Every order in one read
+gets that read's stamp. `deliver_ns` is read when the order reaches the application
+(on_message); the difference is the acceptor's own delay and cost in handling an order,
+reported on its own row; the codec's parse of the same frames is measured apart
+(parse_cost_ns) so neither is charged to fxpipe's tick to trade.
 
 The answer is one ExecutionReport, ExecType/OrdStatus FILLED, with what the ECN adapter reads
 (OrderID, ExecID, ExecTransType, ExecType, OrdStatus, Symbol, Side, OrderQty, LastShares,
@@ -15,7 +20,9 @@ LastPx, LeavesQty, CumQty, AvgPx, TransactTime), so orders complete and position
 from __future__ import annotations
 
 import socket
+import struct
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -41,17 +48,55 @@ def free_udp_port() -> int:
         return s.getsockname()[1]
 
 
+# Linux's SO_TIMESTAMPNS (asm-generic value; the socket module does not name it): each read's
+# ancillary data carries the receive time of its data, CLOCK_REALTIME as a struct timespec.
+SO_TIMESTAMPNS = getattr(socket, "SO_TIMESTAMPNS", 35)
+_TIMESPEC = struct.Struct("@qq")
+_ANC_SPACE = socket.CMSG_SPACE(_TIMESPEC.size)
+
+
+def stamp_arrivals(sock: socket.socket) -> bool:
+    """Ask the kernel to stamp what arrives on sock; False where it cannot."""
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, SO_TIMESTAMPNS, 1)
+    except OSError:
+        return False
+    return True
+
+
+def recv_stamped(sock: socket.socket, size: int = 1 << 16) -> tuple[bytes, int | None]:
+    """One read, and the kernel's receive time of its data in ns (None without one)."""
+    data, anc, _, _ = sock.recvmsg(size, _ANC_SPACE)
+    for level, kind, raw in anc:
+        if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(raw) >= _TIMESPEC.size:
+            secs, ns = _TIMESPEC.unpack_from(raw)
+            return data, secs * 1_000_000_000 + ns
+    return data, None
+
+
 class StampingEngine(Engine):
-    """The Engine, noting when each read's bytes came off the socket (and keeping a sample)."""
+    """The Engine, noting when each read's bytes arrived on the socket (and keeping a sample)."""
 
     recv_ns = 0
 
     def __init__(self, *args, **kw):
         super().__init__(*args, **kw)
         self.sample: list[bytes] = []
+        self.clock_stamps = 0            # reads stamped by this process's clock, not the kernel's
+        self._stamping: weakref.WeakSet = weakref.WeakSet()   # connections asked to stamp
+
+    def _recv(self, conn) -> bytes:
+        if conn not in self._stamping:
+            stamp_arrivals(conn.sock)
+            self._stamping.add(conn)
+        data, ts = recv_stamped(conn.sock)
+        if ts is None:
+            ts = time.time_ns()
+            self.clock_stamps += 1
+        self.recv_ns = ts
+        return data
 
     def _feed(self, conn, session, data: bytes) -> None:
-        self.recv_ns = time.time_ns()
         if len(self.sample) < SAMPLE_FRAMES and b"\x0135=D\x01" in data:
             self.sample.append(data)
         super()._feed(conn, session, data)

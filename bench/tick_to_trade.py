@@ -5,7 +5,7 @@ sustains with its strategy on, against NautilusTrader's backtest engine on the s
     bench process (pinned to the journal's core)                 the desk (run_desk, supervisor thread)
     ┌──────────────────────────────────────────┐  UDP quotes   ┌────────────────────────────────────┐
     │ StampingPublisher ── sent_ns at sendto() ├──────────────►│ feed → decision → oms ──► journal  │
-    │ FIX acceptor ECN1 ── recv_ns after recv()│◄──────────────┤   (EveryNthQuote: an IOC on every  │
+    │ FIX acceptor ECN1 ── recv_ns: kernel rx  │◄──────────────┤   (EveryNthQuote: an IOC on every  │
     │   answers each order with a full fill    ├──────────────►│    Nth quote at its own price)     │
     └──────────────────────────────────────────┘  FIX 35=D / 8 └────────────────────────────────────┘
 
@@ -15,7 +15,11 @@ so an order's price names its quote: latency = order received − quote sent (ti
 − quote due (corrected for coordinated omission: the harness's own lateness counts). Each
 order's hop stamps come from the journal by ClOrdID: wire in (quote sent → the feed's receive
 stamp), inside fxpipe (receive → decode → decide → risk → send), wire out (send stamp → the
-acceptor's recv). All stamps are the wall clock (time.time_ns), one host.
+order's arrival on the acceptor's socket). An order is stamped with the kernel's receive time
+of its bytes (SO_TIMESTAMPNS): the harness is Python, publishes the quotes and shares its core
+with the journal, so the moment it reads a socket is its own delay, not the desk's; the
+harness's delay from arrival to handling an order is its own row. All stamps are the wall
+clock (CLOCK_REALTIME), one host.
 
 Throughput (burst): quotes as fast as the publisher can for a few seconds; what the trader
 handled is the Quote events in the journal (the md ring's content) by their receive stamp; the
@@ -281,7 +285,8 @@ def run_layout(layout: Layout, work: Path, rates, seconds: float, burst_s: float
         raise out["error"]
     return {"layout": layout.name, "harness_block": shares, "journal_core": journal_core, "phases": phases,
             "burst": burst, "summary": out["summary"], "record": read_desk(desk.journal_dir),
-            "sample": h.engine.sample, "alarms": alarms, "other_msgs": dict(h.venue.other)}
+            "sample": h.engine.sample, "alarms": alarms, "other_msgs": dict(h.venue.other),
+            "clock_stamps": h.engine.clock_stamps}
 
 
 # --- figures ---------------------------------------------------------------------------------------
@@ -386,7 +391,8 @@ def main(argv=None) -> int:
     res = Results("tick_to_trade")
     res.notes.append(f"strategy: an IOC on every {args.every}th quote at its own price; rates {rates} quotes/s, "
                      f"{seconds} s each; burst {burst_s} s; stamps: quote at the publisher's sendto(), order "
-                     f"after the acceptor's recv(); corrected = from the quote's scheduled time")
+                     f"at the kernel's receive time on the acceptor's socket; corrected = from the quote's "
+                     f"scheduled time")
     base_affinity = os.sched_getaffinity(0)
     load0 = os.getloadavg()
     runs: dict[str, dict] = {}
@@ -410,6 +416,7 @@ def main(argv=None) -> int:
             hists = add_rows(res, name, figs, ph, seconds)
             series[label(ph["rate"])] = (figs, hists)
         rate = burst_rows(res, name, run["burst"], run["record"])
+        res.add("harness", f"{name}_reads_stamped_by_the_harness_clock", "count", run["clock_stamps"])
         if name == "fused":
             burst_fused = rate
         extra["hop_percentiles"][name] = run["summary"].hop_percentiles()
@@ -463,6 +470,7 @@ def floor_rows(res: Results, host: HostCores, rates, seconds: float, every: int)
                 hist = histogram_from_ns(np.maximum(v, 1))
                 for lab, q in (("p50", 50.0), ("p99", 99.0), ("p99.9", 99.9)):
                     res.add("floor", f"{key}{what}_{lab}", "us", round(hist.get_value_at_percentile(q) / 1e3, 2))
+        res.add("floor", "reads_stamped_by_the_harness_clock", "count", floor.clock_stamps)
     finally:
         floor.close()
         os.sched_setaffinity(0, base)

@@ -5,9 +5,12 @@ the harness's venue mapped to the quotes that caused them, that the journal's ho
 them, that every row the benchmark promises is in its JSON, and that nothing is left behind."""
 import json
 import os
+import socket
+import time
 from pathlib import Path
 
 from bench import tick_to_trade
+from bench._t2t_venue import recv_stamped, stamp_arrivals
 
 ROWS = ("t2t_fused_1k_orders", "t2t_fused_1k_p50", "t2t_fused_1k_p99", "t2t_fused_1k_p99.9",
         "t2t_fused_1k_corrected_p50", "t2t_fused_1k_corrected_p99", "t2t_fused_1k_hop_receive_send_p50",
@@ -42,3 +45,23 @@ def test_smallest_run_reports_every_row_with_orders_mapped_to_their_quotes(tmp_p
     assert Path(record["plots"]["fused"]).exists()
     assert os.sched_getaffinity(0) == affinity
     assert _rings() == before, "the desk left ring segments behind"
+    # orders are stamped by the kernel on arrival (only the logon's read, before the socket was
+    # asked to stamp, may carry the harness's clock)
+    assert rows["fused_reads_stamped_by_the_harness_clock"]["value"] <= 1
+
+
+def test_an_order_is_stamped_when_it_arrives_not_when_the_harness_reads_it():
+    with socket.socket() as srv:
+        srv.bind(("127.0.0.1", 0))
+        srv.listen(1)
+        with socket.create_connection(srv.getsockname()) as tx:
+            rx, _ = srv.accept()
+            with rx:
+                assert stamp_arrivals(rx)
+                sent = time.time_ns()
+                tx.sendall(b"8=FIX.4.2|35=D|")
+                time.sleep(0.05)                 # the harness busy elsewhere for 50 ms
+                data, arrived = recv_stamped(rx)
+                read = time.time_ns()
+    assert data == b"8=FIX.4.2|35=D|"
+    assert arrived is not None and sent <= arrived < sent + 40_000_000 <= read
