@@ -98,7 +98,7 @@ cdef class PositionEngine:
     cdef int rpt_ccy
     cdef int usd_ccy
     cdef int n_strategies
-    cdef uint32_t last_strategy_id      # the strategy _strategy_add found last, and its index
+    cdef uint32_t last_strategy_id      # the strategy _strategy_add resolved last, and its index
     cdef int last_strategy_sx           # (-1 before the first): strategy indices never change
     cdef uint32_t ccy_code[MAX_CCY]     # three ASCII letters packed little-endian
     cdef ConvPath path[MAX_CCY]
@@ -147,8 +147,6 @@ cdef class PositionEngine:
     # lookups
     cdef int strategy_index(self, uint32_t strategy_id) noexcept nogil   # -1 if never seen
     cdef int ccy_index(self, const char* code) noexcept nogil      # -1 if unknown
-    # a hint before apply_fill: start loading the index slot of this ExecID (batch paths)
-    cdef void prefetch_exec(self, uint16_t venue, const char* exec_id) noexcept nogil
     # queries (sx: strategy index, or DESK)
     cdef int64_t position_e2(self, int sx, int instrument_id) noexcept nogil
     cdef fx_int128 exposure_of(self, int sx, int ccy) noexcept nogil
@@ -164,7 +162,8 @@ cdef class PositionEngine:
     cdef int write_pnl_total(self, int sx, int64_t cause_seq, PnlEvent* out) noexcept nogil
     # internals
     cdef int _add_ccy(self, const char* code) noexcept nogil
-    cdef int _strategy_add(self, uint32_t strategy_id) noexcept nogil
+    cdef inline int _strategy_add(self, uint32_t strategy_id) noexcept nogil
+    cdef int _strategy_resolve(self, uint32_t strategy_id) noexcept nogil
     cdef inline int _find_exec(self, uint16_t venue, const char* exec_id) noexcept nogil
     cdef inline int _find_exec_h(self, uint16_t venue, const char* exec_id, uint64_t h) noexcept nogil
     cdef inline uint64_t _hash_ahead(self, const Fill* f) noexcept nogil
@@ -176,7 +175,8 @@ cdef class PositionEngine:
     cdef inline int _book_apply(self, int bx, const FillRecord* r) noexcept nogil
     cdef int _book_apply_fifo(self, Book* b, int64_t q, int64_t px) noexcept nogil
     cdef int _book_rederive(self, int bx) noexcept nogil
-    cdef int _ladder_add(self, int sx, int ccy, uint32_t date, fx_int128 amount) noexcept nogil
+    cdef inline int _ladder_add(self, int sx, int ccy, uint32_t date, fx_int128 amount) noexcept nogil
+    cdef int _ladder_insert(self, int sx, int ccy, uint32_t date, fx_int128 amount) noexcept nogil
     cdef int _flows(self, const FillRecord* r, int direction) noexcept nogil
     cdef inline int _flows_of(self, const FillRecord* r, int sx, int instr, int direction) noexcept nogil
     cdef int32_t _new_record(self, const Fill* f, int64_t seq, int bx, int64_t q, int comm,

@@ -309,7 +309,14 @@ cdef class PositionEngine:
     cdef int strategy_index(self, uint32_t strategy_id) noexcept nogil:
         return strategy_index_of(self, strategy_id)
 
-    cdef int _strategy_add(self, uint32_t strategy_id) noexcept nogil:
+    cdef inline int _strategy_add(self, uint32_t strategy_id) noexcept nogil:
+        """The index of a strategy, added on its first fill; -1 past max_strategies. Fills come
+        in runs of one strategy: the last one resolved is answered before any probe."""
+        if strategy_id == self.last_strategy_id and self.last_strategy_sx >= 0:
+            return self.last_strategy_sx
+        return self._strategy_resolve(strategy_id)
+
+    cdef int _strategy_resolve(self, uint32_t strategy_id) noexcept nogil:
         cdef int sx, slot
         sx = strategy_index_of(self, strategy_id)
         if sx >= 0:
@@ -358,11 +365,6 @@ cdef class PositionEngine:
                 if self.fills[fx].venue_id == venue and memcmp(self.fills[fx].exec_id, exec_id, FIX_ID_LEN) == 0:
                     return fx
             slot = (slot + 1) & self.exec_table_mask
-
-    cdef void prefetch_exec(self, uint16_t venue, const char* exec_id) noexcept nogil:
-        if self.exec_table_mask >= PREFETCH_MIN_SLOTS:
-            prefetch_w(&self.exec_table[(_exec_hash(venue, exec_id) & self.exec_hash_mask)
-                                        & <uint64_t>self.exec_table_mask], 1, 3)
 
     cdef inline uint64_t _hash_ahead(self, const Fill* f) noexcept nogil:
         """The batch path's look-ahead: the ExecID's hash, and its index slot on its way into
@@ -505,16 +507,22 @@ cdef class PositionEngine:
             fx = self.fills[fx].next
         return 0
 
-    cdef int _ladder_add(self, int sx, int ccy, uint32_t date, fx_int128 amount) noexcept nogil:
+    cdef inline int _ladder_add(self, int sx, int ccy, uint32_t date, fx_int128 amount) noexcept nogil:
+        """amount into the value-date ladder of (strategy, currency, date). Fills run on one
+        value date at a time, so the entry used last is tested before any probe."""
+        cdef int32_t last = self.ladder_last[sx * MAX_CCY + ccy]
+        if last >= 0 and self.ladder_key[last] == _ladder_key(sx, ccy, date):
+            self.ladder_e10[last] += amount
+            return 0
+        return self._ladder_insert(sx, ccy, date, amount)
+
+    cdef int _ladder_insert(self, int sx, int ccy, uint32_t date, fx_int128 amount) noexcept nogil:
         cdef uint64_t key = _ladder_key(sx, ccy, date)
-        cdef int32_t last = self.ladder_last[sx * MAX_CCY + ccy], e, i, size
+        cdef int32_t e, i, size
         cdef int slot
         cdef int32_t* table
         cdef uint64_t* keys
         cdef fx_int128* amounts
-        if last >= 0 and self.ladder_key[last] == key:    # fills run on one value date at a time
-            self.ladder_e10[last] += amount
-            return 0
         slot = <int>(mix64(key) & self.ladder_table_mask)
         while True:
             e = self.ladder_table[slot]
@@ -570,7 +578,6 @@ cdef class PositionEngine:
         cdef fx_int128 base_e10 = <fx_int128>r.qty_e2 * PRICE_ONE
         cdef fx_int128 quote_e10 = -(<fx_int128>r.qty_e2 * r.px_e8)
         cdef int64_t qty = r.qty_e2, comm = r.commission_e4
-        cdef int32_t last
         if direction < 0:      # a bust takes the flows out again: a negation, not a 128-bit product
             base_e10 = -base_e10
             quote_e10 = -quote_e10
@@ -583,17 +590,8 @@ cdef class PositionEngine:
         self.instr_net_e2[instr] += qty
         if r.comm_ccy >= 0:
             self.commission_e4[sx * MAX_CCY + r.comm_ccy] += comm
-        # the value-date ladder: fills run on one value date at a time, so each currency's
-        # entry is nearly always the one it used last (checked here, before any call)
-        last = self.ladder_last[sx * MAX_CCY + base]
-        if last >= 0 and self.ladder_key[last] == _ladder_key(sx, base, r.settl_date):
-            self.ladder_e10[last] += base_e10
-        elif self._ladder_add(sx, base, r.settl_date, base_e10) != 0:
+        if self._ladder_add(sx, base, r.settl_date, base_e10) != 0:
             return -1
-        last = self.ladder_last[sx * MAX_CCY + quote]
-        if last >= 0 and self.ladder_key[last] == _ladder_key(sx, quote, r.settl_date):
-            self.ladder_e10[last] += quote_e10
-            return 0
         return self._ladder_add(sx, quote, r.settl_date, quote_e10)
 
     # ------------------------------------------------------------------ events in
@@ -639,12 +637,9 @@ cdef class PositionEngine:
         if self._reserve_fill() != 0:
             return FILL_ERR_MEMORY
         if f.exec_trans_type == EXEC_TRANS_NEW:
-            if f.strategy_id == self.last_strategy_id and self.last_strategy_sx >= 0:
-                sx = self.last_strategy_sx
-            else:
-                sx = self._strategy_add(f.strategy_id)
-                if sx < 0:
-                    return FILL_ERR_STRATEGIES
+            sx = self._strategy_add(f.strategy_id)
+            if sx < 0:
+                return FILL_ERR_STRATEGIES
             bx = sx * self.n_slots + instr
             b = &self.books[bx]
             n_new = b.net_qty_e2 + q
