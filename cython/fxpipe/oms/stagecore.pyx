@@ -20,8 +20,6 @@ from fxpipe.model.events cimport (
     EVT_LAST,
     EVT_ORDER_INTENT,
     EVT_ORDER_UPDATE,
-    EVT_PNL,
-    EVT_POSITION_UPDATE,
     EVT_QUOTE,
     EVT_RISK,
     EXEC_TRANS_CANCEL,

@@ -11,9 +11,8 @@ own epoll set is one of them) and a load of each ring's cursor per turn. The bou
 Python loop's timers (heartbeats, request deadlines, the strategies' timer) on time.
 """
 from libc.stdint cimport int64_t
-from posix.time cimport CLOCK_MONOTONIC, clock_gettime, timespec
 
-from fxpipe.includes.atomic cimport fx_cpu_relax
+from fxpipe.includes.atomic cimport fx_cpu_relax, fx_monotonic_ns
 from fxpipe.ring.barrier cimport ConsumerC, consumer_available
 from fxpipe.ring.endpoints cimport Consumer
 
@@ -30,12 +29,6 @@ cdef extern from "<sys/epoll.h>" nogil:
 cdef enum:
     MAX_RINGS = 16
     SOCKET_EVERY = 4        # ring cursors every turn, the sockets' epoll set every 4th
-
-
-cdef inline int64_t _now_ns() noexcept nogil:
-    cdef timespec ts
-    clock_gettime(CLOCK_MONOTONIC, &ts)
-    return ts.tv_sec * 1000000000 + ts.tv_nsec
 
 
 def spin_wait(int epoll_fd, consumers, int64_t max_ns):
@@ -56,7 +49,7 @@ def spin_wait(int epoll_fd, consumers, int64_t max_ns):
         cs[n] = &c.c
         want[n] = c._next
         n += 1
-    deadline = _now_ns() + max_ns
+    deadline = fx_monotonic_ns() + max_ns
     with nogil:
         while not ready:
             for i in range(n):
@@ -70,7 +63,7 @@ def spin_wait(int epoll_fd, consumers, int64_t max_ns):
                 if epoll_wait(epoll_fd, &ev, 1, 0) != 0:   # an event, or an error the loop will meet
                     ready = 1
                     break
-            if turn % 64 == 0 and _now_ns() >= deadline:
+            if turn % 64 == 0 and fx_monotonic_ns() >= deadline:
                 break
             fx_cpu_relax()
     return ready
