@@ -232,6 +232,23 @@ def test_message_store_corruption_stale_offsets_after_reset(tmp_path):
     s.close()
 
 
+@pytest.mark.parametrize("fsync", ["interval", "never"])
+def test_index_entries_still_pending_at_a_reset_are_dropped_with_their_messages(tmp_path, fsync):
+    """Entries waiting for the session timer belong to the messages a reset drops: none of them
+    is written into the new session's index afterwards."""
+    s = opened(tmp_path / "st", fsync=fsync)
+    for seq in range(1, 4):
+        s.save_sent(seq, b"old-%d" % seq)
+    s.reset(T0 + 5)
+    s.save_sent(1, b"new-1")
+    assert s.message_count() == 1
+    assert s.get_range(1, 3, 10) == [(1, b"new-1"), (2, None), (3, None)]
+    s.close()
+    s = opened(tmp_path / "st")
+    assert s.message_count() == 1 and s.get(2) is None and s.next_sender == 2
+    s.close()
+
+
 def test_lowering_next_sender_survives_restart(tmp_path):
     s = opened(tmp_path / "st")
     for seq in range(1, 11):

@@ -246,8 +246,9 @@ class FileStore:
 
     def log_sent(self, seq: int, raw: bytes) -> int:
         """save_sent's first half, all a message needs before it goes out: it is in the log
-        (through the mapping, no syscall) and seq is used. Returns where it lies, for index_sent. A crash before the index
-        entry loses nothing: recovery's tail scan indexes the log past the slot's indexed_end."""
+        (through the mapping, no syscall) and seq is used. Returns where it lies, for
+        index_sent. A crash before the index entry loses nothing: recovery's tail scan indexes
+        the log past the slot's indexed_end."""
         if len(raw) > MAX_RECORD:
             raise StoreError(f"message of {len(raw)} bytes exceeds the store's {MAX_RECORD} byte record limit")
         offset = self._append(seq, raw, _FLAG_COMMITTED)
@@ -433,6 +434,7 @@ class FileStore:
         # Log and index first: a crash between the steps leaves old numbers with an empty log
         # (resends become gap fills), never new numbers beside stale messages.
         self._unmap_log(cut=False)
+        self._pending.clear()          # their messages go with the log
         os.ftruncate(self._log_fd, 0)
         os.fsync(self._log_fd)
         os.ftruncate(self._idx_fd, 0)
