@@ -1,7 +1,7 @@
 """Reading and type-checking TOML settings, shared by the settings loaders (FIX sessions, the
-venue simulator, reference data, risk limits, the OMS): the file read with an error that says which file and why, and the type
-tests TOML values need (a TOML boolean is a Python int, so "an integer" and "a number" must
-leave booleans out)."""
+venue simulator, reference data, risk limits, the OMS): the file read with an error that says
+which file and why, and the type tests TOML values need (a TOML boolean is a Python int, so "an
+integer" and "a number" must leave booleans out)."""
 from __future__ import annotations
 
 import tomllib
