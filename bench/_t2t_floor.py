@@ -4,8 +4,9 @@ with no trading system behind them.
 An echo process, pinned to the trader's core and spinning on a non-blocking socket as the fused
 trader does, reads each quote datagram and, for every Nth, writes an order-sized message on a
 TCP connection to the harness, which stamps each order with the kernel's receive time of its
-bytes, as the FIX acceptor stamps an order's. Quotes go out open loop at the same rates, stamped right before sendto(). What the
-desk adds to tick to trade is its figure minus this one; no layout can go below it here.
+bytes, as the FIX acceptor stamps an order's. Quotes go out open loop at the same rates,
+stamped right before sendto(). What the desk adds to tick to trade is its figure minus this
+one; no layout can go below it here.
 """
 from __future__ import annotations
 
@@ -79,12 +80,10 @@ class Floor:
 
     def _read(self, recv_at: dict[int, int]) -> None:
         try:
-            data, now = recv_stamped(self.conn, 65536)
+            data, now, by_kernel = recv_stamped(self.conn, 65536)
         except BlockingIOError:
             return
-        if now is None:
-            now = time.time_ns()
-            self.clock_stamps += 1
+        self.clock_stamps += not by_kernel
         self.rbuf += data
         while len(self.rbuf) >= ORDER_BYTES:
             recv_at[_G.unpack_from(self.rbuf)[0]] = now

@@ -64,14 +64,15 @@ def stamp_arrivals(sock: socket.socket) -> bool:
     return True
 
 
-def recv_stamped(sock: socket.socket, size: int = 1 << 16) -> tuple[bytes, int | None]:
-    """One read, and the kernel's receive time of its data in ns (None without one)."""
+def recv_stamped(sock: socket.socket, size: int = 1 << 16) -> tuple[bytes, int, bool]:
+    """One read: (data, its receive time in ns, whether the kernel gave that time). Without a
+    kernel time the stamp is this process's clock right after the read."""
     data, anc, _, _ = sock.recvmsg(size, _ANC_SPACE)
     for level, kind, raw in anc:
         if level == socket.SOL_SOCKET and kind == SO_TIMESTAMPNS and len(raw) >= _TIMESPEC.size:
             secs, ns = _TIMESPEC.unpack_from(raw)
-            return data, secs * 1_000_000_000 + ns
-    return data, None
+            return data, secs * 1_000_000_000 + ns, True
+    return data, time.time_ns(), False
 
 
 class StampingEngine(Engine):
@@ -89,11 +90,8 @@ class StampingEngine(Engine):
         if conn not in self._stamping:
             stamp_arrivals(conn.sock)
             self._stamping.add(conn)
-        data, ts = recv_stamped(conn.sock)
-        if ts is None:
-            ts = time.time_ns()
-            self.clock_stamps += 1
-        self.recv_ns = ts
+        data, self.recv_ns, by_kernel = recv_stamped(conn.sock)
+        self.clock_stamps += not by_kernel
         return data
 
     def _feed(self, conn, session, data: bytes) -> None:
