@@ -32,6 +32,9 @@ _INTENT = packer(ev.EventType.ORDER_INTENT, (
 _INTENT_DTYPE = ev.dtype_for(ev.EventType.ORDER_INTENT)
 _INTENT_TYPE = int(ev.EventType.ORDER_INTENT)
 _LIMIT = int(ev.OrdType.LIMIT)
+# plain ints: an enum member's lookup and comparison cost more than the work they guard
+_BUY, _SELL = int(Side.BUY), int(Side.SELL)
+_NEW = int(ev.IntentAction.NEW)
 
 
 class StrategyError(ValueError):
@@ -163,16 +166,17 @@ class StrategyContext:
     def submit(self, instrument_id: int, side: int, qty_e2: int, price_e8: int, *,
                time_in_force: int = ev.TimeInForce.DAY, venue_id: int | None = None) -> int:
         """A new limit order; returns its cl_ord_id. The oms checks risk before it leaves."""
-        if side not in (Side.BUY, Side.SELL):
+        if side != _BUY and side != _SELL:
             raise StrategyError(f"strategy {self.strategy_id}: side must be Side.BUY or Side.SELL, got {side}")
         if qty_e2 <= 0 or price_e8 <= 0:
             raise StrategyError(f"strategy {self.strategy_id}: qty_e2 and price_e8 must be > 0 "
                                 f"(got qty_e2={qty_e2}, price_e8={price_e8})")
         venue = self.venue_id if venue_id is None else venue_id
         cl = self._next_id()
-        self.orders[cl] = Order(cl, venue, instrument_id, int(side), int(qty_e2), int(price_e8),
-                                int(time_in_force), leaves_qty_e2=int(qty_e2))
-        self._intent(ev.IntentAction.NEW, cl, 0, self.orders[cl])
+        qty = int(qty_e2)
+        o = self.orders[cl] = Order(cl, venue, instrument_id, int(side), qty, int(price_e8), int(time_in_force),
+                                    leaves_qty_e2=qty)
+        self._intent(_NEW, cl, 0, o)
         return cl
 
     def cancel(self, cl_ord_id: int) -> int:
@@ -223,7 +227,7 @@ class StrategyContext:
         venue_ts, receive_ts, decode_ts = self.hops if self.hops is not None else (0, self.now_ns, 0)
         raw = bytearray(_INTENT.pack(_INTENT_TYPE, o.venue_id, o.instrument_id, venue_ts, receive_ts, decode_ts,
                                      self.now_ns, cl, orig, o.price_e8, o.qty_e2, self.trigger_seq,
-                                     self.strategy_id, int(action), o.side, _LIMIT, o.time_in_force))
+                                     self.strategy_id, action, o.side, _LIMIT, o.time_in_force))
         self.pending.append(np.frombuffer(raw, _INTENT_DTYPE)[0])
 
 

@@ -204,3 +204,30 @@ def test_pre_trade_risk_reject_of_a_new_order_reaches_the_strategy():
     out = st.on_event(quote(2, MID - PIP, MID + PIP))
     (nb,) = [o for o in out if int(o["side"]) == ev.Side.BUY]
     assert int(nb["action"]) == ev.IntentAction.NEW
+
+
+def test_a_quote_given_as_bytes_is_handled_exactly_as_its_record():
+    """The fused worker hands the decision stage each Quote's bytes; what comes out (intents,
+    their bytes and the strategies' state) must be what the record would have given, including
+    the quotes the stage skips (synthetic ones, deeper levels)."""
+    as_record, as_bytes = (host("tests.strategy.test_strategy_api:Recorder", "examples.market_maker:MarketMaker")
+                           for _ in range(2))
+    quotes = []
+    for seq in range(1, 40):
+        q = quote(seq, MID - PIP * (seq % 5 + 1), MID + PIP * (seq % 3 + 1), venue=1 + seq % 2)
+        q["ts_venue_ns"], q["ts_decode_ns"] = seq * 7, seq * 1_000_000 + 11
+        if seq % 13 == 0:
+            q["flags"] = ev.EventFlag.SYNTHETIC
+        if seq % 11 == 0:
+            q["level"] = 1
+        quotes.append(q)
+    made = 0
+    for q in quotes:
+        a, b = as_record.on_event(q), as_bytes.on_quote_bytes(q.tobytes())
+        assert [x.tobytes() for x in a] == [x.tobytes() for x in b]
+        made += len(a)
+    assert made > 0
+    assert as_record.strategy(1).seen == as_bytes.strategy(1).seen
+    for sid in (1, 2):
+        assert as_record.context(sid).orders == as_bytes.context(sid).orders
+    assert as_record.market.books == as_bytes.market.books

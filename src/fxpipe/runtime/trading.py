@@ -59,6 +59,7 @@ _HEADER_KEY = packer(_T.QUOTE, ("type", "venue_id", "instrument_id"))
 _LEVEL_AT = ev.dtype_for(_T.QUOTE).fields["level"][1]
 _INTENT_AT = ev.dtype_for(_T.ORDER_INTENT).fields
 _RISK_AT, _CL_ORD_ID_AT = _INTENT_AT["ts_risk_ns"][1], _INTENT_AT["cl_ord_id"][1]
+_DECIDE_AT = _INTENT_AT["ts_decide_ns"][1]      # a header field: the same offset in every type
 _I64 = struct.Struct("<q")
 
 
@@ -236,14 +237,16 @@ class TradingWorker:
         return n
 
     def _step(self, e: Any, source: str) -> None:
-        raw = e.tobytes()          # once: the ring, the marks and the oms all take the bytes
+        # once: the ring, the marks and the oms all take the bytes (the decision's outputs
+        # come as bytes already, stamped by _decided)
+        raw = e if isinstance(e, bytearray) else e.tobytes()
         t, venue, instrument = _HEADER_KEY.unpack_from(raw)
         if source == "feed":
             self._publish("md", raw)
             self.counts["md"] += 1
         if source in ("feed", "md"):
             if self.decision is not None:
-                self._decided(self.decision.on_event(e))
+                self._decided(self.decision.on_quote_bytes(raw) if t == _T.QUOTE else self.decision.on_event(e))
             if self.gateway is not None and t == _T.QUOTE and not raw[_LEVEL_AT]:
                 self._marks[(venue, instrument)] = raw
             return
@@ -300,8 +303,9 @@ class TradingWorker:
     def _decided(self, outs) -> None:
         now = self.clock()
         for o in outs:
-            o["ts_decide_ns"] = now
-            self.work.append((o, "decision"))
+            raw = bytearray(o.tobytes())
+            _I64.pack_into(raw, _DECIDE_AT, now)
+            self.work.append((raw, "decision"))
 
     def _from_oms(self, e: Any) -> None:
         self.work.append((e, "oms"))

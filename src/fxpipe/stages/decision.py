@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+from typing import Any
 
 import numpy as np
 
@@ -36,6 +37,8 @@ assert _Q is not None
 (_FLAGS, _LEVEL, _RECV, _VENUE, _DECODE, _VENUE_ID, _INSTR, _BID, _BQ, _ASK, _AQ, _SEQ) = (
     _Q.index(n) for n in ("flags", "level", "ts_receive_ns", "ts_venue_ns", "ts_decode_ns", "venue_id",
                           "instrument_id", "bid_px_e8", "bid_qty_e2", "ask_px_e8", "ask_qty_e2", "sequence"))
+# every field of a Quote, in the order of its record's item() tuple
+_QUOTE_FIELDS = packer(ev.EventType.QUOTE, tuple(_Q))
 _HOPS = packer(ev.EventType.QUOTE, ("ts_venue_ns", "ts_receive_ns", "ts_decode_ns"))   # any type: header
 _SYNTHETIC = int(ev.EventFlag.SYNTHETIC)
 _PAUSE_RESUME = (int(ev.ControlCommand.PAUSE), int(ev.ControlCommand.RESUME))
@@ -85,17 +88,7 @@ class DecisionStage:
         t = int(event["type"])
         out: list[np.void] = []
         if t == ev.EventType.QUOTE:
-            f = event.item()
-            if f[_FLAGS] & _SYNTHETIC or f[_LEVEL]:
-                return out
-            self.market.apply_quote(f)
-            now = f[_RECV] or f[_VENUE]
-            q = Quote(f[_VENUE_ID], f[_INSTR], f[_BID], f[_BQ], f[_ASK], f[_AQ], now, f[_SEQ])
-            hops = (f[_VENUE], f[_RECV], f[_DECODE])
-            for ctx, strat in self.hosted:
-                if ctx.strategy_id not in self.paused:
-                    self._run(ctx, strat, "on_quote", q, now, q.seq, hops, out)
-            return out
+            return self._on_quote(event.item())
         now = event_time(event)
         hops = _HOPS.unpack_from(event.tobytes())
         if t == ev.EventType.FILL:
@@ -141,6 +134,24 @@ class DecisionStage:
                     self._run(ctx, strat, "on_timer", now, now, 0, hops, out)
         elif t == ev.EventType.CONTROL and int(event["command"]) in _PAUSE_RESUME:
             out.extend(self._pause_resume(event, seq or int(event["sequence"]), now))
+        return out
+
+    def on_quote_bytes(self, raw: bytes) -> list[np.void]:
+        """on_event() of a Quote given as its bytes (a host that has them already): the same
+        handling, with the record's fields unpacked by struct instead of numpy."""
+        return self._on_quote(_QUOTE_FIELDS.unpack_from(raw))
+
+    def _on_quote(self, f: Any) -> list[np.void]:
+        out: list[np.void] = []
+        if f[_FLAGS] & _SYNTHETIC or f[_LEVEL]:
+            return out
+        self.market.apply_quote(f)
+        now = f[_RECV] or f[_VENUE]
+        q = Quote(f[_VENUE_ID], f[_INSTR], f[_BID], f[_BQ], f[_ASK], f[_AQ], now, f[_SEQ])
+        hops = (f[_VENUE], f[_RECV], f[_DECODE])
+        for ctx, strat in self.hosted:
+            if ctx.strategy_id not in self.paused:
+                self._run(ctx, strat, "on_quote", q, now, q.seq, hops, out)
         return out
 
     def _pause_resume(self, c: np.void, seq: int, now: int) -> list[np.void]:
