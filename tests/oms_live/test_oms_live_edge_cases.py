@@ -245,3 +245,34 @@ def test_delay_on_a_slow_ack_sends_nothing_twice(live):
     live.wait(lambda: live.done(cl), "order done", timeout=30)
     assert live.gw.sent == sent + 1
     assert live.stage.positions.net_qty(7, "EUR/USD") == 1_000_000_00
+
+
+def test_a_request_is_stamped_sent_when_its_bytes_go_to_the_socket_not_before(live, monkeypatch):
+    """_send returns the moment the request was written to the FIX socket: after the adapter,
+    the encoder and the session's store, never before the write began (the hop stamp
+    ts_send_ns of the runtime is this value)."""
+    import time
+
+    from fxpipe.fix.session.connection import Connection
+
+    writes: list[tuple[int, int]] = []
+    write = Connection.write
+
+    def timed(self, data):
+        t0 = time.time_ns()
+        write(self, data)
+        writes.append((t0, time.time_ns()))
+    monkeypatch.setattr(Connection, "write", timed)
+    stamps: list[tuple[int, int]] = []
+    send = live.gw._send
+
+    def stamped(req, raw=None):
+        at = send(req, raw)
+        stamps.append((at, time.time_ns()))
+        return at
+    monkeypatch.setattr(live.gw, "_send", stamped)
+    cl = live.order(ECN, "1000000")
+    assert cl and len(stamps) == 1 and writes
+    (at, returned), (begun, written) = stamps[0], writes[-1]
+    assert begun <= written <= at <= returned
+    live.wait(lambda: live.done(cl), "order done")

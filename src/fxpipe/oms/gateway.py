@@ -215,7 +215,7 @@ class OrderGateway(Application):
         for out, b in zip(outputs, out_raw, strict=True):
             t = b[0] | b[1] << 8
             if t == _INTENT:
-                self._send(out)
+                self._send(out, b)
                 continue
             if t == _UPDATE and b[_ORD_STATUS_AT] == _UNKNOWN:
                 view = self.stage.book.order(_I64.unpack_from(b, _CL_ORD_ID_AT)[0])
@@ -225,23 +225,31 @@ class OrderGateway(Application):
                 self.on_output(out)
         return list(outputs)
 
-    def _send(self, req: Any) -> None:
-        """Send one request of the stage (its OrderIntent record) through its venue's adapter."""
-        raw = req.tobytes()
+    def _send(self, req: Any, raw: bytes | None = None) -> int:
+        """Send one request of the stage (its OrderIntent record; raw: its bytes, when the caller
+        has them) through its venue's adapter. Returns when its bytes went to the socket (the
+        session's wall clock), 0 when they did not (not logged on, or held behind a resend)."""
+        if raw is None:
+            raw = req.tobytes()
         venue = _U16.unpack_from(raw, _VENUE_AT)[0]
         link = self.links.get(venue)
         if link is None:
             log.error("request %d names venue %d, which has no order session here",
                       _I64.unpack_from(raw, _CL_ORD_ID_AT)[0], venue)
-            return
+            return 0
         msg_type, body = link.adapter.request(self.refdata, raw, self.clock())
+        session = self.sessions[venue]
+        before = session.outbox.last_sent
         try:
-            self.sessions[venue].send(msg_type, body)
+            session.send(msg_type, body)
             self.sent += 1
         except SessionNotLoggedOn:
             # its timer makes the order UNKNOWN and the status request after the logon settles it
             log.warning("request %d to venue %d not sent: session not logged on",
                         _I64.unpack_from(raw, _CL_ORD_ID_AT)[0], venue)
+            return 0
+        after = session.outbox.last_sent
+        return after if after != before else 0
 
     def _status_request(self, venue: int, view: Any) -> None:
         s = self.sessions.get(venue)

@@ -75,10 +75,14 @@ class _Gateway(OrderGateway):
         self._emit = emit
         super().__init__(*args, **kw)
 
-    def _send(self, req: Any) -> None:
-        req["ts_send_ns"] = time.time_ns()
-        super()._send(req)
+    def _send(self, req: Any, raw: bytes | None = None) -> int:
+        # ts_send_ns: the moment the request's bytes went to the socket, after the adapter, the
+        # encoder and the session's store (the session stamps its writes with the wall clock);
+        # a request not written now (no session, or held behind a resend) is stamped here
+        sent_at = super()._send(req, raw)
+        req["ts_send_ns"] = sent_at or time.time_ns()
         self._emit(req)
+        return sent_at
 
     def _feed(self, event: Any) -> list[Any]:
         out = super()._feed(event)
