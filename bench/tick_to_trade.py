@@ -338,6 +338,10 @@ def add_rows(res: Results, name: str, figs: dict, ph: dict, seconds: float) -> d
             slug = name_.replace("→", "_").replace(" ", "_")
             res.add("fxpipe", f"{key}_hop_{slug}_p50", "us", round(hv.get_value_at_percentile(50) / 1e3, 2))
             res.add("fxpipe", f"{key}_hop_{slug}_p99", "us", round(hv.get_value_at_percentile(99) / 1e3, 2))
+            backwards = int(np.count_nonzero(v < 0))
+            if backwards:
+                # two stamps out of order: the histogram counts them as 1 ns; say how many
+                res.add("fxpipe", f"{key}_hop_{slug}_ran_backwards", "count", backwards)
     for proc, (on, wait) in sorted(ph.get("cpu", {}).items()):
         res.add("host", f"{key}_{proc}_on_cpu", "%", round(100 * on, 1))
         res.add("host", f"{key}_{proc}_waiting_for_cpu", "%", round(100 * wait, 1))

@@ -227,8 +227,9 @@ class OrderGateway(Application):
 
     def _send(self, req: Any, raw: bytes | None = None) -> int:
         """Send one request of the stage (its OrderIntent record; raw: its bytes, when the caller
-        has them) through its venue's adapter. Returns when its bytes went to the socket (the
-        session's wall clock), 0 when they did not (not logged on, or held behind a resend)."""
+        has them) through its venue's adapter. Returns when its bytes were handed to the socket
+        (the session's wall clock), 0 when they were not (not logged on, or held behind a
+        resend)."""
         if raw is None:
             raw = req.tobytes()
         venue = _U16.unpack_from(raw, _VENUE_AT)[0]

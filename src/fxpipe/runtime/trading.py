@@ -76,8 +76,8 @@ class _Gateway(OrderGateway):
         super().__init__(*args, **kw)
 
     def _send(self, req: Any, raw: bytes | None = None) -> int:
-        # ts_send_ns: the moment the request's bytes went to the socket, after the adapter, the
-        # encoder and the session's store (the session stamps its writes with the wall clock);
+        # ts_send_ns: the moment the request's bytes were handed to the socket, after the adapter,
+        # the encoder and the session's store (the session stamps its writes with the wall clock);
         # a request not written now (no session, or held behind a resend) is stamped here
         sent_at = super()._send(req, raw)
         req["ts_send_ns"] = sent_at or time.time_ns()

@@ -4,7 +4,7 @@ send() gives a message the next MsgSeqNum, keeps it in the store's log (so a Res
 finds it), writes it to the link and the message log, then indexes it in the store. While a
 ResendRequest is being answered the outbox holds new messages back (hold / release), so the
 counterparty sees numbers in order: the resent ones first, then what was sent meanwhile. It
-remembers when it last wrote (the heartbeat timer reads it) and the number of the Logon it sent
+remembers when it last began a write (the heartbeat timer reads it) and the number of the Logon it sent
 on this connection (the resend answer treats that number apart).
 """
 from __future__ import annotations
@@ -53,8 +53,10 @@ class Outbox:
     def write(self, raw: bytes) -> None:
         if self.link is None:
             return
-        self.link.write(raw)
+        # stamped as the bytes are handed to the socket: on loopback the peer's kernel has them
+        # before send() returns, so a stamp taken after would come later than their arrival
         self.last_sent = now = self.clock()
+        self.link.write(raw)
         if self.log:
             self.log.outgoing(now, raw)
 
