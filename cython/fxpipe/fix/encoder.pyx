@@ -104,6 +104,7 @@ from libc.stdint cimport int32_t
 from libc.string cimport memchr
 
 from fxpipe.fix.scan cimport fix_encoder_writes, fix_is_data_tag
+from fxpipe.model.numbers cimport PRICE_SCALE, QTY_SCALE, format_scaled_dp
 
 cdef char* g_scratch = NULL
 cdef Py_ssize_t g_scratch_cap = 0
@@ -185,6 +186,59 @@ cdef bytes render_fields(object fields):
     return PyBytes_FromStringAndSize(buf, w.pos)
 
 
+def render(fields):
+    """(tag, value) pairs as the encoder writes them into a body: "tag=value<SOH>..." bytes,
+    which encode() and Encoder.encode() also take as a body, written as they are."""
+    return render_fields(fields)
+
+
+cdef inline void put_scaled(FixWriter* w, int32_t tag, int64_t v, int scale, int min_decimals) noexcept nogil:
+    cdef Py_ssize_t k
+    if fix_room(w, 24):
+        fix_put_tag(w, tag)
+        k = format_scaled_dp(v, scale, min_decimals, w.buf + w.pos, 24)
+        if k < 0:
+            w.overflow = True
+            return
+        w.pos += k
+        w.buf[w.pos] = 1
+        w.pos += 1
+
+
+def order_body(bint new, bint cancel, int64_t orig_cl_ord_id, int64_t cl_ord_id, bytes fixed, int side,
+               int64_t transact_ns, int64_t qty_e2, int ord_type, bint limit, int64_t price_e8,
+               int price_decimals, int time_in_force):
+    """The body of an order request (D, F or G) as the venue adapters lay it out, rendered in one
+    call: OrigClOrdID (41, unless new), ClOrdID (11), `fixed` (the fields that depend only on
+    the venue, the instrument and the action, see render()), Side (54), TransactTime (60, ms),
+    OrderQty (38), then unless a cancel OrdType (40), Price (44, at least price_decimals
+    decimals, when limit) and TimeInForce (59)."""
+    cdef char buf[1024]
+    cdef FixWriter w
+    if PyBytes_GET_SIZE(fixed) > 512:
+        raise ValueError("order_body: more than 512 bytes of fixed fields")
+    w.buf = buf
+    w.cap = sizeof(buf)
+    w.pos = 0
+    w.body = 0
+    w.overflow = False
+    if not new:
+        fix_put_int(&w, 41, orig_cl_ord_id)
+    fix_put_int(&w, 11, cl_ord_id)
+    fix_put_raw(&w, PyBytes_AS_STRING(fixed), PyBytes_GET_SIZE(fixed))
+    fix_put_char(&w, 54, <char>side)
+    fix_put_utc(&w, 60, transact_ns, 3)
+    put_scaled(&w, 38, qty_e2, QTY_SCALE, 0)
+    if not cancel:
+        fix_put_char(&w, 40, <char>ord_type)
+        if limit:
+            put_scaled(&w, 44, price_e8, PRICE_SCALE, price_decimals)
+        fix_put_char(&w, 59, <char>time_in_force)
+    if w.overflow:
+        raise ValueError(f"order_body: a value cannot be written (price_decimals {price_decimals}?)")
+    return PyBytes_FromStringAndSize(buf, w.pos)
+
+
 cdef bytes build(const FixTemplate* t, object msg_type, int64_t seq, int64_t sending_ns,
                  object header, object body):
     cdef FixWriter w
@@ -205,8 +259,12 @@ cdef bytes build(const FixTemplate* t, object msg_type, int64_t seq, int64_t sen
         fix_start(&w, g_scratch, g_scratch_cap, t, mt, mt_len, seq, sending_ns)
         for item in header:
             put_value(&w, item, True)
-        for item in body:
-            put_value(&w, item, False)
+        if type(body) is bytes:
+            # fields rendered already (order_body, render): "tag=value<SOH>..." as they are
+            fix_put_raw(&w, PyBytes_AS_STRING(body), PyBytes_GET_SIZE(body))
+        else:
+            for item in body:
+                put_value(&w, item, False)
         n = fix_finish(&w, t, &start)
         if n >= 0:
             return PyBytes_FromStringAndSize(g_scratch + start, n)

@@ -238,7 +238,7 @@ class OrderGateway(Application):
             log.error("request %d names venue %d, which has no order session here",
                       _I64.unpack_from(raw, _CL_ORD_ID_AT)[0], venue)
             return 0
-        msg_type, body = link.adapter.request(self.refdata, raw, self.clock())
+        msg_type, body = link.adapter.request_body(self.refdata, raw, self.clock())
         session = self.sessions[venue]
         before = session.outbox.last_sent
         try:

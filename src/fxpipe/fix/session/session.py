@@ -117,10 +117,11 @@ class Session(SessionMessages):
     # --- application API ----------------------------------------------------------------
 
     def send(self, msg_type: str, body, header=(), reply_to: wire.Message | None = None) -> int:
-        """Send an application message; returns its MsgSeqNum. header: extra standard-header
-        fields (PossDupFlag and OrigSendingTime for a venue's own possible duplicate,
-        OnBehalfOfCompID, ...); reply_to: the message this answers, whose third-party routing
-        the reply reverses (a BusinessMessageReject, say)."""
+        """Send an application message; returns its MsgSeqNum. body: (tag, value) pairs, or the
+        fields rendered already as bytes (fxpipe.fix.encoder.render, order_body). header: extra
+        standard-header fields (PossDupFlag and OrigSendingTime for a venue's own possible
+        duplicate, OnBehalfOfCompID, ...); reply_to: the message this answers, whose third-party
+        routing the reply reverses (a BusinessMessageReject, say)."""
         if self.state is not State.ACTIVE:
             raise SessionNotLoggedOn(
                 f"{self.cfg.name}: cannot send {msg_type}: session is {self.state.value}, not logged on")
