@@ -178,3 +178,37 @@ def test_fxpipe_run_refuses_a_bad_layout_file_with_every_problem(tmp_path):
     assert "slots = 1000" in err and "[rings.intent] is missing" in err and "core 99" in err
     assert "neighbours in flow order" in err and "stage 'journal' is in no process" in err
     assert not (tmp_path / "r").exists()          # nothing started
+
+
+@pytest.mark.parametrize("kind", ["fused", "compact"])
+def test_an_orderly_stop_waits_for_the_answers_to_the_orders_in_flight(tmp_path, kind):
+    """The venue holds its reports for 0.8 s; the desk is told to stop the moment it has sent
+    an order into that delay. The oms takes the answers before it closes (the strategies are
+    not called any more), so every order sent has its final state in the journal and the
+    positions are the venue's fills when the desk is down."""
+    v = DeskVenue(tmp_path / "venue")
+    d = desk(tmp_path, v, [taker()])
+    try:
+        summary, after, delayed = trade_through(
+            kind, d, lambda sup: v.fault("delay ms=800 session=FXPIPE venue=ecn"), after=1,
+            what="an order sent into the venue's delay")
+    finally:
+        v.stop()
+    assert delayed and after >= 1
+    sent, final = set(), set()
+    done = {int(ev.OrdStatus.FILLED), int(ev.OrdStatus.CANCELED), int(ev.OrdStatus.REJECTED),
+            int(ev.OrdStatus.EXPIRED)}
+    from fxpipe.journal import JournalReader
+
+    with JournalReader(d.journal_dir) as r:
+        for rec in r.records():
+            if rec.type == ev.EventType.ORDER_INTENT:
+                e = ev.read(bytearray(rec.payload))
+                if int(e["ts_send_ns"]) and int(e["action"]) == ev.IntentAction.NEW:
+                    sent.add(int(e["cl_ord_id"]))
+            elif rec.type == ev.EventType.ORDER_UPDATE:
+                e = ev.read(bytearray(rec.payload))
+                if int(e["ord_status"]) in done:
+                    final.add(int(e["cl_ord_id"]))
+    assert sent and sent <= final, sorted(sent - final)
+    check_venue_agrees(tmp_path, d, summary)

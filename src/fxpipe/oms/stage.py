@@ -234,6 +234,14 @@ class OmsStage:
                                ref_id=cl, ts_receive_ns=deadline))
         return due
 
+    def requests_in_flight(self) -> int:
+        """Requests sent and not answered yet (those with a timeout: request_timeout_ms > 0)."""
+        n = 0
+        for _, cl in self._timers:
+            req = self.book.request(cl)
+            n += req is not None and req.state == RequestState.PENDING
+        return n
+
     @property
     def next_deadline_ns(self) -> int | None:
         return self._timers[0][0] if self._timers else None

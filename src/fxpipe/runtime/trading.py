@@ -51,6 +51,8 @@ MAX_CASCADE = 10_000          # events one input may cause in one process before
 # a spinning worker idles in C (spin_wait) at most this long before its loop runs again: the
 # bound on how late a timer (heartbeat, request deadline, strategy timer) can be, not a latency
 SPIN_BOUND_NS = 1_000_000
+# an orderly stop waits at most this long for the venues to answer the requests in flight
+SETTLE_S = 2.0
 _TO_DECISION = (int(_T.FILL), int(_T.ORDER_UPDATE), int(_T.POSITION_UPDATE), int(_T.RISK))
 _MD = (int(_T.QUOTE), int(_T.SESSION))
 # fields read from an event's bytes (a numpy record field costs ~0.5 us on this path); the
@@ -114,6 +116,7 @@ class TradingWorker:
                           for ring, name in readers.items()}
         self.work: deque = deque()
         self._in_doubt = False
+        self._stopping = False
         # the oms's marks: the latest top of book per venue and instrument, handed over before
         # each intent and on each timer (its risk and PnL need the latest mark, not every tick)
         self._marks: dict[tuple[int, int], Any] = {}
@@ -268,7 +271,7 @@ class TradingWorker:
             if source == "oms":
                 self._publish("exec", raw)
                 self.counts["exec"] += 1
-            if self.decision is not None and t in _TO_DECISION:
+            if self.decision is not None and t in _TO_DECISION and not self._stopping:
                 self._decided(self.decision.on_event(e))
             return
         if source == "control":
@@ -360,12 +363,37 @@ class TradingWorker:
             self._epoll.close()
             self._epoll = None
         if self.gateway is not None:
+            try:
+                self._settle(SETTLE_S)
+            except Exception:        # noqa: BLE001 - stopping: what is unanswered is reconciled at the next start
+                log.exception("waiting for the answers to the requests in flight")
             self.gateway.close()
             self.gateway = None
             if self.desk.oms_sync_ms > 0:
                 from fxpipe.journal.background import BackgroundSync
 
                 BackgroundSync(self.desk.oms_dir).sync_once()     # what the journal process has not
+
+
+    def _settle(self, timeout_s: float) -> None:
+        """An orderly stop with requests still in flight at a venue (an IOC sent the moment
+        before): their answers are taken for up to timeout_s, so the journal's orders and
+        positions are the venue's when the desk is down, not at its next start. Only the order
+        sessions are served: the feed is closed and no strategy is called, so nothing new is
+        sent; what the venue says is journaled and goes on the exec ring as ever."""
+        gw = self.gateway
+        if gw is None:
+            return
+        self._stopping = True
+        self._drain()
+        deadline = time.monotonic() + timeout_s
+        while gw.stage.requests_in_flight() and time.monotonic() < deadline:
+            gw.poll_once(0.005)
+            self._drain()
+        left = gw.stage.requests_in_flight()
+        if left:
+            log.warning("stopped with %d request(s) unanswered after %.1f s: the next start reconciles "
+                        "them with the venue", left, timeout_s)
 
 
 def make_sources(desk: DeskSpec, clock: Callable[[], int]) -> list[Any]:
