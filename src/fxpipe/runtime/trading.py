@@ -174,7 +174,20 @@ class TradingWorker:
             for e in src.poll(0.0):
                 self._handle(e, "feed")
                 moved += 1
-        for ring, c in list(self.consumers.items()):
+        moved += self._read_rings(self.consumers)
+        if self.gateway is not None:
+            self.gateway.poll_once(0.0)
+            moved += self._drain()
+        self._timers()
+        return moved
+
+    def _read_rings(self, rings) -> int:
+        """One batch from each of `rings` (names this process reads), each event handled."""
+        moved = 0
+        for ring in list(rings):
+            c = self.consumers.get(ring)
+            if c is None:
+                continue
             try:
                 batch = c.read_batch(256, 0)
             except RingTimeout:
@@ -191,10 +204,6 @@ class TradingWorker:
             c.release()
             if ring == "intent":
                 self._in_doubt = False
-        if self.gateway is not None:
-            self.gateway.poll_once(0.0)
-            moved += self._drain()
-        self._timers()
         return moved
 
     def _watch_sockets(self) -> select.epoll:
@@ -364,6 +373,7 @@ class TradingWorker:
             self._epoll = None
         if self.gateway is not None:
             try:
+                self._take_what_was_decided(SETTLE_S)
                 self._settle(SETTLE_S)
             except Exception:        # noqa: BLE001 - stopping: what is unanswered is reconciled at the next start
                 log.exception("waiting for the answers to the requests in flight")
@@ -374,6 +384,18 @@ class TradingWorker:
 
                 BackgroundSync(self.desk.oms_dir).sync_once()     # what the journal process has not
 
+
+    def _take_what_was_decided(self, timeout_s: float) -> None:
+        """An orderly stop: the intents and operators' commands already on this process's rings
+        (the decision stopped before the oms, in flow order) are handled as ever, so what was
+        decided and journaled is also sent; at most timeout_s."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                if not self._read_rings(("intent", "control")):
+                    return
+            except RingClosed:
+                return
 
     def _settle(self, timeout_s: float) -> None:
         """An orderly stop with requests still in flight at a venue (an IOC sent the moment
