@@ -46,11 +46,17 @@ class DeskVenue(VenueProcess):
     the desk's oms was down comes again on its ResendRequest: a killed oms loses no report."""
 
     def __init__(self, tmp: Path, rate: int = 400, seed: int = 5, hold_ms: float = 5, **kw):
-        self.feed_port, self.snapshot_port = free_port(), free_port()
-        feed = (f"\n[venues.ecn.feed]\nchannel_id = 1\ndestinations = [\"127.0.0.1:{self.feed_port}\"]\n"
-                f"snapshot_port = {self.snapshot_port}\nheartbeat_ms = 100\n")
+        extra = kw.pop("ecn_extra", "")
+
+        def ecn_extra() -> str:
+            return (extra + f"\n[venues.ecn.feed]\nchannel_id = 1\ndestinations = [\"127.0.0.1:{self.feed_port}\"]\n"
+                    f"snapshot_port = {self.snapshot_port}\nheartbeat_ms = 100\n")
         super().__init__(tmp, clients=("FXPIPE",), pace="wall", rate=rate, seed=seed, hold_ms=hold_ms,
-                         ecn_extra=kw.pop("ecn_extra", "") + feed, reset_on_logon=False, **kw)
+                         ecn_extra=ecn_extra, reset_on_logon=False, **kw)
+
+    def _new_ports(self) -> None:
+        super()._new_ports()
+        self.feed_port, self.snapshot_port = free_port(), free_port()
 
 
 def desk(tmp: Path, v: DeskVenue, strategies: list[dict], **kw) -> DeskSpec:

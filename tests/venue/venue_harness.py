@@ -26,6 +26,7 @@ from fxpipe.venue.control import send_command
 
 ROOT = Path(__file__).resolve().parents[2]
 WAIT_S = 20.0
+START_TRIES = 5          # ports taken by another process between free_port() and the bind
 
 ECN = """
 [venues.ecn]
@@ -61,21 +62,38 @@ class VenueProcess:
     """`fxpipe venue` in its own process with an ECN and an LP (and any extra TOML)."""
 
     def __init__(self, tmp: Path, clients=("C1",), pace: str = "step", rate: float = 0, seed: int = 7,
-                 ecn_extra: str = "", lp_extra: str = "", hold_ms: float = 30, market_extra: str = "",
+                 ecn_extra="", lp_extra: str = "", hold_ms: float = 30, market_extra: str = "",
                  args=(), with_lp: bool = True, reset_on_logon: bool = True):
+        """ecn_extra: TOML text, or a callable making it (called again when the ports are picked
+        again: a port another process took between free_port() and the venue's bind is retried)."""
         self.tmp = tmp
         tmp.mkdir(parents=True, exist_ok=True)
+        for attempt in range(START_TRIES):
+            self._new_ports()
+            text = (f"[market]\nseed = {seed}\npace = \"{pace}\"\nrate = {rate}\n{market_extra}\n"
+                    f"[session]\nstore_dir = \"{tmp / 'venue-store'}\"\nlog_dir = \"{tmp / 'venue-log'}\"\n"
+                    f"heartbeat_s = 30\nfsync = \"never\"\nreset_on_logon = {str(reset_on_logon).lower()}\n")
+            cl = json.dumps(list(clients))
+            text += ECN.format(ecn_port=self.ecn_port, clients=cl,
+                               ecn_extra=ecn_extra() if callable(ecn_extra) else ecn_extra)
+            if with_lp:
+                text += LP.format(lp_port=self.lp_port, clients=cl, lp_extra=lp_extra, hold_ms=hold_ms)
+            self.config = tmp / "venues.toml"
+            self.config.write_text(text)
+            if self._start(args):
+                break
+            why = "".join(self.stderr)[-2000:]
+            if "Address already in use" not in why or attempt == START_TRIES - 1:
+                raise AssertionError(f"venue did not start: {why}")
+        self.ready = json.loads(self.lines[0])
+        self.control_port = self.ready["control_port"]
+
+    def _new_ports(self) -> None:
         self.ecn_port = free_port()
         self.lp_port = free_port()
-        text = (f"[market]\nseed = {seed}\npace = \"{pace}\"\nrate = {rate}\n{market_extra}\n"
-                f"[session]\nstore_dir = \"{tmp / 'venue-store'}\"\nlog_dir = \"{tmp / 'venue-log'}\"\n"
-                f"heartbeat_s = 30\nfsync = \"never\"\nreset_on_logon = {str(reset_on_logon).lower()}\n")
-        cl = json.dumps(list(clients))
-        text += ECN.format(ecn_port=self.ecn_port, clients=cl, ecn_extra=ecn_extra)
-        if with_lp:
-            text += LP.format(lp_port=self.lp_port, clients=cl, lp_extra=lp_extra, hold_ms=hold_ms)
-        self.config = tmp / "venues.toml"
-        self.config.write_text(text)
+
+    def _start(self, args) -> bool:
+        """Starts the simulator; True once it says it is ready, False if it exited first."""
         env = dict(os.environ, PYTHONPATH=f"{ROOT / 'src'}:{ROOT}")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "fxpipe", "venue", "--config", str(self.config), "--control-port", "0", *args],
@@ -84,12 +102,17 @@ class VenueProcess:
         self.stderr: list[str] = []
         self._ready = threading.Event()
         threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self._read_err, daemon=True).start()
-        if not self._ready.wait(WAIT_S):
-            self.stop()
-            raise AssertionError(f"venue did not start: {''.join(self.stderr)[-2000:]}")
-        self.ready = json.loads(self.lines[0])
-        self.control_port = self.ready["control_port"]
+        err = threading.Thread(target=self._read_err, daemon=True)
+        err.start()
+        deadline = time.monotonic() + WAIT_S
+        while not self._ready.wait(0.05):
+            if self.proc.poll() is not None:
+                err.join(2.0)            # its last words, for the caller
+                return False
+            if time.monotonic() > deadline:
+                self.stop()
+                raise AssertionError(f"venue did not start: {''.join(self.stderr)[-2000:]}")
+        return True
 
     def _read(self) -> None:
         for line in self.proc.stdout:
