@@ -65,7 +65,7 @@ def stage_python(res: Results, n: int) -> float:
     for i in range(n):
         out = stage.on_event(intents[i])
         req = out[-1]
-        mt, body = adapter.request(refdata, req, T0 + i * 1000)
+        mt, body = adapter.request_body(refdata, req.tobytes(), T0 + i * 1000)
         codec.encode(mt, "FXPIPE", "ECN1", i + 1, T0 + i * 1000, body)
         update, fill = adapter.report("8", reports[i], 1, T0 + i * 1000 + 500)
         stage.on_event(update)

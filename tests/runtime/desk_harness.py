@@ -11,6 +11,8 @@ from pathlib import Path
 from session_doubles import free_port
 from venue_harness import VenueProcess
 
+import fxpipe.model.events as ev
+from fxpipe.journal import JournalReader
 from fxpipe.oms.gateway import VenueLink
 from fxpipe.runtime.desk import BinaryFeedSpec, DeskSpec
 from fxpipe.runtime.layout import HostCores, parse
@@ -65,6 +67,13 @@ def desk(tmp: Path, v: DeskVenue, strategies: list[dict], **kw) -> DeskSpec:
                             VenueLink(LP, v.lp_port, "LP1", kind="lp")],
                     binary_feeds=[BinaryFeedSpec(1, ECN, v.feed_port, "127.0.0.1", v.snapshot_port)],
                     limits_text=kw.pop("limits_text", LIMITS), reset_on_logon=False, **kw)
+
+
+def journal_events(directory, *types) -> list:
+    """The events of the given types in a journal (the desk's or the oms's), in journal order."""
+    wanted = {int(t) for t in types}
+    with JournalReader(directory) as r:
+        return [ev.read(bytearray(rec.payload)) for rec in r.records() if rec.type in wanted]
 
 
 def prefix() -> str:

@@ -18,7 +18,7 @@ import fxpipe.model.events as ev
 from fxpipe.replay.replayer import replay_journal
 from fxpipe.runtime.run import run_desk
 from fxpipe.runtime.summary import RunSummary
-from tests.runtime.desk_harness import ECN, DeskVenue, desk, layout, prefix
+from tests.runtime.desk_harness import ECN, DeskVenue, desk, journal_events, layout, prefix
 
 
 def taker(every=4, max_orders=1000):
@@ -129,15 +129,8 @@ def test_venue_dropping_the_order_session_is_seen_reconciled_and_trading_resumes
     finally:
         v.stop()
     assert dropped and after >= 4
-    from fxpipe.journal import JournalReader
-
-    states = []
-    with JournalReader(d.journal_dir) as r:
-        for rec in r.records():
-            if rec.type == ev.EventType.SESSION:
-                e = ev.read(bytearray(rec.payload))
-                if int(e["venue_id"]) == ECN and int(e["session_kind"]) == ev.SessionKind.ORDERS:
-                    states.append(int(e["state"]))
+    states = [int(e["state"]) for e in journal_events(d.journal_dir, ev.EventType.SESSION)
+              if int(e["venue_id"]) == ECN and int(e["session_kind"]) == ev.SessionKind.ORDERS]
     # down, then up again: the journal says when the venue could not be traded
     up = states.index(int(ev.SessionState.ACTIVE))
     down = states.index(int(ev.SessionState.DISCONNECTED), up)
@@ -195,20 +188,11 @@ def test_an_orderly_stop_waits_for_the_answers_to_the_orders_in_flight(tmp_path,
     finally:
         v.stop()
     assert delayed and after >= 1
-    sent, final = set(), set()
     done = {int(ev.OrdStatus.FILLED), int(ev.OrdStatus.CANCELED), int(ev.OrdStatus.REJECTED),
             int(ev.OrdStatus.EXPIRED)}
-    from fxpipe.journal import JournalReader
-
-    with JournalReader(d.journal_dir) as r:
-        for rec in r.records():
-            if rec.type == ev.EventType.ORDER_INTENT:
-                e = ev.read(bytearray(rec.payload))
-                if int(e["ts_send_ns"]) and int(e["action"]) == ev.IntentAction.NEW:
-                    sent.add(int(e["cl_ord_id"]))
-            elif rec.type == ev.EventType.ORDER_UPDATE:
-                e = ev.read(bytearray(rec.payload))
-                if int(e["ord_status"]) in done:
-                    final.add(int(e["cl_ord_id"]))
+    sent = {int(e["cl_ord_id"]) for e in journal_events(d.journal_dir, ev.EventType.ORDER_INTENT)
+            if int(e["ts_send_ns"]) and int(e["action"]) == ev.IntentAction.NEW}
+    final = {int(e["cl_ord_id"]) for e in journal_events(d.journal_dir, ev.EventType.ORDER_UPDATE)
+             if int(e["ord_status"]) in done}
     assert sent and sent <= final, sorted(sent - final)
     check_venue_agrees(tmp_path, d, summary)

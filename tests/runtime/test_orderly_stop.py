@@ -4,12 +4,11 @@ answers are taken before the oms closes."""
 from __future__ import annotations
 
 import fxpipe.model.events as ev
-from fxpipe.journal import JournalReader
 from fxpipe.model.numbers import parse_qty
 from fxpipe.ring import Ring
 from fxpipe.runtime.supervisor import ALL_RINGS, CONTROL, SLOT_SIZE, consumers_of, process_readers, ring_names
 from fxpipe.runtime.trading import TradingWorker
-from tests.runtime.desk_harness import ECN, DeskVenue, desk, layout, prefix
+from tests.runtime.desk_harness import ECN, DeskVenue, desk, journal_events, layout, prefix
 
 
 def test_intents_left_on_the_ring_at_an_orderly_stop_are_sent_and_answered(tmp_path):
@@ -49,15 +48,8 @@ def test_intents_left_on_the_ring_at_an_orderly_stop_are_sent_and_answered(tmp_p
         for r in rings:
             r.close(unlink=True)
         v.stop()
-    sent, filled = set(), set()
-    with JournalReader(d.oms_dir) as r:
-        for rec in r.records():
-            if rec.type == ev.EventType.ORDER_INTENT:
-                e = ev.read(bytearray(rec.payload))
-                if int(e["cl_ord_id"]) and int(e["ord_type"]) == ev.OrdType.MARKET:
-                    sent.add(int(e["cl_ord_id"]))
-            elif rec.type == ev.EventType.ORDER_UPDATE:
-                e = ev.read(bytearray(rec.payload))
-                if int(e["ord_status"]) == ev.OrdStatus.FILLED:
-                    filled.add(int(e["cl_ord_id"]))
+    sent = {int(e["cl_ord_id"]) for e in journal_events(d.oms_dir, ev.EventType.ORDER_INTENT)
+            if int(e["cl_ord_id"]) and int(e["ord_type"]) == ev.OrdType.MARKET}
+    filled = {int(e["cl_ord_id"]) for e in journal_events(d.oms_dir, ev.EventType.ORDER_UPDATE)
+              if int(e["ord_status"]) == ev.OrdStatus.FILLED}
     assert len(filled) == 3 and filled <= sent, (sorted(sent), sorted(filled))

@@ -384,18 +384,13 @@ class TradingWorker:
 
                 BackgroundSync(self.desk.oms_dir).sync_once()     # what the journal process has not
 
-
     def _take_what_was_decided(self, timeout_s: float) -> None:
         """An orderly stop: the intents and operators' commands already on this process's rings
         (the decision stopped before the oms, in flow order) are handled as ever, so what was
         decided and journaled is also sent; at most timeout_s."""
         deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            try:
-                if not self._read_rings(("intent", "control")):
-                    return
-            except RingClosed:
-                return
+        while time.monotonic() < deadline and self._read_rings(("intent", "control")):
+            pass
 
     def _settle(self, timeout_s: float) -> None:
         """An orderly stop with requests still in flight at a venue (an IOC sent the moment
