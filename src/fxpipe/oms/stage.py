@@ -69,6 +69,7 @@ _ANSWERED_COMMANDS = {int(c) for c in (ev.ControlCommand.KILL_SWITCH_ON, ev.Cont
 _CORRECT = int(ev.ExecTransType.CORRECT)
 _INDICATIVE = int(ev.QuoteCondition.INDICATIVE)
 _BUY = int(ev.Side.BUY)
+_IMMEDIATE = (int(ev.TimeInForce.IOC), int(ev.TimeInForce.FOK))
 _HOPS = ("ts_venue_ns", "ts_receive_ns", "ts_decode_ns", "ts_decide_ns", "ts_risk_ns", "ts_send_ns")
 
 
@@ -235,12 +236,13 @@ class OmsStage:
         return due
 
     def requests_in_flight(self) -> int:
-        """Requests sent and not answered yet (those with a timeout: request_timeout_ms > 0)."""
+        """Requests sent and not answered yet (those with a timeout: request_timeout_ms > 0),
+        and IOC / FOK orders not done: acknowledged, their fill or cancel is still to come."""
         n = 0
         for _, cl in self._timers:
             req = self.book.request(cl)
             n += req is not None and req.state == RequestState.PENDING
-        return n
+        return n + sum(1 for o in self.book.open_orders() if o.time_in_force in _IMMEDIATE)
 
     @property
     def next_deadline_ns(self) -> int | None:
