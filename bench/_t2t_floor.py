@@ -1,26 +1,30 @@
-"""The floor under tick to trade on this host: the same harness loop and the same loopback wire,
-with no trading system behind them.
+"""The floor under tick to trade on this host: the same pacer, the same loopback wire and the same
+arrival stamps, with no trading system behind them.
 
-An echo process, pinned to the trader's core and spinning on a non-blocking socket as the fused
-trader does, reads each quote datagram and, for every Nth, writes an order-sized message on a
-TCP connection to the harness, which stamps each order with the kernel's receive time of its
-bytes, as the FIX acceptor stamps an order's. Quotes go out open loop at the same rates,
-stamped right before sendto(). What the desk adds to tick to trade is its figure minus this
-one; no layout can go below it here.
+An echo in C (fxpipe.benchsupport.feed_pacer.echo), in its own process pinned to the trader's
+core and spinning on a non-blocking socket as the fused trader does, reads each quote datagram
+and, for every Nth, writes an order-sized message on a TCP connection to the harness, which
+stamps each order with the kernel's receive time of its bytes, as the FIX acceptor stamps an
+order's. Quotes are the feed's own packets, sent open loop at the same rates by the same C
+pacer, stamped right before send(). What the desk adds to tick to trade is its figure minus this
+one: the kernel's two loopback hops and two wake-ups, which no layout can go below here.
 """
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
+import select
 import socket
 import struct
+import threading
 import time
 
 import numpy as np
 
+from bench._t2t_feed import ACCEPTOR_PRIORITY, PACER_PRIORITY, PRICES, quote_template, realtime, spin_for
 from bench._t2t_venue import recv_stamped, stamp_arrivals
+from fxpipe.benchsupport import feed_pacer
 
-QUOTE_BYTES = 96            # about a one-instrument incremental packet of the binary feed
 ORDER_BYTES = 224           # about a NewOrderSingle on the wire
 _G = struct.Struct("<q")
 _STOP = -1
@@ -34,23 +38,11 @@ def _echo(core: int, every: int, udp_port: mp.sharedctypes.Synchronized, tcp_por
     tx = socket.create_connection(("127.0.0.1", tcp_port))
     tx.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     udp_port.value = rx.getsockname()[1]
-    buf = bytearray(2048)
-    out = bytearray(ORDER_BYTES)
-    seen = 0
-    while True:
-        try:
-            rx.recv_into(buf)
-        except BlockingIOError:
-            continue
-        g = _G.unpack_from(buf)[0]
-        if g == _STOP:
-            break
-        seen += 1
-        if seen % every == 0:
-            out[:8] = buf[:8]
-            tx.sendall(out)
-    tx.close()
-    rx.close()
+    try:
+        feed_pacer.echo(rx.fileno(), tx.fileno(), every, ORDER_BYTES, _STOP)
+    finally:
+        tx.close()
+        rx.close()
 
 
 class Floor:
@@ -72,11 +64,12 @@ class Floor:
         deadline = time.monotonic() + 10
         while not port.value and time.monotonic() < deadline:
             time.sleep(0.001)
-        self.dest = ("127.0.0.1", port.value)
         self.tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.pkt = bytearray(QUOTE_BYTES)
+        self.tx.setblocking(False)
+        self.tx.connect(("127.0.0.1", port.value))
+        self.template = quote_template(stream_id=1)
         self.rbuf = bytearray()
-        self.g = 0
+        self.g = 1                   # the echo reads a quote's first 8 bytes, its sequence number
 
     def _read(self, recv_at: dict[int, int]) -> None:
         try:
@@ -92,34 +85,43 @@ class Floor:
     def run(self, rate: int, seconds: float, drain_s: float = 0.2) -> dict:
         """Quotes at `rate` for `seconds`; (sent, due, recv) ns of each echoed quote."""
         n = max(1, int(rate * seconds))
-        step = 1e9 / rate
-        t0 = time.time_ns() + 2_000_000
-        due = [t0 + int(j * step) for j in range(n)]
-        sent = [0] * n
+        due = time.time_ns() + 5_000_000 + (np.arange(n, dtype=np.float64) * (1e9 / rate)).astype(np.int64)
+        sent = np.zeros(n, dtype=np.int64)
+        progress = np.zeros(1, dtype=np.int64)
         recv_at: dict[int, int] = {}
         g0 = self.g
-        j = 0
-        while j < n:
-            now = time.time_ns()
-            if now >= due[j]:
-                _G.pack_into(self.pkt, 0, g0 + j)
-                sent[j] = time.time_ns()
-                self.tx.sendto(self.pkt, self.dest)
-                j += 1
-            self._read(recv_at)
-            os.sched_yield()         # as the desk's harness: spinning, the core shared when asked
-        end = time.monotonic() + drain_s
-        while time.monotonic() < end:
-            self._read(recv_at)
+        out: dict = {}
+
+        def pace() -> None:
+            try:
+                out.update(feed_pacer.pace(self.tx.fileno(), self.template, g0 - 1, 0, g0, PRICES, due, sent,
+                                           progress, spin_for(due), PACER_PRIORITY))
+            except BaseException as exc:    # noqa: BLE001 - raised below, in this thread
+                out["error"] = exc
+
+        pacer = threading.Thread(target=pace, name="floor-pacer", daemon=True)
+        policy = realtime(ACCEPTOR_PRIORITY)
+        try:
+            pacer.start()
+            end = None
+            while end is None or time.monotonic() < end:
+                if select.select([self.conn], [], [], 0.001)[0]:
+                    self._read(recv_at)
+                if end is None and not pacer.is_alive():
+                    end = time.monotonic() + drain_s
+        finally:
+            pacer.join()
+            if policy is not None:
+                os.sched_setscheduler(0, *policy)
+        if "error" in out:
+            raise out["error"]
         self.g = g0 + n
         idx = np.array(sorted(g - g0 for g in recv_at if g0 <= g < g0 + n), dtype=np.int64)
         recv = np.array([recv_at[g0 + int(i)] for i in idx], dtype=np.int64)
-        return {"rate": rate, "sent": np.asarray(sent, dtype=np.int64)[idx],
-                "due": np.asarray(due, dtype=np.int64)[idx], "recv": recv, "expected": n // self.every}
+        return {"rate": rate, "sent": sent[idx], "due": due[idx], "recv": recv, "expected": n // self.every}
 
     def close(self) -> None:
-        _G.pack_into(self.pkt, 0, _STOP)
-        self.tx.sendto(self.pkt, self.dest)
+        self.tx.send(_G.pack(_STOP))
         self.proc.join(5)
         if self.proc.is_alive():
             self.proc.kill()

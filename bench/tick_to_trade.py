@@ -4,24 +4,27 @@ sustains with its strategy on, against NautilusTrader's backtest engine on the s
 
     bench process (pinned to the journal's core)                 the desk (run_desk, supervisor thread)
     ┌──────────────────────────────────────────┐  UDP quotes   ┌────────────────────────────────────┐
-    │ StampingPublisher ── sent_ns at sendto() ├──────────────►│ feed → decision → oms ──► journal  │
+    │ C pacer thread ───── sent_ns at send()   ├──────────────►│ feed → decision → oms ──► journal  │
     │ FIX acceptor ECN1 ── recv_ns: kernel rx  │◄──────────────┤   (EveryNthQuote: an IOC on every  │
     │   answers each order with a full fill    ├──────────────►│    Nth quote at its own price)     │
     └──────────────────────────────────────────┘  FIX 35=D / 8 └────────────────────────────────────┘
 
 Open loop: quotes go out at fixed rates on a schedule (quote j is due at t0 + j/rate) whatever
-the desk does; a quote sent late is sent at once. Every quote's price is unique within a cycle,
+the desk does; a quote sent late is sent at once. They are sent by a C loop on a thread of its
+own (fxpipe.benchsupport.feed_pacer), SCHED_FIFO where the host permits: a Python publisher that
+also answers the orders and shares its core with the journal sent them milliseconds late at the
+99th percentile, and the corrected figures charged that to the desk. Every quote's price is unique within a cycle,
 so an order's price names its quote: latency = order received − quote sent (tick to trade) and
 − quote due (corrected for coordinated omission: the harness's own lateness counts). Each
 order's hop stamps come from the journal by ClOrdID: wire in (quote sent → the feed's receive
 stamp), inside fxpipe (receive → decode → decide → risk → send), wire out (send stamp → the
 order's arrival on the acceptor's socket). An order is stamped with the kernel's receive time
-of its bytes (SO_TIMESTAMPNS): the harness is Python, publishes the quotes and shares its core
-with the journal, so the moment it reads a socket is its own delay, not the desk's; the
+of its bytes (SO_TIMESTAMPNS): the venue is Python and shares its core with the journal and the
+pacer, so the moment it reads a socket is its own delay, not the desk's; the
 harness's delay from arrival to handling an order is its own row. All stamps are the wall
 clock (CLOCK_REALTIME), one host.
 
-Throughput (burst): quotes as fast as the publisher can for a few seconds; what the trader
+Throughput (burst): quotes as fast as the kernel takes them (sendmmsg) for a few seconds; what the trader
 handled is the Quote events in the journal (the md ring's content) by their receive stamp; the
 feed conflates what waits on its socket (one Quote per changed book per read), so the packets
 absorbed (sent − lost) are reported too; lost = the kernel's UDP receive-buffer drops over the
@@ -43,13 +46,17 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from bench._harness import Results, histogram_from_ns, parse_args, pin  # noqa: E402
 from bench._t2t_feed import (  # noqa: E402
+    ACCEPTOR_PRIORITY,
     BASE,
     CYCLE,
+    PACER_PRIORITY,
     SPREAD,
     TICK,
+    QuoteStream,
     latest_with_index,
     make_publisher,
     price_index,
+    realtime,
 )
 from bench._t2t_floor import Floor  # noqa: E402
 from bench._t2t_journal import read_desk, stamps_of  # noqa: E402
@@ -94,10 +101,10 @@ def extra_args(p) -> None:
 # --- the harness -----------------------------------------------------------------------------------
 
 class Harness:
-    """The publisher and the venue, driven from one loop on the bench's thread. `block`: wait in
-    epoll until the next quote is due (the harness shares its core with a trading stage; epoll
-    wakes at millisecond granularity, so quotes then go out in small bunches, which the corrected
-    figures count); else spin, yielding the core to the journal whenever it has work."""
+    """The publisher and the venue. While the desk comes up, both are driven from one loop on the
+    bench's thread (`block`: waiting in epoll, else spinning and yielding the core to the journal
+    whenever it has work). The measured phases are sent by the C pacer on a thread of its own
+    (QuoteStream), SCHED_FIFO where permitted, while this thread answers the orders."""
 
     def __init__(self, work: Path, block: bool):
         self.engine, self.venue, self.fix_port = make_venue(work)
@@ -145,50 +152,52 @@ class Harness:
 
     def paced(self, rate: int, seconds: float, drain_s: float = 0.3) -> dict:
         n = max(1, int(rate * seconds))
-        step = 1e9 / rate
-        t0 = clock() + 2_000_000
-        due = [t0 + int(j * step) for j in range(n)]
-        sent = [0] * n
+        t0 = clock() + 5_000_000
+        due = t0 + (np.arange(n, dtype=np.float64) * (1e9 / rate)).astype(np.int64)
+        sent = np.zeros(n, dtype=np.int64)
         g0 = self.g
         first_order = len(self.venue.orders)
         cpu0, w0 = schedstat(self.pids), clock()
-        quote, service, poll = self.pub.quote, self.service, self.engine.poll
-        j = 0
-        while j < n:
-            now = clock()
-            d = due[j]
-            if now >= d:
-                sent[j] = quote(g0 + j)
-                j += 1
-                poll(0.0)            # behind schedule or not, orders are read as they come
-                continue
-            service((d - now) / 1e9)
+        stream = QuoteStream(self.pub, g0)
+        stream.paced(due, sent, PACER_PRIORITY)
+        self._serve(stream)
+        pacer = stream.done()
         self.g = g0 + n
         cpu = cpu_share(cpu0, schedstat(self.pids), clock() - w0)
         self.idle(drain_s)
-        return {"rate": rate, "g0": g0, "cpu": cpu, "due": np.asarray(due, dtype=np.int64),
-                "sent": np.asarray(sent, dtype=np.int64), "orders": self.venue.orders.arrays(first_order)}
+        return {"rate": rate, "g0": g0, "cpu": cpu, "due": due, "sent": sent, "pacer": pacer,
+                "orders": self.venue.orders.arrays(first_order)}
 
     def burst(self, seconds: float, drain_s: float = 0.5) -> dict:
         drops0 = udp_rcvbuf_errors()
-        quote, poll = self.pub.quote, self.engine.poll
-        g = self.g
-        t0 = clock()
-        end = t0 + int(seconds * 1e9)
-        now = t0
-        while now < end:
-            for _ in range(32):
-                quote(g)
-                g += 1
-            poll(0.0)
-            now = clock()
-            if now >= self._next_snap:
-                self.pub.on_readable(now)
-                self._next_snap = now + 1_000_000
-        sent = g - self.g
-        self.g = g
+        stream = QuoteStream(self.pub, self.g)
+        stream.burst(seconds)
+        self._serve(stream)
+        r = stream.done()
+        self.g += r["sent"]
         self.idle(drain_s)
-        return {"t0": t0, "t1": now, "sent": sent, "drops": udp_rcvbuf_errors() - drops0}
+        return {"t0": r["t0"], "t1": r["t1"], "sent": r["sent"] - r["lost"], "refused": r["lost"],
+                "drops": udp_rcvbuf_errors() - drops0}
+
+    def _serve(self, stream: QuoteStream) -> None:
+        """While the pacer sends: orders answered as they come (this thread waits in epoll, so
+        the core is the pacer's and the journal's when no order is in), snapshot requests served
+        from the state of the last quote sent."""
+        wait = self.engine.wait
+        self.engine.wait = "block"
+        policy = realtime(ACCEPTOR_PRIORITY)
+        try:
+            while stream.running():
+                self.engine.poll(0.001)
+                now = clock()
+                if now >= self._next_snap:
+                    stream.sync(now)
+                    self.pub.on_readable(now)
+                    self._next_snap = now + 1_000_000
+        finally:
+            self.engine.wait = wait
+            if policy is not None:
+                os.sched_setscheduler(0, *policy)
 
     def close(self) -> None:
         try:
@@ -346,7 +355,13 @@ def add_rows(res: Results, name: str, figs: dict, ph: dict, seconds: float) -> d
         res.add("host", f"{key}_{proc}_on_cpu", "%", round(100 * on, 1))
         res.add("host", f"{key}_{proc}_waiting_for_cpu", "%", round(100 * wait, 1))
     lag = histogram_from_ns(np.maximum(figs["lag"], 1))
+    res.add("harness", f"{key}_send_lag_p50", "us", round(lag.get_value_at_percentile(50) / 1e3, 2))
     res.add("harness", f"{key}_send_lag_p99", "us", round(lag.get_value_at_percentile(99) / 1e3, 2))
+    pacer = ph.get("pacer", {})
+    if pacer:
+        res.add("harness", f"{key}_pacer_scheduling", "text", "SCHED_FIFO" if pacer["fifo"] else "SCHED_OTHER")
+        if pacer["lost"]:
+            res.add("harness", f"{key}_quotes_refused_by_the_kernel", "count", pacer["lost"])
     if len(figs["accept"]):
         acc = histogram_from_ns(np.maximum(figs["accept"], 1))
         res.add("harness", f"{key}_acceptor_recv_to_delivery_p50", "us", round(acc.get_value_at_percentile(50) / 1e3, 2))
@@ -362,6 +377,8 @@ def burst_rows(res: Results, name: str, b: dict, record) -> float:
     gaps = int(np.count_nonzero((record.gap_ns >= b["t0"]) & (record.gap_ns <= b["t1"] + 500_000_000)))
     key = f"burst_{name}"
     res.add("harness", f"{key}_quotes_per_s_sent", "quotes/s", round(b["sent"] / window))
+    if b.get("refused"):
+        res.add("harness", f"{key}_quotes_refused_by_the_kernel", "count", b["refused"])
     res.add("fxpipe", f"{key}_quote_events_per_s", "quotes/s", round(handled / window))
     lost = b["drops"]
     res.add("fxpipe", f"{key}_lost_at_socket", "packets", lost if lost >= 0 else "n/a")
@@ -394,7 +411,7 @@ def main(argv=None) -> int:
     host = HostCores.read()
     res = Results("tick_to_trade")
     res.notes.append(f"strategy: an IOC on every {args.every}th quote at its own price; rates {rates} quotes/s, "
-                     f"{seconds} s each; burst {burst_s} s; stamps: quote at the publisher's sendto(), order "
+                     f"{seconds} s each; burst {burst_s} s; stamps: quote right before the pacer's send(), order "
                      f"at the kernel's receive time on the acceptor's socket; corrected = from the quote's "
                      f"scheduled time")
     base_affinity = os.sched_getaffinity(0)
