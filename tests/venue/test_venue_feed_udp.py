@@ -86,6 +86,59 @@ def test_lost_packets_are_detected_and_recovered_from_snapshots(link, drop):
     assert s["snapshots_done"] >= 2
 
 
+def test_a_gap_while_a_snapshot_is_on_its_way_does_not_ask_again(link):
+    pub, rx = link()
+    play(pub, rx, 30)
+    settle(pub, rx)
+    asked = rx.stats()["requests_sent"]
+    for _ in range(3):                   # three gaps before the publisher gets round to answering
+        pub.lose_next(1)
+        pub.publish([(1, 0, [(108_400_000, 100)], [(108_410_000, 100)])], time.time_ns())
+        pub.publish([(2, 0, [(128_400_000, 100)], [(128_410_000, 100)])], time.time_ns())
+        rx.poll(0.05)
+    s = rx.stats()
+    assert s["gaps"] == 3 and rx.recovering
+    assert s["requests_sent"] == asked + 1   # one request: the answer covers every gap so far
+    settle(pub, rx)
+    assert rx.stats()["requests_sent"] == asked + 1 and not rx.recovering
+    same_books(pub, rx)
+
+
+def test_a_drain_reads_at_most_its_bound_and_names_each_changed_instrument_once(link):
+    pub, rx = link()
+    play(pub, rx, 5)
+    settle(pub, rx)
+    for k in range(40):                  # instruments 3, 1, 2, 3, 1, 2, ... one packet each
+        iid = (3, 1, 2)[k % 3]
+        pub.publish([(iid, k, [(100_000_000 + k, 100)], [(100_010_000 + k, 100)])], time.time_ns())
+    time.sleep(0.01)
+    before = rx.books.packets
+    read, said, changed = rx.books.drain(rx.sock.fileno(), 25)
+    assert (read, said, changed) == (25, 0, [3, 1, 2])
+    assert rx.books.packets == before + 25
+    read, said, changed = rx.books.drain(rx.sock.fileno(), 64)
+    assert read == 15 and said == 0 and changed == [1, 2, 3]
+    assert rx.books.drain(rx.sock.fileno(), 64) == (0, 0, [])
+    assert rx.books.top(2) == (100_000_000 + 38, 100_010_000 + 38)
+
+
+def test_a_drain_skips_a_datagram_that_does_not_decode_and_reports_a_gap(link):
+    pub, rx = link()
+    play(pub, rx, 5)
+    settle(pub, rx)
+    errors = rx.stats()["errors"]
+    pub.publish([(1, 0, [(108_400_000, 100)], [(108_410_000, 100)])], time.time_ns())
+    pub.sock.sendto(b"\x00" * 7, ("127.0.0.1", rx.port))          # shorter than a header
+    pub.lose_next(1)
+    pub.publish([(1, 0, [(108_300_000, 100)], [(108_310_000, 100)])], time.time_ns())
+    pub.publish([(2, 0, [(128_400_000, 100)], [(128_410_000, 100)])], time.time_ns())
+    time.sleep(0.01)
+    read, said, changed = rx.books.drain(rx.sock.fileno(), 64)
+    assert read == 3 and said == fb.DRAINED_GAP and changed == [1, 2]
+    assert rx.stats()["errors"] == errors + 1
+    assert rx.books.levels(1) == ([(108_400_000, 100)], [(108_410_000, 100)])
+
+
 def test_a_lost_last_packet_is_found_by_the_heartbeat(link):
     pub, rx = link()
     play(pub, rx, 30)

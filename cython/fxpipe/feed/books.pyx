@@ -8,6 +8,8 @@ objects; on_packet()/on_snapshot_packet() are their thin Python shells for the U
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
+import os
+
 import numpy as np
 
 from fxpipe.model import events
@@ -50,6 +52,45 @@ DONE = SNAPSHOT_DONE
 INCOMPLETE = SNAPSHOT_INCOMPLETE
 IGNORED = SNAPSHOT_IGNORED
 MAX_INSTRUMENT_ID = MAX_INSTRUMENTS - 1
+# what drain()'s packets said, as bits: a gap before one of them, a new publisher stream
+cdef enum:
+    DRAINED_GAP_BIT = 1
+    DRAINED_NEW_STREAM_BIT = 2
+DRAINED_GAP = DRAINED_GAP_BIT
+DRAINED_NEW_STREAM = DRAINED_NEW_STREAM_BIT
+
+cdef extern from *:
+    """
+    #include <errno.h>
+    #include <string.h>
+    #include <sys/socket.h>
+    #define FXF_DRAIN_BATCH 16
+    #define FXF_DATAGRAM 1472
+    /* one recvmmsg of up to n datagrams (FXF_DATAGRAM bytes each) into bufs, lengths into lens;
+       0 when none is waiting, -errno on an error */
+    static int fxf_recv_batch(int fd, unsigned char (*bufs)[FXF_DATAGRAM], unsigned int* lens, int n) {
+        struct mmsghdr msgs[FXF_DRAIN_BATCH];
+        struct iovec iov[FXF_DRAIN_BATCH];
+        int k, r;
+        if (n > FXF_DRAIN_BATCH) n = FXF_DRAIN_BATCH;
+        memset(msgs, 0, sizeof(msgs[0]) * n);
+        for (k = 0; k < n; k++) {
+            iov[k].iov_base = bufs[k];
+            iov[k].iov_len = FXF_DATAGRAM;
+            msgs[k].msg_hdr.msg_iov = &iov[k];
+            msgs[k].msg_hdr.msg_iovlen = 1;
+        }
+        do {
+            r = recvmmsg(fd, msgs, n, MSG_DONTWAIT, NULL);
+        } while (r < 0 && errno == EINTR);
+        if (r < 0) return (errno == EAGAIN || errno == EWOULDBLOCK) ? 0 : -errno;
+        for (k = 0; k < r; k++) lens[k] = msgs[k].msg_len;
+        return r;
+    }
+    """
+    int FXF_DRAIN_BATCH
+    int FXF_DATAGRAM
+    int fxf_recv_batch(int fd, unsigned char (*bufs)[1472], unsigned int* lens, int n) nogil
 
 
 cdef class FeedBooks:
@@ -252,6 +293,46 @@ cdef class FeedBooks:
         if v.shape[0] == 0:
             return self.apply_incremental(NULL, 0)
         return self.apply_incremental(&v[0], v.shape[0])
+
+    def drain(self, int fd, int max_packets):
+        """Reads and applies, in C, the incremental datagrams waiting on the non-blocking UDP
+        socket fd, at most max_packets of them (recvmmsg, a batch a call). Returns (how many were
+        read, DRAINED_GAP | DRAINED_NEW_STREAM for what they said, the ids of the instruments they
+        changed in the order first changed). A datagram that does not decode is counted in
+        stats()["errors"] and skipped, as on_packet() does."""
+        cdef unsigned char bufs[16][1472]
+        cdef unsigned int lens[16]
+        cdef uint8_t seen[MAX_INSTRUMENTS]
+        cdef uint32_t ids[MAX_CHANGED]
+        cdef int n_ids = 0, got = 0, k, c, status, flags = 0, read = 0, want
+        cdef uint32_t iid
+        memset(seen, 0, sizeof(seen))
+        with nogil:
+            while read < max_packets:
+                want = max_packets - read
+                if want > FXF_DRAIN_BATCH:
+                    want = FXF_DRAIN_BATCH
+                got = fxf_recv_batch(fd, bufs, lens, want)
+                if got <= 0:
+                    break
+                for k in range(got):
+                    status = self.apply_incremental(bufs[k], lens[k])
+                    if status == APPLY_GAP:
+                        flags |= DRAINED_GAP_BIT
+                    elif status == APPLY_NEW_STREAM:
+                        flags |= DRAINED_NEW_STREAM_BIT
+                    for c in range(self.n_changed):
+                        iid = self.changed_ids[c]
+                        if not seen[iid] and n_ids < MAX_CHANGED:
+                            seen[iid] = 1
+                            ids[n_ids] = iid
+                            n_ids += 1
+                read += got
+                if got < want:
+                    break               # the socket is empty: no need to ask it again
+        if got < 0:
+            raise OSError(-got, f"feed channel {self.channel_id}: receiving: {os.strerror(-got)}")
+        return read, flags, [ids[k] for k in range(n_ids)]
 
     def on_snapshot_packet(self, data) -> int:
         cdef const uint8_t[::1] v = data

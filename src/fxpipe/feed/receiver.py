@@ -1,12 +1,13 @@
-"""Receives one binary feed channel: incremental packets into FeedBooks (decoded and applied
-in C), and the snapshot exchange that recovers from lost packets.
+"""Receives one binary feed channel: incremental packets into FeedBooks (read, decoded and
+applied in C, a batch of datagrams a system call), and the snapshot exchange that recovers from
+lost packets.
 
 The receiver owns two UDP sockets on loopback: the one the publisher sends incrementals to,
 and one it asks the publisher's snapshot server from. FeedBooks says when a snapshot is
 needed (first packet, a gap, a publisher restart); the receiver sends a SnapshotRequest, and
 asks again if the answer is incomplete or does not come within `snapshot_timeout_ms`. Books
 stay usable throughout: an instrument is only flagged stale until a refresh or the snapshot
-brings it up to date. Each datagram is received into one preallocated buffer.
+brings it up to date.
 """
 from __future__ import annotations
 
@@ -63,11 +64,16 @@ class FeedReceiver:
         self.recovering = True
         self._deadline_ns = time.monotonic_ns() + self.snapshot_timeout_ns
 
-    def _incremental(self, n: int) -> int:
-        status = self.books.on_packet(self._view[:n])
-        if status in (fb.GAP, fb.NEW_STREAM):
+    def _applied(self, said: int, changed: list[int]) -> None:
+        """After a batch of incrementals: what they said (fb.DRAINED_* bits) and the instruments
+        they changed. A gap or a new stream asks for a snapshot, once per batch. While a snapshot
+        is already asked for, a further gap does not ask again: the answer on its way completes
+        recovery if it reflects that gap's packet, else it comes back INCOMPLETE and is asked for
+        again (as it is after snapshot_timeout_ms). Asking anew on every gap would discard the
+        answer in flight, which may well cover that gap, and under sustained loss would ask the
+        snapshot server once per lost packet."""
+        if said & fb.DRAINED_NEW_STREAM or (said & fb.DRAINED_GAP and not self.recovering):
             self.request_snapshot()
-        return status
 
     def _snapshot(self, n: int) -> int:
         status = self.books.on_snapshot_packet(self._view[:n])
@@ -84,22 +90,22 @@ class FeedReceiver:
         The bound keeps a sender as fast as we are from holding us here: what was applied is
         handed on, the rest is read on the next poll."""
         handled = 0
-        r, _, _ = select.select([self.sock, self.snap_sock], [], [], timeout_s)
-        if self.snap_sock in r:
+        if timeout_s > 0:
+            r, _, _ = select.select([self.sock, self.snap_sock], [], [], timeout_s)
+            snap, incr = self.snap_sock in r, self.sock in r
+        else:
+            snap = incr = True            # both are non-blocking: an empty one answers at once
+        if snap:
             while True:
                 try:
                     n = self.snap_sock.recv_into(self._buf)
                 except (BlockingIOError, ConnectionRefusedError):
                     break
                 self._snapshot(n)
-        if self.sock in r:
-            while handled < max_packets:
-                try:
-                    n = self.sock.recv_into(self._buf)
-                except BlockingIOError:
-                    break
-                self._incremental(n)
-                handled += 1
+        if incr:
+            handled, said, changed = self.books.drain(self.sock.fileno(), max_packets)
+            if handled:
+                self._applied(said, changed)
         if self.recovering and time.monotonic_ns() > self._deadline_ns:
             self.request_snapshot()
         return handled

@@ -30,13 +30,12 @@ class _Collecting(FeedReceiver):
         self.gap_seen = False
         self.recovered = False
 
-    def _incremental(self, n: int) -> int:
-        status = super()._incremental(n)
-        if status in (fb.GAP, fb.NEW_STREAM):
+    def _applied(self, said: int, changed: list[int]) -> None:
+        super()._applied(said, changed)
+        if said:
             self.gap_seen = True
-        for iid in self.books.changed():
+        for iid in changed:
             self.changed[iid] = None
-        return status
 
     def _snapshot(self, n: int) -> int:
         status = super()._snapshot(n)
