@@ -172,20 +172,20 @@ class Harness:
         drops0 = udp_rcvbuf_errors()
         stream = QuoteStream(self.pub, self.g)
         stream.burst(seconds)
-        self._serve(stream)
+        self._serve(stream, priority=0)
         r = stream.done()
         self.g += r["sent"]
         self.idle(drain_s)
         return {"t0": r["t0"], "t1": r["t1"], "sent": r["sent"] - r["lost"], "refused": r["lost"],
                 "drops": udp_rcvbuf_errors() - drops0}
 
-    def _serve(self, stream: QuoteStream) -> None:
+    def _serve(self, stream: QuoteStream, priority: int = ACCEPTOR_PRIORITY) -> None:
         """While the pacer sends: orders answered as they come (this thread waits in epoll, so
         the core is the pacer's and the journal's when no order is in), snapshot requests served
         from the state of the last quote sent."""
         wait = self.engine.wait
         self.engine.wait = "block"
-        policy = realtime(ACCEPTOR_PRIORITY)
+        policy = realtime(priority) if priority else None
         try:
             while stream.running():
                 self.engine.poll(0.001)

@@ -47,6 +47,26 @@ def journal_body(directory: str, fsync: str = "every:/100ms", max_batch: int = 1
         stage = JournalStage(directory, fsync=fsync)
         consumers = {r: Ring.attach(names[r]).consumer("journal", wait=spec.wait) for r in names}
         open_rings = set(names)
+        def take(r: str, timeout_s: float) -> int:
+            """One batch of ring r (waiting up to timeout_s for it), journaled; its size."""
+            try:
+                batch = consumers[r].read_batch(max_batch, timeout_s)
+            except RingTimeout:
+                return 0
+            except RingClosed:
+                open_rings.discard(r)
+                return 0
+            stage.on_batch(batch)
+            if ops is not None:
+                ops.on_batch(e for _, e in typed_events(batch))
+            consumers[r].release()
+            return len(batch)
+
+        # every ring is read without waiting in each round; only a round that found nothing waits,
+        # on the ring that last had events. Waiting on each ring in turn let the quiet ones (the
+        # control ring is almost always empty) hold the journal for poll_s each while a busy one
+        # filled, and its producer, the trader, then stalled on a full ring.
+        wait_on = "md" if "md" in names else next(iter(sorted(names)), "")
         try:
             _skip_rewritten(stage, consumers)
             with hot_path():
@@ -54,18 +74,12 @@ def journal_body(directory: str, fsync: str = "every:/100ms", max_batch: int = 1
                     stopping = stop()
                     moved = 0
                     for r in sorted(open_rings):
-                        try:
-                            batch = consumers[r].read_batch(max_batch, 0 if stopping else poll_s)
-                        except RingTimeout:
-                            continue
-                        except RingClosed:
-                            open_rings.discard(r)
-                            continue
-                        stage.on_batch(batch)
-                        if ops is not None:
-                            ops.on_batch(e for _, e in typed_events(batch))
-                        consumers[r].release()
-                        moved += len(batch)
+                        n = take(r, 0)
+                        if n:
+                            moved += n
+                            wait_on = r
+                    if not moved and not stopping and wait_on in open_rings:
+                        moved += take(wait_on, poll_s)
                     stage.journal.maybe_sync()
                     if ops is not None:
                         ops.maybe_publish()
