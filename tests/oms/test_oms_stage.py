@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from oms_venue import T0_NS, ScriptedVenue, intent
 
 from fxpipe.journal import Journal
@@ -153,6 +154,23 @@ def test_answered_request_arms_no_timeout():
     cl, _ = new_order(s, v)
     report(s, v.ack(cl))
     assert s.on_timer(T0_NS + 10**12) == []
+
+
+@pytest.mark.parametrize("timeout_ms", [0, 100])
+def test_requests_in_flight_counts_every_unanswered_request_timed_or_not(timeout_ms):
+    # what an orderly stop waits for: with request_timeout_ms = 0 no request has a timer, and a
+    # count of the timers' requests said nothing was in flight
+    s, v = stage(request_timeout_ms=timeout_ms), ScriptedVenue()
+    assert s.requests_in_flight() == 0
+    day, _ = new_order(s, v)
+    assert s.requests_in_flight() == 1
+    ioc, _ = new_order(s, v, tif="3")
+    assert s.requests_in_flight() == 2
+    report(s, v.ack(day))
+    report(s, v.ack(ioc))
+    assert s.requests_in_flight() == 1            # the IOC's fill or cancel is still to come
+    report(s, v.fill(ioc, 100_000_000, PX))
+    assert s.requests_in_flight() == 0
 
 
 def test_session_drop_makes_in_flight_orders_unknown_and_blocks_the_venue():

@@ -386,6 +386,13 @@ cdef class OrderBook:
     def unknown_orders(self, venue_id=None):
         return [v for v in self.open_orders(venue_id) if v.base_status == _events.OrdStatus.UNKNOWN]
 
+    def pending_requests(self):
+        """How many requests were sent and have had no answer yet (timed or not)."""
+        cdef int32_t r, n = 0
+        for r in range(self.b.n_requests):
+            n += self.b.requests[r].state == cbook.REQ_PENDING
+        return n
+
     def request(self, int64_t cl_ord_id):
         cdef int32_t r = id_index_get(&self.b.by_cl_ord_id, cl_ord_id) if cl_ord_id > 0 else -1
         cdef const OmsRequest* q

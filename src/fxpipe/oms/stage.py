@@ -236,13 +236,11 @@ class OmsStage:
         return due
 
     def requests_in_flight(self) -> int:
-        """Requests sent and not answered yet (those with a timeout: request_timeout_ms > 0),
-        and IOC / FOK orders not done: acknowledged, their fill or cancel is still to come."""
-        n = 0
-        for _, cl in self._timers:
-            req = self.book.request(cl)
-            n += req is not None and req.state == RequestState.PENDING
-        return n + sum(1 for o in self.book.open_orders() if o.time_in_force in _IMMEDIATE)
+        """Requests sent and not answered yet (timed by request_timeout_ms or not), and IOC /
+        FOK orders acknowledged but not done: their fill or cancel is still to come."""
+        return self.book.pending_requests() + sum(
+            1 for o in self.book.open_orders()
+            if o.time_in_force in _IMMEDIATE and o.status != ev.OrdStatus.PENDING_NEW)
 
     @property
     def next_deadline_ns(self) -> int | None:
