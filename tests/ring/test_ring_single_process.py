@@ -85,6 +85,42 @@ def test_batch_read_is_zero_copy_and_stops_at_array_end(ring_name):
         assert c.sequence == 10
 
 
+@pytest.mark.parametrize("producer", ["single", "multi"])
+def test_a_poll_batch_never_waits_and_says_none_where_nothing_is_readable(ring_name, producer):
+    dt = np.dtype([("seq", "<i8"), ("px", "<i8")])
+    with Ring.create(ring_name, slot_size=16, slot_count=8, consumers=["a"], dtype=dt, producer=producer) as r:
+        p, c = r.producer(), r.consumer("a")
+        assert c.poll_batch(4) is None
+        waits = [e for e in r.header["consumers"] if e["name"] == b"a"][0]["waits"]
+        lo = p.claim(2)
+        assert c.poll_batch(4) is None            # claimed is not published
+        p.publish(lo, lo + 1)
+        arr = np.zeros(5, dtype=dt)
+        arr["seq"] = np.arange(2, 7)
+        p.send_batch(arr)
+        b = c.poll_batch(4)
+        assert list(b["seq"]) == [0, 0, 2, 3] and c.sequence == -1
+        b = c.poll_batch(4)                       # releases the last batch first
+        assert list(b["seq"]) == [4, 5, 6] and c.sequence == 3
+        assert c.poll_batch() is None and c.sequence == 6
+        # polling is not waiting: the consumer's wait count (what operators see) stays
+        assert [e for e in r.header["consumers"] if e["name"] == b"a"][0]["waits"] == waits
+        p.send(b"\x07" + bytes(15))
+        r.close_stream()
+        assert c.poll_batch()["seq"][0] == 7       # closed, but not everything read yet
+        with pytest.raises(RingClosed):
+            c.poll_batch()
+
+
+def test_a_detached_consumer_polling_learns_it_at_once(ring_name):
+    with Ring.create(ring_name, slot_size=8, slot_count=4, consumers=["a"]) as r:
+        c = r.consumer("a")
+        assert c.poll_batch() is None
+        r.detach("a")
+        with pytest.raises(ConsumerDetached):
+            c.poll_batch()
+
+
 def test_claim_publish_and_typed_slot_view(ring_name):
     dt = np.dtype([("price_e8", "<i8"), ("qty_e2", "<i8")])
     with Ring.create(ring_name, slot_size=64, slot_count=4, consumers=["a"], dtype=dt) as r:

@@ -65,6 +65,33 @@ def test_packets_become_quotes_with_hop_stamps(link):
     assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs)
 
 
+def test_a_raw_source_hands_on_the_very_bytes_of_the_records(link):
+    pub, src = link
+    bids, asks = ladder(0)
+    pub.publish([(1, 1, bids, asks)], time.time_ns())
+    collect(pub, src, recovered)
+    books = src.rx.books
+    records = books.quotes(1, VENUE, 111, 40, 222)
+    raw = books.quote_events(1, VENUE, 111, 40, 222)
+    assert len(raw) == len(records) == 2 and all(isinstance(b, bytearray) for b in raw)
+    assert raw == [bytearray(r.tobytes()) for r in records]
+    assert [int(ev.read(bytes(b))["sequence"]) for b in raw] == [40, 41]
+    raw_src = BinaryFeedSource(1, VENUE, 0, ("127.0.0.1", pub.snapshot_port), snapshot_timeout_ms=50, raw=True)
+    try:
+        pub.destinations = [("127.0.0.1", raw_src.port)]
+        got = []
+        end = time.monotonic() + 20
+        while not any(isinstance(e, bytearray) for e in got) and time.monotonic() < end:
+            pub.publish([(1, 1, *ladder(len(got)))], time.time_ns())
+            pub.on_readable(time.time_ns())
+            got += raw_src.poll(0.005)
+        q = [e for e in got if isinstance(e, bytearray)]
+        assert q and int(ev.read(bytes(q[0]))["type"]) == ev.EventType.QUOTE
+        assert all(isinstance(e, bytearray) or int(e["type"]) == ev.EventType.SESSION for e in got)
+    finally:
+        raw_src.close()
+
+
 def test_a_lost_packet_withdraws_prices_until_the_snapshot(link):
     pub, src = link
     ms = MarketStateStage()

@@ -6,6 +6,7 @@ objects; on_packet()/on_snapshot_packet() are their thin Python shells for the U
 (fxpipe.feed.receiver), which only has to send a SnapshotRequest when told to.
 """
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
+from cpython.bytearray cimport PyByteArray_FromStringAndSize
 from libc.string cimport memcpy, memset
 
 import os
@@ -392,6 +393,21 @@ cdef class FeedBooks:
                 q[k].hdr.sequence = first_sequence + k
             q[k].hdr.ts_decode_ns = ts_decode_ns
         return arr[:n]
+
+    def quote_events(self, uint32_t instrument_id, uint16_t venue_id, int64_t ts_receive_ns=0,
+                     int64_t first_sequence=0, int64_t ts_decode_ns=0) -> list:
+        """quotes() as each event's bytes (a bytearray per level, best first): what a worker puts
+        on the md ring and hands to the decision stage, with no numpy record made and unmade."""
+        self._get(instrument_id)
+        cdef Quote q[MAX_LEVELS]
+        cdef int k, n = self.write_quotes(instrument_id, venue_id, ts_receive_ns, q, MAX_LEVELS)
+        out = []
+        for k in range(n):
+            if first_sequence:
+                q[k].hdr.sequence = first_sequence + k
+            q[k].hdr.ts_decode_ns = ts_decode_ns
+            out.append(PyByteArray_FromStringAndSize(<char*>&q[k], sizeof(Quote)))
+        return out
 
     def definition(self, uint32_t instrument_id):
         cdef InstrumentBook* b = &self.books[self._get(instrument_id)]

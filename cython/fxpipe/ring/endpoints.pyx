@@ -11,11 +11,11 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromSt
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy, memset
 
-from fxpipe.includes.atomic cimport fx_cpu_relax, fx_load_acquire_i64, fx_monotonic_ns
+from fxpipe.includes.atomic cimport fx_cpu_relax, fx_load_acquire_i64, fx_load_acquire_u32, fx_monotonic_ns
 from fxpipe.ring.barrier cimport (WAIT_CLOSED, WAIT_DETACHED, consumer_available, consumer_is_member,
                                   consumer_poll, consumer_release, consumer_wait_slow)
 from fxpipe.ring.layout cimport (FX_FLAG_BLOCKING, FX_FLAG_SKIP_DETACHED_UPSTREAM, FX_PRODUCER_SINGLE,
-                                 FX_RING_MAX_CONSUMERS, FX_WAIT_SPIN, fx_ring_header)
+                                 FX_RING_CLOSED, FX_RING_MAX_CONSUMERS, FX_WAIT_SPIN, fx_ring_header)
 from fxpipe.ring.membership cimport valid_deps
 from fxpipe.ring.ring cimport Ring
 from fxpipe.ring.sequencer cimport CLAIM_TIMEOUT, min_gating_sequence, producer_claim, producer_publish, slot_ptr
@@ -317,6 +317,35 @@ cdef class Consumer:
             self._release_checked(self._batch_end)
         lo = self._next
         hi = self._wait(lo, timeout)
+        idx = lo & self.c.mask
+        end = min(hi, lo + (self.c.size - idx) - 1)
+        if max_n is not None:
+            end = min(end, lo + max(1, int(max_n)) - 1)
+        self._batch_end = end
+        return self.ring.slots[idx: idx + (end - lo) + 1]
+
+    def poll_batch(self, max_n=None):
+        """read_batch without waiting, for a loop that polls several inputs: None when nothing
+        is readable now, where read_batch(max_n, 0) raises RingTimeout (building and catching
+        that exception cost a polling loop microseconds per empty input). RingClosed once the
+        ring is closed and everything was read; ConsumerDetached as read_batch."""
+        cdef int64_t lo, hi, end, idx
+        if self._batch_end >= self._next:
+            self._release_checked(self._batch_end)
+        lo = self._next
+        hi = self.c.cached_avail
+        if hi < lo:
+            hi = consumer_available(&self.c, lo)
+            if hi < lo:
+                self.ring._check_open()
+                if not consumer_is_member(&self.c):
+                    raise self._detached()
+                if (fx_load_acquire_u32(&self.c.hdr.id.state) == FX_RING_CLOSED
+                        and lo > fx_load_acquire_i64(&self.c.hdr.cursor.value)):
+                    raise RingClosed(f"ring {self.ring.name!r} is closed and consumer {self.name!r} "
+                                     f"has read everything")
+                return None
+            self.c.cached_avail = hi
         idx = lo & self.c.mask
         end = min(hi, lo + (self.c.size - idx) - 1)
         if max_n is not None:

@@ -189,14 +189,14 @@ class TradingWorker:
             if c is None:
                 continue
             try:
-                batch = c.read_batch(256, 0)
-            except RingTimeout:
-                continue
+                batch = c.poll_batch(256)
             except RingClosed:
                 # its producer is gone (an orderly shutdown): the other inputs go on
                 del self.consumers[ring]
                 if not self.consumers and not self.sources and self.gateway is None:
                     raise
+                continue
+            if batch is None:
                 continue
             for _, e in typed_events(batch):
                 self._handle(e, ring)
@@ -417,7 +417,7 @@ def make_sources(desk: DeskSpec, clock: Callable[[], int]) -> list[Any]:
     from fxpipe.stages.feed import BinaryFeedSource
 
     sources: list[Any] = [BinaryFeedSource(f.channel_id, f.venue_id, f.listen_port,
-                                           (f.snapshot_host, f.snapshot_port), clock=clock)
+                                           (f.snapshot_host, f.snapshot_port), clock=clock, raw=True)
                           for f in desk.binary_feeds]
     if desk.fix_feeds:
         from fxpipe.model.refdata import parse_refdata

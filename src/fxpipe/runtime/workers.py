@@ -50,11 +50,13 @@ def journal_body(directory: str, fsync: str = "every:/100ms", max_batch: int = 1
         def take(r: str, timeout_s: float) -> int:
             """One batch of ring r (waiting up to timeout_s for it), journaled; its size."""
             try:
-                batch = consumers[r].read_batch(max_batch, timeout_s)
+                batch = consumers[r].read_batch(max_batch, timeout_s) if timeout_s else consumers[r].poll_batch(max_batch)
             except RingTimeout:
                 return 0
             except RingClosed:
                 open_rings.discard(r)
+                return 0
+            if batch is None:
                 return 0
             stage.on_batch(batch)
             if ops is not None:

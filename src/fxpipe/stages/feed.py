@@ -46,8 +46,11 @@ class _Collecting(FeedReceiver):
 
 class BinaryFeedSource:
     def __init__(self, channel_id: int, venue_id: int, listen_port: int, snapshot_server: tuple[str, int], *,
-                 snapshot_timeout_ms: float = 200.0, clock: Callable[[], int] = time.time_ns):
+                 snapshot_timeout_ms: float = 200.0, clock: Callable[[], int] = time.time_ns, raw: bool = False):
+        """raw: Quote events come as their bytes (bytearray), as a trading worker takes them;
+        else as numpy records."""
         self.venue_id = venue_id
+        self._quotes = fb.FeedBooks.quote_events if raw else fb.FeedBooks.quotes
         self.rx = _Collecting(channel_id, listen_port, snapshot_server, snapshot_timeout_ms)
         self.clock = clock
         self.sequence = 0
@@ -57,12 +60,12 @@ class BinaryFeedSource:
     def port(self) -> int:
         return self.rx.port
 
-    def poll(self, timeout_s: float = 0.0) -> list[np.void]:
+    def poll(self, timeout_s: float = 0.0) -> list[np.void | bytearray]:
         """Everything the datagrams waiting now (up to timeout_s for the first) mean, in order."""
         rx = self.rx
         rx.poll(timeout_s)
         t_recv = self.clock()
-        out: list[np.void] = []
+        out: list[np.void | bytearray] = []
         if rx.gap_seen:
             rx.gap_seen = False
             out.append(self._session(ev.SessionState.RESENDING, ev.SessionReason.SEQUENCE_GAP, t_recv))
@@ -77,7 +80,7 @@ class BinaryFeedSource:
             self.instruments.add(iid)
             if rx.books.is_stale(iid) or not rx.books.has_book(iid):
                 continue
-            qs = rx.books.quotes(iid, self.venue_id, t_recv, self.sequence + 1, t_dec)
+            qs = self._quotes(rx.books, iid, self.venue_id, t_recv, self.sequence + 1, t_dec)
             self.sequence += len(qs)
             out.extend(qs)
         return out
