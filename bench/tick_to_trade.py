@@ -104,7 +104,8 @@ class Harness:
     """The publisher and the venue. While the desk comes up, both are driven from one loop on the
     bench's thread (`block`: waiting in epoll, else spinning and yielding the core to the journal
     whenever it has work). The measured phases are sent by the C pacer on a thread of its own
-    (QuoteStream), SCHED_FIFO where permitted, while this thread answers the orders."""
+    (QuoteStream), SCHED_FIFO where permitted, while this thread answers the orders, itself
+    SCHED_FIFO below the pacer unless the core is shared with a trading stage (`block`)."""
 
     def __init__(self, work: Path, block: bool):
         self.engine, self.venue, self.fix_port = make_venue(work)
@@ -159,8 +160,11 @@ class Harness:
         first_order = len(self.venue.orders)
         cpu0, w0 = schedstat(self.pids), clock()
         stream = QuoteStream(self.pub, g0)
-        stream.paced(due, sent, PACER_PRIORITY)
-        self._serve(stream)
+        # sharing its core with a trading stage (compact), the harness must not take it from
+        # that stage: the pacer sleeps to each due time without spinning and the venue runs in
+        # the normal class
+        stream.paced(due, sent, PACER_PRIORITY, spin=not self.block)
+        self._serve(stream, priority=0 if self.block else ACCEPTOR_PRIORITY)
         pacer = stream.done()
         self.g = g0 + n
         cpu = cpu_share(cpu0, schedstat(self.pids), clock() - w0)

@@ -201,3 +201,26 @@ def test_percentiles_agree_with_the_hdr_library():
         h.record(k * k * 37 % 9_000_017)
     assert h.percentiles((50.0, 90.0, 99.0, 99.9, 100.0)) == \
         [int(h.hist.get_value_at_percentile(p)) for p in (50.0, 90.0, 99.0, 99.9, 100.0)]
+
+
+def test_the_publisher_takes_a_rings_batch_whole_and_still_hurries_an_answer(tmp_path):
+    from fxpipe.ops.host import OpsPublisher
+
+    slots = np.concatenate([np.frombuffer(e.tobytes(), dtype=np.uint8) for e in stream()]).reshape(-1, ev.SLOT_SIZE)
+    types = slots[:, :2].copy().view("<u2").ravel()
+    quiet = slots[types != ev.EventType.CONTROL]
+    prefix = f"opsb{tmp_path.name[-12:]}"
+    bulk = OpsPublisher(prefix + "a", load_refdata(), raise_alarms=False)
+    one = OpsPublisher(prefix + "b", load_refdata(), raise_alarms=False)
+    try:
+        bulk.on_batch(quiet)
+        for i in range(len(quiet)):
+            one.on_event(quiet[i].tobytes())
+        assert bulk.view.snapshot() == one.view.snapshot()
+        assert bulk._urgent == one._urgent
+        bulk._urgent = False
+        bulk.on_batch(slots[types == ev.EventType.CONTROL][:1])
+        assert bulk._urgent          # an operator's command: published at once, not at the tick
+    finally:
+        bulk.close()
+        one.close()

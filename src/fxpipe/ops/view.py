@@ -14,6 +14,7 @@ PAUSE/RESUME; see docs/operations.md for which RiskEvent answers which command.
 from __future__ import annotations
 
 import bisect
+import functools
 from collections import deque
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -59,7 +60,9 @@ LIMIT_SCALE = {int(k): v for k, v in ((_L.MAX_ORDER_QTY, 2), (_L.MAX_ORDER_NOTIO
                                       (_L.MAX_CCY_EXPOSURE, 4), (_L.MAX_GROSS_EXPOSURE, 4), (_L.MAX_LOSS, 4))}
 
 
+@functools.lru_cache(maxsize=4096)
 def _name(enum_cls: Any, v: int) -> str:
+    # cached: making an enum member from its value costs microseconds, and every event names some
     try:
         return str(enum_cls(v).name)
     except ValueError:
@@ -185,7 +188,7 @@ class OpsView:
         self.stopped: dict[int, int] = {}                      # strategy -> since (event ns)
         self.paused: dict[int, int] = {}
         self.rejects: dict[int, int] = {}                      # RiskCheck -> count
-        self.last_reject: dict[int, dict[str, Any]] = {}       # RiskCheck -> the last reject
+        self._last_reject: dict[int, tuple[dict[str, Any], int]] = {}   # RiskCheck -> (the last reject, the time then)
         self.limits: dict[tuple[int, int, int, int, str], dict[str, Any]] = {}
         self.sessions: dict[tuple[int, int], dict[str, Any]] = {}
         self.alarms: deque[dict[str, Any]] = deque(maxlen=keep_alarms)
@@ -211,16 +214,27 @@ class OpsView:
         types = raw[:, :2].copy().view("<u2").ravel()
         is_quote = types == _QUOTE
         if not is_quote.any():
-            for i in range(len(raw)):
-                self.on_event(raw[i].tobytes())
+            self._others(raw, types)
             return
         edges = np.flatnonzero(np.diff(is_quote.astype(np.int8))) + 1
         for lo, hi in zip(np.r_[0, edges], np.r_[edges, len(raw)], strict=True):
             if is_quote[lo]:
                 self._quotes(raw[lo:hi])
             else:
-                for i in range(lo, hi):
-                    self.on_event(raw[i].tobytes())
+                self._others(raw[lo:hi], types[lo:hi])
+
+    def _others(self, raw: np.ndarray, types: np.ndarray) -> None:
+        """Slots other than quotes, in order. Each type's slots become Python values in one
+        tolist(): a record made and unpacked per event (as_record, item()) cost the journal
+        process ~20 us an event, and the exec ring filled behind it at a few thousand a second."""
+        values = {}
+        for t in np.unique(types).tolist():
+            dt = _DTYPES.get(t)
+            if dt is None:
+                raise ValueError(f"unknown event type {t}")
+            values[t] = iter(np.ascontiguousarray(raw[types == t]).view(dt).ravel().tolist())
+        for t in types.tolist():
+            self._on_values(t, dict(zip(_NAMES[t], next(values[t]), strict=True)))
 
     def _quotes(self, raw: np.ndarray) -> None:
         h = raw.view(ev.HEADER_DTYPE).ravel()
@@ -241,7 +255,9 @@ class OpsView:
         rec = as_record(event)
         t = int(rec["type"])
         # one conversion to Python values: reading numpy record fields one by one costs more
-        e = dict(zip(_NAMES[t], rec.item(), strict=True))
+        self._on_values(t, dict(zip(_NAMES[t], rec.item(), strict=True)))
+
+    def _on_values(self, t: int, e: dict[str, Any]) -> None:
         ts = e["ts_receive_ns"] or e["ts_venue_ns"] or e["ts_decide_ns"] or e["ts_risk_ns"]
         if ts > self.last_event_ns:
             self.last_event_ns = ts
@@ -343,11 +359,12 @@ class OpsView:
         action, check, sid = int(e["action"]), int(e["check"]), int(e["strategy_id"])
         ts = int(e["ts_receive_ns"]) or int(e["ts_risk_ns"]) or self.last_event_ns
         rid = int(e["cl_ord_id"])
-        info = self._risk_info(e)
         if action == ev.RiskAction.REJECT_ORDER:
+            # the common case: only the last of each check is shown, described when it is
             self.rejects[check] = self.rejects.get(check, 0) + 1
-            self.last_reject[check] = info
+            self._last_reject[check] = (e, self.last_event_ns)
             return
+        info = self._risk_info(e)
         request = self.requests.get(rid) if rid and action in _ANSWER_ACTIONS else None
         # the decision stage's answer to PAUSE/RESUME: observed is the command (risk's kill
         # switch says 1 or 0 there, a stopped strategy's own failure 0)
@@ -380,7 +397,12 @@ class OpsView:
         if rid and action in _ANSWER_ACTIONS:
             self._answer(rid, e, info)
 
-    def _risk_info(self, e: Any) -> dict[str, Any]:
+    @property
+    def last_reject(self) -> dict[int, dict[str, Any]]:
+        """RiskCheck -> the last order risk rejected for it, described."""
+        return {c: self._risk_info(e, at) for c, (e, at) in self._last_reject.items()}
+
+    def _risk_info(self, e: Any, last_event_ns: int | None = None) -> dict[str, Any]:
         scale = int(e["value_scale"])
         limit_id = int(e["limit_id"])
         if int(e["check"]) == ev.RiskCheck.LIMIT_CHANGED and limit_id in LIMIT_SCALE:
@@ -395,7 +417,8 @@ class OpsView:
                 "side": _name(ev.Side, int(e["side"])) if int(e["side"]) else "",
                 "order_qty_e2": int(e["order_qty_e2"]), "order_price_e8": int(e["order_price_e8"]),
                 "cause_seq": int(e["cause_seq"]),
-                "ts_ns": int(e["ts_receive_ns"]) or int(e["ts_risk_ns"]) or self.last_event_ns}
+                "ts_ns": int(e["ts_receive_ns"]) or int(e["ts_risk_ns"])
+                or (self.last_event_ns if last_event_ns is None else last_event_ns)}
 
     def _answer(self, rid: int, e: Any, info: dict[str, Any]) -> None:
         req = self.requests.get(rid)

@@ -14,7 +14,7 @@ import numpy as np
 
 from fxpipe.ring import Ring, RingClosed, RingTimeout
 from fxpipe.runtime.layout import Layout, ProcessSpec
-from fxpipe.runtime.processor import hot_path, typed_events
+from fxpipe.runtime.processor import hot_path
 from fxpipe.stages.journal_stage import JournalStage
 
 
@@ -60,7 +60,7 @@ def journal_body(directory: str, fsync: str = "every:/100ms", max_batch: int = 1
                 return 0
             stage.on_batch(batch)
             if ops is not None:
-                ops.on_batch(e for _, e in typed_events(batch))
+                ops.on_batch(batch)
             consumers[r].release()
             return len(batch)
 
