@@ -57,3 +57,54 @@ def test_a_quiet_ring_never_holds_the_journal_from_a_busy_one(ring_name, tmp_pat
             except FileNotFoundError:
                 pass
     assert not worker.is_alive()
+
+
+def _cpu_ticks(tid: int) -> int:
+    fields = open(f"/proc/self/task/{tid}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])          # utime + stime, clock ticks
+
+
+def test_the_journal_idles_without_spinning_after_its_busiest_ring_closed(ring_name, tmp_path):
+    names = {r: f"{ring_name}.{r}" for r in ("exec", "md")}
+    rings = {r: Ring.create(n, slot_size=SLOT, slot_count=64, consumers=["journal"]) for r, n in names.items()}
+    stopping = threading.Event()
+    body = journal_body(str(tmp_path / "journal"), poll_s=0.05)
+    spec = ProcessSpec("journal", ("journal",), -1, "sleep")
+    tid: list[int] = []
+
+    def run() -> None:
+        tid.append(threading.get_native_id())
+        body(spec, names, stopping.is_set)
+
+    md = rings["md"].producer(wait="spin")
+    ex = rings["exec"].producer(wait="spin")
+    worker = threading.Thread(target=run, daemon=True)
+    try:
+        worker.start()
+        md.send(quote(1, 100_000, 100_010, t=1).tobytes())
+        md.close_stream()                # the ring the journal last waited on is gone
+        deadline = time.monotonic() + 10.0
+        while _records(str(tmp_path / "journal")) < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        time.sleep(0.2)
+        before = _cpu_ticks(tid[0])
+        time.sleep(1.0)                  # nothing arrives: the journal waits on exec, not in a loop
+        used = _cpu_ticks(tid[0]) - before
+        ex.send(quote(2, 100_001, 100_011, t=2).tobytes())
+        deadline = time.monotonic() + 10.0
+        while _records(str(tmp_path / "journal")) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert _records(str(tmp_path / "journal")) == 2
+    finally:
+        stopping.set()
+        ex.close_stream()
+        worker.join(10)
+        for r in rings.values():
+            r.close()
+        for n in names.values():
+            try:
+                os.unlink(segment.segment_path(n))
+            except FileNotFoundError:
+                pass
+    assert used < 0.3 * os.sysconf("SC_CLK_TCK"), f"the idle journal used {used} ticks in 1 s"
+    assert not worker.is_alive()

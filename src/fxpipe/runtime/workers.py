@@ -80,7 +80,9 @@ def journal_body(directory: str, fsync: str = "every:/100ms", max_batch: int = 1
                         if n:
                             moved += n
                             wait_on = r
-                    if not moved and not stopping and wait_on in open_rings:
+                    if not moved and not stopping and open_rings:
+                        if wait_on not in open_rings:      # it closed: wait on one still open
+                            wait_on = min(open_rings)
                         moved += take(wait_on, poll_s)
                     stage.journal.maybe_sync()
                     if ops is not None:
