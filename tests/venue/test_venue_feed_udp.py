@@ -227,3 +227,13 @@ def test_the_simulators_feed_recovers_from_an_injected_loss(tmp_path):
     finally:
         v.stop()
         rx.close()
+
+
+def test_a_socket_that_cannot_be_read_is_a_clear_error_naming_the_channel():
+    import socket
+
+    books = fb.FeedBooks(4)
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:       # never connected
+        with pytest.raises(OSError, match="feed channel 4: receiving"):
+            books.drain(s.fileno(), 8)
+    assert books.packets == 0

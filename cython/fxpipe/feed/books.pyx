@@ -331,7 +331,9 @@ cdef class FeedBooks:
                 read += got
                 if got < want:
                     break               # the socket is empty: no need to ask it again
-        if got < 0:
+        if got < 0 and read == 0:
+            # after some datagrams were read, what they changed is handed on first; the error
+            # comes back on the next call
             raise OSError(-got, f"feed channel {self.channel_id}: receiving: {os.strerror(-got)}")
         return read, flags, [ids[k] for k in range(n_ids)]
 
