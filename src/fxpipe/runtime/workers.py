@@ -47,10 +47,12 @@ def journal_body(directory: str, fsync: str = "every:/100ms", max_batch: int = 1
         stage = JournalStage(directory, fsync=fsync)
         consumers = {r: Ring.attach(names[r]).consumer("journal", wait=spec.wait) for r in names}
         open_rings = set(names)
+
         def take(r: str, timeout_s: float) -> int:
             """One batch of ring r (waiting up to timeout_s for it), journaled; its size."""
             try:
-                batch = consumers[r].read_batch(max_batch, timeout_s) if timeout_s else consumers[r].poll_batch(max_batch)
+                c = consumers[r]
+                batch = c.read_batch(max_batch, timeout_s) if timeout_s else c.poll_batch(max_batch)
             except RingTimeout:
                 return 0
             except RingClosed:
