@@ -185,3 +185,28 @@ def test_append_events_refuses_non_events(tmp_path):
             j.append_events(ev.empty(ev.EventType.QUOTE, 6)[::2])
         assert j.append_events(ev.empty(ev.EventType.QUOTE, 0)) == -1
         assert j.next_seq == 1
+
+
+def test_a_batch_of_mixed_types_is_one_record_each_typed_and_stamped_by_its_own_slot(tmp_path):
+    kinds = [ev.EventType.ORDER_UPDATE, ev.EventType.FILL, ev.EventType.POSITION_UPDATE, ev.EventType.PNL,
+             ev.EventType.ORDER_UPDATE, ev.EventType.QUOTE]
+    events = [d.model_events(t, 1, seed=k)[0] for k, t in enumerate(kinds)]
+    slots = np.concatenate([np.frombuffer(e.tobytes(), dtype=np.uint8) for e in events]).reshape(-1, ev.SLOT_SIZE)
+    batch = slots.view(ev.dtype_for(ev.EventType.QUOTE)).ravel()      # as a ring hands a batch over
+    with Journal.open(tmp_path / "j", segment_size=1 << 16, fsync="never") as j:
+        assert j.append_events(batch) == 1
+    with JournalReader(tmp_path / "j") as r:
+        recs = list(r.records())
+    assert [x.type for x in recs] == [int(t) for t in kinds]
+    assert [bytes(x.payload) for x in recs] == [e.tobytes() for e in events]
+    assert [x.ts_ns for x in recs] == [int(e["ts_receive_ns"]) for e in events]
+
+
+def test_a_batch_with_one_slot_of_no_known_type_writes_nothing(tmp_path):
+    slots = np.concatenate([np.frombuffer(d.model_events(ev.EventType.FILL, 3, seed=1).tobytes(), dtype=np.uint8)])
+    slots = slots.reshape(-1, ev.SLOT_SIZE).copy()
+    slots[2, :2] = 0xFF                                       # type 65535: reserved
+    with Journal.open(tmp_path / "j", segment_size=1 << 16, fsync="never") as j:
+        with pytest.raises(ValueError, match="row 2: record type 65535.*nothing of this batch was written"):
+            j.append_events(slots.view(ev.dtype_for(ev.EventType.FILL)).ravel())
+        assert j.next_seq == 1

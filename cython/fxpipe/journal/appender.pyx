@@ -346,6 +346,48 @@ cdef class SegmentAppender:
             PyBuffer_Release(&view)
         return first
 
+    def append_slots(self, events, Py_ssize_t ts_offset, int flags=0, int stage=0):
+        """Appends every row of a C-contiguous array of event slots (a structured array of
+        fxpipe events, or an (N, size) uint8 array) as one record each, typed by the row's own
+        first two bytes (the event header's type, little-endian) and stamped with the int64 at
+        ts_offset in the row: a batch of mixed types in one call, where append_array takes one
+        run of one type per call. Every row's type is checked before anything is written.
+        Returns the first sequence number, or -1 when there are no rows."""
+        cdef Py_buffer view
+        cdef int64_t first = -1, seq, ts
+        cdef Py_ssize_t count, size, i
+        cdef uint16_t rtype
+        cdef const unsigned char *p
+        cdef const unsigned char *row
+        if flags < 0 or flags > 255 or stage < 0 or stage > 255:
+            raise ValueError(f"flags ({flags}) and stage ({stage}) must be within 0..255")
+        PyObject_GetBuffer(events, &view, PyBUF_C_CONTIGUOUS)
+        try:
+            if view.ndim < 1:
+                raise ValueError("append_slots needs an array of rows (ndim >= 1)")
+            count = view.shape[0]
+            if count == 0:
+                return -1
+            size = view.len // count
+            if size < 2 or ts_offset < 0 or ts_offset + 8 > size:
+                raise ValueError(f"rows of {size} bytes hold no int64 timestamp at offset {ts_offset}")
+            p = <const unsigned char *>view.buf
+            for i in range(count):
+                rtype = <uint16_t>(p[i * size] | (p[i * size + 1] << 8))
+                if rtype == 0 or rtype >= RT_RESERVED_MIN:
+                    raise ValueError(f"row {i}: record type {rtype} is outside 1..{RT_RESERVED_MIN - 1}; "
+                                     f"nothing of this batch was written")
+            for i in range(count):
+                row = p + i * size
+                rtype = <uint16_t>(row[0] | (row[1] << 8))
+                memcpy(&ts, row + ts_offset, 8)
+                seq = self.append_raw(rtype, row, <uint64_t>size, ts, <uint8_t>flags, <uint8_t>stage)
+                if i == 0:
+                    first = seq
+        finally:
+            PyBuffer_Release(&view)
+        return first
+
     def write_seal(self, uint64_t next_segment_no):
         """Closes the current segment with a seal record naming the next one; returns the
         seal's offset. The segment stays mapped until detach()."""
