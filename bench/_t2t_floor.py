@@ -7,7 +7,8 @@ and, for every Nth, writes an order-sized message on a TCP connection to the har
 stamps each order with the kernel's receive time of its bytes, as the FIX acceptor stamps an
 order's. Quotes are the feed's own packets, sent open loop at the same rates by the same C
 pacer, stamped right before send(). What the desk adds to tick to trade is its figure minus this
-one: the kernel's two loopback hops and two wake-ups, which no layout can go below here.
+one: the kernel's two loopback hops and the harness's own wake-up for the order, which no
+layout can go below here.
 """
 from __future__ import annotations
 
