@@ -10,10 +10,10 @@
 from libc.stdint cimport INT64_MAX, int32_t, int64_t, uint32_t, uint64_t
 from fxpipe.includes.atomic cimport (fx_coarse_ns, fx_fence_acquire, fx_fence_seq_cst,
                                      fx_fetch_add_u32, fx_futex_wake_all, fx_load_acquire_i32,
-                                     fx_load_acquire_i64, fx_load_acquire_u64,
+                                     fx_load_acquire_i64, fx_load_acquire_u32, fx_load_acquire_u64,
                                      fx_load_relaxed_u32, fx_store_relaxed_i64,
                                      fx_store_release_i64)
-from fxpipe.ring.layout cimport FX_PRODUCER_MULTI, fx_consumer_entry, fx_ring_header
+from fxpipe.ring.layout cimport FX_PRODUCER_MULTI, FX_RING_CLOSED, fx_consumer_entry, fx_ring_header
 from fxpipe.ring.membership cimport note_empty_wakes
 from fxpipe.ring.wait cimport WaitState
 
@@ -98,6 +98,13 @@ cdef inline int64_t consumer_poll(ConsumerC* c, int64_t want) noexcept nogil:
     if c.ndeps == 0:
         fx_ring_prefetch_r(c.slots + (want & c.mask) * <int64_t>c.slot_size)
     return consumer_available(c, want)
+
+
+cdef inline bint consumer_drained(ConsumerC* c, int64_t seq) noexcept nogil:
+    """Closed, and seq lies past the last sequence ever published: nothing more will come.
+    (Closed alone is not enough: upstream consumers may still be releasing to us.)"""
+    return (fx_load_acquire_u32(&c.hdr.id.state) == FX_RING_CLOSED
+            and seq > fx_load_acquire_i64(&c.hdr.cursor.value))
 
 
 cdef inline bint consumer_is_member(ConsumerC* c) noexcept nogil:

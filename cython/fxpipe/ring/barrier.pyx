@@ -39,12 +39,6 @@ cdef int64_t available_skipping_detached(ConsumerC* c, int64_t want) noexcept no
     return hi
 
 
-cdef inline bint _drained(ConsumerC* c, int64_t seq) noexcept nogil:
-    # Closed, and seq lies past the last sequence ever published: nothing more will come.
-    # (Closed alone is not enough: upstream consumers may still be releasing to us.)
-    return (fx_load_acquire_u32(&c.hdr.id.state) == FX_RING_CLOSED
-            and seq > fx_load_acquire_i64(&c.hdr.cursor.value))
-
 
 cdef int64_t consumer_wait_slow(ConsumerC* c, int64_t seq, int64_t timeout_ns) noexcept nogil:
     cdef int64_t hi, started = 0, now
@@ -58,7 +52,7 @@ cdef int64_t consumer_wait_slow(ConsumerC* c, int64_t seq, int64_t timeout_ns) n
     if fx_load_acquire_u64(&c.entry.member) != c.member:
         return WAIT_DETACHED
     if timeout_ns == 0:
-        return WAIT_CLOSED if _drained(c, seq) else WAIT_TIMEOUT
+        return WAIT_CLOSED if consumer_drained(c, seq) else WAIT_TIMEOUT
     started = fx_monotonic_ns()
     c.entry.heartbeat_ns = started
     wait_reset(&c.wait)
@@ -67,7 +61,7 @@ cdef int64_t consumer_wait_slow(ConsumerC* c, int64_t seq, int64_t timeout_ns) n
         if hi >= seq:
             c.cached_avail = hi
             return hi
-        if _drained(c, seq):
+        if consumer_drained(c, seq):
             return WAIT_CLOSED
         steps += 1
         if steps % CLOCK_EVERY == 0 or c.wait.steps >= 256:

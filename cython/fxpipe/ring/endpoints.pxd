@@ -36,3 +36,4 @@ cdef class Consumer:
     cdef int64_t _copy_out(self, int64_t seq, char* dst, Py_ssize_t n) except -2
     cdef void _release_to(self, int64_t s) noexcept
     cdef int _release_checked(self, int64_t s) except -1
+    cdef object _hand_out(self, int64_t lo, int64_t hi, max_n)

@@ -11,11 +11,11 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromSt
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy, memset
 
-from fxpipe.includes.atomic cimport fx_cpu_relax, fx_load_acquire_i64, fx_load_acquire_u32, fx_monotonic_ns
-from fxpipe.ring.barrier cimport (WAIT_CLOSED, WAIT_DETACHED, consumer_available, consumer_is_member,
-                                  consumer_poll, consumer_release, consumer_wait_slow)
+from fxpipe.includes.atomic cimport fx_cpu_relax, fx_load_acquire_i64, fx_monotonic_ns
+from fxpipe.ring.barrier cimport (WAIT_CLOSED, WAIT_DETACHED, consumer_available, consumer_drained,
+                                  consumer_is_member, consumer_poll, consumer_release, consumer_wait_slow)
 from fxpipe.ring.layout cimport (FX_FLAG_BLOCKING, FX_FLAG_SKIP_DETACHED_UPSTREAM, FX_PRODUCER_SINGLE,
-                                 FX_RING_CLOSED, FX_RING_MAX_CONSUMERS, FX_WAIT_SPIN, fx_ring_header)
+                                 FX_RING_MAX_CONSUMERS, FX_WAIT_SPIN, fx_ring_header)
 from fxpipe.ring.membership cimport valid_deps
 from fxpipe.ring.ring cimport Ring
 from fxpipe.ring.sequencer cimport CLAIM_TIMEOUT, min_gating_sequence, producer_claim, producer_publish, slot_ptr
@@ -312,13 +312,17 @@ cdef class Consumer:
         """Zero-copy numpy view of the next readable events (at least one, at most max_n,
         never across the end of the slot array). The previous batch is released first; the
         view stays valid until this batch is released (next read_batch or release())."""
-        cdef int64_t lo, hi, end, idx
+        cdef int64_t lo
         if self._batch_end >= self._next:
             self._release_checked(self._batch_end)
         lo = self._next
-        hi = self._wait(lo, timeout)
-        idx = lo & self.c.mask
-        end = min(hi, lo + (self.c.size - idx) - 1)
+        return self._hand_out(lo, self._wait(lo, timeout), max_n)
+
+    cdef object _hand_out(self, int64_t lo, int64_t hi, max_n):
+        """The batch lo..hi (readable), cut at the end of the slot array and at max_n, as a
+        zero-copy view; its end is remembered for the release."""
+        cdef int64_t idx = lo & self.c.mask
+        cdef int64_t end = min(hi, lo + (self.c.size - idx) - 1)
         if max_n is not None:
             end = min(end, lo + max(1, int(max_n)) - 1)
         self._batch_end = end
@@ -329,7 +333,7 @@ cdef class Consumer:
         is readable now, where read_batch(max_n, 0) raises RingTimeout (building and catching
         that exception cost a polling loop microseconds per empty input). RingClosed once the
         ring is closed and everything was read; ConsumerDetached as read_batch."""
-        cdef int64_t lo, hi, end, idx
+        cdef int64_t lo, hi
         if self._batch_end >= self._next:
             self._release_checked(self._batch_end)
         lo = self._next
@@ -340,18 +344,12 @@ cdef class Consumer:
                 self.ring._check_open()
                 if not consumer_is_member(&self.c):
                     raise self._detached()
-                if (fx_load_acquire_u32(&self.c.hdr.id.state) == FX_RING_CLOSED
-                        and lo > fx_load_acquire_i64(&self.c.hdr.cursor.value)):
+                if consumer_drained(&self.c, lo):
                     raise RingClosed(f"ring {self.ring.name!r} is closed and consumer {self.name!r} "
                                      f"has read everything")
                 return None
             self.c.cached_avail = hi
-        idx = lo & self.c.mask
-        end = min(hi, lo + (self.c.size - idx) - 1)
-        if max_n is not None:
-            end = min(end, lo + max(1, int(max_n)) - 1)
-        self._batch_end = end
-        return self.ring.slots[idx: idx + (end - lo) + 1]
+        return self._hand_out(lo, hi, max_n)
 
     @property
     def batch_first(self):
