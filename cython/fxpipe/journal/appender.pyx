@@ -52,6 +52,19 @@ class JournalFailedError(OSError):
     kernel may already have dropped the error, so this writer refuses to go on."""
 
 
+cdef int _check_flags(int flags, int stage) except -1:
+    if flags < 0 or flags > 255 or stage < 0 or stage > 255:
+        raise ValueError(f"flags ({flags}) and stage ({stage}) must be within 0..255")
+    return 0
+
+
+cdef Py_ssize_t _row_count(Py_buffer* view, str caller) except -1:
+    """The rows of an array an append takes one record per row from."""
+    if view.ndim < 1:
+        raise ValueError(f"{caller} needs an array of rows (ndim >= 1)")
+    return view.shape[0]
+
+
 cdef class SegmentAppender:
 
     def __cinit__(self, on_full, on_index, int policy, uint64_t sync_every_records,
@@ -284,8 +297,7 @@ cdef class SegmentAppender:
         cdef int64_t seq
         if rtype <= 0 or rtype >= RT_RESERVED_MIN:
             raise ValueError(f"record type {rtype} is outside 1..{RT_RESERVED_MIN - 1}")
-        if flags < 0 or flags > 255 or stage < 0 or stage > 255:
-            raise ValueError(f"flags ({flags}) and stage ({stage}) must be within 0..255")
+        _check_flags(flags, stage)
         if PyBytes_CheckExact(payload):
             return self.append_raw(<uint16_t>rtype, <const unsigned char *>PyBytes_AS_STRING(payload),
                                    <uint64_t>PyBytes_GET_SIZE(payload), ts_ns, <uint8_t>flags,
@@ -319,13 +331,10 @@ cdef class SegmentAppender:
         cdef const unsigned char *p
         if rtype <= 0 or rtype >= RT_RESERVED_MIN:
             raise ValueError(f"record type {rtype} is outside 1..{RT_RESERVED_MIN - 1}")
-        if flags < 0 or flags > 255 or stage < 0 or stage > 255:
-            raise ValueError(f"flags ({flags}) and stage ({stage}) must be within 0..255")
+        _check_flags(flags, stage)
         PyObject_GetBuffer(events, &view, PyBUF_C_CONTIGUOUS)
         try:
-            if view.ndim < 1:
-                raise ValueError("append_array needs an array of rows (ndim >= 1)")
-            count = view.shape[0]
+            count = _row_count(&view, "append_array")
             if count == 0:
                 return -1
             size = view.len // count
@@ -359,13 +368,10 @@ cdef class SegmentAppender:
         cdef uint16_t rtype
         cdef const unsigned char *p
         cdef const unsigned char *row
-        if flags < 0 or flags > 255 or stage < 0 or stage > 255:
-            raise ValueError(f"flags ({flags}) and stage ({stage}) must be within 0..255")
+        _check_flags(flags, stage)
         PyObject_GetBuffer(events, &view, PyBUF_C_CONTIGUOUS)
         try:
-            if view.ndim < 1:
-                raise ValueError("append_slots needs an array of rows (ndim >= 1)")
-            count = view.shape[0]
+            count = _row_count(&view, "append_slots")
             if count == 0:
                 return -1
             size = view.len // count
