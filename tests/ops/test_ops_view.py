@@ -217,10 +217,10 @@ def test_the_publisher_takes_a_rings_batch_whole_and_still_hurries_an_answer(tmp
         for i in range(len(quiet)):
             one.on_event(quiet[i].tobytes())
         assert bulk.view.snapshot() == one.view.snapshot()
-        assert bulk._urgent == one._urgent
-        bulk._urgent = False
+        assert bulk.view.urgent == one.view.urgent
+        bulk.view.urgent = False
         bulk.on_batch(slots[types == ev.EventType.CONTROL][:1])
-        assert bulk._urgent          # an operator's command: published at once, not at the tick
+        assert bulk.view.urgent      # an operator's command: published at once, not at the tick
     finally:
         bulk.close()
         one.close()

@@ -15,17 +15,13 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-import numpy as np
-
-import fxpipe.model.events as ev
 from fxpipe.model.refdata import RefData
 from fxpipe.ops import logs
 from fxpipe.ops.status_shm import DEFAULT_CAPACITY, StatusError, StatusWriter
-from fxpipe.ops.view import OpsView, as_record
+from fxpipe.ops.view import OpsView
 
 SECTION = "ops"
 _log = logs.get_logger("ops")
-_CONTROL, _RISK = int(ev.EventType.CONTROL), int(ev.EventType.RISK)
 
 
 def _alarm_to_log(kind: str, text: str, fields: dict[str, Any]) -> None:
@@ -42,36 +38,20 @@ class OpsPublisher:
         self.writer = StatusWriter(prefix, SECTION, capacity=capacity)
         self.interval_s = interval_s
         self._next = 0.0
-        self._urgent = False
         self.publish_errors = 0
 
     def on_event(self, event: Any) -> None:
-        e = as_record(event)
-        self.view.on_event(e)
-        self._note_urgent(e)
-
-    def _note_urgent(self, e: Any) -> None:
-        t = int(e["type"])
-        if t == _CONTROL or (t == _RISK and int(e["cl_ord_id"]) and int(e["action"]) != ev.RiskAction.REJECT_ORDER):
-            self._urgent = True
+        self.view.on_event(event)
 
     def on_batch(self, batch: Iterable[Any]) -> None:
         """A ring's batch as read (an array of slots) goes to the view whole, which takes its runs
         of quotes in bulk: one Python call per event cost the journal process most of its time
         once the trader's quote rate passed a few thousand a second."""
-        if not isinstance(batch, np.ndarray):
-            for e in batch:
-                self.on_event(e)
-            return
         self.view.on_batch(batch)
-        raw = np.ascontiguousarray(batch).view(np.uint8).reshape(len(batch), ev.SLOT_SIZE)
-        types = raw[:, :2].copy().view("<u2").ravel()
-        for i in np.flatnonzero((types == _CONTROL) | (types == _RISK)).tolist():
-            self._note_urgent(as_record(raw[i].tobytes()))
 
     def maybe_publish(self, now: float | None = None) -> bool:
         now = time.monotonic() if now is None else now
-        if not self._urgent and now < self._next:
+        if not self.view.urgent and now < self._next:
             return False
         self.publish()
         self._next = now + self.interval_s
@@ -80,7 +60,7 @@ class OpsPublisher:
     def publish(self) -> None:
         """Write the snapshot. One too large for the section is logged and skipped (the last
         one stays; readers see it age): the journal process must never stop over its status."""
-        self._urgent = False
+        self.view.urgent = False
         try:
             self.writer.write(self.view.snapshot())
         except StatusError as exc:

@@ -29,6 +29,7 @@ from fxpipe.model.refdata import RefData
 _T = ev.EventType
 _DTYPES = {int(t): ev.dtype_for(t) for t in _T}
 _QUOTE = int(_T.QUOTE)
+_CONTROL, _RISK = int(_T.CONTROL), int(_T.RISK)
 _NAMES = {t: dt.names for t, dt in _DTYPES.items()}
 RATE_BUCKET_NS = 1_000_000_000
 HIST_MAX_NS = 60_000_000_000
@@ -197,6 +198,9 @@ class OpsView:
         self.samples: dict[int, HopHistogram] = {}
         self.requests: dict[int, dict[str, Any]] = {}          # request_id -> the Control and its answers
         self._keep_answers = keep_answers
+        # an operator's command, or an answer to one, came since the owner last cleared this:
+        # its publisher shows it at once rather than at its next tick
+        self.urgent = False
 
     # ------------------------------------------------------------------ input
 
@@ -258,6 +262,8 @@ class OpsView:
         self._on_values(t, dict(zip(_NAMES[t], rec.item(), strict=True)))
 
     def _on_values(self, t: int, e: dict[str, Any]) -> None:
+        if t == _CONTROL or (t == _RISK and e["cl_ord_id"] and e["action"] != ev.RiskAction.REJECT_ORDER):
+            self.urgent = True
         ts = e["ts_receive_ns"] or e["ts_venue_ns"] or e["ts_decide_ns"] or e["ts_risk_ns"]
         if ts > self.last_event_ns:
             self.last_event_ns = ts
