@@ -48,6 +48,13 @@ def realtime(priority: int) -> tuple[int, os.sched_param] | None:
     return old
 
 
+def schedule(rate: int, seconds: float, lead_ns: int = 5_000_000) -> np.ndarray:
+    """Due times (CLOCK_REALTIME ns) of an open-loop phase: quote j at start + j/rate, the start
+    lead_ns from now (the pacer's thread needs a moment to start)."""
+    n = max(1, int(rate * seconds))
+    return time.time_ns() + lead_ns + (np.arange(n, dtype=np.float64) * (1e9 / rate)).astype(np.int64)
+
+
 def spin_for(due: np.ndarray) -> int:
     """How long before each due time the pacer stops sleeping and spins: 20 us, or a tenth of
     the interval when that is shorter, so the pacer takes at most a tenth of the core it shares

@@ -22,7 +22,15 @@ import time
 
 import numpy as np
 
-from bench._t2t_feed import ACCEPTOR_PRIORITY, PACER_PRIORITY, PRICES, quote_template, realtime, spin_for
+from bench._t2t_feed import (
+    ACCEPTOR_PRIORITY,
+    PACER_PRIORITY,
+    PRICES,
+    quote_template,
+    realtime,
+    schedule,
+    spin_for,
+)
 from bench._t2t_venue import recv_stamped, stamp_arrivals
 from fxpipe.benchsupport import feed_pacer
 
@@ -85,8 +93,8 @@ class Floor:
 
     def run(self, rate: int, seconds: float, drain_s: float = 0.2) -> dict:
         """Quotes at `rate` for `seconds`; (sent, due, recv) ns of each echoed quote."""
-        n = max(1, int(rate * seconds))
-        due = time.time_ns() + 5_000_000 + (np.arange(n, dtype=np.float64) * (1e9 / rate)).astype(np.int64)
+        due = schedule(rate, seconds)
+        n = len(due)
         sent = np.zeros(n, dtype=np.int64)
         progress = np.zeros(1, dtype=np.int64)
         recv_at: dict[int, int] = {}

@@ -57,6 +57,7 @@ from bench._t2t_feed import (  # noqa: E402
     make_publisher,
     price_index,
     realtime,
+    schedule,
 )
 from bench._t2t_floor import Floor  # noqa: E402
 from bench._t2t_journal import read_desk, stamps_of  # noqa: E402
@@ -152,9 +153,8 @@ class Harness:
                            f"snapshots served {self.pub.snapshots_served}, orders {len(self.venue.orders)}")
 
     def paced(self, rate: int, seconds: float, drain_s: float = 0.3) -> dict:
-        n = max(1, int(rate * seconds))
-        t0 = clock() + 5_000_000
-        due = t0 + (np.arange(n, dtype=np.float64) * (1e9 / rate)).astype(np.int64)
+        due = schedule(rate, seconds)
+        n = len(due)
         sent = np.zeros(n, dtype=np.int64)
         g0 = self.g
         first_order = len(self.venue.orders)
