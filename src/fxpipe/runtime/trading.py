@@ -51,6 +51,11 @@ MAX_CASCADE = 10_000          # events one input may cause in one process before
 # a spinning worker idles in C (spin_wait) at most this long before its loop runs again: the
 # bound on how late a timer (heartbeat, request deadline, strategy timer) can be, not a latency
 SPIN_BOUND_NS = 1_000_000
+# a spinning worker reads a socket only when its epoll set says it is readable (an empty read of
+# each input costs 3-4 us of system calls and Python, every turn of the loop); every input is
+# still served at least this often, for what runs on time alone: the order sessions' heartbeats
+# and reconnects, request deadlines, a feed's snapshot that did not come
+SERVICE_NS = 200_000
 # an orderly stop waits at most this long for the venues to answer the requests in flight
 SETTLE_S = 2.0
 _TO_DECISION = (int(_T.FILL), int(_T.ORDER_UPDATE), int(_T.POSITION_UPDATE), int(_T.RISK))
@@ -119,7 +124,7 @@ class TradingWorker:
         self._stopping = False
         # the oms's marks: the latest top of book per venue and instrument, handed over before
         # each intent and on each timer (its risk and PnL need the latest mark, not every tick)
-        self._marks: dict[tuple[int, int], Any] = {}
+        self._marks: dict[int, dict[int, Any]] = {}        # instrument -> venue -> the Quote's bytes
         self.sources: list[Any] = []
         self.decision: DecisionStage | None = None
         self.gateway: _Gateway | None = None
@@ -140,6 +145,9 @@ class TradingWorker:
             # (journal_body): a thread here would take the GIL and this core from the order path
         if "feed" in stages:
             self.sources = make_sources(desk, clock)
+        self._source_fds = [(src, tuple(src.fds())) for src in self.sources]
+        self._gateway_fd = self.gateway.engine.sel.fileno() if self.gateway is not None else -1
+        self._next_service_ns = 0
         self._epoll = self._watch_sockets() if self.spin else None
 
     # ------------------------------------------------------------------ the loop
@@ -169,17 +177,32 @@ class TradingWorker:
             self.close()
 
     def run_once(self) -> int:
+        ready = self._ready()
         moved = 0
-        for src in self.sources:
-            for e in src.poll(0.0):
+        for src, fds in self._source_fds:
+            if ready is not None and not any(fd in ready for fd in fds):
+                continue
+            for e in src.poll(0.0, ready):
                 self._handle(e, "feed")
                 moved += 1
         moved += self._read_rings(self.consumers)
-        if self.gateway is not None:
+        if self.gateway is not None and (ready is None or self._gateway_fd in ready):
             self.gateway.poll_once(0.0)
             moved += self._drain()
         self._timers()
         return moved
+
+    def _ready(self) -> set[int] | None:
+        """The fds of this process's sockets that are readable now, from one epoll call; None:
+        every input is to be served (no epoll set: a worker that does not spin; or the service
+        period is up)."""
+        if self._epoll is None:
+            return None
+        now = time.monotonic_ns()
+        if now >= self._next_service_ns:
+            self._next_service_ns = now + SERVICE_NS
+            return None
+        return {fd for fd, _ in self._epoll.poll(0)}
 
     def _read_rings(self, rings) -> int:
         """One batch from each of `rings` (names this process reads), each event handled."""
@@ -210,9 +233,9 @@ class TradingWorker:
         """One epoll set over every socket this process reads (each source's, and the order
         sessions' own epoll set), for spin_wait: a spinning worker then idles in C, not in this
         loop."""
-        fds = [fd for src in self.sources for fd in src.fds()]
+        fds = [fd for _, src_fds in self._source_fds for fd in src_fds]
         if self.gateway is not None:
-            fds.append(self.gateway.engine.sel.fileno())
+            fds.append(self._gateway_fd)
         ep = select.epoll()
         for fd in fds:
             ep.register(fd, select.EPOLLIN)
@@ -264,7 +287,10 @@ class TradingWorker:
             if self.decision is not None:
                 self._decided(self.decision.on_quote_bytes(raw) if t == _T.QUOTE else self.decision.on_event(e))
             if self.gateway is not None and t == _T.QUOTE and not raw[_LEVEL_AT]:
-                self._marks[(venue, instrument)] = raw
+                by_venue = self._marks.get(instrument)
+                if by_venue is None:
+                    by_venue = self._marks[instrument] = {}
+                by_venue[venue] = raw
             return
         if source == "decision":
             self._publish("intent", raw)
@@ -308,12 +334,14 @@ class TradingWorker:
         conversion rates, which are at most one timer period old)."""
         if not self._marks or self.gateway is None:
             return
-        if instrument is None:
-            marks, self._marks = self._marks, {}
-        else:
-            keys = [k for k in self._marks if k[1] == instrument]
-            marks = {k: self._marks.pop(k) for k in keys}
-        for _, q in sorted(marks.items()):
+        if instrument is not None:
+            by_venue = self._marks.pop(instrument, None)
+            if by_venue is not None:
+                for venue in sorted(by_venue):
+                    self.gateway.quote(by_venue[venue])
+            return
+        marks, self._marks = self._marks, {}
+        for _, q in sorted(((venue, instr), q) for instr, by_venue in marks.items() for venue, q in by_venue.items()):
             self.gateway.quote(q)
 
     def _decided(self, outs) -> None:

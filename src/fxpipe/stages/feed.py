@@ -12,7 +12,7 @@ flag stale are not quoted until they are refreshed.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Container
 
 import numpy as np
 
@@ -60,10 +60,11 @@ class BinaryFeedSource:
     def port(self) -> int:
         return self.rx.port
 
-    def poll(self, timeout_s: float = 0.0) -> list[np.void | bytearray]:
-        """Everything the datagrams waiting now (up to timeout_s for the first) mean, in order."""
+    def poll(self, timeout_s: float = 0.0, ready: Container[int] | None = None) -> list[np.void | bytearray]:
+        """Everything the datagrams waiting now (up to timeout_s for the first) mean, in order.
+        ready: which of fds() the caller knows readable (None: all are read)."""
         rx = self.rx
-        rx.poll(timeout_s)
+        rx.poll(timeout_s, ready=ready)
         t_recv = self.clock()
         out: list[np.void | bytearray] = []
         if rx.gap_seen:

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Container, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -142,8 +142,9 @@ class FixFeedSource(Application):
 
     # ------------------------------------------------------------------ the feed stage's side
 
-    def poll(self, timeout_s: float = 0.0) -> list[np.void]:
-        """Everything the sessions received now (waiting up to timeout_s for the first), in order."""
+    def poll(self, timeout_s: float = 0.0, ready: Container[int] | None = None) -> list[np.void]:
+        """Everything the sessions received now (waiting up to timeout_s for the first), in order.
+        ready: as for the binary source (the sessions have one fd: all of them are served)."""
         deadline = time.monotonic() + timeout_s
         while True:
             self.engine.poll(max(0.0, min(deadline - time.monotonic(), 0.05)))
