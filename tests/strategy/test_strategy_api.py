@@ -231,3 +231,39 @@ def test_a_quote_given_as_bytes_is_handled_exactly_as_its_record():
     for sid in (1, 2):
         assert as_record.context(sid).orders == as_bytes.context(sid).orders
     assert as_record.market.books == as_bytes.market.books
+
+
+def test_order_events_given_as_bytes_are_handled_exactly_as_their_records():
+    """The trading worker hands the decision stage the oms's events as bytes (fills, order
+    updates, refusals, positions, risk rejects): the strategies must see and keep what the
+    records would have given them."""
+    runs = [host("tests.strategy.test_strategy_api:Recorder", "examples.market_maker:MarketMaker") for _ in range(2)]
+    as_record, as_bytes = runs
+    for seq in range(1, 6):
+        q = quote(seq, MID - PIP * seq, MID + PIP * seq)
+        assert [x.tobytes() for x in as_record.on_event(q)] == [x.tobytes() for x in as_bytes.on_event(q.tobytes())]
+    mm = sorted(as_record.context(2).orders)
+    rec = int(sorted(as_record.context(1).orders)[0])
+    refusal = update(mm[1], 2, ev.OrdStatus.NEW, 0, leaves=100, orig=mm[0], t=5)
+    refusal["flags"], refusal["reject_reason"] = ev.EventFlag.SYNTHETIC, 7
+    cxl_reject = update(mm[0], 2, ev.OrdStatus.NEW, 0, leaves=100, t=6)
+    cxl_reject["report_kind"] = ev.ReportKind.CANCEL_REJECT
+    events = [update(rec, 1, ev.OrdStatus.NEW, ev.ExecType.NEW, leaves=100_000_00, t=1),
+              fill(rec, 1, ev.Side.BUY, 40_000_00, MID - PIP, t=2),
+              update(rec, 1, ev.OrdStatus.PARTIALLY_FILLED, ev.ExecType.PARTIAL_FILL, cum=40_000_00, leaves=60_000_00, t=2),
+              ev.make(ev.EventType.POSITION_UPDATE, strategy_id=1, instrument_id=1, net_qty_e2=39_000_00,
+                      ts_receive_ns=3),
+              fill(rec, 1, ev.Side.BUY, 40_000_00, MID - PIP, t=4, trans=ev.ExecTransType.CANCEL),
+              refusal, cxl_reject,
+              ev.make(ev.EventType.RISK, action=ev.RiskAction.REJECT_ORDER, check=ev.RiskCheck.MAX_OPEN_ORDERS,
+                      strategy_id=2, cl_ord_id=mm[-1], ts_receive_ns=7, sequence=9),
+              ev.make(ev.EventType.RISK, action=ev.RiskAction.STRATEGY_STOPPED, strategy_id=2, ts_receive_ns=8)]
+    for e in events:
+        assert [x.tobytes() for x in as_record.on_event(e)] == [x.tobytes() for x in as_bytes.on_event(e.tobytes())]
+    assert as_record.strategy(1).seen == as_bytes.strategy(1).seen
+    assert [k for k, *_ in as_record.strategy(1).seen].count("fill") == 2
+    for sid in (1, 2):
+        a, b = as_record.context(sid), as_bytes.context(sid)
+        assert a.orders == b.orders and a.positions == b.positions
+    assert as_record.context(1).positions == {1: 39_000_00 - 40_000_00}     # the oms's, then the bust
+    assert as_record.state_hash() == as_bytes.state_hash()

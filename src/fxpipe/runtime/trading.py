@@ -307,7 +307,7 @@ class TradingWorker:
                 self._publish("exec", raw)
                 self.counts["exec"] += 1
             if self.decision is not None and t in _TO_DECISION and not self._stopping:
-                self._decided(self.decision.on_event(e))
+                self._decided(self.decision.on_event(raw))
             return
         if source == "control":
             if self.gateway is not None:
