@@ -164,19 +164,18 @@ class DecisionStage:
                 self._run(ctx, strat, "on_order_update", u, now, sequence, (venue_ts, receive_ts, decode_ts), out)
                 self._forget_done(ctx)
             return out
-        if isinstance(event, bytes | bytearray):
-            event = ev.read(bytearray(raw))
-        now = event_time(event)
+        rec: np.void = ev.read(bytearray(raw)) if isinstance(event, bytes | bytearray) else event
+        now = event_time(rec)
         hops = _HOPS.unpack_from(raw)
         if t == ev.EventType.SESSION:
-            self.market.apply(event)
+            self.market.apply(rec)
         elif t == ev.EventType.TIMER:
-            self.market.apply(event)
+            self.market.apply(rec)
             for ctx, strat in self.hosted:
                 if ctx.strategy_id not in self.paused:
                     self._run(ctx, strat, "on_timer", now, now, 0, hops, out)
-        elif t == ev.EventType.CONTROL and int(event["command"]) in _PAUSE_RESUME:
-            out.extend(self._pause_resume(event, seq or int(event["sequence"]), now))
+        elif t == ev.EventType.CONTROL and int(rec["command"]) in _PAUSE_RESUME:
+            out.extend(self._pause_resume(rec, seq or int(rec["sequence"]), now))
         return out
 
     def on_quote_bytes(self, raw: bytes) -> list[np.void]:
