@@ -55,14 +55,16 @@ def schedule(rate: int, seconds: float, lead_ns: int = 5_000_000) -> np.ndarray:
     return time.time_ns() + lead_ns + (np.arange(n, dtype=np.float64) * (1e9 / rate)).astype(np.int64)
 
 
-def spin_for(due: np.ndarray) -> int:
-    """How long before each due time the pacer stops sleeping and spins: 20 us, or a tenth of
-    the interval when that is shorter, so the pacer takes at most a tenth of the core it shares
-    with the journal (a FIFO thread's wake-up from clock_nanosleep is ~7 us late at the median
-    here, so most quotes still go out on time)."""
+def spin_for(due: np.ndarray) -> tuple[int, int]:
+    """How long before each due time the pacer stops sleeping and spins, at least and at most:
+    20 us or a tenth of the interval when that is shorter; at most 50 us or a fifth of the
+    interval. Between the two the pacer follows how late its own wake-ups from clock_nanosleep
+    are (~7 us at the median on a quiet host, ~20 us on others), so quotes go out on time while
+    the pacer takes little of the core it shares with the journal."""
     if len(due) < 2:
-        return 20_000
-    return int(min(20_000, (int(due[-1]) - int(due[0])) / (len(due) - 1) / 10))
+        return 20_000, 50_000
+    interval = (int(due[-1]) - int(due[0])) / (len(due) - 1)
+    return int(min(20_000, interval / 10)), int(min(50_000, interval / 5))
 
 
 def ask_of(g: int) -> int:
@@ -146,10 +148,16 @@ class QuoteStream:
         self._thread = threading.Thread(target=body, name="quote-pacer", daemon=True)
         self._thread.start()
 
-    def paced(self, due: np.ndarray, sent: np.ndarray, priority: int = 1, spin: bool = True) -> None:
+    def paced(self, due: np.ndarray, sent: np.ndarray, priority: int = 1, spin: bool = True,
+              follow_wake_ups: bool = True) -> None:
         """Quote j at due[j] (ns); sent[j] gets the stamp right before its send(). spin: False
-        sleeps to each due time and never spins (a core shared with a trading stage)."""
-        self._run(feed_pacer.pace, due, sent, self.progress, spin_for(due) if spin else 0, priority)
+        sleeps to each due time and never spins (a core shared with a trading stage).
+        follow_wake_ups: the spin follows how late the pacer's wake-ups are (spin_for's range),
+        else it is the least of that range."""
+        least, most = spin_for(due) if spin else (0, 0)
+        if not follow_wake_ups:
+            most = least
+        self._run(feed_pacer.pace, due, sent, self.progress, least, priority, most)
 
     def burst(self, seconds: float) -> None:
         self._run(feed_pacer.burst, int(seconds * 1e9), self.progress)

@@ -101,10 +101,12 @@ class Floor:
         g0 = self.g
         out: dict = {}
 
+        least, most = spin_for(due)        # as the desk's phases: the spin follows the wake-ups
+
         def pace() -> None:
             try:
                 out.update(feed_pacer.pace(self.tx.fileno(), self.template, g0 - 1, 0, g0, PRICES, due, sent,
-                                           progress, spin_for(due), PACER_PRIORITY))
+                                           progress, least, PACER_PRIORITY, most))
             except BaseException as exc:    # noqa: BLE001 - raised below, in this thread
                 out["error"] = exc
 

@@ -97,6 +97,10 @@ def extra_args(p) -> None:
     p.add_argument("--no-peer", action="store_true", help="skip NautilusTrader")
     p.add_argument("--no-floor", action="store_true", help="skip the floor (the harness and wire with an echo)")
     p.add_argument("--oms-fsync", help="the oms write-ahead journal's fsync policy (default: the desk's)")
+    p.add_argument("--pacer-fixed-spin", action="store_true",
+                   help="the pacer spins a tenth of the interval at most (20 us) before each quote, instead of "
+                        "as long as its own wake-ups are late (up to a fifth): less of the core it shares with "
+                        "the venue and the journal, quotes late where the host's timer wakes threads late")
 
 
 # --- the harness -----------------------------------------------------------------------------------
@@ -108,8 +112,9 @@ class Harness:
     (QuoteStream), SCHED_FIFO where permitted, while this thread answers the orders, itself
     SCHED_FIFO below the pacer unless the core is shared with a trading stage (`block`)."""
 
-    def __init__(self, work: Path, block: bool):
+    def __init__(self, work: Path, block: bool, follow_wake_ups: bool = True):
         self.engine, self.venue, self.fix_port = make_venue(work)
+        self.follow_wake_ups = follow_wake_ups
         self.feed_port = free_udp_port()
         self.pub = make_publisher(self.feed_port)
         self.block = block
@@ -163,7 +168,7 @@ class Harness:
         # sharing its core with a trading stage (compact), the harness must not take it from
         # that stage: the pacer sleeps to each due time without spinning and the venue runs in
         # the normal class
-        stream.paced(due, sent, PACER_PRIORITY, spin=not self.block)
+        stream.paced(due, sent, PACER_PRIORITY, spin=not self.block, follow_wake_ups=self.follow_wake_ups)
         self._serve(stream, priority=0 if self.block else ACCEPTOR_PRIORITY)
         pacer = stream.done()
         self.g = g0 + n
@@ -249,11 +254,11 @@ def desk_for(work: Path, h: Harness, every: int, oms_fsync: str | None = None) -
 
 
 def run_layout(layout: Layout, work: Path, rates, seconds: float, burst_s: float, every: int,
-               oms_fsync: str | None = None) -> dict:
+               oms_fsync: str | None = None, follow_wake_ups: bool = True) -> dict:
     journal_core = layout.process_of("journal").core
     shares = any(p.core == journal_core and "journal" not in p.stages for p in layout.processes.values())
     pin(journal_core)
-    h = Harness(work, block=shares)
+    h = Harness(work, block=shares, follow_wake_ups=follow_wake_ups)
     desk = desk_for(work, h, every, oms_fsync)
     stop = threading.Event()
     started = threading.Event()
@@ -364,6 +369,8 @@ def add_rows(res: Results, name: str, figs: dict, ph: dict, seconds: float) -> d
     pacer = ph.get("pacer", {})
     if pacer:
         res.add("harness", f"{key}_pacer_scheduling", "text", "SCHED_FIFO" if pacer["fifo"] else "SCHED_OTHER")
+        res.add("harness", f"{key}_pacer_spin_at_end", "us", round(pacer["spin_ns"] / 1000, 2))
+        res.add("harness", f"{key}_pacer_wake_late_max", "us", round(pacer["wake_late_max_ns"] / 1000, 2))
         if pacer["lost"]:
             res.add("harness", f"{key}_quotes_refused_by_the_kernel", "count", pacer["lost"])
     if len(figs["accept"]):
@@ -430,7 +437,8 @@ def main(argv=None) -> int:
         layout = load(name, host)
         work = Path(tempfile.mkdtemp(prefix=f"t2t-{name}-"))
         try:
-            run = run_layout(layout, work, rates, seconds, burst_s, args.every, args.oms_fsync)
+            run = run_layout(layout, work, rates, seconds, burst_s, args.every, args.oms_fsync,
+                             not args.pacer_fixed_spin)
         finally:
             os.sched_setaffinity(0, base_affinity)
             shutil.rmtree(work, ignore_errors=True)

@@ -82,6 +82,24 @@ def test_a_paced_phase_sends_every_quote_in_order_and_never_early():
         book = p["messages"][0]
         assert book["rpt_seq"] == 4 + j and book["asks"][0][0] == ask_of(500 + j)
         assert p["header"]["sending_ns"] == book["transact_ns"] <= sent[j]
+    assert r["spin_ns"] == 10_000, "without a larger max_spin_ns the spin does not move"
+
+
+def test_the_spin_follows_the_wake_ups_within_its_bounds_and_never_sends_early():
+    rx, tx = _udp_pair()
+    n, step = 300, 200_000
+    due = time.time_ns() + 2_000_000 + np.arange(n, dtype=np.int64) * step
+    sent = np.zeros(n, dtype=np.int64)
+    progress = np.zeros(1, dtype=np.int64)
+    with rx, tx:
+        r = feed_pacer.pace(tx.fileno(), quote_template(7), 0, 0, 0, PRICES, due, sent, progress, 1_000, 0, 60_000)
+        pkts = _drain(rx)
+    assert r["lost"] == 0 and len(pkts) == n and (sent >= due).all()
+    # a wake-up is never early, and the spin it sets stays within the bounds asked for
+    assert r["wake_late_max_ns"] >= 0
+    assert 1_000 <= r["spin_ns"] <= 60_000
+    # at least the 2 us margin above the least: a thread never wakes before its time
+    assert r["spin_ns"] >= 2_000
 
 
 def test_a_burst_numbers_its_packets_one_after_another():

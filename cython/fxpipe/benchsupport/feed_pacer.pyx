@@ -190,18 +190,23 @@ def render(const uint8_t[::1] template, uint64_t seq0, uint32_t rpt0, int64_t g0
 
 def pace(int fd, const uint8_t[::1] template, uint64_t seq0, uint32_t rpt0, int64_t g0, tuple prices,
          const int64_t[::1] due, int64_t[::1] sent, int64_t[::1] progress, int64_t spin_ns=25_000,
-         int priority=1) -> dict:
+         int priority=1, int64_t max_spin_ns=0) -> dict:
     """Sends quote j (j = 0 .. len(due)-1) on the connected UDP socket fd at due[j] (CLOCK_REALTIME
     ns), or at once when that time has passed; sent[j] is the clock read right before its send().
     progress[0] is the number sent so far (read by another thread). The calling thread sleeps
-    until spin_ns before each due time and spins the rest, under SCHED_FIFO at `priority` where
-    permitted (0: never). Returns {"fifo": granted, "lost": datagrams the kernel refused}."""
+    until shortly before each due time and spins the rest, under SCHED_FIFO at `priority` where
+    permitted (0: never). How long before: spin_ns, or, when max_spin_ns is larger, what the
+    thread's own wake-ups have been late by (the latest lateness at once when it grows, decaying
+    by 1/64 a wake-up when it shrinks) plus 2 us, within spin_ns .. max_spin_ns: a host whose
+    timer wakes a thread 20 us late would otherwise send every quote late by the difference.
+    Returns {"fifo": granted, "lost": datagrams the kernel refused, "spin_ns": the spin at the
+    end, "wake_late_max_ns": the latest wake-up}."""
     cdef Script s = _script(template, seq0, rpt0, g0, prices)
     cdef Py_ssize_t n = due.shape[0], j
     cdef uint8_t buf[MAX_DATAGRAM]
     cdef int fifo, old_policy, rc = 0
     cdef sched_param old
-    cdef int64_t now, d, lost = 0
+    cdef int64_t now, d, lost = 0, late, late_est = 0, late_max = 0, spin = spin_ns
     if sent.shape[0] < n or progress.shape[0] < 1:
         raise ValueError("sent must hold len(due) stamps and progress one count")
     memcpy(buf, &template[0], PACKET_BYTES)
@@ -210,8 +215,22 @@ def pace(int fd, const uint8_t[::1] template, uint64_t seq0, uint32_t rpt0, int6
         for j in range(n):
             d = due[j]
             now = fx_realtime_ns()
-            if d - now > spin_ns:
-                fxp_sleep_until(d - spin_ns)
+            if d - now > spin:
+                fxp_sleep_until(d - spin)
+                now = fx_realtime_ns()
+                late = now - (d - spin)
+                if late > late_max:
+                    late_max = late
+                if max_spin_ns > spin_ns:
+                    if late > late_est:
+                        late_est = late
+                    else:
+                        late_est -= (late_est - late) >> 6
+                    spin = late_est + 2_000
+                    if spin < spin_ns:
+                        spin = spin_ns
+                    elif spin > max_spin_ns:
+                        spin = max_spin_ns
             while now < d:
                 fx_cpu_relax()
                 now = fx_realtime_ns()
@@ -226,7 +245,7 @@ def pace(int fd, const uint8_t[::1] template, uint64_t seq0, uint32_t rpt0, int6
         fxp_leave(old_policy, &old)
     if rc < 0:
         raise OSError(-rc, f"the pacer's send() failed at quote {j}")
-    return {"fifo": bool(fifo), "lost": lost}
+    return {"fifo": bool(fifo), "lost": lost, "spin_ns": spin, "wake_late_max_ns": late_max}
 
 
 def burst(int fd, const uint8_t[::1] template, uint64_t seq0, uint32_t rpt0, int64_t g0, tuple prices,
