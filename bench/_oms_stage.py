@@ -14,6 +14,7 @@ from pathlib import Path
 
 from bench._harness import Results
 from fxpipe.fix import codec, direct
+from fxpipe.loopback import unused_port
 from fxpipe.model import events as ev
 from fxpipe.model.refdata import parse_refdata
 from fxpipe.oms.gateway import OrderGateway, VenueLink
@@ -78,9 +79,7 @@ def stage_python(res: Results, n: int) -> float:
 
 
 def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return unused_port(socket.SOCK_STREAM)
 
 
 def live_orders_per_s(res: Results, n: int) -> None:

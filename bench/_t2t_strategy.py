@@ -35,3 +35,14 @@ class EveryNthQuote(Strategy):
 
     def state_bytes(self) -> bytes:
         return self.sent.to_bytes(8, "little") + self.seen.to_bytes(8, "little")
+
+
+class CountQuotes(Strategy):
+    """Counts the quotes it sees and does nothing else: the throughput rows' strategy, the same
+    as the one NautilusTrader's backtest engine runs beside it (bench/_t2t_nautilus.py)."""
+
+    def __init__(self) -> None:
+        self.seen = 0
+
+    def on_quote(self, q: Quote) -> None:
+        self.seen += 1

@@ -32,20 +32,19 @@ from fxpipe.fix.codec import FixParseError, format_utc_timestamp, frame_length, 
 from fxpipe.fix.session.config import SessionConfig
 from fxpipe.fix.session.session import Application
 from fxpipe.fix.session.transport import Engine
+from fxpipe.loopback import unused_port
 
 SAMPLE_FRAMES = 256
 
 
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return unused_port(socket.SOCK_STREAM)
 
 
 def free_udp_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """The desk's feed port: below the ephemeral range, so the harness's own UDP sockets (the
+    pacer's, the snapshot server's) cannot be given it before the desk binds it."""
+    return unused_port(socket.SOCK_DGRAM)
 
 
 # Linux's SO_TIMESTAMPNS (asm-generic value; the socket module does not name it): each read's

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import socket
 import subprocess
 import sys
 import tempfile
@@ -38,6 +39,7 @@ from bench._harness import (  # noqa: E402
     pin,
     plot_latency_cdf,
 )
+from fxpipe.loopback import unused_port  # noqa: E402
 
 ORDER = [(11, "ORD"), (21, "1"), (55, "EUR/USD"), (54, "1"), (60, "20240306-12:00:00.000"),
          (38, "1000000"), (40, "2"), (44, "1.08512")]
@@ -45,10 +47,7 @@ WARMUP = 300
 
 
 def _free_port() -> int:
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return unused_port(socket.SOCK_STREAM)
 
 
 # --- fxpipe ------------------------------------------------------------------------------------

@@ -28,7 +28,9 @@ Throughput (burst): quotes as fast as the kernel takes them (sendmmsg) for a few
 handled is the Quote events in the journal (the md ring's content) by their receive stamp; the
 feed conflates what waits on its socket (one Quote per changed book per read), so the packets
 absorbed (sent − lost) are reported too; lost = the kernel's UDP receive-buffer drops over the
-window (/proc/net/snmp, host-wide) and the gaps the feed reported.
+window (/proc/net/snmp, host-wide) and the gaps the feed reported. Beside them, like for like with
+NautilusTrader's backtest engine: fxpipe's own backtest engine (the same decision stage and a
+simulated venue) over the same quotes, each with a strategy that counts them.
 """
 from __future__ import annotations
 
@@ -44,6 +46,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+import fxpipe.model.events as ev  # noqa: E402
 from bench._harness import Results, histogram_from_ns, parse_args, pin  # noqa: E402
 from bench._t2t_feed import (  # noqa: E402
     ACCEPTOR_PRIORITY,
@@ -411,6 +414,40 @@ def nautilus_row(res: Results, n: int) -> float | None:
     return float(out["quotes_per_s"])
 
 
+def backtest_row(res: Results, n: int) -> float:
+    """fxpipe's backtest engine (the decision stage and its simulated venue, one process) over the
+    quotes NautilusTrader's row uses, with a strategy that counts them, as NautilusTrader's does:
+    the like-for-like figure beside the live pipeline's. The quotes are made before the clock
+    starts, as NautilusTrader's ticks are; a warm-up run of 2,000 quotes goes first, as there."""
+    from fxpipe.runtime.backtest import run_backtest
+    from fxpipe.stages.decision import DecisionStage
+
+    def quotes(count: int) -> list[bytes]:
+        q = ev.empty(ev.EventType.QUOTE, count)
+        i = np.arange(count, dtype=np.int64)
+        ask = BASE + (i % CYCLE) * TICK
+        q["venue_id"], q["instrument_id"] = ECN, 1
+        q["ask_px_e8"], q["bid_px_e8"] = ask, ask - SPREAD
+        q["ask_qty_e2"] = q["bid_qty_e2"] = 1_000_000_00
+        q["ts_receive_ns"], q["sequence"] = 1_000_000 * (i + 1), i + 1
+        rows = q.view(np.uint8).reshape(count, -1)
+        return [r.tobytes() for r in rows]
+
+    spec = [{"strategy": "bench._t2t_strategy:CountQuotes", "strategy_id": 1, "venue_id": ECN}]
+    run_backtest(DecisionStage(spec), quotes(2_000))
+    data = quotes(n)
+    stage = DecisionStage(spec)
+    t0 = time.perf_counter_ns()
+    out = run_backtest(stage, data)
+    elapsed = time.perf_counter_ns() - t0
+    if out.quotes != n or stage.strategy(1).seen != n:
+        raise RuntimeError(f"the backtest saw {stage.strategy(1).seen} of {n} quotes")
+    rate = n / (elapsed / 1e9)
+    res.add("fxpipe", "backtest_quotes_per_s", "quotes/s", round(rate))
+    res.add("fxpipe", "backtest_quotes", "count", n)
+    return rate
+
+
 # --- main --------------------------------------------------------------------------------------------
 
 def main(argv=None) -> int:
@@ -468,8 +505,13 @@ def main(argv=None) -> int:
     if len(costs):
         cost = histogram_from_ns(costs)
         res.add("harness", "acceptor_parse_NewOrderSingle_p50", "us", round(cost.get_value_at_percentile(50) / 1e3, 2))
+    n_peer = 20_000 if args.quick else 100_000
+    backtest = backtest_row(res, n_peer)
     if not args.no_peer:
-        naut = nautilus_row(res, 20_000 if args.quick else 100_000)
+        naut = nautilus_row(res, n_peer)
+        if naut:
+            res.add("ratio", "fxpipe backtest quotes/s / NautilusTrader backtest quotes/s (same quotes, a "
+                    "strategy that counts them)", "x", round(backtest / naut, 2))
         if naut and burst_fused:
             res.add("ratio", "fxpipe fused quote events/s (burst, strategy on) / NautilusTrader backtest quotes/s",
                     "x", round(burst_fused / naut, 2))

@@ -27,14 +27,13 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "src"), str(ROOT)]
 
 from bench._harness import Results, new_histogram, parse_args, pick_cores, pin  # noqa: E402
+from fxpipe.loopback import unused_port  # noqa: E402
 
 WINDOW = 32
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return unused_port(socket.SOCK_STREAM)
 
 
 def venue_config(tmp: Path, port: int, pace: str, rate: float, feed: str = "", ack_new: bool = True) -> Path:

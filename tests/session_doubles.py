@@ -3,9 +3,8 @@ session delivers, and a free loopback port. Importable from any test folder (tes
 sys.path through its conftest.py)."""
 from __future__ import annotations
 
-import socket
-
 from fxpipe.fix.session.session import Application
+from fxpipe.loopback import unused_port
 
 
 class RecordingApp(Application):
@@ -27,6 +26,6 @@ class RecordingApp(Application):
 
 
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """Free for TCP and UDP (the desk tests use these numbers for feed channels too), and below
+    the ephemeral range, so no connect() in the meantime is given it."""
+    return unused_port()

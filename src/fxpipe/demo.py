@@ -24,6 +24,7 @@ from pathlib import Path
 
 from fxpipe.cli import CliError
 from fxpipe.configdir import config_file
+from fxpipe.loopback import unused_port
 
 VENUES = config_file("venues.toml")
 LIMITS = config_file("risk.toml")
@@ -51,9 +52,7 @@ def register(sub) -> None:
 
 
 def free_port(kind: int = socket.SOCK_STREAM) -> int:
-    with socket.socket(socket.AF_INET, kind) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    return unused_port(kind)
 
 
 def venue_doc(run_dir: Path, seed: int, rate: float) -> dict:

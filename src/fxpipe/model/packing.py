@@ -8,6 +8,8 @@ drift from the layout: fields are given by name and the gaps between them are pa
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable
+from operator import itemgetter
 
 import fxpipe.model.events as ev
 
@@ -36,3 +38,16 @@ def packer(event_type: int, names: tuple[str, ...], *, whole: bool = False) -> s
     if whole:
         fmt += f"{ev.SLOT_SIZE - at}x"
     return struct.Struct(fmt)
+
+
+def fields_reader(event_type: int, *names: str) -> Callable[[bytes | bytearray], tuple]:
+    """The named integer fields of an event of event_type read from its bytes, in the order
+    named (any order: one unpack in offset order, then a C-level pick)."""
+    dt = ev.dtype_for(event_type)
+    for name in names:
+        if name not in dt.names:
+            raise ValueError(f"{ev.EventType(event_type).name} has no field {name!r}")
+    ordered = tuple(sorted(names, key=lambda n: dt.fields[n][1]))
+    unpack = packer(event_type, ordered).unpack_from
+    pick = itemgetter(*(ordered.index(n) for n in names))
+    return lambda raw: pick(unpack(raw))

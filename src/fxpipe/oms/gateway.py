@@ -209,6 +209,8 @@ class OrderGateway(Application):
         data = bytes(raw)
         self.journal.append(data[0] | data[1] << 8, data, ts, L.FLAG_INPUT, self.stage_id)
         outputs = self.stage.on_event(data)
+        if not outputs:
+            return []           # most often a mark: nothing to journal or send
         out_raw = [out.tobytes() for out in outputs]
         for b in out_raw:
             self.journal.append(b[0] | b[1] << 8, b, ts, L.FLAG_OUTPUT, self.stage_id)

@@ -24,10 +24,13 @@ from pathlib import Path
 import numpy as np
 
 import fxpipe.model.events as ev
-from fxpipe.stage import event_time
+from fxpipe.model.packing import fields_reader
 from fxpipe.stages.decision import DecisionStage
 
 CSV_FIELDS = ("ts_ns", "venue_id", "instrument_id", "bid_px_e8", "bid_qty_e2", "ask_px_e8", "ask_qty_e2")
+_QUOTE = int(ev.EventType.QUOTE)
+_QUOTE_READ = fields_reader(_QUOTE, "type", "ts_venue_ns", "ts_receive_ns", "sequence", "venue_id", "instrument_id",
+                            "bid_px_e8", "bid_qty_e2", "ask_px_e8", "ask_qty_e2")
 
 
 class BacktestError(ValueError):
@@ -81,10 +84,17 @@ class SimVenue:
         self.exec_no = 0
 
     def on_quote(self, q: np.void, now: int) -> list[np.void]:
-        key = (int(q["venue_id"]), int(q["instrument_id"]))
-        self.tops[key] = (int(q["bid_px_e8"]), int(q["bid_qty_e2"]), int(q["ask_px_e8"]), int(q["ask_qty_e2"]))
+        return self.on_top(int(q["venue_id"]), int(q["instrument_id"]), int(q["bid_px_e8"]), int(q["bid_qty_e2"]),
+                           int(q["ask_px_e8"]), int(q["ask_qty_e2"]), now)
+
+    def on_top(self, venue_id: int, instrument_id: int, bid: int, bq: int, ask: int, aq: int,
+               now: int) -> list[np.void]:
+        """on_quote() of a top of book given as its numbers."""
+        key = (venue_id, instrument_id)
+        self.tops[key] = (bid, bq, ask, aq)
         out: list[np.void] = []
-        bid, bq, ask, aq = self.tops[key]
+        if not self.resting:
+            return out
         for cl in sorted(self.resting):
             o = self.resting[cl]
             if (o.venue_id, o.instrument_id) != key:
@@ -193,21 +203,37 @@ def quotes_from_journal(directory) -> Iterator[np.void]:
                     yield q
 
 
-def run_backtest(stage: DecisionStage, quotes: Iterable[np.void]) -> BacktestResult:
+def run_backtest(stage: DecisionStage, quotes: Iterable[np.void | bytes | bytearray]) -> BacktestResult:
+    """quotes: Quote records, or their bytes (read with one struct unpack each: the per-quote
+    path costs what the strategy costs, not numpy field reads)."""
     venue = SimVenue()
     res = BacktestResult()
     last_ts = -1
     for q in quotes:
-        now = event_time(q)
+        raw = q if isinstance(q, bytes | bytearray) else q.tobytes()
+        t, venue_ts, receive_ts, seq, venue_id, instr, bid, bq, ask, aq = _QUOTE_READ(raw)
+        if t != _QUOTE:
+            raise BacktestError(f"event {seq} is a {ev.EventType(t).name}, not a Quote: a backtest takes quotes")
+        now = receive_ts or venue_ts
         if now < last_ts:
-            raise BacktestError(f"quote {int(q['sequence'])} goes back in time ({now} < {last_ts}): sort the input")
+            raise BacktestError(f"quote {seq} goes back in time ({now} < {last_ts}): sort the input")
         last_ts = now
         res.quotes += 1
-        if q["bid_qty_e2"] and q["ask_qty_e2"]:
-            res.last_mid_e8[int(q["instrument_id"])] = (int(q["bid_px_e8"]) + int(q["ask_px_e8"])) // 2
-        queue = venue.on_quote(q, now) + [q]
+        if bq and aq:
+            res.last_mid_e8[instr] = (bid + ask) // 2
+        # the venue's fills of resting orders first, then the quote, then what they all caused
+        queue: list = venue.on_top(venue_id, instr, bid, bq, ask, aq, now)
+        if not queue:
+            queue = stage.on_quote_bytes(raw)
+            if not queue:
+                continue
+        else:
+            queue.append(None)
         while queue:
             e = queue.pop(0)
+            if e is None:
+                queue.extend(stage.on_quote_bytes(raw))
+                continue
             t = int(e["type"])
             if t == ev.EventType.ORDER_INTENT:
                 res.intents += 1
