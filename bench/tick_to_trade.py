@@ -143,6 +143,22 @@ class Harness:
         while clock() < end:
             self.service(0.001)
 
+    def settle(self, at_least_s: float, quiet_s: float = 0.5, at_most_s: float = 60.0) -> float:
+        """After a phase: the venue served for at least at_least_s, then until no order has come
+        for quiet_s (the desk has worked off what the phase left it, so the next phase, or the
+        burst, starts from a quiet desk and this phase keeps its late orders), at most
+        at_most_s. Returns the seconds it took."""
+        start = time.monotonic()
+        self.idle(at_least_s)
+        n, last = len(self.venue.orders), time.monotonic()
+        while time.monotonic() - start < at_most_s:
+            self.service(0.001)
+            if len(self.venue.orders) != n:
+                n, last = len(self.venue.orders), time.monotonic()
+            elif time.monotonic() - last >= quiet_s:
+                break
+        return time.monotonic() - start
+
     def warm_up(self, timeout_s: float = 60.0) -> None:
         """Quotes at 1k/s until the order session is logged on, the feed has its snapshot and
         orders come back: the whole path is up."""
@@ -176,9 +192,9 @@ class Harness:
         pacer = stream.done()
         self.g = g0 + n
         cpu = cpu_share(cpu0, schedstat(self.pids), clock() - w0)
-        self.idle(drain_s)
+        settled = self.settle(drain_s)
         return {"rate": rate, "g0": g0, "cpu": cpu, "due": due, "sent": sent, "pacer": pacer,
-                "orders": self.venue.orders.arrays(first_order)}
+                "orders": self.venue.orders.arrays(first_order), "settled_s": settled}
 
     def burst(self, seconds: float, drain_s: float = 0.5) -> dict:
         drops0 = udp_rcvbuf_errors()
@@ -369,6 +385,8 @@ def add_rows(res: Results, name: str, figs: dict, ph: dict, seconds: float) -> d
     lag = histogram_from_ns(np.maximum(figs["lag"], 1))
     res.add("harness", f"{key}_send_lag_p50", "us", round(lag.get_value_at_percentile(50) / 1e3, 2))
     res.add("harness", f"{key}_send_lag_p99", "us", round(lag.get_value_at_percentile(99) / 1e3, 2))
+    if "settled_s" in ph:
+        res.add("harness", f"{key}_desk_quiet_after", "s", round(ph["settled_s"], 2))
     pacer = ph.get("pacer", {})
     if pacer:
         res.add("harness", f"{key}_pacer_scheduling", "text", "SCHED_FIFO" if pacer["fifo"] else "SCHED_OTHER")

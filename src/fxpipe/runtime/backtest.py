@@ -19,18 +19,20 @@ import csv
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
+from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
 
 import fxpipe.model.events as ev
-from fxpipe.model.packing import fields_reader
-from fxpipe.stages.decision import DecisionStage
+from fxpipe.stages.decision import QUOTE_AT, QUOTE_FIELDS, DecisionStage
 
 CSV_FIELDS = ("ts_ns", "venue_id", "instrument_id", "bid_px_e8", "bid_qty_e2", "ask_px_e8", "ask_qty_e2")
 _QUOTE = int(ev.EventType.QUOTE)
-_QUOTE_READ = fields_reader(_QUOTE, "type", "ts_venue_ns", "ts_receive_ns", "sequence", "venue_id", "instrument_id",
-                            "bid_px_e8", "bid_qty_e2", "ask_px_e8", "ask_qty_e2")
+# each quote is unpacked once, for the venue and for the decision stage
+_AT = tuple(QUOTE_AT[n] for n in ("type", "ts_venue_ns", "ts_receive_ns", "sequence", "venue_id", "instrument_id",
+                                  "bid_px_e8", "bid_qty_e2", "ask_px_e8", "ask_qty_e2"))
+_PICK = itemgetter(*_AT)
 
 
 class BacktestError(ValueError):
@@ -210,8 +212,8 @@ def run_backtest(stage: DecisionStage, quotes: Iterable[np.void | bytes | bytear
     res = BacktestResult()
     last_ts = -1
     for q in quotes:
-        raw = q if isinstance(q, bytes | bytearray) else q.tobytes()
-        t, venue_ts, receive_ts, seq, venue_id, instr, bid, bq, ask, aq = _QUOTE_READ(raw)
+        f = QUOTE_FIELDS.unpack_from(q if isinstance(q, bytes | bytearray) else q.tobytes())
+        t, venue_ts, receive_ts, seq, venue_id, instr, bid, bq, ask, aq = _PICK(f)
         if t != _QUOTE:
             raise BacktestError(f"event {seq} is a {ev.EventType(t).name}, not a Quote: a backtest takes quotes")
         now = receive_ts or venue_ts
@@ -224,7 +226,7 @@ def run_backtest(stage: DecisionStage, quotes: Iterable[np.void | bytes | bytear
         # the venue's fills of resting orders first, then the quote, then what they all caused
         queue: list = venue.on_top(venue_id, instr, bid, bq, ask, aq, now)
         if not queue:
-            queue = stage.on_quote_bytes(raw)
+            queue = stage.on_quote_fields(f)
             if not queue:
                 continue
         else:
@@ -232,7 +234,7 @@ def run_backtest(stage: DecisionStage, quotes: Iterable[np.void | bytes | bytear
         while queue:
             e = queue.pop(0)
             if e is None:
-                queue.extend(stage.on_quote_bytes(raw))
+                queue.extend(stage.on_quote_fields(f))
                 continue
             t = int(e["type"])
             if t == ev.EventType.ORDER_INTENT:

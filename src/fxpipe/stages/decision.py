@@ -38,7 +38,8 @@ assert _Q is not None
     _Q.index(n) for n in ("flags", "level", "ts_receive_ns", "ts_venue_ns", "ts_decode_ns", "venue_id",
                           "instrument_id", "bid_px_e8", "bid_qty_e2", "ask_px_e8", "ask_qty_e2", "sequence"))
 # every field of a Quote, in the order of its record's item() tuple
-_QUOTE_FIELDS = packer(ev.EventType.QUOTE, tuple(_Q))
+QUOTE_FIELDS = packer(ev.EventType.QUOTE, tuple(_Q))
+QUOTE_AT = {name: i for i, name in enumerate(_Q)}       # a field's place in QUOTE_FIELDS' tuple
 _HOPS = packer(ev.EventType.QUOTE, ("ts_venue_ns", "ts_receive_ns", "ts_decode_ns"))   # any type: header
 _SYNTHETIC = int(ev.EventFlag.SYNTHETIC)
 _PAUSE_RESUME = (int(ev.ControlCommand.PAUSE), int(ev.ControlCommand.RESUME))
@@ -102,7 +103,7 @@ class DecisionStage:
         raw = event if isinstance(event, bytes | bytearray) else event.tobytes()
         t = raw[0] | raw[1] << 8
         if t == _QUOTE:
-            return self._on_quote(_QUOTE_FIELDS.unpack_from(raw))
+            return self._on_quote(QUOTE_FIELDS.unpack_from(raw))
         out: list[np.void] = []
         if t == _FILL:
             venue_ts, receive_ts, decode_ts, sequence, sid, cl, venue, instr, side, qty, px, trans = _FILL_FIELDS(raw)
@@ -168,7 +169,12 @@ class DecisionStage:
     def on_quote_bytes(self, raw: bytes) -> list[np.void]:
         """on_event() of a Quote given as its bytes (a host that has them already): the same
         handling, with the record's fields unpacked by struct instead of numpy."""
-        return self._on_quote(_QUOTE_FIELDS.unpack_from(raw))
+        return self._on_quote(QUOTE_FIELDS.unpack_from(raw))
+
+    def on_quote_fields(self, f: tuple) -> list[np.void]:
+        """on_event() of a Quote given as QUOTE_FIELDS.unpack_from() of its bytes (a host that
+        read them already)."""
+        return self._on_quote(f)
 
     def _on_quote(self, f: Any) -> list[np.void]:
         # _run() inlined: this is the one call made for every quote, live and in a backtest
