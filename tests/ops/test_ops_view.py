@@ -9,7 +9,7 @@ from opsdata import MS, T0, stream
 
 import fxpipe.model.events as ev
 from fxpipe.model.refdata import load_refdata
-from fxpipe.ops.view import OpsView, as_record
+from fxpipe.ops.view import SMALL_BATCH, OpsView, as_record
 
 
 def near(hdr_value, exact):
@@ -178,19 +178,22 @@ def test_pause_of_every_strategy_is_no_kill_switch_whatever_the_order_of_rings()
     assert len(v.snapshot()["requests"]["600"]["answers"]) == 2
 
 
-def test_quotes_taken_in_bulk_count_and_rate_as_one_by_one():
+@pytest.mark.parametrize("size", [1, 7, SMALL_BATCH, SMALL_BATCH + 1, 10_000])
+def test_a_rings_batches_count_and_rate_as_one_by_one_whatever_their_size(size):
+    """Batches up to SMALL_BATCH slots are taken event by event, larger ones in bulk; both give
+    the view the same counts, rates and state as one event at a time."""
     quotes = [ev.make(ev.EventType.QUOTE, instrument_id=1, venue_id=1, bid_px_e8=1, ask_px_e8=2,
-                      ts_receive_ns=T0 + k * 97 * MS if k % 5 else 0, ts_venue_ns=T0 + k * 90 * MS)
-              for k in range(40)]
-    events = quotes[:10] + stream() + quotes[10:]
+                      ts_receive_ns=T0 + k * 7 * MS if k % 5 else 0, ts_venue_ns=T0 + k * 6 * MS)
+              for k in range(400)]
+    events = quotes[:150] + stream() + quotes[150:]
     slots = np.concatenate([np.frombuffer(e.tobytes(), dtype=np.uint8) for e in events]).reshape(-1, ev.SLOT_SIZE)
-    bulk, single = OpsView(load_refdata()), OpsView(load_refdata())
-    bulk.on_batch(slots[:7])
-    bulk.on_batch(slots[7:])
+    batched, single = OpsView(load_refdata()), OpsView(load_refdata())
+    for lo in range(0, len(slots), size):
+        batched.on_batch(slots[lo:lo + size])
     for e in events:
         single.on_event(e)
-    assert bulk.snapshot() == single.snapshot()
-    assert bulk.snapshot()["events"]["by_type"]["QUOTE"]["count"] == 41
+    assert batched.snapshot() == single.snapshot()
+    assert batched.snapshot()["events"]["by_type"]["QUOTE"]["count"] == 401
 
 
 def test_percentiles_agree_with_the_hdr_library():

@@ -41,6 +41,22 @@ def _owner_only(directory: Path) -> None:
                 pass
 
 
+def _ts_offset(dtype: np.dtype, ts_field: str) -> int:
+    """Where ts_field lies in an fxpipe event dtype (type: <u2 at offset 0, ts_field: <i8); a
+    clear error for anything else."""
+    names = dtype.names
+    if names is None or "type" not in names or ts_field not in names:
+        raise ValueError(f"append_events takes event records (fxpipe.model.events dtypes) with a "
+                         f"'type' and a {ts_field!r} field, got dtype {dtype}")
+    fields = dtype.fields
+    assert fields is not None
+    ts_type, ts_offset = fields[ts_field][:2]
+    if fields["type"][1] != 0 or fields["type"][0] != np.dtype("<u2") or ts_type != np.dtype("<i8"):
+        raise ValueError(f"append_events takes fxpipe event slots (type: <u2 at offset 0, {ts_field}: <i8), "
+                         f"got dtype {dtype}")
+    return int(ts_offset)
+
+
 class Journal:
     """Appends records to the journal in `directory` (see `Journal.open`)."""
 
@@ -107,6 +123,7 @@ class Journal:
         self.appender = SegmentAppender(self._roll, self.index.add, p.mode, p.every_records,
                                         p.every_ms * 1_000_000, index_every, next_seq, max_ts)
         self.appender.attach(self._fd, size, last_no, pos, *summary)
+        self._ts_offsets: dict[tuple[np.dtype, str], int] = {}
         self._save_index()
         # bound methods straight to the C appender: no extra Python frame per record
         self.append = self.appender.append  # type: ignore[method-assign]  # deliberate per-instance rebinding
@@ -127,19 +144,19 @@ class Journal:
         """Appends an array of fxpipe.model.events records (one dtype_for() type, or raw
         192-byte slots viewed by any event dtype) as one record each, typed by each event's
         `type` and stamped with its `ts_field`. Returns the first sequence, -1 when empty."""
-        if not isinstance(events, np.ndarray) or events.dtype.names is None or "type" not in events.dtype.names or ts_field not in events.dtype.names:
-            raise ValueError(f"append_events takes event records (fxpipe.model.events dtypes) with a "
-                             f"'type' and a {ts_field!r} field, got dtype {events.dtype}")
+        if not isinstance(events, np.ndarray):
+            raise ValueError(f"append_events takes event records (fxpipe.model.events dtypes), got "
+                             f"{type(events).__name__}")
+        # the dtype's checks once per dtype: they cost the journal process microseconds a batch,
+        # and it is handed batches of one or two events at a time
+        ts_offset = self._ts_offsets.get((events.dtype, ts_field))
+        if ts_offset is None:
+            ts_offset = self._ts_offsets[(events.dtype, ts_field)] = _ts_offset(events.dtype, ts_field)
         if not events.flags.c_contiguous:
             raise ValueError("append_events needs a C-contiguous array (a copy of a structured array "
                              "keeps only its named fields, not its pad bytes): pass the slots as they are")
         if len(events) == 0:
             return -1
-        fields = events.dtype.fields
-        ts_type, ts_offset = fields[ts_field][:2]
-        if fields["type"][1] != 0 or fields["type"][0] != np.dtype("<u2") or ts_type != np.dtype("<i8"):
-            raise ValueError(f"append_events takes fxpipe event slots (type: <u2 at offset 0, {ts_field}: <i8), "
-                             f"got dtype {events.dtype}")
         # one call for the whole batch, whatever its mix of types: one per run of one type cost
         # the journal process microseconds an event on the exec ring, whose types alternate
         return self.appender.append_slots(events, ts_offset, flags, stage)
