@@ -132,3 +132,31 @@ def test_a_backlog_on_the_socket_is_handed_on_in_bounded_steps(link):
     assert int(got[0]["bid_px_e8"]) == ladder(MAX_PACKETS_PER_POLL)[0][0][0]
     rest = collect(pub, src, lambda g: any(int(q["bid_px_e8"]) == ladder(backlog)[0][0][0] for q in quotes(g)))
     assert src.rx.books.expected_seq - first == backlog and quotes(rest)
+
+
+def _resending(events):
+    return sum(1 for e in events if int(e["type"]) == ev.EventType.SESSION
+               and int(e["state"]) == ev.SessionState.RESENDING)
+
+
+def test_gaps_while_a_snapshot_is_awaited_say_resending_once(link):
+    """Under sustained loss every batch has a gap: the venue's feed is RESENDING from the first
+    until a snapshot completes, and saying so again for each gap made every poll carry a session
+    event through the desk (and the journal), which slowed the reader that was losing packets."""
+    pub, src = link
+    pub.publish([(1, 1, *ladder(0))], time.time_ns())
+    collect(pub, src, recovered)
+    got = []
+    for k in range(1, 8):                   # no snapshot served meanwhile (no pub.on_readable)
+        pub.lose_next(1)
+        pub.publish([(1, 2 * k, *ladder(2 * k))], time.time_ns())         # lost
+        pub.publish([(1, 2 * k + 1, *ladder(2 * k + 1))], time.time_ns())  # reveals the gap
+        time.sleep(0.002)
+        got += src.poll(0.0)
+    assert src.rx.books.stats()["gaps"] >= 7
+    assert _resending(got) == 1
+    got = collect(pub, src, recovered)      # the snapshot comes: ACTIVE again
+    pub.lose_next(1)
+    pub.publish([(1, 100, *ladder(100))], time.time_ns())
+    pub.publish([(1, 101, *ladder(101))], time.time_ns())
+    assert _resending(collect(pub, src, lambda g: _resending(g) > 0)) == 1     # a new episode says so

@@ -4,7 +4,8 @@ first, with the receive and decode hops stamped.
 
 Gap recovery is the receiver's (snapshot exchange); what the rest of the pipeline must learn
 from it is said with market-data SessionEvents for the venue: RESENDING (reason SEQUENCE_GAP)
-when a gap or a new publisher stream is seen — the market-state stage drops the venue's quotes,
+when a gap or a new publisher stream is seen (once until the venue is ACTIVE again, however many
+gaps follow) — the market-state stage drops the venue's quotes,
 so no strategy trades on prices that may be stale — and ACTIVE (reason RESEND_COMPLETE) when the
 snapshot has arrived, followed by every recovered book as fresh quotes. Instruments the books
 flag stale are not quoted until they are refreshed.
@@ -55,6 +56,7 @@ class BinaryFeedSource:
         self.clock = clock
         self.sequence = 0
         self.instruments: set[int] = set()
+        self.resending = False          # RESENDING said, ACTIVE not yet
 
     @property
     def port(self) -> int:
@@ -69,11 +71,14 @@ class BinaryFeedSource:
         out: list[np.void | bytearray] = []
         if rx.gap_seen:
             rx.gap_seen = False
-            out.append(self._session(ev.SessionState.RESENDING, ev.SessionReason.SEQUENCE_GAP, t_recv))
+            if not self.resending:      # said once an episode: further gaps change nothing downstream
+                self.resending = True
+                out.append(self._session(ev.SessionState.RESENDING, ev.SessionReason.SEQUENCE_GAP, t_recv))
         ids = list(rx.changed)
         rx.changed.clear()
         if rx.recovered:
             rx.recovered = False
+            self.resending = False
             out.append(self._session(ev.SessionState.ACTIVE, ev.SessionReason.RESEND_COMPLETE, t_recv))
             ids = sorted(set(ids) | {i for i in self.instruments if rx.books.has_book(i)})
         t_dec = self.clock()
