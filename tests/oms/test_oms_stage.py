@@ -149,6 +149,45 @@ def test_request_timeout_makes_the_order_unknown_never_rejected():
     assert s.book.order(cl).status != ev.OrdStatus.UNKNOWN
 
 
+def test_a_replayed_timeout_is_not_handed_out_again_and_leaves_the_same_state():
+    """Live, due_timers() takes a timer off the heap and its Timer event comes back; replayed,
+    the Timer event comes from the journal while the heap still holds the timer: it must not
+    come due a second time, and both stages end in the same state."""
+    live, replayed = stage(request_timeout_ms=100), stage(request_timeout_ms=100)
+    cls = [new_order(s, ScriptedVenue(), strategy=7 + k)[0] for k in range(3) for s in (live, replayed)][::2]
+    due_at = T0_NS + 1000 + 100_000_000
+    timers = live.due_timers(due_at)
+    assert sorted(int(t["ref_id"]) for t in timers) == sorted(cls)
+    for t in timers:
+        live.on_event(t)
+        replayed.on_event(t)
+    assert live.next_deadline_ns is None and replayed.next_deadline_ns is None
+    assert live.due_timers(due_at + 10**9) == [] and replayed.due_timers(due_at + 10**9) == []
+    assert all(live.book.order(cl).status == ev.OrdStatus.UNKNOWN for cl in cls)
+    assert live.state_hash() == replayed.state_hash()
+
+
+STORM_LIMITS = """
+[global]
+max_order_qty = "10000000"
+order_rate = 1000000
+order_burst = 1000000
+max_open_orders = 100000
+"""
+
+
+def test_a_storm_of_timeouts_is_handled_and_leaves_no_timer_behind():
+    """A venue that stops answering times out every request it had: each timeout is O(log n),
+    and afterwards nothing is left armed, handed out or cancelled."""
+    s, v = OmsStage(REFDATA, STORM_LIMITS, prefix=3, request_timeout_ms=100), ScriptedVenue()
+    s.on_event(quote())
+    cls = [new_order(s, v, qty=1_000_000)[0] for _ in range(2_000)]
+    out = s.on_timer(T0_NS + 1000 + 100_000_000)
+    assert len(of(out, T.ORDER_UPDATE)) >= 2_000
+    assert all(s.book.order(cl).status == ev.OrdStatus.UNKNOWN for cl in cls)
+    assert s._timers == [] and not s._handed_out and not s._cancelled
+
+
 def test_answered_request_arms_no_timeout():
     s, v = stage(request_timeout_ms=100), ScriptedVenue()
     cl, _ = new_order(s, v)

@@ -26,7 +26,9 @@ Inputs and what each causes, in this order:
 
 Request timers: every request sent arms a deadline; `due_timers(now_ns)` gives the Timer
 events whose deadline passed (in deadline, then ClOrdID order) for the caller to journal and
-feed back, and `on_timer(now_ns)` does both at once.
+feed back, and `on_timer(now_ns)` does both at once. A Timer event that comes without having
+been handed out (a replay of the journal) takes its timer off lazily: each timeout costs
+O(log n), so a venue that stops answering thousands of requests does not stall the oms.
 """
 from __future__ import annotations
 
@@ -116,6 +118,12 @@ class OmsStage:
         self.risk = self.numbers.risk
         self.book = OrderBook(prefix, request_timeout_ms * 1_000_000)
         self._timers: list[tuple[int, int]] = []      # (deadline_ns, ClOrdID), a heap
+        # a timer due_timers() took off the heap and handed out, until its Timer event comes
+        # back; and one whose Timer event came without that (a replay): left on the heap,
+        # skipped when it comes up. Both O(1): a list search per timeout made a venue's
+        # thousands of timeouts quadratic
+        self._handed_out: set[tuple[int, int]] = set()
+        self._cancelled: set[tuple[int, int]] = set()
         # the common paths in C (intent, report + Fill); it also holds a report waiting for
         # its Fill, for both paths
         self._core = StageCore(self, self.book, self.positions, self.risk, self._timers)
@@ -227,10 +235,15 @@ class OmsStage:
         """Timer events (ORDER_TIMEOUT) for every request whose deadline is <= now_ns."""
         due = []
         while self._timers and self._timers[0][0] <= now_ns:
-            deadline, cl = heapq.heappop(self._timers)
+            key = heapq.heappop(self._timers)
+            if key in self._cancelled:
+                self._cancelled.discard(key)
+                continue          # its Timer event came already (replayed)
+            deadline, cl = key
             req = self.book.request(cl)
             if req is None or req.state != RequestState.PENDING:
                 continue          # answered in time: nothing to time out
+            self._handed_out.add(key)
             due.append(ev.make(_T.TIMER, kind=ev.TimerKind.ORDER_TIMEOUT, deadline_ns=deadline,
                                ref_id=cl, ts_receive_ns=deadline))
         return due
@@ -244,15 +257,19 @@ class OmsStage:
 
     @property
     def next_deadline_ns(self) -> int | None:
+        while self._timers and self._timers[0] in self._cancelled:
+            self._cancelled.discard(heapq.heappop(self._timers))
         return self._timers[0][0] if self._timers else None
 
     def _on_timeout(self, e: Any) -> list[Any]:
         deadline = int(e["deadline_ns"])
         cl = int(e["ref_id"])
-        # a replayed timer leaves the heap as the live one did
-        if (deadline, cl) in self._timers:
-            self._timers.remove((deadline, cl))
-            heapq.heapify(self._timers)
+        # a replayed timer leaves the heap as the live one did (lazily: skipped when it comes up)
+        key = (deadline, cl)
+        if key in self._handed_out:
+            self._handed_out.discard(key)
+        else:
+            self._cancelled.add(key)
         now = max(deadline, int(e["ts_receive_ns"]), int(e["ts_venue_ns"]))
         res = self.book.on_timeout(cl, now)
         return self._after_report(res, int(e["sequence"]))
