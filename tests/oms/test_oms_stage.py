@@ -188,6 +188,16 @@ def test_a_storm_of_timeouts_is_handled_and_leaves_no_timer_behind():
     assert s._timers == [] and not s._handed_out and not s._cancelled
 
 
+def test_due_timers_hands_out_at_most_the_limit_and_the_rest_in_order_next():
+    s, v = stage(request_timeout_ms=100), ScriptedVenue()
+    cls = [new_order(s, v, strategy=7 + k)[0] for k in range(3)]
+    due_at = T0_NS + 1000 + 100_000_000
+    first = s.due_timers(due_at, limit=2)
+    rest = s.due_timers(due_at, limit=2)
+    assert [int(t["ref_id"]) for t in first + rest] == sorted(cls) and len(first) == 2
+    assert s.due_timers(due_at) == []
+
+
 def test_answered_request_arms_no_timeout():
     s, v = stage(request_timeout_ms=100), ScriptedVenue()
     cl, _ = new_order(s, v)

@@ -231,10 +231,11 @@ class OmsStage:
 
     # ------------------------------------------------------------------ timers
 
-    def due_timers(self, now_ns: int) -> list[Any]:
-        """Timer events (ORDER_TIMEOUT) for every request whose deadline is <= now_ns."""
-        due = []
-        while self._timers and self._timers[0][0] <= now_ns:
+    def due_timers(self, now_ns: int, limit: int | None = None) -> list[Any]:
+        """Timer events (ORDER_TIMEOUT) for every request whose deadline is <= now_ns, at most
+        `limit` of them (None: all); the rest come on the next call, in the same order."""
+        due: list[Any] = []
+        while self._timers and self._timers[0][0] <= now_ns and (limit is None or len(due) < limit):
             key = heapq.heappop(self._timers)
             if key in self._cancelled:
                 self._cancelled.discard(key)

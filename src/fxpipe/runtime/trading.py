@@ -56,6 +56,7 @@ SPIN_BOUND_NS = 1_000_000
 # still served at least this often, for what runs on time alone: the order sessions' heartbeats
 # and reconnects, request deadlines, a feed's snapshot that did not come
 SERVICE_NS = 200_000
+TIMEOUTS_PER_TURN = 64          # request timeouts handled per turn of the loop (the rest: next turns)
 # an orderly stop waits at most this long for the venues to answer the requests in flight
 SETTLE_S = 2.0
 _TO_DECISION = (int(_T.FILL), int(_T.ORDER_UPDATE), int(_T.POSITION_UPDATE), int(_T.RISK))
@@ -101,7 +102,9 @@ class _Gateway(OrderGateway):
 
     def poll_once(self, timeout: float = 0.0) -> None:
         self.engine.poll(timeout)
-        for timer in self.stage.due_timers(self.clock()):
+        # a bounded number a turn: a venue that stopped answering times out thousands of
+        # requests at once, and handling them all in one turn held the feed unread for tens of ms
+        for timer in self.stage.due_timers(self.clock(), TIMEOUTS_PER_TURN):
             self._feed(timer)
 
 
