@@ -142,3 +142,23 @@ def test_an_input_that_is_not_a_quote_is_refused_by_name():
     fill = ev.make(ev.EventType.FILL, sequence=7, strategy_id=1)
     with pytest.raises(BacktestError, match="event 7 is a FILL, not a Quote"):
         run_backtest(DecisionStage(MM), [quote(1, 108_500_000 - PIP, 108_500_000 + PIP), fill])
+
+
+class _ForgetsByScanning(DecisionStage):
+    """The reference: after every update, every done order is dropped (a scan of them all)."""
+
+    @staticmethod
+    def _forget_done(ctx, *cls):
+        for cl in [cl for cl, o in ctx.orders.items() if o.done]:
+            del ctx.orders[cl]
+
+
+def test_dropping_only_the_orders_an_update_touched_is_dropping_every_done_one():
+    """An update changes no order but its own and the one it replaces: dropping those once done
+    leaves the strategies the same orders as scanning them all after every update, through
+    acks, fills, replaces, cancels and cancel rejects of the simulated venue."""
+    quotes = walk(4_000, seed=21)
+    a = run_backtest(DecisionStage(MM + MOM), quotes)
+    b = run_backtest(_ForgetsByScanning(MM + MOM), quotes)
+    assert a.orders > 100 and a.fills > 100
+    assert a == b
