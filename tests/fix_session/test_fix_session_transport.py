@@ -71,6 +71,25 @@ def test_many_sessions_in_one_engine_order_round_trip(tmp_path, loops):
     assert " OUT 8=FIX.4.2|" in log and " IN  8=FIX.4.2|" in log
 
 
+def test_messages_split_across_many_small_reads_all_arrive_in_order(tmp_path, loops):
+    """read_bytes bounds one read of a connection (a backlog is taken in steps); messages that
+    span several reads are framed whole and delivered in order."""
+    port = free_port()
+    lp = loops()
+    lp.engine.read_bytes = 37
+    venue, client = Venue(), Recorder()
+    lp.engine.add_session(fx_config(tmp_path, "acceptor", "LPA", "DESK", port), venue)
+    lp.engine.add_session(fx_config(tmp_path, "initiator", "DESK", "LPA", port), client)
+    lp.start()
+    client.events.get(timeout=10)
+    sess = lp.engine.sessions["DESK-LPA"]
+    wait_until(lambda: sess.is_logged_on, "logon")
+    for k in range(20):
+        lp.call(sess.send, "D", new_order(f"ORD-{k}"))
+    got = [client.events.get(timeout=10)[1].get(11) for _ in range(20)]
+    assert got == [f"ORD-{k}".encode() for k in range(20)]
+
+
 def test_unknown_comp_ids_are_refused(tmp_path, loops):
     port = free_port()
     lp = loops()

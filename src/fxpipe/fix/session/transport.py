@@ -34,6 +34,7 @@ CLOSE_FLUSH_S = 2.0
 __all__ = ["Connection", "Engine", "LogonDecision"]
 
 WAIT_MODES = ("block", "spin", "backoff")
+READ_BYTES = 1 << 16
 
 
 class Engine:
@@ -54,6 +55,10 @@ class Engine:
         self.clock = clock
         self.tick_s = tick_s
         self.wait = wait
+        # bytes one read of a connection takes in a round: the bound on the messages a round
+        # handles from one counterparty (a backlog of reports is taken in steps, so a process
+        # that serves other sockets between rounds is not held for the whole backlog)
+        self.read_bytes = READ_BYTES
         self._spin_s = spin_us / 1e6
         self._last_io = 0.0
         self.sel = selectors.DefaultSelector()
@@ -227,7 +232,7 @@ class Engine:
     def _recv(self, conn: Connection) -> bytes:
         """One read of a connection's socket (a harness may take it with the kernel's receive
         time)."""
-        return conn.sock.recv(1 << 16)
+        return conn.sock.recv(self.read_bytes)
 
     def _feed(self, conn: Connection, session: Session, data: bytes) -> None:
         """A defect met while handling one session's input drops that session's link (its
