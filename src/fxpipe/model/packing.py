@@ -40,9 +40,10 @@ def packer(event_type: int, names: tuple[str, ...], *, whole: bool = False) -> s
     return struct.Struct(fmt)
 
 
-def fields_reader(event_type: int, *names: str) -> Callable[[bytes | bytearray], tuple]:
-    """The named integer fields of an event of event_type read from its bytes, in the order
-    named (any order: one unpack in offset order, then a C-level pick)."""
+def fields_reader(event_type: int, *names: str) -> Callable[..., tuple]:
+    """The named integer fields of an event of event_type read from its bytes (reader(raw), or
+    reader(buf, at) for the event at byte `at` of a buffer), in the order named (any order: one
+    unpack in offset order, then a C-level pick)."""
     dt = ev.dtype_for(event_type)
     for name in names:
         if name not in dt.names:
@@ -50,4 +51,4 @@ def fields_reader(event_type: int, *names: str) -> Callable[[bytes | bytearray],
     ordered = tuple(sorted(names, key=lambda n: dt.fields[n][1]))
     unpack = packer(event_type, ordered).unpack_from
     pick = itemgetter(*(ordered.index(n) for n in names))
-    return lambda raw: pick(unpack(raw))
+    return lambda raw, at=0: pick(unpack(raw, at))
