@@ -66,15 +66,23 @@ def _drain(rx) -> list[dict]:
             return out
 
 
-def test_a_paced_phase_sends_every_quote_in_order_and_never_early():
+def _paced(n: int, step: int, seq0: int, rpt0: int, g0: int, *spin: int):
+    """A paced phase of n quotes `step` ns apart over loopback (priority 0: no FIFO); the
+    pacer's result, what arrived, and the due, sent and progress arrays."""
     rx, tx = _udp_pair()
-    n, step = 400, 50_000
     due = time.time_ns() + 2_000_000 + np.arange(n, dtype=np.int64) * step
     sent = np.zeros(n, dtype=np.int64)
     progress = np.zeros(1, dtype=np.int64)
     with rx, tx:
-        r = feed_pacer.pace(tx.fileno(), quote_template(7), 100, 3, 500, PRICES, due, sent, progress, 10_000, 0)
+        r = feed_pacer.pace(tx.fileno(), quote_template(7), seq0, rpt0, g0, PRICES, due, sent, progress,
+                            spin[0], 0, *spin[1:])
         pkts = _drain(rx)
+    return r, pkts, due, sent, progress
+
+
+def test_a_paced_phase_sends_every_quote_in_order_and_never_early():
+    n = 400
+    r, pkts, due, sent, progress = _paced(n, 50_000, 100, 3, 500, 10_000)
     assert r["lost"] == 0 and progress[0] == n
     assert (sent >= due).all() and (np.diff(sent) > 0).all()
     assert [p["header"]["seq_num"] for p in pkts] == list(range(101, 101 + n))
@@ -86,14 +94,8 @@ def test_a_paced_phase_sends_every_quote_in_order_and_never_early():
 
 
 def test_the_spin_follows_the_wake_ups_within_its_bounds_and_never_sends_early():
-    rx, tx = _udp_pair()
-    n, step = 300, 200_000
-    due = time.time_ns() + 2_000_000 + np.arange(n, dtype=np.int64) * step
-    sent = np.zeros(n, dtype=np.int64)
-    progress = np.zeros(1, dtype=np.int64)
-    with rx, tx:
-        r = feed_pacer.pace(tx.fileno(), quote_template(7), 0, 0, 0, PRICES, due, sent, progress, 1_000, 0, 60_000)
-        pkts = _drain(rx)
+    n = 300
+    r, pkts, due, sent, _ = _paced(n, 200_000, 0, 0, 0, 1_000, 60_000)
     assert r["lost"] == 0 and len(pkts) == n and (sent >= due).all()
     # a wake-up is never early, and the spin it sets stays within the bounds asked for
     assert r["wake_late_max_ns"] >= 0
