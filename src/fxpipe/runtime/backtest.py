@@ -16,23 +16,19 @@ Cash and positions are exact integers: cash in e10 (qty_e2 × price_e8), marked 
 from __future__ import annotations
 
 import csv
+import struct
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from decimal import Decimal
-from operator import itemgetter
 from pathlib import Path
 
 import numpy as np
 
 import fxpipe.model.events as ev
-from fxpipe.stages.decision import QUOTE_AT, QUOTE_FIELDS, DecisionStage
+from fxpipe.stages.decision import DecisionStage
+from fxpipe.stages.quotes import top_of
 
 CSV_FIELDS = ("ts_ns", "venue_id", "instrument_id", "bid_px_e8", "bid_qty_e2", "ask_px_e8", "ask_qty_e2")
-_QUOTE = int(ev.EventType.QUOTE)
-# each quote is unpacked once, for the venue and for the decision stage
-_AT = tuple(QUOTE_AT[n] for n in ("type", "ts_venue_ns", "ts_receive_ns", "sequence", "venue_id", "instrument_id",
-                                  "bid_px_e8", "bid_qty_e2", "ask_px_e8", "ask_qty_e2"))
-_PICK = itemgetter(*_AT)
 
 
 class BacktestError(ValueError):
@@ -206,17 +202,18 @@ def quotes_from_journal(directory) -> Iterator[np.void]:
 
 
 def run_backtest(stage: DecisionStage, quotes: Iterable[np.void | bytes | bytearray]) -> BacktestResult:
-    """quotes: Quote records, or their bytes (read with one struct unpack each: the per-quote
-    path costs what the strategy costs, not numpy field reads)."""
+    """quotes: Quote records, or their bytes (read in C, once for the simulated venue and once for
+    the decision stage: the per-quote path costs what the strategy costs, not field reads)."""
     venue = SimVenue()
     res = BacktestResult()
     last_ts = -1
     for q in quotes:
-        f = QUOTE_FIELDS.unpack_from(q if isinstance(q, bytes | bytearray) else q.tobytes())
-        t, venue_ts, receive_ts, seq, venue_id, instr, bid, bq, ask, aq = _PICK(f)
-        if t != _QUOTE:
-            raise BacktestError(f"event {seq} is a {ev.EventType(t).name}, not a Quote: a backtest takes quotes")
-        now = receive_ts or venue_ts
+        raw = q if isinstance(q, bytes | bytearray) else q.tobytes()
+        try:
+            seq, now, venue_id, instr, bid, bq, ask, aq = top_of(raw)
+        except ValueError:
+            _not_a_quote(raw)
+            raise
         if now < last_ts:
             raise BacktestError(f"quote {seq} goes back in time ({now} < {last_ts}): sort the input")
         last_ts = now
@@ -226,7 +223,7 @@ def run_backtest(stage: DecisionStage, quotes: Iterable[np.void | bytes | bytear
         # the venue's fills of resting orders first, then the quote, then what they all caused
         queue: list = venue.on_top(venue_id, instr, bid, bq, ask, aq, now)
         if not queue:
-            queue = stage.on_quote_fields(f)
+            queue = stage.on_quote_bytes(raw)
             if not queue:
                 continue
         else:
@@ -234,7 +231,7 @@ def run_backtest(stage: DecisionStage, quotes: Iterable[np.void | bytes | bytear
         while queue:
             e = queue.pop(0)
             if e is None:
-                queue.extend(stage.on_quote_fields(f))
+                queue.extend(stage.on_quote_bytes(raw))
                 continue
             t = int(e["type"])
             if t == ev.EventType.ORDER_INTENT:
@@ -250,6 +247,18 @@ def run_backtest(stage: DecisionStage, quotes: Iterable[np.void | bytes | bytear
             queue.extend(stage.on_event(e))
     res.state_hash = stage.state_hash()
     return res
+
+
+def _not_a_quote(raw: bytes | bytearray) -> None:
+    """Raises the BacktestError that says why raw is not a Quote event (when it says more than
+    the reader's ValueError)."""
+    if len(raw) == ev.SLOT_SIZE:
+        t, seq = struct.unpack_from("<H6xq", raw)
+        if t != ev.EventType.QUOTE:
+            name = ev.EventType(t).name if t in ev.EventType._value2member_map_ else f"type {t}"
+            raise BacktestError(f"event {seq} is a {name}, not a Quote: a backtest takes quotes")
+    else:
+        raise BacktestError(f"a backtest takes Quote events of {ev.SLOT_SIZE} bytes, got {len(raw)} bytes")
 
 
 def _book_fill(res: BacktestResult, f: np.void) -> None:

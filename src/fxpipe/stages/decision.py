@@ -29,17 +29,10 @@ import fxpipe.model.events as ev
 from fxpipe.model.packing import fields_reader, packer
 from fxpipe.stage import event_time, register_stage, timer_event
 from fxpipe.stages.market_state import DEFAULT_STALE_AFTER_NS, MarketStateStage
+from fxpipe.stages.quotes import QuotePath
 from fxpipe.strategy import Fill, OrderUpdate, Quote, StrategyContext, load_strategy
 
 NAME = "decision"
-_Q = ev.dtype_for(ev.EventType.QUOTE).names
-assert _Q is not None
-(_FLAGS, _LEVEL, _RECV, _VENUE, _DECODE, _VENUE_ID, _INSTR, _BID, _BQ, _ASK, _AQ, _SEQ) = (
-    _Q.index(n) for n in ("flags", "level", "ts_receive_ns", "ts_venue_ns", "ts_decode_ns", "venue_id",
-                          "instrument_id", "bid_px_e8", "bid_qty_e2", "ask_px_e8", "ask_qty_e2", "sequence"))
-# every field of a Quote, in the order of its record's item() tuple
-QUOTE_FIELDS = packer(ev.EventType.QUOTE, tuple(_Q))
-QUOTE_AT = {name: i for i, name in enumerate(_Q)}       # a field's place in QUOTE_FIELDS' tuple
 _HOPS = packer(ev.EventType.QUOTE, ("ts_venue_ns", "ts_receive_ns", "ts_decode_ns"))   # any type: header
 _SYNTHETIC = int(ev.EventFlag.SYNTHETIC)
 _PAUSE_RESUME = (int(ev.ControlCommand.PAUSE), int(ev.ControlCommand.RESUME))
@@ -77,6 +70,8 @@ class DecisionStage:
             ctx = StrategyContext(sid, int(spec.get("venue_id", 1)), self.market)
             self.hosted.append((ctx, strat))
         self.by_id = {ctx.strategy_id: (ctx, strat) for ctx, strat in self.hosted}
+        # the one call made for every quote (live and in a backtest), in C around the strategies
+        self._quotes = QuotePath(self, Quote)
         for ctx, strat in self.hosted:
             self._call(ctx, strat, "on_start", ctx)
 
@@ -103,7 +98,7 @@ class DecisionStage:
         raw = event if isinstance(event, bytes | bytearray) else event.tobytes()
         t = raw[0] | raw[1] << 8
         if t == _QUOTE:
-            return self._on_quote(QUOTE_FIELDS.unpack_from(raw))
+            return self._quotes.on_quote(raw)
         out: list[np.void] = []
         if t == _FILL:
             venue_ts, receive_ts, decode_ts, sequence, sid, cl, venue, instr, side, qty, px, trans = _FILL_FIELDS(raw)
@@ -166,43 +161,9 @@ class DecisionStage:
             out.extend(self._pause_resume(rec, seq or int(rec["sequence"]), now))
         return out
 
-    def on_quote_bytes(self, raw: bytes) -> list[np.void]:
-        """on_event() of a Quote given as its bytes (a host that has them already): the same
-        handling, with the record's fields unpacked by struct instead of numpy."""
-        return self._on_quote(QUOTE_FIELDS.unpack_from(raw))
-
-    def on_quote_fields(self, f: tuple) -> list[np.void]:
-        """on_event() of a Quote given as QUOTE_FIELDS.unpack_from() of its bytes (a host that
-        read them already)."""
-        return self._on_quote(f)
-
-    def _on_quote(self, f: Any) -> list[np.void]:
-        # _run() inlined: this is the one call made for every quote, live and in a backtest
-        out: list[np.void] = []
-        if f[_FLAGS] & _SYNTHETIC or f[_LEVEL]:
-            return out
-        self.market.apply_quote(f)
-        now = f[_RECV] or f[_VENUE]
-        seq = f[_SEQ]
-        q = Quote(f[_VENUE_ID], f[_INSTR], f[_BID], f[_BQ], f[_ASK], f[_AQ], now, seq)
-        hops = (f[_VENUE], f[_RECV], f[_DECODE])
-        paused, stopped = self.paused, self.stopped
-        for ctx, strat in self.hosted:
-            sid = ctx.strategy_id
-            if sid in paused or sid in stopped:
-                continue
-            ctx.now_ns, ctx.trigger_seq, ctx.hops = now, seq, hops
-            try:
-                strat.on_quote(q)
-            except Exception as exc:  # noqa: BLE001 - a strategy's defect stops it, not the stage
-                ctx.hops = None
-                self._failed(ctx, "on_quote", exc)
-                out.extend(self._stop(ctx, now))
-                continue
-            ctx.hops = None
-            if ctx.pending:
-                out.extend(ctx.take())
-        return out
+    def on_quote_bytes(self, raw: bytes | bytearray) -> list[np.void]:
+        """on_event() of a Quote given as its bytes (a host that has them already)."""
+        return self._quotes.on_quote(raw)
 
     def _pause_resume(self, c: np.void, seq: int, now: int) -> list[np.void]:
         cmd, sid = int(c["command"]), int(c["strategy_id"])

@@ -21,31 +21,16 @@ import hashlib
 import json
 import struct
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
 import fxpipe.model.events as ev
 from fxpipe.stage import event_time, register_stage, timer_event
+from fxpipe.stages.quotes import VenueQuote, apply_quote
 
 NAME = "market_state"
-_Q = ev.dtype_for(ev.EventType.QUOTE).names
-assert _Q is not None
-(_RECV, _VENUE, _LEVEL, _INSTR, _VENUE_ID, _BID, _BQ, _ASK, _AQ, _COND) = (
-    _Q.index(n) for n in ("ts_receive_ns", "ts_venue_ns", "level", "instrument_id", "venue_id", "bid_px_e8",
-                          "bid_qty_e2", "ask_px_e8", "ask_qty_e2", "quote_cond"))
-_INDICATIVE = int(ev.QuoteCondition.INDICATIVE)
 DEFAULT_STALE_AFTER_NS = 5_000_000_000
-
-
-@dataclass
-class VenueQuote:
-    bid_px_e8: int = 0
-    bid_qty_e2: int = 0
-    ask_px_e8: int = 0
-    ask_qty_e2: int = 0
-    firm: bool = True
-    ts_ns: int = 0          # event time of the last update
+__all__ = ["DEFAULT_STALE_AFTER_NS", "NAME", "MarketStateStage", "TopOfBook", "VenueQuote"]
 
 
 @dataclass(frozen=True)
@@ -126,7 +111,7 @@ class MarketStateStage:
         decision stage) that reads composite() when it needs it."""
         t = int(event["type"])
         if t == ev.EventType.QUOTE:
-            self.apply_quote(event.item())
+            apply_quote(self, event.tobytes())
             return
         ts = event_time(event)
         if ts > self.now_ns:
@@ -136,15 +121,6 @@ class MarketStateStage:
             venue = int(event["venue_id"])
             for book in self.books.values():
                 book.pop(venue, None)
-
-    def apply_quote(self, f: Any) -> None:
-        """apply() of a Quote given as its record's item() tuple (a host that unpacked it already)."""
-        ts = f[_RECV] or f[_VENUE]
-        if ts > self.now_ns:
-            self.now_ns = ts
-        if f[_LEVEL] == 0:
-            self.books.setdefault(f[_INSTR], {})[f[_VENUE_ID]] = VenueQuote(
-                f[_BID], f[_BQ], f[_ASK], f[_AQ], f[_COND] != _INDICATIVE, ts)
 
     def on_timer(self, now_ns: int) -> list[np.void]:
         return self.on_event(timer_event(now_ns))

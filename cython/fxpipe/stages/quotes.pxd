@@ -1,0 +1,30 @@
+# The decision stage's quote path in C: a venue's top of book, and the one call made for every
+# quote (live and in a backtest): book update, then each strategy's on_quote.
+from libc.stdint cimport int64_t
+
+from fxpipe.model.events cimport Quote
+
+
+cdef class VenueQuote:
+    cdef readonly int64_t bid_px_e8
+    cdef readonly int64_t bid_qty_e2
+    cdef readonly int64_t ask_px_e8
+    cdef readonly int64_t ask_qty_e2
+    cdef readonly bint firm
+    cdef readonly int64_t ts_ns          # event time of the last update
+
+
+cdef int read_quote(object raw, Quote* out) except -1
+cdef int apply_top(object market, const Quote* q) except -1
+
+
+cdef class QuotePath:
+    cdef object stage                    # the DecisionStage: its _failed() and _stop()
+    cdef object market                   # its MarketStateStage
+    cdef list hosted                     # [(StrategyContext, strategy)], in configuration order
+    cdef set paused
+    cdef dict stopped
+    cdef object quote_type               # fxpipe.strategy.Quote
+    cdef object tuple_new
+
+    cpdef list on_quote(self, object raw)

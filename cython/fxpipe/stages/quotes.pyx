@@ -1,0 +1,162 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""The decision stage's quote path, in C: the one call made for every quote, live (the trader,
+the decision worker) and in a backtest.
+
+A quote's fields are read from its bytes through the event's C struct, the market state's book
+for its venue and instrument is replaced, and each strategy that is neither paused nor stopped
+gets its on_quote. Everything a strategy sees and does is Python as before (the Quote it is
+handed, its context, its intents); what moved here is the glue around it, which in Python cost
+about 1 us a quote (a struct unpack into 25 objects, a dataclass and a named tuple built through
+their Python constructors, the loop's attribute traffic): more than the strategy itself.
+"""
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
+from libc.stdint cimport int64_t
+from libc.string cimport memcpy
+
+from fxpipe.model.events cimport EVT_QUOTE, FLAG_SYNTHETIC, QUOTE_INDICATIVE, Quote
+
+
+cdef class VenueQuote:
+    """One venue's top of book for one instrument, as the market state keeps it (immutable: a
+    new quote replaces it whole)."""
+
+    def __init__(self, int64_t bid_px_e8=0, int64_t bid_qty_e2=0, int64_t ask_px_e8=0, int64_t ask_qty_e2=0,
+                 bint firm=True, int64_t ts_ns=0):
+        self.bid_px_e8, self.bid_qty_e2 = bid_px_e8, bid_qty_e2
+        self.ask_px_e8, self.ask_qty_e2 = ask_px_e8, ask_qty_e2
+        self.firm, self.ts_ns = firm, ts_ns
+
+    def _key(self):
+        return (self.bid_px_e8, self.bid_qty_e2, self.ask_px_e8, self.ask_qty_e2, self.firm, self.ts_ns)
+
+    def __eq__(self, other):
+        if not isinstance(other, VenueQuote):
+            return NotImplemented
+        return self._key() == (<VenueQuote>other)._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        return (f"VenueQuote(bid_px_e8={self.bid_px_e8}, bid_qty_e2={self.bid_qty_e2}, "
+                f"ask_px_e8={self.ask_px_e8}, ask_qty_e2={self.ask_qty_e2}, firm={bool(self.firm)}, "
+                f"ts_ns={self.ts_ns})")
+
+    def __reduce__(self):
+        return VenueQuote, self._key()
+
+
+cdef inline VenueQuote _venue_quote(const Quote* q, int64_t ts):
+    cdef VenueQuote v = VenueQuote.__new__(VenueQuote)
+    v.bid_px_e8, v.bid_qty_e2 = q.bid_px_e8, q.bid_qty_e2
+    v.ask_px_e8, v.ask_qty_e2 = q.ask_px_e8, q.ask_qty_e2
+    v.firm = q.quote_cond != QUOTE_INDICATIVE
+    v.ts_ns = ts
+    return v
+
+
+cdef int read_quote(object raw, Quote* out) except -1:
+    """Copies the Quote event in `raw` (bytes, bytearray or any buffer of one event) to *out."""
+    cdef const char* p
+    cdef Py_ssize_t n
+    cdef const unsigned char[::1] view
+    if type(raw) is bytes:
+        p, n = PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw)
+    elif type(raw) is bytearray:
+        p, n = PyByteArray_AS_STRING(raw), PyByteArray_GET_SIZE(raw)
+    else:
+        view = raw
+        n = view.shape[0]
+        p = <const char*>&view[0] if n else NULL
+    if n < <Py_ssize_t>sizeof(Quote):
+        raise ValueError(f"a Quote event is {sizeof(Quote)} bytes, got {n}")
+    memcpy(out, p, sizeof(Quote))      # a copy: the buffer need not be aligned
+    if out.hdr.type != EVT_QUOTE:
+        raise ValueError(f"event {out.hdr.sequence} is of type {out.hdr.type}, not a Quote")
+    return 0
+
+
+cdef int apply_top(object market, const Quote* q) except -1:
+    """The market state takes a quote: its clock moves to the quote's time if later, and a top of
+    book (level 0) replaces its venue's book for the instrument."""
+    cdef int64_t ts = q.hdr.ts_receive_ns if q.hdr.ts_receive_ns else q.hdr.ts_venue_ns
+    cdef dict books, book
+    if ts > market.now_ns:
+        market.now_ns = ts
+    if q.level != 0:
+        return 0
+    books = market.books
+    instr = q.hdr.instrument_id
+    book = books.get(instr)
+    if book is None:
+        book = books[instr] = {}
+    book[q.hdr.venue_id] = _venue_quote(q, ts)
+    return 0
+
+
+def apply_quote(market, raw):
+    """MarketStateStage.apply() of a Quote given as its bytes."""
+    cdef Quote q
+    read_quote(raw, &q)
+    apply_top(market, &q)
+
+
+def top_of(raw):
+    """(sequence, event time, venue_id, instrument_id, bid_px_e8, bid_qty_e2, ask_px_e8,
+    ask_qty_e2) of the Quote event in raw: what a simulated venue needs of it."""
+    cdef Quote q
+    read_quote(raw, &q)
+    return (q.hdr.sequence, q.hdr.ts_receive_ns if q.hdr.ts_receive_ns else q.hdr.ts_venue_ns, q.hdr.venue_id, q.hdr.instrument_id,
+            q.bid_px_e8, q.bid_qty_e2, q.ask_px_e8, q.ask_qty_e2)
+
+
+cdef class QuotePath:
+    """DecisionStage's on_quote, for a quote given as its bytes. Holds the stage's own containers
+    (hosted, paused, stopped), which the stage changes in place and never replaces."""
+
+    def __init__(self, stage, quote_type):
+        self.stage = stage
+        self.market = stage.market
+        self.hosted = stage.hosted
+        self.paused = stage.paused
+        self.stopped = stage.stopped
+        self.quote_type = quote_type
+        self.tuple_new = tuple.__new__
+
+    cpdef list on_quote(self, object raw):
+        """The intents (and stop events) the strategies made on this quote, in order."""
+        cdef Quote q
+        cdef list out = []
+        cdef tuple pair
+        cdef int64_t now
+        read_quote(raw, &q)
+        if q.hdr.flags & FLAG_SYNTHETIC or q.level:
+            return out
+        apply_top(self.market, &q)
+        now = q.hdr.ts_receive_ns if q.hdr.ts_receive_ns else q.hdr.ts_venue_ns
+        seq = q.hdr.sequence
+        quote = self.tuple_new(self.quote_type, (q.hdr.venue_id, q.hdr.instrument_id, q.bid_px_e8, q.bid_qty_e2,
+                                                 q.ask_px_e8, q.ask_qty_e2, now, seq))
+        hops = (q.hdr.ts_venue_ns, q.hdr.ts_receive_ns, q.hdr.ts_decode_ns)
+        py_now = now
+        for item in self.hosted:
+            pair = <tuple>item
+            ctx, strat = pair[0], pair[1]
+            sid = ctx.strategy_id
+            if sid in self.paused or sid in self.stopped:
+                continue
+            ctx.now_ns = py_now
+            ctx.trigger_seq = seq
+            ctx.hops = hops
+            try:
+                strat.on_quote(quote)
+            except Exception as exc:    # a strategy's defect stops it, not the stage
+                ctx.hops = None
+                self.stage._failed(ctx, "on_quote", exc)
+                out.extend(self.stage._stop(ctx, py_now))
+                continue
+            ctx.hops = None
+            if ctx.pending:
+                out.extend(ctx.take())
+        return out
