@@ -142,7 +142,7 @@ class StrategyContext:
     # the hop stamps (venue, receive, decode) of the event being handled: its intents carry
     # them, so tick-to-trade is measured through the strategy; None: (0, now_ns, 0)
     hops: tuple[int, int, int] | None = None
-    pending: list[np.void] = field(default_factory=list)
+    pending: list[bytearray] = field(default_factory=list)        # intents made, as their bytes
 
     # --- reading -------------------------------------------------------------------------------
 
@@ -206,6 +206,13 @@ class StrategyContext:
     # --- host side -----------------------------------------------------------------------------
 
     def take(self) -> list[np.void]:
+        """The intents made since the last take, in the order made, as records."""
+        out, self.pending = self.pending, []
+        return [np.frombuffer(raw, _INTENT_DTYPE)[0] for raw in out]
+
+    def take_bytes(self) -> list[bytearray]:
+        """take() for a host that wants the intents' bytes (each its own buffer, the host's to
+        stamp): no record is made."""
         out, self.pending = self.pending, []
         return out
 
@@ -228,7 +235,7 @@ class StrategyContext:
         raw = bytearray(_INTENT.pack(_INTENT_TYPE, o.venue_id, o.instrument_id, venue_ts, receive_ts, decode_ts,
                                      self.now_ns, cl, orig, o.price_e8, o.qty_e2, self.trigger_seq,
                                      self.strategy_id, action, o.side, _LIMIT, o.time_in_force))
-        self.pending.append(np.frombuffer(raw, _INTENT_DTYPE)[0])
+        self.pending.append(raw)
 
 
 def load_strategy(spec: str, params: dict | None = None):

@@ -184,3 +184,27 @@ def test_the_path_keeps_the_stage_containers_it_was_given():
     del st.stopped[1]
     path.on_quote(q.tobytes())
     assert len(st.strategy(1).calls) == 1
+
+
+def test_intents_taken_as_bytes_are_the_records_bytes():
+    """The trading worker takes the strategies' intents as bytes (bytes_out): each is its own
+    writable buffer, and the events are exactly those a record-taking host gets, on quotes and on
+    order events alike."""
+    quotes = [q for q in random_quotes(80, seed=21) if not int(q["level"]) and not int(q["flags"])]
+    as_records, as_bytes = (DecisionStage([{"strategy": "examples.market_maker:MarketMaker", "strategy_id": 3}])
+                            for _ in range(2))
+    as_bytes.bytes_out = True
+    made = 0
+    for q in quotes:
+        a, b = as_records.on_quote_bytes(q.tobytes()), as_bytes.on_quote_bytes(q.tobytes())
+        assert all(type(x) is bytearray for x in b) and len({id(x) for x in b}) == len(b)
+        assert [x.tobytes() for x in a] == [bytes(x) for x in b]
+        made += len(a)
+        for rec in a[:1]:           # an ack of the first intent: the strategy may act on it
+            ack = ev.make(ev.EventType.ORDER_UPDATE, cl_ord_id=int(rec["cl_ord_id"]), strategy_id=3,
+                          ord_status=ev.OrdStatus.CANCELED, exec_type=ev.ExecType.CANCELED,
+                          report_kind=ev.ReportKind.EXECUTION, ts_receive_ns=int(q["ts_receive_ns"]) + 1)
+            a2, b2 = as_records.on_event(ack), as_bytes.on_event(ack.tobytes())
+            assert [x.tobytes() for x in a2] == [bytes(x) for x in b2]
+    assert made > 0
+    assert as_records.state_hash() == as_bytes.state_hash()

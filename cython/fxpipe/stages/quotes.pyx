@@ -158,5 +158,5 @@ cdef class QuotePath:
                 continue
             ctx.hops = None
             if ctx.pending:
-                out.extend(ctx.take())
+                out.extend(ctx.take_bytes() if self.stage.bytes_out else ctx.take())
         return out

@@ -140,6 +140,7 @@ class TradingWorker:
         self.next_timer_ns = 0
         if "decision" in stages:
             self.decision = DecisionStage(desk.strategies)
+            self.decision.bytes_out = True      # intents as bytes: they go on the ring and to the oms as such
             self._recover_decision(names)
         if "oms" in stages:
             oms = OmsStage(**desk.oms_stage_config())
@@ -354,7 +355,7 @@ class TradingWorker:
     def _decided(self, outs) -> None:
         now = self.clock()
         for o in outs:
-            raw = bytearray(o.tobytes())
+            raw = o if type(o) is bytearray else bytearray(o.tobytes())
             _I64.pack_into(raw, _DECIDE_AT, now)
             self.work.append((raw, "decision"))
 

@@ -60,6 +60,10 @@ class DecisionStage:
         self.hosted: list[tuple[StrategyContext, Any]] = []
         self.stopped: dict[int, str] = {}
         self.paused: set[int] = set()
+        # a host that takes the stage's outputs as bytes (the trading worker) sets this: the
+        # strategies' intents then come as their bytes, not records (the rare outputs of the
+        # stage itself, a stopped strategy's or a pause's RiskEvent, stay records)
+        self.bytes_out = False
         seen: set[int] = set()
         for spec in strategies:
             sid = int(spec["strategy_id"])
@@ -195,7 +199,7 @@ class DecisionStage:
         if not ok:
             out.extend(self._stop(ctx, now))
             return
-        out.extend(ctx.take())
+        out.extend(ctx.take_bytes() if self.bytes_out else ctx.take())
 
     def _call(self, ctx: StrategyContext, strat, method: str, arg) -> bool:
         try:
