@@ -199,7 +199,10 @@ class DecisionStage:
         if not ok:
             out.extend(self._stop(ctx, now))
             return
-        out.extend(ctx.take_bytes() if self.bytes_out else ctx.take())
+        if self.bytes_out:
+            out.extend(ctx.take_bytes())    # type: ignore[arg-type]  # bytes_out: records or bytes
+        else:
+            out.extend(ctx.take())
 
     def _call(self, ctx: StrategyContext, strat, method: str, arg) -> bool:
         try:
