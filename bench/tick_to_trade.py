@@ -182,7 +182,7 @@ class Harness:
         sent = np.zeros(n, dtype=np.int64)
         g0 = self.g
         first_order = len(self.venue.orders)
-        cpu0, w0 = schedstat(self.pids), clock()
+        cpu0, w0, faults0 = schedstat(self.pids), clock(), page_faults(self.pids)
         stream = QuoteStream(self.pub, g0)
         # sharing its core with a trading stage (compact), the harness must not take it from
         # that stage: the pacer sleeps to each due time without spinning and the venue runs in
@@ -192,8 +192,10 @@ class Harness:
         pacer = stream.done()
         self.g = g0 + n
         cpu = cpu_share(cpu0, schedstat(self.pids), clock() - w0)
+        faults1 = page_faults(self.pids)
+        faults = {k: faults1[k] - faults0[k] for k in faults0 if k in faults1}
         settled = self.settle(drain_s)
-        return {"rate": rate, "g0": g0, "cpu": cpu, "due": due, "sent": sent, "pacer": pacer,
+        return {"rate": rate, "g0": g0, "cpu": cpu, "faults": faults, "due": due, "sent": sent, "pacer": pacer,
                 "orders": self.venue.orders.arrays(first_order), "settled_s": settled}
 
     def burst(self, seconds: float, drain_s: float = 0.5) -> dict:
@@ -242,6 +244,19 @@ def schedstat(pids: dict[str, int]) -> dict[str, tuple[int, int]]:
             on, wait, _ = Path(f"/proc/{pid}/schedstat").read_text().split()
             out[name] = (int(on), int(wait))
         except (OSError, ValueError):
+            pass
+    return out
+
+
+def page_faults(pids: dict[str, int]) -> dict[str, int]:
+    """name -> page faults (minor and major) of each process so far: a first write to a page of a
+    mapped journal or store costs a fault, on the order path when it falls there."""
+    out = {}
+    for name, pid in pids.items():
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            out[name] = int(fields[7]) + int(fields[9])     # minflt, majflt (fields 10 and 12)
+        except (OSError, ValueError, IndexError):
             pass
     return out
 
@@ -382,6 +397,8 @@ def add_rows(res: Results, name: str, figs: dict, ph: dict, seconds: float) -> d
     for proc, (on, wait) in sorted(ph.get("cpu", {}).items()):
         res.add("host", f"{key}_{proc}_on_cpu", "%", round(100 * on, 1))
         res.add("host", f"{key}_{proc}_waiting_for_cpu", "%", round(100 * wait, 1))
+    for proc, n in sorted(ph.get("faults", {}).items()):
+        res.add("host", f"{key}_{proc}_page_faults", "count", n)
     lag = histogram_from_ns(np.maximum(figs["lag"], 1))
     res.add("harness", f"{key}_send_lag_p50", "us", round(lag.get_value_at_percentile(50) / 1e3, 2))
     res.add("harness", f"{key}_send_lag_p99", "us", round(lag.get_value_at_percentile(99) / 1e3, 2))

@@ -36,6 +36,7 @@ _PRODUCER_MODES = {"single": FX_PRODUCER_SINGLE, "multi": FX_PRODUCER_MULTI}
 MAX_CONSUMERS = FX_RING_MAX_CONSUMERS
 LAYOUT_VERSION = FX_RING_LAYOUT_VERSION
 MAGIC = FX_RING_MAGIC
+_MAP_POPULATE = getattr(mmap, "MAP_POPULATE", 0)     # Linux; elsewhere pages fault in as touched
 _ATTACH_ATTEMPTS = 200             # a membership CAS lost this often in a row is not a race
 
 
@@ -243,7 +244,11 @@ cdef class Ring:
 
     cdef _map(self, int fd, int64_t size):
         cdef const unsigned char[::1] view
-        self._mm = mmap.mmap(fd, size, mmap.MAP_SHARED, mmap.PROT_READ | mmap.PROT_WRITE)
+        # MAP_POPULATE: every page of the segment is in this process's page tables from the start
+        # (the size was checked against the header first). A page first touched on the hot path
+        # costs a fault of ~1.6 us (2-core VM, tmpfs), and a lap of a 16,384-slot ring of
+        # 192-byte events touches 768 of them: the first lap after every start.
+        self._mm = mmap.mmap(fd, size, mmap.MAP_SHARED | _MAP_POPULATE, mmap.PROT_READ | mmap.PROT_WRITE)
         self._buf = memoryview(self._mm)
         view = self._buf
         self.base = <char*>&view[0]
