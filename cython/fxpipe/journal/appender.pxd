@@ -33,6 +33,7 @@ cdef class SegmentAppender:
     cdef bint mixed_size
     cdef bint mixed_type
     cdef uint64_t index_mask
+    cdef readonly bint no_populate      # the kernel refused MADV_POPULATE_WRITE: prefault() is a no-op
     cdef object on_full
     cdef object on_index
 

@@ -23,6 +23,7 @@ from fxpipe.journal.lock import WriterLock
 from fxpipe.journal.policy import FsyncPolicy
 from fxpipe.journal.recovery import TailReport, load_state
 from fxpipe.journal.segments import create_segment, segment_path
+from fxpipe.prefault import Ahead
 
 DEFAULT_SEGMENT_SIZE = 64 << 20
 DEFAULT_INDEX_EVERY = 4096
@@ -124,6 +125,7 @@ class Journal:
                                         p.every_ms * 1_000_000, index_every, next_seq, max_ts)
         self.appender.attach(self._fd, size, last_no, pos, *summary)
         self._ts_offsets: dict[tuple[np.dtype, str], int] = {}
+        self._ahead = Ahead()
         self._save_index()
         # bound methods straight to the C appender: no extra Python frame per record
         self.append = self.appender.append  # type: ignore[method-assign]  # deliberate per-instance rebinding
@@ -170,6 +172,17 @@ class Journal:
     def append_state_hash(self, stage: int, digest: bytes, ts_ns: int) -> int:
         """Records a stage's state hash at this point of its input stream."""
         return self.appender.append_internal(L.RT_STATE_HASH, digest, ts_ns, 0, stage)
+
+    def prefault(self) -> int:
+        """Readies the pages past the write position for the appends to come, so they take no
+        page fault (SegmentAppender.prefault; when, fxpipe.prefault.Ahead): for a writer's idle
+        moments. Returns the bytes made ready."""
+        a = self.appender
+        if not self._ahead.due(a.segment_no, a.pos):
+            return 0
+        n = a.prefault(self._ahead.nbytes)
+        self._ahead.readied(a.pos & ~(L.PAGE - 1), n)
+        return n
 
     @property
     def next_seq(self) -> int:

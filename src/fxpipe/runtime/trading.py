@@ -175,6 +175,8 @@ class TradingWorker:
                     if now >= next_gc:
                         gc.collect(1)
                         next_gc = now + 1.0
+                    if self.gateway is not None:
+                        self.gateway.prefault()     # idle: the order path's next pages, off it
                     if not self.spin:
                         self._idle()
                     elif self._epoll is not None:

@@ -85,6 +85,7 @@ def journal_body(directory: str, fsync: str = "every:/100ms", max_batch: int = 1
                     if not moved and not stopping and open_rings:
                         if wait_on not in open_rings:      # it closed: wait on one still open
                             wait_on = min(open_rings)
+                        stage.journal.prefault()            # idle: the next pages, off the appends
                         moved += take(wait_on, poll_s)
                     stage.journal.maybe_sync()
                     if ops is not None:
