@@ -94,6 +94,59 @@ def test_bad_csv_is_refused_with_the_line(tmp_path):
         list(quotes_from_csv(p))
 
 
+def test_a_csv_read_in_bulk_gives_the_quotes_the_row_reader_gives(tmp_path):
+    """Bulk (pyarrow) and row-by-row parsing of the same file: the same events, byte for byte,
+    extra columns ignored; what the bulk parser does not take (padding, a value out of range)
+    goes row by row, with the row's number in the error; what both take, both read alike."""
+    from fxpipe.runtime.backtest import _csv_in_bulk, _csv_row_by_row
+
+    rng = np.random.default_rng(7)
+    lines = ["note,ts_ns,venue_id,instrument_id,bid_px_e8,bid_qty_e2,ask_px_e8,ask_qty_e2"]
+    for i in range(1, 301):
+        bid = 108_000_000 + int(rng.integers(-9_000, 9_000))
+        lines.append(f"x{i},{i * 1_000_003},{1 + i % 3},{1 + i % 2},{bid},{int(rng.integers(0, 10**9))},"
+                     f"{bid + int(rng.integers(1, 50))},{int(rng.integers(0, 10**9))}")
+    p = tmp_path / "q.csv"
+    p.write_text("\n".join(lines) + "\n")
+    assert _csv_in_bulk(p) is not None
+    assert list(quotes_from_csv(p)) == list(_csv_row_by_row(p))
+    assert [ev.read(bytearray(b))["sequence"] for b in quotes_from_csv(p)][:3] == [1, 2, 3]
+
+    padded = tmp_path / "padded.csv"
+    padded.write_text(p.read_text().replace(",1,", ", 1,", 1))
+    assert list(quotes_from_csv(padded)) == list(_csv_row_by_row(padded))
+    wide = tmp_path / "wide.csv"
+    wide.write_text(p.read_text().replace(lines[5], lines[5].replace(f",{1 + 5 % 3},", ",70000,", 1)))
+    assert _csv_in_bulk(wide) is None
+    with pytest.raises(BacktestError, match="line 6: venue_id = 70000 is out of its field's range"):
+        list(quotes_from_csv(wide))
+
+
+def test_a_journal_backtest_takes_its_input_quotes_in_order_and_nothing_else(tmp_path):
+    """Quotes written as a stage's output, fxpipe's own synthetic quotes and other event types
+    are not market input; the rest come in sequence order, across segments."""
+    from fxpipe.journal import layout as L
+    from fxpipe.runtime.backtest import quotes_from_journal
+
+    quotes = walk(3_000)
+    kept = []
+    with Journal.open(tmp_path / "j", segment_size=64 << 10) as j:
+        for i, q in enumerate(quotes):
+            if i % 7 == 3:
+                j.append(int(ev.EventType.QUOTE), q.tobytes(), i, flags=L.FLAG_OUTPUT)
+            elif i % 11 == 5:
+                s = q.copy()
+                s["flags"] = ev.EventFlag.SYNTHETIC
+                j.append(int(ev.EventType.QUOTE), s.tobytes(), i)
+            else:
+                j.append(int(ev.EventType.QUOTE), q.tobytes(), i)
+                kept.append(q.tobytes())
+            if i % 13 == 0:
+                j.append(int(ev.EventType.FILL), ev.make(ev.EventType.FILL, cl_ord_id=i).tobytes(), i)
+    got = list(quotes_from_journal(tmp_path / "j"))
+    assert got == kept and len(kept) > 2_000
+
+
 def test_sim_venue_ioc_fills_up_to_the_quote_and_cancels_the_rest():
     v = SimVenue()
     v.on_quote(quote(1, 100, 110, aq=50), 0)

@@ -168,7 +168,46 @@ class SimVenue:
                        ts_receive_ns=now)
 
 
-def quotes_from_csv(path) -> Iterator[np.void]:
+def quotes_from_csv(path) -> Iterator[bytes]:
+    """Each row's Quote event, as its bytes, in file order (sequence = the row's number). The
+    file is parsed in bulk (pyarrow) when every field is a plain integer in range; anything
+    else is read row by row, which names the first row that is not."""
+    quotes = _csv_in_bulk(path)
+    if quotes is None:
+        yield from _csv_row_by_row(path)
+        return
+    yield from _each_event(quotes.tobytes(), quotes.dtype.itemsize, 0, quotes.dtype.itemsize)
+
+
+def _csv_in_bulk(path) -> np.ndarray | None:
+    """The CSV's Quote events, or None where the bulk parser does not take the file as it
+    stands (a missing column, a field that is not a plain integer, a value out of range): the
+    row-by-row reader then says what is wrong, or takes what it accepts that this does not."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    try:
+        table = pacsv.read_csv(path, convert_options=pacsv.ConvertOptions(
+            column_types={f: pa.int64() for f in CSV_FIELDS}, include_columns=list(CSV_FIELDS)))
+    except (pa.ArrowInvalid, pa.ArrowTypeError, KeyError):
+        return None
+    cols = {f: table.column(f) for f in CSV_FIELDS}
+    if any(c.null_count for c in cols.values()):
+        return None
+    vals = {f: c.to_numpy() for f, c in cols.items()}
+    q = ev.empty(ev.EventType.QUOTE, table.num_rows)
+    for f in CSV_FIELDS:
+        target = "ts_receive_ns" if f == "ts_ns" else f
+        info = np.iinfo(q.dtype[target])
+        v = vals[f]
+        if len(v) and (v.min() < info.min or v.max() > info.max):
+            return None
+        q[target] = v
+    q["sequence"] = np.arange(1, table.num_rows + 1)
+    return q
+
+
+def _csv_row_by_row(path) -> Iterator[bytes]:
     with open(path, newline="") as fh:
         rows = csv.DictReader(fh)
         missing = [f for f in CSV_FIELDS if f not in (rows.fieldnames or [])]
@@ -184,21 +223,47 @@ def quotes_from_csv(path) -> Iterator[np.void]:
             q["ts_receive_ns"] = vals.pop("ts_ns")
             q["sequence"] = n - 1
             for k, v in vals.items():
-                q[k] = v
-            yield q
+                try:
+                    q[k] = v
+                except OverflowError:
+                    raise BacktestError(f"{path} line {n}: {k} = {v} is out of its field's range") from None
+            yield q.tobytes()
 
 
-def quotes_from_journal(directory) -> Iterator[np.void]:
+def quotes_from_journal(directory) -> Iterator[bytes]:
+    """The journal's Quote events that were inputs (not a stage's output, not fxpipe's own
+    synthetic composite), as their bytes, in sequence order: read a segment at a time through
+    the journal's numpy views (the records' checksums verified as the reader does)."""
     from fxpipe.journal import JournalReader
     from fxpipe.journal import layout as L
+    from fxpipe.journal.errors import JournalError
 
     dt = ev.dtype_for(ev.EventType.QUOTE)
     with JournalReader(directory) as reader:
-        for rec in reader.records():
-            if rec.type == ev.EventType.QUOTE and not rec.flags & L.FLAG_OUTPUT and len(rec.payload) == dt.itemsize:
-                q = np.frombuffer(bytes(rec.payload), dtype=dt, count=1)[0]
-                if not int(q["flags"]) & ev.EventFlag.SYNTHETIC:
-                    yield q
+        try:
+            views = reader.views(ev.EventType.QUOTE, dt)
+        except JournalError:
+            # quote records of another length (another layout): the ones of ours, one by one
+            for rec in reader.records(types=[ev.EventType.QUOTE]):
+                if not rec.flags & L.FLAG_OUTPUT and len(rec.payload) == dt.itemsize:
+                    raw = bytes(rec.payload)
+                    if not (raw[2] | raw[3] << 8) & ev.EventFlag.SYNTHETIC:
+                        yield raw
+            return
+        for v in views:
+            a = v.array
+            keep = (a["hdr"]["flags"] & L.FLAG_OUTPUT) == 0
+            keep &= (a["event"]["flags"] & int(ev.EventFlag.SYNTHETIC)) == 0
+            # the records' bytes as they lie (a copy of the typed array would not carry the
+            # event's padding bytes: numpy copies a structured item field by field)
+            kept = a.view(np.dtype((np.void, a.dtype.itemsize)))[keep]
+            yield from _each_event(kept.tobytes(), a.dtype.itemsize, L.RECORD_HEADER_SIZE, dt.itemsize)
+
+
+def _each_event(buf: bytes, stride: int, at: int, size: int) -> Iterator[bytes]:
+    """The size-byte event at offset `at` of each stride-byte item of buf."""
+    for start in range(at, len(buf), stride):
+        yield buf[start:start + size]
 
 
 def run_backtest(stage: DecisionStage, quotes: Iterable[np.void | bytes | bytearray]) -> BacktestResult:
