@@ -32,13 +32,14 @@ from fxpipe.journal import layout as L
 from fxpipe.model import events as ev
 from fxpipe.oms.stage import OmsStage
 from fxpipe.oms.venues.adapters import VenueAdapter, adapter_for
+from fxpipe.oms.writeahead import WriteAhead
 
 log = logging.getLogger("fxpipe.oms.gateway")
 _T = ev.EventType
 _INTENT, _UPDATE = int(_T.ORDER_INTENT), int(_T.ORDER_UPDATE)
 _UNKNOWN = int(ev.OrdStatus.UNKNOWN)
 _HDR = ev.dtype_for(_T.ORDER_UPDATE).fields
-_SEQUENCE_AT, _RECEIVE_AT, _VENUE_AT = _HDR["sequence"][1], _HDR["ts_receive_ns"][1], _HDR["venue_id"][1]
+_VENUE_AT = _HDR["venue_id"][1]
 _ORD_STATUS_AT, _CL_ORD_ID_AT = _HDR["ord_status"][1], _HDR["cl_ord_id"][1]
 assert _CL_ORD_ID_AT == ev.dtype_for(_T.ORDER_INTENT).fields["cl_ord_id"][1]
 _U16, _I64 = struct.Struct("<H"), struct.Struct("<q")
@@ -109,8 +110,10 @@ class OrderGateway(Application):
         # them); a report left waiting for its Fill stays waiting, exactly as replay will have it
         for e in inputs:
             stage.on_event(e)
-        self._seq = max((int(e["sequence"]) for e in inputs), default=0)
+        last_seq = max((int(e["sequence"]) for e in inputs), default=0)
         self.journal = Journal.open(journal_dir, fsync=fsync, segment_size=1 << 22)
+        # every input from here on: numbered after the recovered ones, journaled, then applied
+        self._write_ahead = WriteAhead(self.journal.appender, stage.on_event, clock, last_seq, stage_id)
         if not started:
             self.journal.append_stage_start(stage_id, stage.name, stage.config(), clock())
         self.engine = Engine()
@@ -205,22 +208,13 @@ class OrderGateway(Application):
     # ------------------------------------------------------------------ plumbing
 
     def _feed(self, event: Any) -> list[Any]:
-        # on the event's bytes: a numpy record's field access costs microseconds each
-        raw = bytearray(event if isinstance(event, bytes | bytearray) else event.tobytes())
-        self._seq += 1
-        _I64.pack_into(raw, _SEQUENCE_AT, self._seq)
-        ts = _I64.unpack_from(raw, _RECEIVE_AT)[0]
-        if not ts:
-            ts = self.clock()
-            _I64.pack_into(raw, _RECEIVE_AT, ts)
-        data = bytes(raw)
-        self.journal.append(data[0] | data[1] << 8, data, ts, L.FLAG_INPUT, self.stage_id)
-        outputs = self.stage.on_event(data)
-        if not outputs:
+        """One input through the write-ahead step (fxpipe.oms.writeahead), then what its
+        outputs ask for: a request sent, a status asked for an order in doubt, the outputs
+        handed on."""
+        fed = self._write_ahead.feed(event)
+        if fed is None:
             return []           # most often a mark: nothing to journal or send
-        out_raw = [out.tobytes() for out in outputs]
-        for b in out_raw:
-            self.journal.append(b[0] | b[1] << 8, b, ts, L.FLAG_OUTPUT, self.stage_id)
+        outputs, out_raw = fed
         for out, b in zip(outputs, out_raw, strict=True):
             t = b[0] | b[1] << 8
             if t == _INTENT:

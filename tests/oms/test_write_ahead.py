@@ -1,0 +1,97 @@
+"""The order gateway's write-ahead step (fxpipe.oms.writeahead): each input numbered, stamped,
+journaled as an input before the stage sees it, the stage's outputs journaled after it in
+order; bad input refused before anything is written."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import fxpipe.model.events as ev
+from fxpipe.journal import Journal, JournalReader
+from fxpipe.journal import layout as L
+from fxpipe.oms.writeahead import WriteAhead
+
+
+class Stage:
+    """Answers every intent with an order update of the same ClOrdID (as a record) and its bytes
+    again as a second output; anything else with nothing."""
+
+    def __init__(self):
+        self.seen: list[bytes] = []
+
+    def on_event(self, data: bytes):
+        assert type(data) is bytes
+        self.seen.append(data)
+        if data[0] | data[1] << 8 != ev.EventType.ORDER_INTENT:
+            return []
+        cl = int(np.frombuffer(data, ev.dtype_for(ev.EventType.ORDER_INTENT))[0]["cl_ord_id"])
+        u = ev.make(ev.EventType.ORDER_UPDATE, cl_ord_id=cl, ord_status=ev.OrdStatus.PENDING_NEW)
+        return [u, u.tobytes()]
+
+
+def records(directory):
+    with JournalReader(directory) as r:
+        return [(rec.seq, rec.type, rec.flags, rec.stage, rec.ts_ns, bytes(rec.payload)) for rec in r.records()
+                if rec.type < L.RT_RESERVED_MIN]
+
+
+def test_inputs_are_numbered_stamped_and_journaled_before_the_stage_and_outputs_after(tmp_path):
+    stage = Stage()
+    clock = iter(range(1_000, 2_000)).__next__
+    with Journal.open(tmp_path / "j", fsync="never") as j:
+        wa = WriteAhead(j.appender, stage.on_event, clock, 41, 3)
+        mark = ev.make(ev.EventType.QUOTE, venue_id=1, instrument_id=1, bid_px_e8=5, ask_px_e8=6,
+                       ts_receive_ns=777)
+        assert wa.feed(mark.tobytes()) is None and wa.seq == 42
+        intent = ev.make(ev.EventType.ORDER_INTENT, cl_ord_id=9, venue_id=1, instrument_id=1, qty_e2=100,
+                         price_e8=5, action=ev.IntentAction.NEW, side=ev.Side.BUY)
+        outputs, out_raw = wa.feed(bytearray(intent.tobytes()))
+        assert wa.seq == 43 and len(outputs) == 2 and out_raw[0] == out_raw[1] == outputs[1]
+        timer = ev.make(ev.EventType.TIMER)
+        assert wa.feed(timer) is None                     # a record is taken too
+    got = records(tmp_path / "j")
+    assert [(r[1], r[2], r[3]) for r in got] == [
+        (ev.EventType.QUOTE, L.FLAG_INPUT, 3), (ev.EventType.ORDER_INTENT, L.FLAG_INPUT, 3),
+        (ev.EventType.ORDER_UPDATE, L.FLAG_OUTPUT, 3), (ev.EventType.ORDER_UPDATE, L.FLAG_OUTPUT, 3),
+        (ev.EventType.TIMER, L.FLAG_INPUT, 3)]
+    inputs = [ev.read(bytearray(r[5])) for r in got if r[2] == L.FLAG_INPUT]
+    assert [int(e["sequence"]) for e in inputs] == [42, 43, 44]
+    # a receive time is kept; none is stamped from the clock, and the record's time is it
+    assert [int(e["ts_receive_ns"]) for e in inputs] == [777, 1_000, 1_001]
+    assert [r[4] for r in got] == [777, 1_000, 1_000, 1_000, 1_001]
+    # the stage saw exactly what was journaled
+    assert stage.seen == [r[5] for r in got if r[2] == L.FLAG_INPUT]
+
+
+def test_what_is_not_one_event_is_refused_before_anything_is_written(tmp_path):
+    stage = Stage()
+    with Journal.open(tmp_path / "j", fsync="never") as j:
+        wa = WriteAhead(j.appender, stage.on_event, lambda: 1, 0, 1)
+        with pytest.raises(ValueError, match="an event is 192 bytes, got 100"):
+            wa.feed(bytes(100))
+        bogus = bytearray(ev.make(ev.EventType.TIMER).tobytes())
+        bogus[0:2] = (0xFF00).to_bytes(2, "little")
+        with pytest.raises(ValueError, match="event type 65280 is not an event"):
+            wa.feed(bogus)
+        with pytest.raises(ValueError, match="is not an event"):
+            wa.feed(bytes(192))
+        with pytest.raises(TypeError):
+            wa.feed("an event")
+        assert wa.seq == 0
+    assert records(tmp_path / "j") == [] and stage.seen == []
+    with Journal.open(tmp_path / "k") as k, pytest.raises(ValueError, match="stage_id"):
+        WriteAhead(k.appender, stage.on_event, lambda: 1, 0, 256)
+
+
+def test_an_input_the_stage_fails_on_stays_journaled_and_keeps_its_number(tmp_path):
+    """Write-ahead: the journal has the input whatever the stage does with it (recovery replays
+    it), and the next input does not reuse its number."""
+    def failing(data):
+        raise RuntimeError("the stage broke")
+    with Journal.open(tmp_path / "j", fsync="never") as j:
+        wa = WriteAhead(j.appender, failing, lambda: 5, 0, 1)
+        with pytest.raises(RuntimeError, match="the stage broke"):
+            wa.feed(ev.make(ev.EventType.TIMER))
+        assert wa.seq == 1
+    (rec,) = records(tmp_path / "j")
+    assert rec[1] == ev.EventType.TIMER and int(ev.read(bytearray(rec[5]))["sequence"]) == 1
