@@ -45,6 +45,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from fxpipe.fix.storelog import write_record
 from fxpipe.prefault import PAGE, Ahead, populate_write
 
 _SLOT = struct.Struct("<4sIQQQqQI")
@@ -333,8 +334,6 @@ class FileStore:
         return len(entries) - entries.count(0)
 
     def _append(self, seq: int, payload: bytes, flags: int) -> int:
-        head = _REC.pack(_REC_MAGIC, _VERSION, flags, seq, len(payload), 0)[:-4]
-        crc = zlib.crc32(payload, zlib.crc32(head))
         offset = self._log_end
         end = offset + _REC.size + len(payload)
         if end > self._log_cap:
@@ -342,9 +341,9 @@ class FileStore:
         m = self._log_map
         assert m is not None
         # Into the page cache through the mapping, as write() would put it, without the
-        # syscall: a crash leaves the record whole or torn, and recovery tells which.
-        m[offset:end] = head + struct.pack("<I", crc) + payload
-        self._log_end = end
+        # syscall: a crash leaves the record whole or torn, and recovery tells which. The
+        # record (header, zlib's CRC-32, payload) is made in C (fxpipe.fix.storelog).
+        self._log_end = write_record(m, offset, _REC_MAGIC, _VERSION, flags, seq, payload)
         self._wrote(self._log_fd)
         return offset
 
