@@ -46,3 +46,4 @@ cdef class SegmentAppender:
     cdef void _store_watermark(self, uint64_t upto) noexcept
     cdef bint _watermark_behind(self) noexcept
     cdef int prepare(self, uint64_t upto) except -1
+    cdef int _zero_to(self, uint64_t target) except -1

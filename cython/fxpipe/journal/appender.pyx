@@ -181,7 +181,9 @@ cdef class SegmentAppender:
         if end <= self.pos:
             return 0
         if end > self.prepared:
-            self.prepare(end)
+            # only what is readied now: a megabyte of zeros at once (the appender's own step)
+            # would hold an idle writer for ~0.5 ms, and a quote arriving then would wait
+            self._zero_to(end)
         if end > self.prepared:
             end = self.prepared
         with nogil:
@@ -267,6 +269,10 @@ cdef class SegmentAppender:
     cdef int prepare(self, uint64_t upto) except -1:
         """Zeroes [prepared, upto + a chunk) with pwrite (page cache set up in bulk)."""
         cdef uint64_t target = upto if upto > self.prepared + FXJ_PREPARE_CHUNK else self.prepared + FXJ_PREPARE_CHUNK
+        return self._zero_to(target)
+
+    cdef int _zero_to(self, uint64_t target) except -1:
+        """Zeroes [prepared, target rounded up to a page) with pwrite."""
         cdef uint64_t n
         cdef ssize_t r
         target = (target + 4095) & ~(<uint64_t>4095)
