@@ -597,10 +597,16 @@ def targets(res: Results, rates) -> None:
         res.add("target", "fused 10k p50 <= 20 us", "text", f"{'met' if p50 <= 20 else 'missed'} ({p50} us)")
         res.add("target", "fused 10k corrected p99 <= 3x p50", "text",
                 f"{'met' if p99c <= 3 * p50 else 'missed'} ({p99c / p50:.1f}x)")
-    ratio = [r for r in res.rows if r["system"] == "ratio" and r["metric"].startswith("fxpipe fused quote events/s")]
-    if ratio:
-        v = ratio[-1]["value"]
-        res.add("target", "quotes/s >= 3x NautilusTrader", "text", f"{'met' if v >= 3 else 'missed'} ({v}x)")
+    # both ways of counting, each its own row: the engines like for like (the same quotes, the
+    # same counting strategy), and the live desk's Quote events to its strategy under a burst
+    # (the feed conflates what waits on its socket, so that counts books seen, not updates)
+    for start, how in (("fxpipe backtest quotes/s", "backtest engines, like for like"),
+                       ("fxpipe fused quote events/s", "live desk, Quote events to the strategy in a burst")):
+        ratio = [r for r in res.rows if r["system"] == "ratio" and r["metric"].startswith(start)]
+        if ratio:
+            v = ratio[-1]["value"]
+            res.add("target", f"quotes/s >= 3x NautilusTrader ({how})", "text",
+                    f"{'met' if v >= 3 else 'missed'} ({v}x)")
 
 
 if __name__ == "__main__":
