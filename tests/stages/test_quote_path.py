@@ -208,3 +208,63 @@ def test_intents_taken_as_bytes_are_the_records_bytes():
             assert [x.tobytes() for x in a2] == [bytes(x) for x in b2]
     assert made > 0
     assert as_records.state_hash() == as_bytes.state_hash()
+
+
+def reference_side(ms: MarketStateStage, instrument_id: int, side: str) -> tuple:
+    """The composite's rules for one side, written out in Python over the venues in id order:
+    (price, total qty at it, venue with most qty there (first in id order of equals), its age,
+    all firm)."""
+    best_px, total, top_venue, top_qty, age, firm = 0, 0, 0, 0, 0, True
+    for venue, q in sorted(ms.books.get(instrument_id, {}).items()):
+        px, qty = (q.bid_px_e8, q.bid_qty_e2) if side == "bid" else (q.ask_px_e8, q.ask_qty_e2)
+        if qty <= 0 or ms.now_ns - q.ts_ns > ms.stale_after_ns:
+            continue
+        better = px > best_px if side == "bid" else px < best_px
+        if total == 0 or better:
+            best_px, total, top_venue, top_qty, age, firm = px, qty, venue, qty, ms.now_ns - q.ts_ns, q.firm
+        elif px == best_px:
+            total += qty
+            firm = firm and q.firm
+            if qty > top_qty:
+                top_venue, top_qty, age = venue, qty, ms.now_ns - q.ts_ns
+    return best_px, total, top_venue, age, firm
+
+
+def test_the_composite_follows_its_rules_over_random_books():
+    from fxpipe.stages.quotes import TopOfBook
+
+    rnd = random.Random(17)
+    for trial in range(400):
+        ms = MarketStateStage(stale_after_ns=rnd.choice((50, 1_000, 10**9)))
+        ms.now_ns = 10_000
+        venues = rnd.sample(range(1, 40), rnd.randrange(0, 9))
+        rnd.shuffle(venues)                              # dict order is not venue order
+        ms.books[5] = {v: VenueQuote(rnd.choice((100, 101, 102)), rnd.choice((0, 1, 5, 5, 9)),
+                                     rnd.choice((103, 104, 105)), rnd.choice((0, 2, 7, 7)),
+                                     rnd.random() < 0.8, 10_000 - rnd.choice((0, 10, 60, 2_000)))
+                       for v in venues}
+        bid, ask = reference_side(ms, 5, "bid"), reference_side(ms, 5, "ask")
+        want = TopOfBook(5, *bid[:4], *ask[:4], bid[4] and ask[4])
+        assert ms.composite(5) == want, (trial, ms.books[5])
+    assert MarketStateStage().composite(9) == TopOfBook(9, 0, 0, 0, 0, 0, 0, 0, 0, True)
+
+
+def test_a_top_of_book_is_a_value():
+    from fxpipe.stages.quotes import TopOfBook
+
+    t = TopOfBook(1, 101, 5, 2, 0, 100, 3, 4, 7, False)
+    assert t.crossed and not TopOfBook(1, 99, 5, 2, 0, 100, 3, 4, 7, True).crossed
+    assert not TopOfBook(1, 101, 0, 0, 0, 100, 3, 4, 7, True).crossed      # no bid: not crossed
+    assert t == TopOfBook(1, 101, 5, 2, 0, 100, 3, 4, 7, False) and hash(t) == hash(TopOfBook(*t._key()))
+    assert repr(t).startswith("TopOfBook(instrument_id=1, bid_px_e8=101,")
+    with pytest.raises(AttributeError):
+        t.bid_px_e8 = 1     # type: ignore[misc]
+    import pickle
+    assert pickle.loads(pickle.dumps(t)) == t
+
+
+def test_quantities_that_add_up_past_int64_are_an_error_not_a_wrapped_number():
+    ms = MarketStateStage()
+    ms.books[1] = {1: VenueQuote(100, 2**62, 0, 0, True, 0), 2: VenueQuote(100, 2**62, 0, 0, True, 0)}
+    with pytest.raises(OverflowError, match="adds up past int64"):
+        ms.composite(1)

@@ -14,6 +14,19 @@ cdef class VenueQuote:
     cdef readonly int64_t ts_ns          # event time of the last update
 
 
+cdef class TopOfBook:
+    cdef readonly int instrument_id
+    cdef readonly int64_t bid_px_e8
+    cdef readonly int64_t bid_qty_e2
+    cdef readonly int bid_venue_id       # venue with the most quantity at the best bid (0: no bid)
+    cdef readonly int64_t bid_age_ns     # age of that venue's bid at the market state's event time
+    cdef readonly int64_t ask_px_e8
+    cdef readonly int64_t ask_qty_e2
+    cdef readonly int ask_venue_id
+    cdef readonly int64_t ask_age_ns
+    cdef readonly bint firm
+
+
 cdef int read_quote(object raw, Quote* out) except -1
 cdef int apply_top(object market, const Quote* q) except -1
 

@@ -47,6 +47,101 @@ cdef class VenueQuote:
         return VenueQuote, self._key()
 
 
+cdef class TopOfBook:
+    """The composite top of book of one instrument across venues (MarketStateStage.composite):
+    per side the best price among the venues whose quote on that side is fresh, the quantity of
+    every such venue at that price added up, the venue with the most of it (the lowest venue id
+    of those with as much) and that venue's quote age; a side without a fresh quote is 0s.
+    `firm`: every venue that contributes quoted firm. Immutable."""
+
+    def __init__(self, int instrument_id, int64_t bid_px_e8, int64_t bid_qty_e2, int bid_venue_id,
+                 int64_t bid_age_ns, int64_t ask_px_e8, int64_t ask_qty_e2, int ask_venue_id, int64_t ask_age_ns,
+                 bint firm):
+        self.instrument_id = instrument_id
+        self.bid_px_e8, self.bid_qty_e2, self.bid_venue_id, self.bid_age_ns = bid_px_e8, bid_qty_e2, bid_venue_id, bid_age_ns
+        self.ask_px_e8, self.ask_qty_e2, self.ask_venue_id, self.ask_age_ns = ask_px_e8, ask_qty_e2, ask_venue_id, ask_age_ns
+        self.firm = firm
+
+    @property
+    def crossed(self):
+        """Both sides quoted and the best bid at or above the best offer."""
+        return bool(self.bid_qty_e2 and self.ask_qty_e2 and self.bid_px_e8 >= self.ask_px_e8)
+
+    def _key(self):
+        return (self.instrument_id, self.bid_px_e8, self.bid_qty_e2, self.bid_venue_id, self.bid_age_ns,
+                self.ask_px_e8, self.ask_qty_e2, self.ask_venue_id, self.ask_age_ns, bool(self.firm))
+
+    def __eq__(self, other):
+        if not isinstance(other, TopOfBook):
+            return NotImplemented
+        return self._key() == (<TopOfBook>other)._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __repr__(self):
+        k = self._key()
+        return ("TopOfBook(instrument_id={}, bid_px_e8={}, bid_qty_e2={}, bid_venue_id={}, bid_age_ns={}, "
+                "ask_px_e8={}, ask_qty_e2={}, ask_venue_id={}, ask_age_ns={}, firm={})".format(*k))
+
+    def __reduce__(self):
+        return TopOfBook, self._key()
+
+
+cdef extern from *:
+    bint __builtin_add_overflow(int64_t a, int64_t b, int64_t* r) nogil
+
+
+cdef inline int64_t _added(int64_t a, int64_t b) except? -1:
+    cdef int64_t r
+    if __builtin_add_overflow(a, b, &r):
+        raise OverflowError(f"the quantity at one price adds up past int64 ({a} + {b}): a venue's "
+                            f"quote is not a quantity")
+    return r
+
+
+def composite_of(market, int instrument_id):
+    """MarketStateStage.composite(instrument_id): the TopOfBook of the market state's books at
+    its clock (market.now_ns), quotes older than market.stale_after_ns left out."""
+    cdef int64_t now = market.now_ns, stale = market.stale_after_ns, age, qty
+    cdef int64_t bpx = 0, btot = 0, bq = 0, bage = 0, apx = 0, atot = 0, aq = 0, aage = 0
+    cdef int bven = 0, aven = 0, venue
+    cdef bint bfirm = True, afirm = True
+    cdef VenueQuote v
+    book = (<dict>market.books).get(instrument_id)
+    if book:
+        for key, q in (<dict>book).items():
+            v = <VenueQuote?>q
+            venue = key
+            age = now - v.ts_ns
+            if age > stale:
+                continue
+            qty = v.bid_qty_e2
+            if qty > 0:
+                if btot == 0 or v.bid_px_e8 > bpx:
+                    bpx, btot, bven, bq, bage, bfirm = v.bid_px_e8, qty, venue, qty, age, v.firm
+                elif v.bid_px_e8 == bpx:
+                    btot = _added(btot, qty)
+                    bfirm = bfirm and v.firm
+                    if qty > bq or (qty == bq and venue < bven):
+                        bven, bq, bage = venue, qty, age
+            qty = v.ask_qty_e2
+            if qty > 0:
+                if atot == 0 or v.ask_px_e8 < apx:
+                    apx, atot, aven, aq, aage, afirm = v.ask_px_e8, qty, venue, qty, age, v.firm
+                elif v.ask_px_e8 == apx:
+                    atot = _added(atot, qty)
+                    afirm = afirm and v.firm
+                    if qty > aq or (qty == aq and venue < aven):
+                        aven, aq, aage = venue, qty, age
+    cdef TopOfBook t = TopOfBook.__new__(TopOfBook)
+    t.instrument_id = instrument_id
+    t.bid_px_e8, t.bid_qty_e2, t.bid_venue_id, t.bid_age_ns = bpx, btot, bven, bage
+    t.ask_px_e8, t.ask_qty_e2, t.ask_venue_id, t.ask_age_ns = apx, atot, aven, aage
+    t.firm = bfirm and afirm
+    return t
+
+
 cdef inline VenueQuote _venue_quote(const Quote* q, int64_t ts):
     cdef VenueQuote v = VenueQuote.__new__(VenueQuote)
     v.bid_px_e8, v.bid_qty_e2 = q.bid_px_e8, q.bid_qty_e2

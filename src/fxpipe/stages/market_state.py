@@ -20,35 +20,16 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
-from dataclasses import dataclass
 
 import numpy as np
 
 import fxpipe.model.events as ev
 from fxpipe.stage import event_time, register_stage, timer_event
-from fxpipe.stages.quotes import VenueQuote, apply_quote
+from fxpipe.stages.quotes import TopOfBook, VenueQuote, apply_quote, composite_of
 
 NAME = "market_state"
 DEFAULT_STALE_AFTER_NS = 5_000_000_000
 __all__ = ["DEFAULT_STALE_AFTER_NS", "NAME", "MarketStateStage", "TopOfBook", "VenueQuote"]
-
-
-@dataclass(frozen=True)
-class TopOfBook:
-    instrument_id: int
-    bid_px_e8: int
-    bid_qty_e2: int
-    bid_venue_id: int       # venue with the most quantity at the best bid (0: no bid)
-    bid_age_ns: int         # age of that venue's bid at the stage's current event time
-    ask_px_e8: int
-    ask_qty_e2: int
-    ask_venue_id: int
-    ask_age_ns: int
-    firm: bool
-
-    @property
-    def crossed(self) -> bool:
-        return bool(self.bid_qty_e2 and self.ask_qty_e2 and self.bid_px_e8 >= self.ask_px_e8)
 
 
 class MarketStateStage:
@@ -79,30 +60,12 @@ class MarketStateStage:
         return None if q is None else self.now_ns - q.ts_ns
 
     def composite(self, instrument_id: int) -> TopOfBook:
-        bid = self._side(instrument_id, "bid")
-        ask = self._side(instrument_id, "ask")
-        return TopOfBook(instrument_id, bid[0], bid[1], bid[2], bid[3], ask[0], ask[1], ask[2], ask[3],
-                         bid[4] and ask[4])
+        """The composite top of book now (fxpipe.stages.quotes.TopOfBook, computed in C): per
+        side the best fresh price across venues, the quantity at it added up."""
+        return composite_of(self, instrument_id)
 
     def instruments(self) -> list[int]:
         return sorted(set(self.books) | set(self.emitted))
-
-    def _side(self, instrument_id: int, side: str) -> tuple[int, int, int, int, bool]:
-        """(price, total qty at it, venue with most qty there, its age, all firm) of one side."""
-        best_px, total, top_venue, top_qty, age, firm = 0, 0, 0, 0, 0, True
-        better = (lambda a, b: a > b) if side == "bid" else (lambda a, b: a < b)
-        for venue, q in sorted(self.books.get(instrument_id, {}).items()):
-            px, qty = (q.bid_px_e8, q.bid_qty_e2) if side == "bid" else (q.ask_px_e8, q.ask_qty_e2)
-            if qty <= 0 or self.now_ns - q.ts_ns > self.stale_after_ns:
-                continue
-            if total == 0 or better(px, best_px):
-                best_px, total, top_venue, top_qty, age, firm = px, qty, venue, qty, self.now_ns - q.ts_ns, q.firm
-            elif px == best_px:
-                total += qty
-                firm = firm and q.firm
-                if qty > top_qty:
-                    top_venue, top_qty, age = venue, qty, self.now_ns - q.ts_ns
-        return best_px, total, top_venue, age, firm
 
     # --- the handler ----------------------------------------------------------------------------
 
