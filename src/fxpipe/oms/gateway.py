@@ -199,7 +199,9 @@ class OrderGateway(Application):
         if mt not in ("8", "9"):
             return                         # BusinessMessageReject and the like: logged by the session
         venue = self._venue_of[id(session)]
-        update, fill = self.links[venue].adapter.report(mt, msg.raw, venue, self.clock())
+        # a session that validates what it takes has checked the message against the dictionary
+        update, fill = self.links[venue].adapter.report(mt, msg.raw, venue, self.clock(),
+                                                        validate=not session.cfg.validate)
         self._feed(update)
         if fill is not None:
             self._feed(fill)

@@ -23,7 +23,6 @@ from fxpipe.model import events as ev
 from fxpipe.model import numbers
 from fxpipe.model.packing import packer
 from fxpipe.model.refdata import RefData
-from fxpipe.oms.stagecore import record_of
 
 _NEW, _CANCEL = int(ev.IntentAction.NEW), int(ev.IntentAction.CANCEL)
 _ACTION_MSG = {_NEW: "D", _CANCEL: "F", int(ev.IntentAction.REPLACE): "G"}
@@ -42,12 +41,12 @@ _VENUE_AT, _RECEIVE_AT = _HDR["venue_id"][1], _HDR["ts_receive_ns"][1]
 _U16, _I64 = struct.Struct("<H"), struct.Struct("<q")
 
 
-def _stamped(raw: bytes, venue_id: int, now_ns: int) -> Any:
-    """The record of a normalised event with its venue and receive time set."""
+def _stamped(raw: bytes, venue_id: int, now_ns: int) -> bytearray:
+    """A normalised event's bytes with its venue and receive time set."""
     buf = bytearray(raw)
     _U16.pack_into(buf, _VENUE_AT, venue_id)
     _I64.pack_into(buf, _RECEIVE_AT, now_ns)
-    return record_of(buf)
+    return buf
 
 
 @dataclass(frozen=True)
@@ -108,12 +107,15 @@ class VenueAdapter:
         return [(37, view.order_id or "NONE"), (11, str(view.cl_ord_id)),
                 (55, self.symbol(refdata, view.instrument_id)), (54, chr(view.side))]
 
-    def report(self, msg_type: str, raw: bytes, venue_id: int, now_ns: int) -> tuple[Any, Any | None]:
-        """The normalised (OrderUpdate, Fill or None) of a 35=8 or 35=9."""
+    def report(self, msg_type: str, raw: bytes, venue_id: int, now_ns: int,
+               validate: bool = True) -> tuple[bytearray, bytearray | None]:
+        """The normalised (OrderUpdate, Fill or None) of a 35=8 or 35=9, as their bytes.
+        validate=False: the message was validated already (by a session that validates what it
+        takes), so it is not checked against the dictionary a second time."""
         if msg_type == "8":
-            u_raw, f_raw = execution_report_to_events(raw)
+            u_raw, f_raw = execution_report_to_events(raw, validate)
         else:
-            u_raw, f_raw = cancel_reject_to_event(raw), None
+            u_raw, f_raw = cancel_reject_to_event(raw, validate), None
         return (_stamped(u_raw, venue_id, now_ns),
                 None if f_raw is None else _stamped(f_raw, venue_id, now_ns))
 
