@@ -54,3 +54,22 @@ def test_a_record_that_does_not_fit_is_refused_and_nothing_is_written():
     assert not any(buf)
     with pytest.raises(BufferError):
         write_record(b"\0" * 64, 0, 0xF1C5, 1, 1, 1, b"x")          # not writable
+
+
+def test_a_sequence_slot_is_the_reference_layout_byte_for_byte():
+    from fxpipe.fix.storelog import write_slot
+
+    slot = struct.Struct("<4sIQQQqQI")
+    rnd = random.Random(3)
+    buf = bytearray(128)
+    for _ in range(100):
+        vals = (rnd.randrange(1 << 32), rnd.randrange(1 << 64), rnd.randrange(1 << 63), rnd.randrange(1 << 63),
+                rnd.randrange(-(1 << 63), 1 << 63), rnd.randrange(1 << 63))
+        at = rnd.choice((0, 64))
+        write_slot(buf, at, b"FXSQ", *vals)
+        body = slot.pack(b"FXSQ", *vals, 0)[:-4]
+        assert bytes(buf[at:at + 52]) == body + struct.pack("<I", zlib.crc32(body))
+    with pytest.raises(ValueError, match="does not fit"):
+        write_slot(buf, 100, b"FXSQ", 1, 1, 1, 1, 1, 1)
+    with pytest.raises(ValueError, match="magic"):
+        write_slot(buf, 0, b"FXS", 1, 1, 1, 1, 1, 1)

@@ -11,7 +11,7 @@ fxpipe.fix.session.store reads back with zlib.crc32).
 """
 from cpython.buffer cimport PyBUF_SIMPLE, PyBUF_WRITABLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
-from libc.stdint cimport uint8_t, uint16_t, uint32_t, uint64_t
+from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
 RECORD_HEADER_SIZE = 20
@@ -95,3 +95,30 @@ def write_record(mm, Py_ssize_t offset, uint16_t magic, uint8_t version, uint8_t
         if own_src:
             PyBuffer_Release(&src)
     return offset + 20 + n
+
+
+def write_slot(mm, Py_ssize_t offset, bytes magic, uint32_t version, uint64_t generation, uint64_t next_sender,
+               uint64_t next_target, int64_t creation_ns, uint64_t indexed_end) -> None:
+    """Writes a sequence-number slot (| magic 4s | version u32 | generation u64 | next_sender u64 |
+    next_target u64 | creation_ns i64 | indexed_end u64 | crc32 u32 |, zlib's CRC-32 of what
+    precedes it) at `offset` of the writable buffer mm: once per message sent and per message
+    taken, so in C."""
+    cdef Py_buffer dst
+    cdef uint8_t slot[52]
+    if PyBytes_GET_SIZE(magic) != 4:
+        raise ValueError("a slot's magic is 4 bytes")
+    memcpy(slot, PyBytes_AS_STRING(magic), 4)
+    _le(slot + 4, version, 4)
+    _le(slot + 8, generation, 8)
+    _le(slot + 16, next_sender, 8)
+    _le(slot + 24, next_target, 8)
+    _le(slot + 32, <uint64_t>creation_ns, 8)
+    _le(slot + 40, indexed_end, 8)
+    _le(slot + 48, _crc32(0, slot, 48), 4)
+    PyObject_GetBuffer(mm, &dst, PyBUF_WRITABLE)
+    try:
+        if offset < 0 or offset + 52 > dst.len:
+            raise ValueError(f"a slot at {offset} does not fit in {dst.len} bytes")
+        memcpy(<uint8_t*>dst.buf + offset, slot, 52)
+    finally:
+        PyBuffer_Release(&dst)

@@ -45,7 +45,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from fxpipe.fix.storelog import write_record
+from fxpipe.fix.storelog import write_record, write_slot
 from fxpipe.prefault import PAGE, Ahead, populate_write
 
 _SLOT = struct.Struct("<4sIQQQqQI")
@@ -215,12 +215,11 @@ class FileStore:
 
     def _write_slot(self) -> None:
         self._generation += 1
-        body = _SLOT.pack(_SLOT_MAGIC, _SLOT_VERSION, self._generation, self.next_sender, self.next_target,
-                          self.creation_ns, self._indexed_end, 0)[:-4]
-        off = _SLOT_OFFSETS[self._generation & 1]
         seq_map = self._seq_map
         assert seq_map is not None, "the store is used only between open() and close()"
-        seq_map[off:off + _SLOT.size] = body + struct.pack("<I", zlib.crc32(body))
+        # the _SLOT layout, its CRC-32 last (fxpipe.fix.storelog: once per message each way)
+        write_slot(seq_map, _SLOT_OFFSETS[self._generation & 1], _SLOT_MAGIC, _SLOT_VERSION, self._generation,
+                   self.next_sender, self.next_target, self.creation_ns, self._indexed_end)
         if self.fsync is FsyncPolicy.ALWAYS:
             seq_map.flush()
         else:
