@@ -147,6 +147,31 @@ def test_a_journal_backtest_takes_its_input_quotes_in_order_and_nothing_else(tmp
     assert got == kept and len(kept) > 2_000
 
 
+def test_the_sim_venues_reports_are_the_events_ev_make_gives_byte_for_byte():
+    from fxpipe.runtime.backtest import _FILL, _FILL_MAKER_FIELDS, _UPDATE, _UPDATE_MAKER_FIELDS
+
+    rng = np.random.default_rng(4)
+    enums = {"side": list(ev.Side), "exec_trans_type": list(ev.ExecTransType), "ord_status": list(ev.OrdStatus),
+             "exec_type": list(ev.ExecType), "report_kind": list(ev.ReportKind)}
+
+    def values(names):
+        out = {n: int(rng.integers(0, 200)) for n in names}
+        out.update({n: int(rng.choice(enums[n])) for n in names if n in enums})
+        return out
+
+    for _ in range(200):
+        vals = values(_FILL_MAKER_FIELDS)
+        vals["cl_ord_id"], vals["ts_receive_ns"] = int(rng.integers(1, 2**62)), int(rng.integers(0, 2**62))
+        exec_id = f"BT{int(rng.integers(0, 10**12))}"
+        got = _FILL.make(text=exec_id.encode(), **vals)
+        assert got.tobytes() == ev.make(ev.EventType.FILL, exec_id=exec_id, **vals).tobytes()
+        vals = values(_UPDATE_MAKER_FIELDS)
+        vals["price_e8"], vals["leaves_qty_e2"] = int(rng.integers(0, 2**62)), int(rng.integers(0, 2**62))
+        assert _UPDATE.make(**vals).tobytes() == ev.make(ev.EventType.ORDER_UPDATE, **vals).tobytes()
+    with pytest.raises(ValueError, match="longer than its field"):
+        _FILL.make(text=b"x" * 41, **dict.fromkeys(_FILL_MAKER_FIELDS, 1))
+
+
 def test_sim_venue_ioc_fills_up_to_the_quote_and_cancels_the_rest():
     v = SimVenue()
     v.on_quote(quote(1, 100, 110, aq=50), 0)
