@@ -268,3 +268,11 @@ def test_quantities_that_add_up_past_int64_are_an_error_not_a_wrapped_number():
     ms.books[1] = {1: VenueQuote(100, 2**62, 0, 0, True, 0), 2: VenueQuote(100, 2**62, 0, 0, True, 0)}
     with pytest.raises(OverflowError, match="adds up past int64"):
         ms.composite(1)
+
+
+def test_a_quote_stamped_absurdly_far_in_the_past_is_stale_not_a_wrapped_age():
+    ms = MarketStateStage()
+    ms.now_ns = 2**62
+    ms.books[1] = {1: VenueQuote(100, 5, 101, 5, True, -(2**63)), 2: VenueQuote(99, 7, 102, 7, True, 2**62)}
+    top = ms.composite(1)
+    assert (top.bid_px_e8, top.bid_venue_id, top.ask_px_e8, top.ask_venue_id) == (99, 2, 102, 2)

@@ -90,6 +90,7 @@ cdef class TopOfBook:
 
 cdef extern from *:
     bint __builtin_add_overflow(int64_t a, int64_t b, int64_t* r) nogil
+    bint __builtin_sub_overflow(int64_t a, int64_t b, int64_t* r) nogil
 
 
 cdef inline int64_t _added(int64_t a, int64_t b) except? -1:
@@ -113,9 +114,8 @@ def composite_of(market, int instrument_id):
         for key, q in (<dict>book).items():
             v = <VenueQuote?>q
             venue = key
-            age = now - v.ts_ns
-            if age > stale:
-                continue
+            if __builtin_sub_overflow(now, v.ts_ns, &age) or age > stale:
+                continue            # stale (an age past int64 is stale too, not a wrapped number)
             qty = v.bid_qty_e2
             if qty > 0:
                 if btot == 0 or v.bid_px_e8 > bpx:
