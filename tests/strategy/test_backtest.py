@@ -240,3 +240,30 @@ def test_dropping_only_the_orders_an_update_touched_is_dropping_every_done_one()
     b = run_backtest(_ForgetsByScanning(MM + MOM), quotes)
     assert a.orders > 100 and a.fills > 100
     assert a == b
+
+
+def test_a_backtest_leaves_the_stage_as_it_found_it_and_takes_intents_as_records_or_bytes():
+    """The engine reads the strategies' intents as bytes while it runs; the stage it was given
+    goes back to what its host set, and a venue answers an intent given either way alike."""
+    quotes = walk(500, seed=2)
+    for setting in (False, True):
+        st = DecisionStage(MM + MOM)
+        st.bytes_out = setting
+        run_backtest(st, quotes)
+        assert st.bytes_out is setting
+    it = ev.make(ev.EventType.ORDER_INTENT, cl_ord_id=5, strategy_id=1, venue_id=1, instrument_id=1,
+                 side=ev.Side.SELL, qty_e2=80, price_e8=99, action=ev.IntentAction.NEW,
+                 time_in_force=ev.TimeInForce.IOC, ord_type=ev.OrdType.LIMIT)
+    answers = []
+    for given in (it, it.tobytes(), bytearray(it.tobytes())):
+        v = SimVenue()
+        v.on_quote(quote(1, 100, 110, bq=30), 0)
+        answers.append([o.tobytes() for o in v.on_intent(given, 7)])
+    assert answers[0] == answers[1] == answers[2] and len(answers[0]) == 3
+    cancel_unknown = ev.make(ev.EventType.ORDER_INTENT, cl_ord_id=9, orig_cl_ord_id=77, strategy_id=1,
+                             action=ev.IntentAction.CANCEL)
+    (rej,) = SimVenue().on_intent(cancel_unknown, 3)
+    want = ev.make(ev.EventType.ORDER_UPDATE, cl_ord_id=9, orig_cl_ord_id=77, strategy_id=1,
+                   ord_status=ev.OrdStatus.REJECTED, exec_type=ev.ExecType.REJECTED,
+                   report_kind=ev.ReportKind.CANCEL_REJECT, ts_receive_ns=3)
+    assert rej.tobytes() == want.tobytes()

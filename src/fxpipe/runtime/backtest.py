@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 import fxpipe.model.events as ev
-from fxpipe.model.packing import packer
+from fxpipe.model.packing import fields_reader, packer
 from fxpipe.oms.stagecore import record_of
 from fxpipe.stages.decision import DecisionStage
 from fxpipe.stages.quotes import top_of
@@ -109,6 +109,15 @@ _FILL = _Maker(ev.EventType.FILL, _FILL_MAKER_FIELDS, text="exec_id")
 _UPDATE = _Maker(ev.EventType.ORDER_UPDATE, _UPDATE_MAKER_FIELDS)
 _EXEC_TRANS_NEW = int(ev.ExecTransType.NEW)
 _EXECUTION = int(ev.ReportKind.EXECUTION)
+_INTENT, _FILL_T, _UPDATE_T = int(ev.EventType.ORDER_INTENT), int(ev.EventType.FILL), int(ev.EventType.ORDER_UPDATE)
+_NEW, _CANCEL = int(ev.IntentAction.NEW), int(ev.IntentAction.CANCEL)
+_IOC, _FOK, _BUY = int(ev.TimeInForce.IOC), int(ev.TimeInForce.FOK), int(ev.Side.BUY)
+_REJECTED = int(ev.OrdStatus.REJECTED)
+_ACTION_AT = ev.dtype_for(_INTENT).fields["action"][1]
+_ORD_STATUS_AT = ev.dtype_for(_UPDATE_T).fields["ord_status"][1]
+_INTENT_FIELDS = fields_reader(_INTENT, "action", "cl_ord_id", "orig_cl_ord_id", "strategy_id", "venue_id",
+                               "instrument_id", "side", "qty_e2", "price_e8", "time_in_force")
+_BOOKED_FIELDS = fields_reader(_FILL_T, "strategy_id", "instrument_id", "side", "last_qty_e2", "last_px_e8")
 
 
 class SimVenue:
@@ -140,27 +149,27 @@ class SimVenue:
                 del self.resting[cl]
         return out
 
-    def on_intent(self, it: np.void, now: int) -> list[np.void]:
-        action, cl = int(it["action"]), int(it["cl_ord_id"])
-        if action == ev.IntentAction.NEW:
-            o = _Resting(cl, int(it["strategy_id"]), int(it["venue_id"]), int(it["instrument_id"]), int(it["side"]),
-                         int(it["qty_e2"]), int(it["price_e8"]))
-            if int(it["time_in_force"]) in (ev.TimeInForce.IOC, ev.TimeInForce.FOK):
-                return self._take(o, int(it["time_in_force"]), now)
+    def on_intent(self, it: np.void | bytes | bytearray, now: int) -> list[np.void]:
+        """The venue's answer to an OrderIntent (its record or its bytes)."""
+        raw = it if isinstance(it, bytes | bytearray) else it.tobytes()
+        action, cl, orig_cl, sid, venue, instr, side, qty, px, tif = _INTENT_FIELDS(raw)
+        if action == _NEW:
+            o = _Resting(cl, sid, venue, instr, side, qty, px)
+            if tif == _IOC or tif == _FOK:
+                return self._take(o, tif, now)
             self.resting[cl] = o
             return [self._update(o, ev.OrdStatus.NEW, ev.ExecType.NEW, now)]
-        orig = self.resting.get(int(it["orig_cl_ord_id"]))
+        orig = self.resting.get(orig_cl)
         if orig is None:
-            u = ev.make(ev.EventType.ORDER_UPDATE, cl_ord_id=cl, orig_cl_ord_id=int(it["orig_cl_ord_id"]),
-                        strategy_id=int(it["strategy_id"]), ord_status=ev.OrdStatus.REJECTED,
-                        exec_type=ev.ExecType.REJECTED, report_kind=ev.ReportKind.CANCEL_REJECT,
-                        ts_receive_ns=now)
+            u = _UPDATE.make(cl_ord_id=cl, orig_cl_ord_id=orig_cl, strategy_id=sid, venue_id=0, instrument_id=0,
+                             order_qty_e2=0, price_e8=0, cum_qty_e2=0, leaves_qty_e2=0,
+                             ord_status=int(ev.OrdStatus.REJECTED), exec_type=int(ev.ExecType.REJECTED), side=0,
+                             report_kind=int(ev.ReportKind.CANCEL_REJECT), ts_receive_ns=now)
             return [u]
         del self.resting[orig.cl_ord_id]
-        if action == ev.IntentAction.CANCEL:
+        if action == _CANCEL:
             return [self._update(orig, ev.OrdStatus.CANCELED, ev.ExecType.CANCELED, now)]
-        new = _Resting(cl, orig.strategy_id, orig.venue_id, orig.instrument_id, orig.side, int(it["qty_e2"]),
-                       int(it["price_e8"]), orig.cum_qty_e2)
+        new = _Resting(cl, orig.strategy_id, orig.venue_id, orig.instrument_id, orig.side, qty, px, orig.cum_qty_e2)
         if new.cum_qty_e2 >= new.qty_e2:    # replaced down to what is already filled: done
             return [self._update(new, ev.OrdStatus.FILLED, ev.ExecType.REPLACE, now, orig.cl_ord_id)]
         self.resting[cl] = new
@@ -304,6 +313,14 @@ def _each_event(buf: bytes, stride: int, at: int, size: int) -> Iterator[bytes]:
 def run_backtest(stage: DecisionStage, quotes: Iterable[np.void | bytes | bytearray]) -> BacktestResult:
     """quotes: Quote records, or their bytes (read in C, once for the simulated venue and once for
     the decision stage: the per-quote path costs what the strategy costs, not field reads)."""
+    bytes_out, stage.bytes_out = stage.bytes_out, True
+    try:
+        return _run(stage, quotes)
+    finally:
+        stage.bytes_out = bytes_out
+
+
+def _run(stage: DecisionStage, quotes: Iterable[np.void | bytes | bytearray]) -> BacktestResult:
     venue = SimVenue()
     res = BacktestResult()
     last_ts = -1
@@ -333,18 +350,21 @@ def run_backtest(stage: DecisionStage, quotes: Iterable[np.void | bytes | bytear
             if e is None:
                 queue.extend(stage.on_quote_bytes(raw))
                 continue
-            t = int(e["type"])
-            if t == ev.EventType.ORDER_INTENT:
+            # every event as its bytes once: the strategies' intents come so (bytes_out), the
+            # venue's reports and the stage's own events are records
+            b = e if type(e) is bytearray else e.tobytes()
+            t = b[0] | b[1] << 8
+            if t == _INTENT:
                 res.intents += 1
-                res.orders += int(e["action"]) == ev.IntentAction.NEW
-                res.cancels += int(e["action"]) == ev.IntentAction.CANCEL
-                queue.extend(venue.on_intent(e, now))
+                res.orders += b[_ACTION_AT] == _NEW
+                res.cancels += b[_ACTION_AT] == _CANCEL
+                queue.extend(venue.on_intent(b, now))
                 continue
-            if t == ev.EventType.FILL:
-                _book_fill(res, e)
-            elif t == ev.EventType.ORDER_UPDATE and int(e["ord_status"]) == ev.OrdStatus.REJECTED:
+            if t == _FILL_T:
+                _book_fill(res, b)
+            elif t == _UPDATE_T and b[_ORD_STATUS_AT] == _REJECTED:
                 res.rejects += 1
-            queue.extend(stage.on_event(e))
+            queue.extend(stage.on_event(b))
     res.state_hash = stage.state_hash()
     return res
 
@@ -361,11 +381,11 @@ def _not_a_quote(raw: bytes | bytearray) -> None:
         raise BacktestError(f"a backtest takes Quote events of {ev.SLOT_SIZE} bytes, got {len(raw)} bytes")
 
 
-def _book_fill(res: BacktestResult, f: np.void) -> None:
+def _book_fill(res: BacktestResult, raw: bytes | bytearray) -> None:
     res.fills += 1
-    key = (int(f["strategy_id"]), int(f["instrument_id"]))
-    sign = 1 if int(f["side"]) == ev.Side.BUY else -1
-    qty, px = int(f["last_qty_e2"]), int(f["last_px_e8"])
+    sid, instr, side, qty, px = _BOOKED_FIELDS(raw)
+    key = (sid, instr)
+    sign = 1 if side == _BUY else -1
     res.positions[key] = res.positions.get(key, 0) + sign * qty
     res.cash_e10[key] = res.cash_e10.get(key, 0) - sign * qty * px
 
