@@ -17,6 +17,9 @@
 #        +-----------------------------------------------------------------------+
 #        | body: per event type (Quote, OrderIntent, ...) then _pad to 192       |
 #        +-----------------------------------------------------------------------+
+from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
+from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t
 from libc.string cimport memcpy, memset
 
@@ -481,3 +484,30 @@ cdef inline int fix_id_set(char* dst, const char* src, Py_ssize_t n) noexcept no
     if n < FIX_ID_LEN:
         memset(dst + n, 0, FIX_ID_LEN - n)
     return 0
+
+cdef inline Py_ssize_t copy_event(object raw, void* out, str what) except -1:
+    """Copies the event at the start of `raw` (bytes, bytearray or any contiguous buffer) to
+    *out, EVENT_SIZE bytes (a copy: the buffer need not be aligned), and returns raw's length.
+    Shorter than an event: ValueError "<what> is 192 bytes, got N"."""
+    cdef Py_buffer view
+    cdef const char* p
+    cdef Py_ssize_t n
+    if type(raw) is bytes:
+        p, n = PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw)
+    elif type(raw) is bytearray:
+        p, n = PyByteArray_AS_STRING(raw), PyByteArray_GET_SIZE(raw)
+    else:
+        PyObject_GetBuffer(raw, &view, PyBUF_SIMPLE)
+        try:
+            n = view.len
+            if n >= EVENT_SIZE:
+                memcpy(out, view.buf, EVENT_SIZE)
+        finally:
+            PyBuffer_Release(&view)
+        if n < EVENT_SIZE:
+            raise ValueError(f"{what} is {EVENT_SIZE} bytes, got {n}")
+        return n
+    if n < EVENT_SIZE:
+        raise ValueError(f"{what} is {EVENT_SIZE} bytes, got {n}")
+    memcpy(out, p, EVENT_SIZE)
+    return n

@@ -8,14 +8,12 @@ the intent) and on every report. In Python the step's glue (two copies of the ev
 packing through struct, the outputs' bytes, a journal call each) cost more than the stage's C
 core itself. What the outputs mean (a request to send, a status to ask) stays the gateway's.
 """
-from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
-from libc.string cimport memcpy
 
 from fxpipe.journal.appender cimport SegmentAppender
 from fxpipe.journal.layout cimport RT_RESERVED_MIN
-from fxpipe.model.events cimport EVENT_SIZE, Event
+from fxpipe.model.events cimport EVENT_SIZE, Event, copy_event
 
 cdef enum:
     JOURNAL_INPUT = 0x01           # fxpipe.journal.layout.FLAG_INPUT
@@ -23,24 +21,12 @@ cdef enum:
 
 
 cdef int _copy_event(object event, Event* out) except -1:
-    cdef const char* p
     cdef Py_ssize_t n
-    cdef const unsigned char[::1] view
-    if type(event) is bytes:
-        p, n = PyBytes_AS_STRING(event), PyBytes_GET_SIZE(event)
-    elif type(event) is bytearray:
-        p, n = PyByteArray_AS_STRING(event), PyByteArray_GET_SIZE(event)
-    else:
-        if hasattr(event, "tobytes"):        # a numpy record
-            event = event.tobytes()
-            p, n = PyBytes_AS_STRING(event), PyBytes_GET_SIZE(event)
-        else:
-            view = event
-            n = view.shape[0]
-            p = <const char*>&view[0] if n else NULL
+    if hasattr(event, "tobytes"):            # a numpy record (or a memoryview)
+        event = event.tobytes()
+    n = copy_event(event, out, "an event")
     if n != EVENT_SIZE:
         raise ValueError(f"an event is {EVENT_SIZE} bytes, got {n}")
-    memcpy(out, p, EVENT_SIZE)
     if out.hdr.type == 0 or out.hdr.type >= RT_RESERVED_MIN:
         raise ValueError(f"event type {out.hdr.type} is not an event")
     return 0

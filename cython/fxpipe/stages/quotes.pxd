@@ -5,7 +5,11 @@ from libc.stdint cimport int64_t
 from fxpipe.model.events cimport Quote
 
 
-cdef class VenueQuote:
+cdef class _Value:
+    pass
+
+
+cdef class VenueQuote(_Value):
     cdef readonly int64_t bid_px_e8
     cdef readonly int64_t bid_qty_e2
     cdef readonly int64_t ask_px_e8
@@ -14,7 +18,7 @@ cdef class VenueQuote:
     cdef readonly int64_t ts_ns          # event time of the last update
 
 
-cdef class TopOfBook:
+cdef class TopOfBook(_Value):
     cdef readonly int instrument_id
     cdef readonly int64_t bid_px_e8
     cdef readonly int64_t bid_qty_e2

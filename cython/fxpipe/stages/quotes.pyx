@@ -9,15 +9,28 @@ handed, its context, its intents); what moved here is the glue around it, which 
 about 1 us a quote (a struct unpack into 25 objects, a dataclass and a named tuple built through
 their Python constructors, the loop's attribute traffic): more than the strategy itself.
 """
-from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
-from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.stdint cimport int64_t
-from libc.string cimport memcpy
 
-from fxpipe.model.events cimport EVT_QUOTE, FLAG_SYNTHETIC, QUOTE_INDICATIVE, Quote
+from fxpipe.model.events cimport EVT_QUOTE, FLAG_SYNTHETIC, QUOTE_INDICATIVE, Quote, copy_event
 
 
-cdef class VenueQuote:
+cdef class _Value:
+    """What the immutable values below share: equality, hashing and pickling by their _key(),
+    their fields in the constructor's order."""
+
+    def __eq__(self, other):
+        if not isinstance(other, type(self)):
+            return NotImplemented
+        return self._key() == other._key()
+
+    def __hash__(self):
+        return hash(self._key())
+
+    def __reduce__(self):
+        return type(self), self._key()
+
+
+cdef class VenueQuote(_Value):
     """One venue's top of book for one instrument, as the market state keeps it (immutable: a
     new quote replaces it whole)."""
 
@@ -30,24 +43,13 @@ cdef class VenueQuote:
     def _key(self):
         return (self.bid_px_e8, self.bid_qty_e2, self.ask_px_e8, self.ask_qty_e2, self.firm, self.ts_ns)
 
-    def __eq__(self, other):
-        if not isinstance(other, VenueQuote):
-            return NotImplemented
-        return self._key() == (<VenueQuote>other)._key()
-
-    def __hash__(self):
-        return hash(self._key())
-
     def __repr__(self):
         return (f"VenueQuote(bid_px_e8={self.bid_px_e8}, bid_qty_e2={self.bid_qty_e2}, "
                 f"ask_px_e8={self.ask_px_e8}, ask_qty_e2={self.ask_qty_e2}, firm={bool(self.firm)}, "
                 f"ts_ns={self.ts_ns})")
 
-    def __reduce__(self):
-        return VenueQuote, self._key()
 
-
-cdef class TopOfBook:
+cdef class TopOfBook(_Value):
     """The composite top of book of one instrument across venues (MarketStateStage.composite):
     per side the best price among the venues whose quote on that side is fresh, the quantity of
     every such venue at that price added up, the venue with the most of it (the lowest venue id
@@ -71,21 +73,10 @@ cdef class TopOfBook:
         return (self.instrument_id, self.bid_px_e8, self.bid_qty_e2, self.bid_venue_id, self.bid_age_ns,
                 self.ask_px_e8, self.ask_qty_e2, self.ask_venue_id, self.ask_age_ns, bool(self.firm))
 
-    def __eq__(self, other):
-        if not isinstance(other, TopOfBook):
-            return NotImplemented
-        return self._key() == (<TopOfBook>other)._key()
-
-    def __hash__(self):
-        return hash(self._key())
-
     def __repr__(self):
         k = self._key()
         return ("TopOfBook(instrument_id={}, bid_px_e8={}, bid_qty_e2={}, bid_venue_id={}, bid_age_ns={}, "
                 "ask_px_e8={}, ask_qty_e2={}, ask_venue_id={}, ask_age_ns={}, firm={})".format(*k))
-
-    def __reduce__(self):
-        return TopOfBook, self._key()
 
 
 cdef extern from *:
@@ -153,20 +144,7 @@ cdef inline VenueQuote _venue_quote(const Quote* q, int64_t ts):
 
 cdef int read_quote(object raw, Quote* out) except -1:
     """Copies the Quote event in `raw` (bytes, bytearray or any buffer of one event) to *out."""
-    cdef const char* p
-    cdef Py_ssize_t n
-    cdef const unsigned char[::1] view
-    if type(raw) is bytes:
-        p, n = PyBytes_AS_STRING(raw), PyBytes_GET_SIZE(raw)
-    elif type(raw) is bytearray:
-        p, n = PyByteArray_AS_STRING(raw), PyByteArray_GET_SIZE(raw)
-    else:
-        view = raw
-        n = view.shape[0]
-        p = <const char*>&view[0] if n else NULL
-    if n < <Py_ssize_t>sizeof(Quote):
-        raise ValueError(f"a Quote event is {sizeof(Quote)} bytes, got {n}")
-    memcpy(out, p, sizeof(Quote))      # a copy: the buffer need not be aligned
+    copy_event(raw, out, "a Quote event")
     if out.hdr.type != EVT_QUOTE:
         raise ValueError(f"event {out.hdr.sequence} is of type {out.hdr.type}, not a Quote")
     return 0
