@@ -1,12 +1,21 @@
 """Durability off the order path: a thread that makes a journal's newest segment durable every
-`period_s` with fsync on a descriptor of its own.
+`period_s` with fdatasync on a descriptor of its own.
 
 The journal is written through a shared mapping, so its dirty pages are the file's pages in the
-page cache: fsync of any descriptor of the file writes them out. os.fsync releases the GIL, and
-the thread never touches the writer's state, so an append never waits for a disk. A process
+page cache: a sync of any descriptor of the file writes them out. os.fdatasync releases the GIL,
+and the thread never touches the writer's state, so an append never waits for a disk. A process
 crash loses nothing either way (the page cache outlives the process); what this bounds is what a
 power cut can take: at most the last `period_s` of records (the writer's own policy, if it has
-one, still applies). The newest segment is looked up each time, so a roll-over is followed.
+one, still applies).
+
+fdatasync, not fsync: it writes the data and whatever metadata reading it back needs (the
+extents the records went into), not the modification time a write through the mapping changes
+every few milliseconds. fsync wrote the inode as well, one more synchronous I/O per period whose
+completion, like the data's, interrupts whichever core the disk's interrupt is bound to.
+
+The segments are looked up each time. One the writer rolled away from since the last sync is
+synced once more before the newest: its last records (and its seal) were written after that
+sync, and a power cut must not leave a hole in the journal before records that are durable.
 """
 from __future__ import annotations
 
@@ -26,6 +35,7 @@ class BackgroundSync:
         self.period_s = period_s
         self.syncs = 0
         self.errors = 0
+        self._synced: Path | None = None       # the segment the last good sync covered
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="fxpipe-journal-sync", daemon=True)
 
@@ -33,27 +43,46 @@ class BackgroundSync:
         self._thread.start()
         return self
 
-    def _newest(self) -> Path | None:
+    def _due(self) -> list[Path]:
+        """The newest segment, after any the writer rolled away from since the last good sync
+        (segment names sort in segment order)."""
         segs = sorted(self.directory.glob("*.fxj"))
-        return segs[-1] if segs else None
+        if not segs:
+            return []
+        if self._synced is None:
+            return segs[-1:]
+        return [s for s in segs if s.name >= self._synced.name]
 
     def sync_once(self) -> bool:
-        seg = self._newest()
-        if seg is None:
+        """True when every segment due was made durable."""
+        due = self._due()
+        if not due:
             return False
+        synced = False
+        for seg in due:
+            ok = self._sync(seg)
+            if ok is None:
+                continue                # gone (a retention sweep): nothing of it left to lose
+            if not ok:
+                return False
+            self._synced, synced = seg, True
+        if synced:
+            self.syncs += 1
+        return synced
+
+    def _sync(self, seg: Path) -> bool | None:
         try:
             fd = os.open(seg, os.O_RDONLY)
         except FileNotFoundError:
-            return False
+            return None
         try:
-            os.fsync(fd)
-            self.syncs += 1
+            os.fdatasync(fd)
             return True
         except OSError as exc:
             self.errors += 1
             if self.errors == 1 or self.errors % 1000 == 0:
-                log.error("journal %s: fsync failed (%s); records since the last good one are not yet durable "
-                          "against a power cut", seg, exc)
+                log.error("journal %s: fdatasync failed (%s); records since the last good one are not yet "
+                          "durable against a power cut", seg, exc)
             return False
         finally:
             os.close(fd)
