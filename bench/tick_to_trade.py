@@ -183,6 +183,7 @@ class Harness:
         g0 = self.g
         first_order = len(self.venue.orders)
         cpu0, w0, faults0 = schedstat(self.pids), clock(), page_faults(self.pids)
+        switches0 = context_switches(self.pids)
         stream = QuoteStream(self.pub, g0)
         # sharing its core with a trading stage (compact), the harness must not take it from
         # that stage: the pacer sleeps to each due time without spinning and the venue runs in
@@ -194,8 +195,11 @@ class Harness:
         cpu = cpu_share(cpu0, schedstat(self.pids), clock() - w0)
         faults1 = page_faults(self.pids)
         faults = {k: faults1[k] - faults0[k] for k in faults0 if k in faults1}
+        switches1 = context_switches(self.pids)
+        switches = {k: (switches1[k][0] - v[0], switches1[k][1] - v[1]) for k, v in switches0.items() if k in switches1}
         settled = self.settle(drain_s)
-        return {"rate": rate, "g0": g0, "cpu": cpu, "faults": faults, "due": due, "sent": sent, "pacer": pacer,
+        return {"rate": rate, "g0": g0, "cpu": cpu, "faults": faults, "switches": switches, "due": due,
+                "sent": sent, "pacer": pacer,
                 "orders": self.venue.orders.arrays(first_order), "settled_s": settled}
 
     def burst(self, seconds: float, drain_s: float = 0.5) -> dict:
@@ -244,6 +248,23 @@ def schedstat(pids: dict[str, int]) -> dict[str, tuple[int, int]]:
             on, wait, _ = Path(f"/proc/{pid}/schedstat").read_text().split()
             out[name] = (int(on), int(wait))
         except (OSError, ValueError):
+            pass
+    return out
+
+
+def context_switches(pids: dict[str, int]) -> dict[str, tuple[int, int]]:
+    """name -> (times it blocked in the kernel, times it was preempted) of each process's main
+    thread so far. A spinning trading stage never sleeps of its own accord, so the first counts
+    its waits on a disk or a lock; the second counts what took its core from it (a kernel worker,
+    an interrupt's thread, another process), each a stall of tens of microseconds to whatever
+    order was being made then."""
+    out = {}
+    for name, pid in pids.items():
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+            out[name] = (int(fields["voluntary_ctxt_switches"]), int(fields["nonvoluntary_ctxt_switches"]))
+        except (OSError, ValueError, KeyError):
             pass
     return out
 
@@ -399,6 +420,9 @@ def add_rows(res: Results, name: str, figs: dict, ph: dict, seconds: float) -> d
         res.add("host", f"{key}_{proc}_waiting_for_cpu", "%", round(100 * wait, 1))
     for proc, n in sorted(ph.get("faults", {}).items()):
         res.add("host", f"{key}_{proc}_page_faults", "count", n)
+    for proc, (blocked, preempted) in sorted(ph.get("switches", {}).items()):
+        res.add("host", f"{key}_{proc}_blocked", "count", blocked)
+        res.add("host", f"{key}_{proc}_preempted", "count", preempted)
     lag = histogram_from_ns(np.maximum(figs["lag"], 1))
     res.add("harness", f"{key}_send_lag_p50", "us", round(lag.get_value_at_percentile(50) / 1e3, 2))
     res.add("harness", f"{key}_send_lag_p99", "us", round(lag.get_value_at_percentile(99) / 1e3, 2))

@@ -15,7 +15,8 @@ from bench._t2t_venue import recv_stamped, stamp_arrivals
 ROWS = ("t2t_fused_1k_orders", "t2t_fused_1k_p50", "t2t_fused_1k_p99", "t2t_fused_1k_p99.9",
         "t2t_fused_1k_corrected_p50", "t2t_fused_1k_corrected_p99", "t2t_fused_1k_hop_receive_send_p50",
         "t2t_fused_1k_hop_wire_in_p50", "t2t_fused_1k_hop_wire_out_p50", "burst_fused_quote_events_per_s",
-        "burst_fused_lost_at_socket", "burst_fused_updates_absorbed_per_s")
+        "burst_fused_lost_at_socket", "burst_fused_updates_absorbed_per_s", "t2t_fused_1k_trader_page_faults",
+        "t2t_fused_1k_trader_preempted", "t2t_fused_1k_trader_blocked")
 
 
 def _rings():
