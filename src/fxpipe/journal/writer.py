@@ -23,6 +23,7 @@ from fxpipe.journal.lock import WriterLock
 from fxpipe.journal.policy import FsyncPolicy
 from fxpipe.journal.recovery import TailReport, load_state
 from fxpipe.journal.segments import create_segment, segment_path
+from fxpipe.journal.spare import SpareSegment, zero_step
 from fxpipe.prefault import Ahead
 
 DEFAULT_SEGMENT_SIZE = 64 << 20
@@ -126,6 +127,8 @@ class Journal:
         self.appender.attach(self._fd, size, last_no, pos, *summary)
         self._ts_offsets: dict[tuple[np.dtype, str], int] = {}
         self._ahead = Ahead()
+        self._spare: SpareSegment | None = None
+        self._written = (-1, 0)         # (segment, end of what is written in it: records or zeros)
         self._save_index()
         # bound methods straight to the C appender: no extra Python frame per record
         self.append = self.appender.append  # type: ignore[method-assign]  # deliberate per-instance rebinding
@@ -174,15 +177,45 @@ class Journal:
         return self.appender.append_internal(L.RT_STATE_HASH, digest, ts_ns, 0, stage)
 
     def prefault(self) -> int:
-        """Readies the pages past the write position for the appends to come, so they take no
-        page fault (SegmentAppender.prefault; when, fxpipe.prefault.Ahead): for a writer's idle
-        moments. Returns the bytes made ready."""
+        """For a writer's idle moments: readies the pages past the write position for the appends
+        to come, so they take no page fault (SegmentAppender.prefault; when,
+        fxpipe.prefault.Ahead); when none are due, writes a slice of the next segment ahead
+        (fxpipe.journal.spare) once the current one is half full. Returns the bytes of the
+        current segment made ready."""
         a = self.appender
         if not self._ahead.due(a.segment_no, a.pos):
+            self._write_ahead()
             return 0
         n = a.prefault(self._ahead.nbytes)
         self._ahead.readied(a.pos & ~(L.PAGE - 1), n)
         return n
+
+    def _write_ahead(self) -> None:
+        a = self.appender
+        if a.failed or not a.attached:
+            return
+        seg, end = self._written
+        if seg != a.segment_no:
+            seg, end = a.segment_no, 0
+        if end < a.size:
+            # the current segment's unwritten rest, from the page after the records on
+            start = max(end, -(-a.pos // L.PAGE) * L.PAGE)
+            try:
+                end = start + zero_step(self._fd, start, a.size) if start < a.size else a.size
+            except OSError:
+                end = a.size            # left reserved (a full disk): the appends work as before
+            self._written = (seg, end)
+            return
+        spare = self._spare
+        if spare is None:
+            if a.pos * 2 < a.size:
+                return
+            try:
+                spare = self._spare = SpareSegment(self.directory, a.segment_no + 1, self.segment_size)
+            except OSError:
+                return                  # made at the roll-over instead, where an error is reported
+        if spare.fd >= 0:
+            spare.step()
 
     @property
     def next_seq(self) -> int:
@@ -203,7 +236,7 @@ class Journal:
         cur, new = a.segment_no, a.segment_no + 1
         size = max(self.segment_size,
                    -(-(needed + L.SEGMENT_HEADER_SIZE + L.SEAL_RECORD_SIZE) // L.PAGE) * L.PAGE)
-        fd_new = create_segment(self.directory, new, self.journal_id, a.next_seq, size)
+        fd_new = self._new_segment(new, size)
         count, first, min_ts, max_ts, uni_size, uni_type = a.segment_summary()
         seal_at = a.write_seal(new)
         self.index.sealed[cur] = SealedSegment(cur, seal_at, count, first if count else a.next_seq,
@@ -213,6 +246,18 @@ class Journal:
         self._fd = fd_new
         a.attach(fd_new, size, new, L.SEGMENT_HEADER_SIZE, a.next_seq, 0, 0, 0, 0, 0, False, False)
         self._save_index()
+
+    def _new_segment(self, segment_no: int, size: int) -> int:
+        """The segment to roll to: the one written ahead when it is ready and big enough, else
+        one made now."""
+        spare, self._spare = self._spare, None
+        if spare is not None:
+            if spare.ready and spare.segment_no == segment_no and spare.size >= size:
+                fd = spare.install(self.journal_id, self.appender.next_seq)
+                self._written = (segment_no, spare.size)
+                return fd
+            spare.discard()
+        return create_segment(self.directory, segment_no, self.journal_id, self.appender.next_seq, size)
 
     def _save_index(self) -> None:
         a = self.appender
@@ -224,6 +269,9 @@ class Journal:
 
     def close(self) -> None:
         """Syncs (unless the policy is never), saves the index and releases the writer lock."""
+        if self._spare is not None:
+            self._spare.discard()
+            self._spare = None
         if self._fd < 0:
             self._release()
             return
