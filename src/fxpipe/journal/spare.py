@@ -36,25 +36,54 @@ _ZEROS = bytes(STEP_BYTES)
 _SYNC_FILE_RANGE_WRITE = 2
 
 
-def zero_step(fd: int, start: int, end: int) -> int:
-    """Writes zeros over [start, min(end, start + STEP_BYTES)) of the file; returns the bytes
-    written (OSError as the write raised it)."""
-    n = min(STEP_BYTES, end - start)
-    if n <= 0:
-        return 0
-    return os.pwrite(fd, _ZEROS if n == STEP_BYTES else _ZEROS[:n], start)
-
-
-def _start_writeback(fd: int) -> None:
-    """Starts writing the file's dirty pages without waiting for them (sync_file_range), so the
-    fsync at the roll-over finds them written; where the call is missing, the fsync does it."""
+def _sync_file_range():
+    """libc's sync_file_range (Linux), or None."""
     try:
-        libc = ctypes.CDLL(None, use_errno=True)
-        fn = libc.sync_file_range
+        fn = ctypes.CDLL(None, use_errno=True).sync_file_range
     except (OSError, AttributeError):
-        return
+        return None
     fn.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
-    fn(fd, 0, 0, _SYNC_FILE_RANGE_WRITE)
+    fn.restype = ctypes.c_int
+    return fn
+
+
+_SYNC_RANGE = _sync_file_range()
+
+
+class ZeroFill:
+    """Writes zeros over [start, end) of a file a slice at a time, then starts the writeback of
+    that range a slice at a time (sync_file_range, not waiting for it). The writeback matters as
+    much as the zeros: the filesystem turns reserved space into written space when it first
+    writes a block back, so until then every sync of records there still converts. Started
+    here, it happens in a few large pieces, early; left to the syncs that cover the records (the
+    journal process's msync of what it wrote), it happens one small piece per sync. A slice is at
+    most STEP_BYTES either way: a whole segment's writeback at once would take the writer's core
+    for milliseconds."""
+
+    def __init__(self, fd: int, start: int, end: int):
+        self.fd, self.end = fd, end
+        self.filled = self.flushed = start
+        if _SYNC_RANGE is None:
+            self.flushed = end          # the filesystem's own writeback, or an fsync, does it
+
+    @property
+    def done(self) -> bool:
+        return self.filled >= self.end and self.flushed >= self.end
+
+    def step(self) -> bool:
+        """One slice; True once the range is written and its writeback started. OSError as the
+        write raised it (a full disk)."""
+        if self.filled < self.end:
+            n = min(STEP_BYTES, self.end - self.filled)
+            self.filled += os.pwrite(self.fd, _ZEROS if n == STEP_BYTES else _ZEROS[:n], self.filled)
+        elif self.flushed < self.end:
+            n = min(STEP_BYTES, self.end - self.flushed)
+            assert _SYNC_RANGE is not None
+            if _SYNC_RANGE(self.fd, self.flushed, n, _SYNC_FILE_RANGE_WRITE) != 0:
+                self.flushed = self.end     # refused: the filesystem's own writeback does it
+            else:
+                self.flushed += n
+        return self.done
 
 
 class SpareSegment:
@@ -66,28 +95,27 @@ class SpareSegment:
         self.size = size
         self.final = segment_path(self.directory, segment_no)
         self.path = self.final.with_name(self.final.name + TMP_SUFFIX)
-        self.filled = 0
         self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_TRUNC, 0o600)  # trading data: owner only
+        self._fill = ZeroFill(self.fd, 0, size)
 
     @property
     def ready(self) -> bool:
-        return self.fd >= 0 and self.filled >= self.size
+        """Written and its writeback started: the fsync at the roll-over waits for the header
+        alone."""
+        return self.fd >= 0 and self._fill.done
 
-    def step(self, nbytes: int = STEP_BYTES) -> bool:
-        """Zero-fills the next `nbytes` (at most STEP_BYTES); True once the whole file is written
-        (and its writeback started). An error (a full disk) drops the spare: False from then on."""
+    def step(self) -> bool:
+        """One slice of the work (ZeroFill); True once it is ready. An error (a full disk) drops
+        the spare: False from then on."""
         if self.fd < 0 or self.ready:
             return self.ready
         try:
-            written = zero_step(self.fd, self.filled, min(self.size, self.filled + nbytes))
+            self._fill.step()
         except OSError as exc:
             log.warning("journal %s: the next segment could not be written ahead (%s); it will be made at "
                         "the roll-over", self.directory, exc.strerror)
             self.discard()
             return False
-        self.filled += written
-        if self.ready:
-            _start_writeback(self.fd)
         return self.ready
 
     def install(self, journal_id: int, first_seq: int) -> int:

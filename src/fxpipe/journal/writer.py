@@ -23,7 +23,7 @@ from fxpipe.journal.lock import WriterLock
 from fxpipe.journal.policy import FsyncPolicy
 from fxpipe.journal.recovery import TailReport, load_state
 from fxpipe.journal.segments import create_segment, segment_path
-from fxpipe.journal.spare import SpareSegment, zero_step
+from fxpipe.journal.spare import SpareSegment, ZeroFill
 from fxpipe.prefault import Ahead
 
 DEFAULT_SEGMENT_SIZE = 64 << 20
@@ -128,7 +128,7 @@ class Journal:
         self._ts_offsets: dict[tuple[np.dtype, str], int] = {}
         self._ahead = Ahead()
         self._spare: SpareSegment | None = None
-        self._written = (-1, 0)         # (segment, end of what is written in it: records or zeros)
+        self._rest: tuple[int, ZeroFill | None] = (-1, None)    # the current segment's unwritten rest
         self._save_index()
         # bound methods straight to the C appender: no extra Python frame per record
         self.append = self.appender.append  # type: ignore[method-assign]  # deliberate per-instance rebinding
@@ -194,17 +194,16 @@ class Journal:
         a = self.appender
         if a.failed or not a.attached:
             return
-        seg, end = self._written
+        seg, rest = self._rest
         if seg != a.segment_no:
-            seg, end = a.segment_no, 0
-        if end < a.size:
-            # the current segment's unwritten rest, from the page after the records on
-            start = max(end, -(-a.pos // L.PAGE) * L.PAGE)
+            # from the page after the records on
+            rest = ZeroFill(self._fd, min(-(-a.pos // L.PAGE) * L.PAGE, a.size), a.size)
+            self._rest = (a.segment_no, rest)
+        if rest is not None and not rest.done:
             try:
-                end = start + zero_step(self._fd, start, a.size) if start < a.size else a.size
+                rest.step()
             except OSError:
-                end = a.size            # left reserved (a full disk): the appends work as before
-            self._written = (seg, end)
+                self._rest = (a.segment_no, None)   # left reserved (a full disk): appends work as before
             return
         spare = self._spare
         if spare is None:
@@ -254,7 +253,7 @@ class Journal:
         if spare is not None:
             if spare.ready and spare.segment_no == segment_no and spare.size >= size:
                 fd = spare.install(self.journal_id, self.appender.next_seq)
-                self._written = (segment_no, spare.size)
+                self._rest = (segment_no, None)     # written ahead whole
                 return fd
             spare.discard()
         return create_segment(self.directory, segment_no, self.journal_id, self.appender.next_seq, size)
