@@ -132,10 +132,10 @@ class OrderGateway(Application):
             self.sessions[v.venue_id] = s
             self._venue_of[id(s)] = v.venue_id
             # until the venue answers, nothing in flight there is known
-            self._feed(ev.make(_T.SESSION, venue_id=v.venue_id, session_kind=ev.SessionKind.ORDERS,
-                               state=ev.SessionState.DISCONNECTED,
-                               prev_state=ev.SessionState.ACTIVE,
-                               reason=ev.SessionReason.DISCONNECTED))
+            self._session_change(ev.make(_T.SESSION, venue_id=v.venue_id, session_kind=ev.SessionKind.ORDERS,
+                                         state=ev.SessionState.DISCONNECTED,
+                                         prev_state=ev.SessionState.ACTIVE,
+                                         reason=ev.SessionReason.DISCONNECTED))
         self.engine.start()
 
     # ------------------------------------------------------------------ the strategy side
@@ -186,17 +186,17 @@ class OrderGateway(Application):
 
     def on_logon(self, session: Any) -> None:
         venue = self._venue_of[id(session)]
-        self._feed(ev.make(_T.SESSION, venue_id=venue, session_kind=ev.SessionKind.ORDERS,
-                           state=ev.SessionState.ACTIVE, prev_state=ev.SessionState.LOGON_SENT,
-                           reason=ev.SessionReason.LOGON))
+        self._session_change(ev.make(_T.SESSION, venue_id=venue, session_kind=ev.SessionKind.ORDERS,
+                                     state=ev.SessionState.ACTIVE, prev_state=ev.SessionState.LOGON_SENT,
+                                     reason=ev.SessionReason.LOGON))
         for view in self.stage.book.open_orders(venue):
             self._status_request(venue, view)
 
     def on_logout(self, session: Any, reason: str) -> None:
         venue = self._venue_of[id(session)]
-        self._feed(ev.make(_T.SESSION, venue_id=venue, session_kind=ev.SessionKind.ORDERS,
-                           state=ev.SessionState.DISCONNECTED, prev_state=ev.SessionState.ACTIVE,
-                           reason=ev.SessionReason.DISCONNECTED))
+        self._session_change(ev.make(_T.SESSION, venue_id=venue, session_kind=ev.SessionKind.ORDERS,
+                                     state=ev.SessionState.DISCONNECTED, prev_state=ev.SessionState.ACTIVE,
+                                     reason=ev.SessionReason.DISCONNECTED))
 
     def on_message(self, session: Any, msg: Any) -> None:
         mt = msg.msg_type
@@ -212,6 +212,10 @@ class OrderGateway(Application):
         # journaled and applied: the session may count the message now
 
     # ------------------------------------------------------------------ plumbing
+
+    def _session_change(self, event: Any) -> list[Any]:
+        """An order session's state change (a SessionEvent made here) fed like any input."""
+        return self._feed(event)
 
     def _feed(self, event: Any) -> list[Any]:
         """One input through the write-ahead step (fxpipe.oms.writeahead), then what its

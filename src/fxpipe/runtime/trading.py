@@ -96,12 +96,16 @@ class _Gateway(OrderGateway):
         self._emit(req)
         return sent_at
 
-    def _feed(self, event: Any) -> list[Any]:
-        out = super()._feed(event)
-        if getattr(self, "_emit", None) is not None:
-            raw = isinstance(event, bytes | bytearray)
-            if (event[0] | event[1] << 8 if raw else int(event["type"])) == _T.SESSION:
-                self._emit(ev.read(bytes(event)) if raw else event)
+    def _session_change(self, event: Any) -> list[Any]:
+        out = super()._session_change(event)
+        self._emit(event)
+        return out
+
+    def control(self, event: Any) -> list[Any]:
+        out = super().control(event)
+        raw = isinstance(event, bytes | bytearray)
+        if (event[0] | event[1] << 8 if raw else int(event["type"])) == _T.SESSION:
+            self._emit(ev.read(bytes(event)) if raw else event)    # an operator's or a test's
         return out
 
     def poll_once(self, timeout: float = 0.0) -> None:
@@ -306,11 +310,11 @@ class TradingWorker:
             self._publish("intent", raw)
             self.counts["intents"] += 1
             if self.gateway is not None and t == _T.ORDER_INTENT:
-                self._submit(raw, instrument)
+                self._submit(raw, instrument, owned=True)
             return
         if source == "intent":
             if self.gateway is not None and t == _T.ORDER_INTENT:
-                self._submit(raw, instrument)
+                self._submit(raw, instrument, owned=False)
             return
         if source in ("oms", "exec"):
             if source == "oms":
@@ -325,7 +329,9 @@ class TradingWorker:
             if self.decision is not None:
                 self._decided(self.decision.on_event(e))
 
-    def _submit(self, intent: bytes, instrument: int) -> None:
+    def _submit(self, intent: bytes, instrument: int, owned: bool) -> None:
+        """owned: `intent` is this worker's own buffer (the decision's output, on its ring
+        already), stamped in place; else a copy is stamped."""
         gw = self.gateway
         assert gw is not None
         if self._in_doubt:
@@ -334,7 +340,7 @@ class TradingWorker:
                 log.warning("intent %d came again after a restart: the oms had it already; not sent twice", cl)
                 return
         self._flush_marks(instrument)
-        raw = bytearray(intent)
+        raw = intent if owned and type(intent) is bytearray else bytearray(intent)
         _I64.pack_into(raw, _RISK_AT, self.clock())
         gw.submit(raw)
 
@@ -347,6 +353,10 @@ class TradingWorker:
         if instrument is not None:
             by_venue = self._marks.pop(instrument, None)
             if by_venue is not None:
+                if len(by_venue) == 1:
+                    for q in by_venue.values():
+                        self.gateway.quote(q)
+                    return
                 for venue in sorted(by_venue):
                     self.gateway.quote(by_venue[venue])
             return
