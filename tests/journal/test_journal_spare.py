@@ -204,3 +204,14 @@ def test_the_rest_of_a_preallocated_segment_is_written_in_idle_moments_around_th
         j.close()
     assert _records(d) == [PAYLOAD] * n
     assert verify_journal(d).ok
+
+
+def test_a_journal_opened_without_write_ahead_leaves_its_segments_as_made(tmp_path):
+    d = tmp_path / "j"
+    with Journal.open(d, fsync="never", segment_size=SEG, write_ahead=False) as j:
+        n = _fill_past_half(j)
+        for _ in range(64):
+            j.prefault()
+        assert j._spare is None and j._rest == (-1, None)
+        assert not _tmp(d, 1).exists()
+    assert _records(d) == [PAYLOAD] * n

@@ -64,7 +64,7 @@ class Journal:
 
     def __init__(self, directory, fsync: FsyncPolicy | str = DEFAULT_FSYNC,
                  segment_size: int = DEFAULT_SEGMENT_SIZE, index_every: int = DEFAULT_INDEX_EVERY,
-                 create: bool = True, first_seq: int = 1):
+                 create: bool = True, first_seq: int = 1, write_ahead: bool = True):
         self.directory = Path(directory)
         self.policy = FsyncPolicy.parse(fsync) if isinstance(fsync, str) else fsync
         if segment_size % L.PAGE or segment_size < 2 * L.PAGE or segment_size > MAX_SEGMENT_SIZE:
@@ -72,6 +72,7 @@ class Journal:
         if first_seq < 1:
             raise ValueError("first_seq must be >= 1")
         self.segment_size = segment_size
+        self.write_ahead = write_ahead
         if self.directory.exists() and not self.directory.is_dir():
             raise JournalError(f"{self.directory} is a file; a journal is a directory of segment files")
         if not self.directory.is_dir():
@@ -94,7 +95,9 @@ class Journal:
 
         fsync: FsyncPolicy or 'never' | 'every-record' | 'every:N' | 'every:/Tms' | 'every:N/Tms'
         segment_size: bytes per segment file (multiple of 4096); index_every: records per sparse
-        index entry (power of two); first_seq: the first sequence number of a new journal.
+        index entry (power of two); first_seq: the first sequence number of a new journal;
+        write_ahead: prefault() also writes segments ahead (fxpipe.journal.spare) — a writer that
+        appends for long and syncs often wants it; it doubles what reaches the disk.
         After opening, `tail` reports a cut torn tail (or None) and `notes` what else recovery did.
         """
         return cls(directory, **kwargs)
@@ -184,7 +187,8 @@ class Journal:
         current segment made ready."""
         a = self.appender
         if not self._ahead.due(a.segment_no, a.pos):
-            self._write_ahead()
+            if self.write_ahead:
+                self._write_ahead()
             return 0
         n = a.prefault(self._ahead.nbytes)
         self._ahead.readied(a.pos & ~(L.PAGE - 1), n)
