@@ -65,6 +65,46 @@ def test_half_written_records_after_kill9_of_a_real_writer(tmp_path):
     assert rep.ok and rep.records == checked_to and rep.tail is None, rep.problems
 
 
+def test_kill9_while_the_next_segment_is_written_ahead_loses_nothing_and_leaves_nothing(tmp_path):
+    """The writer's idle calls write segments ahead (a spare under the temporary name, installed
+    at the roll-over): killed at random points, in the middle of a spare's zeros, its writeback
+    or its installation, the journal reopens with every acknowledged record, no spare left
+    behind, and nothing but records where the spare became a segment."""
+    jpath = tmp_path / "j"
+    ack_path = tmp_path / "ack"
+    ack_path.write_bytes(bytes(8))
+    ack = np.memmap(ack_path, dtype="<u8", mode="r", shape=(1,))
+    rng = random.Random(11)
+    checked_to = 0
+    seg = 1 << 20                        # a roll-over every ~8 records of 128 KiB
+    for _ in range(KILLS):
+        child = subprocess.Popen([sys.executable, os.path.join(HERE, "crash_writer.py"), str(jpath),
+                                  str(ack_path), "never", str(seg), "6"], stdout=subprocess.PIPE, text=True)
+        try:
+            first = child.stdout.readline().split()
+            assert first, "the writer did not open the journal"
+            assert int(first[0]) == checked_to + 1
+            time.sleep(rng.uniform(0.0, 0.03))
+        finally:
+            child.send_signal(signal.SIGKILL)
+            child.wait(timeout=30)
+            child.stdout.close()
+        acked = int(ack[0])
+        with Journal.open(jpath, segment_size=seg, fsync="never", index_every=256) as j:
+            last_good = j.next_seq - 1
+            assert not list(jpath.glob("*.fxj.tmp")), "a spare survived the reopen"
+        assert acked <= last_good <= acked + 1, (acked, last_good)
+        with JournalReader(jpath) as r:
+            assert r.tail is None
+            for rec in r.records(start_seq=checked_to + 1):
+                assert bytes(rec.payload) == d.payload_for(rec.seq, **BIG)
+            assert r.next_seq - 1 == last_good
+        checked_to = last_good
+    assert len(list(jpath.glob("*.fxj"))) > 3, "the writer never rolled over"
+    rep = verify_journal(jpath)
+    assert rep.ok and rep.records == checked_to, rep.problems
+
+
 def _write(path, n):
     with Journal.open(path, segment_size=1 << 16, fsync="never", index_every=64) as j:
         d.write(j, n)
