@@ -215,3 +215,28 @@ def test_a_journal_opened_without_write_ahead_leaves_its_segments_as_made(tmp_pa
         assert j._spare is None and j._rest == (-1, None)
         assert not _tmp(d, 1).exists()
     assert _records(d) == [PAYLOAD] * n
+
+
+def test_appends_that_outrun_the_zeros_written_ahead_are_never_overwritten(tmp_path):
+    """Zeros are written ahead only in idle moments; a run of appends between two of them can
+    go past what was zeroed, and the next slice must start after the records, not where the
+    last one ended."""
+    d = tmp_path / "j"
+    j = Journal.open(d, fsync="never", segment_size=4 * SEG)
+    big = b"R" * (200 << 10)
+    try:
+        n = 0
+        j.append(1, big, n)
+        n += 1
+        for _ in range(4):
+            j.prefault()                         # the rest of the segment: a slice or two ahead
+        assert j._rest[1] is not None and 0 < j._rest[1].filled < 4 * SEG
+        while j.appender.pos < j._rest[1].filled + SEG:   # well past the zeros, no idle moment
+            j.append(1, big, n)
+            n += 1
+        for _ in range(64):
+            j.prefault()
+    finally:
+        j.close()
+    assert _records(d) == [big] * n
+    assert verify_journal(d).ok

@@ -70,9 +70,12 @@ class ZeroFill:
     def done(self) -> bool:
         return self.filled >= self.end and self.flushed >= self.end
 
-    def step(self) -> bool:
+    def step(self, floor: int = 0) -> bool:
         """One slice; True once the range is written and its writeback started. OSError as the
-        write raised it (a full disk)."""
+        write raised it (a full disk). floor: where records may lie up to now (a segment being
+        appended to between two slices): zeros are written past it, never over a record."""
+        if floor > self.filled:
+            self.filled = min(floor, self.end)
         if self.filled < self.end:
             n = min(STEP_BYTES, self.end - self.filled)
             self.filled += os.pwrite(self.fd, _ZEROS if n == STEP_BYTES else _ZEROS[:n], self.filled)

@@ -205,7 +205,8 @@ class Journal:
             self._rest = (a.segment_no, rest)
         if rest is not None and not rest.done:
             try:
-                rest.step()
+                # the appends since the last slice may have gone past it: never below them
+                rest.step(floor=min(-(-a.pos // L.PAGE) * L.PAGE, a.size))
             except OSError:
                 self._rest = (a.segment_no, None)   # left reserved (a full disk): appends work as before
             return
