@@ -26,7 +26,7 @@ def main() -> None:
     segment_size = int(sys.argv[4]) if len(sys.argv) > 4 else 1 << 24
     idle_calls = int(sys.argv[5]) if len(sys.argv) > 5 else 0
     ack = np.memmap(ack_path, dtype="<u8", mode="r+", shape=(1,))
-    j = Journal.open(path, segment_size=segment_size, fsync=policy, index_every=256)
+    j = Journal.open(path, segment_size=segment_size, fsync=policy, index_every=256, write_ahead=idle_calls > 0)
     print(j.next_seq, int(j.tail is not None), flush=True)
     while True:
         seq = j.next_seq

@@ -47,7 +47,7 @@ def _tmp(directory, segment_no: int):
 
 def test_the_next_segment_is_written_ahead_while_idle_and_the_roll_over_takes_it(tmp_path):
     d = tmp_path / "j"
-    j = Journal.open(d, fsync="never", segment_size=SEG)
+    j = Journal.open(d, fsync="never", segment_size=SEG, write_ahead=True)
     try:
         n = _fill_past_half(j)
         assert not _tmp(d, 1).exists()               # nothing before the segment is half full
@@ -87,7 +87,7 @@ def _unwritten_extents(path) -> int | None:
 
 def test_a_segment_written_ahead_has_its_blocks_written_so_a_sync_writes_data_alone(tmp_path):
     d = tmp_path / "j"
-    j = Journal.open(d, fsync="never", segment_size=SEG)
+    j = Journal.open(d, fsync="never", segment_size=SEG, write_ahead=True)
     try:
         made = d / "made-at-roll.fxj.probe"
         os.close(create_segment(d, 7, j.journal_id, 1, SEG))   # how a roll-over without a spare makes one
@@ -109,7 +109,7 @@ def test_a_segment_written_ahead_has_its_blocks_written_so_a_sync_writes_data_al
 
 def test_closing_removes_a_spare_that_was_not_used(tmp_path):
     d = tmp_path / "j"
-    with Journal.open(d, fsync="never", segment_size=SEG) as j:
+    with Journal.open(d, fsync="never", segment_size=SEG, write_ahead=True) as j:
         n = _fill_past_half(j)
         for _ in range(16):                 # the current segment first, then the spare
             j.prefault()
@@ -121,7 +121,7 @@ def test_closing_removes_a_spare_that_was_not_used(tmp_path):
 
 def test_a_spare_left_by_a_crash_is_removed_when_the_journal_is_next_opened(tmp_path):
     d = tmp_path / "j"
-    with Journal.open(d, fsync="never", segment_size=SEG) as j:
+    with Journal.open(d, fsync="never", segment_size=SEG, write_ahead=True) as j:
         n = _fill_past_half(j)
     left = spare_mod.SpareSegment(d, 1, SEG)           # as a writer killed while writing it ahead
     left.step()
@@ -129,7 +129,7 @@ def test_a_spare_left_by_a_crash_is_removed_when_the_journal_is_next_opened(tmp_
     assert _tmp(d, 1).exists()
     with JournalReader(d) as r:                         # a reader ignores it
         assert len(list(r.records())) == n
-    with Journal.open(d, fsync="never", segment_size=SEG) as j:
+    with Journal.open(d, fsync="never", segment_size=SEG, write_ahead=True) as j:
         assert not _tmp(d, 1).exists()
         while j.appender.segment_no == 0:
             j.append(1, PAYLOAD, n)
@@ -142,9 +142,9 @@ def test_a_record_bigger_than_the_spare_rolls_to_a_segment_made_for_it(tmp_path)
     """A journal reopened with a smaller segment size goes on in its bigger last segment; a
     record that fits there but not in the smaller spare gets a segment of its own size."""
     d = tmp_path / "j"
-    with Journal.open(d, fsync="never", segment_size=4 * SEG) as j:
+    with Journal.open(d, fsync="never", segment_size=4 * SEG, write_ahead=True) as j:
         j.append(1, PAYLOAD, 0)
-    j = Journal.open(d, fsync="never", segment_size=SEG)
+    j = Journal.open(d, fsync="never", segment_size=SEG, write_ahead=True)
     try:
         n = _fill_past_half(j, 1)
         _idle_until_spare_ready(j)
@@ -161,7 +161,7 @@ def test_a_record_bigger_than_the_spare_rolls_to_a_segment_made_for_it(tmp_path)
 
 def test_a_full_disk_while_writing_ahead_drops_the_spare_and_the_roll_over_still_happens(tmp_path, monkeypatch):
     d = tmp_path / "j"
-    j = Journal.open(d, fsync="never", segment_size=SEG)
+    j = Journal.open(d, fsync="never", segment_size=SEG, write_ahead=True)
 
     def full(fd, data, offset):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
@@ -186,7 +186,7 @@ def test_the_rest_of_a_preallocated_segment_is_written_in_idle_moments_around_th
     """The first segment is made preallocated (reserved, not written); idle moments write zeros
     over what lies past the records, never over a record, until the whole segment is written."""
     d = tmp_path / "j"
-    j = Journal.open(d, fsync="never", segment_size=SEG)
+    j = Journal.open(d, fsync="never", segment_size=SEG, write_ahead=True)
     try:
         first = _unwritten_extents(d / L.segment_name(0))
         n = 0
@@ -207,8 +207,9 @@ def test_the_rest_of_a_preallocated_segment_is_written_in_idle_moments_around_th
 
 
 def test_a_journal_opened_without_write_ahead_leaves_its_segments_as_made(tmp_path):
+    """The default."""
     d = tmp_path / "j"
-    with Journal.open(d, fsync="never", segment_size=SEG, write_ahead=False) as j:
+    with Journal.open(d, fsync="never", segment_size=SEG) as j:
         n = _fill_past_half(j)
         for _ in range(64):
             j.prefault()
@@ -222,7 +223,7 @@ def test_appends_that_outrun_the_zeros_written_ahead_are_never_overwritten(tmp_p
     go past what was zeroed, and the next slice must start after the records, not where the
     last one ended."""
     d = tmp_path / "j"
-    j = Journal.open(d, fsync="never", segment_size=4 * SEG)
+    j = Journal.open(d, fsync="never", segment_size=4 * SEG, write_ahead=True)
     big = b"R" * (200 << 10)
     try:
         n = 0

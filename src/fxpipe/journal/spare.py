@@ -1,15 +1,16 @@
-"""Segments written ahead: zero-filled a slice at a time in the writer's idle moments, the rest
-of the current segment first (one made preallocated, at the journal's creation or by an older
-build), then the next segment, so that the roll-over finds it ready; the appends then never
-land in space the filesystem has only reserved.
+"""Segments written ahead (Journal.open(write_ahead=True)): zero-filled a slice at a time in the
+writer's idle moments, the rest of the current segment first (one made preallocated, at the
+journal's creation or by an older build), then the next segment, so that the roll-over finds it
+ready; the appends then never land in space the filesystem has only reserved.
 
 Why written, not preallocated: a segment made with posix_fallocate is reserved as unwritten
 extents. Every sync of the records written into it since the last one (the oms journal is synced
 every 10 ms) then has the filesystem convert that slice to written, a metadata update done by a
-kernel worker thread on whichever core is free (often the trading core: measured as the trader's
-most frequent preemption: 250–370 times in an 8-second run at 10k quotes/s, ~25 µs each) and one more
-I/O whose completion interrupts the core the disk's interrupt is bound to. Once a segment's
-blocks have been written, the records only overwrite them and a sync writes the data alone.
+kernel worker thread on whichever core is free (on the 2-core VM often the trading core: the
+trader's most frequent preemption, ~25 µs each) and one more I/O. Once a segment's blocks have
+been written, the records only overwrite them and a sync writes the data alone. The price is
+twice the disk writes; docs/journal.md has what it gave in the tick-to-trade bench and why it is
+off by default.
 
 The spare lives under the temporary name (`NNN.fxj.tmp`) until the roll-over: it gets its
 header, is fsynced, and only then takes its real name, as a segment made at the roll-over does.

@@ -64,7 +64,7 @@ class Journal:
 
     def __init__(self, directory, fsync: FsyncPolicy | str = DEFAULT_FSYNC,
                  segment_size: int = DEFAULT_SEGMENT_SIZE, index_every: int = DEFAULT_INDEX_EVERY,
-                 create: bool = True, first_seq: int = 1, write_ahead: bool = True):
+                 create: bool = True, first_seq: int = 1, write_ahead: bool = False):
         self.directory = Path(directory)
         self.policy = FsyncPolicy.parse(fsync) if isinstance(fsync, str) else fsync
         if segment_size % L.PAGE or segment_size < 2 * L.PAGE or segment_size > MAX_SEGMENT_SIZE:
@@ -96,8 +96,9 @@ class Journal:
         fsync: FsyncPolicy or 'never' | 'every-record' | 'every:N' | 'every:/Tms' | 'every:N/Tms'
         segment_size: bytes per segment file (multiple of 4096); index_every: records per sparse
         index entry (power of two); first_seq: the first sequence number of a new journal;
-        write_ahead: prefault() also writes segments ahead (fxpipe.journal.spare) — a writer that
-        appends for long and syncs often wants it; it doubles what reaches the disk.
+        write_ahead: prefault() also writes segments ahead (fxpipe.journal.spare): fewer kernel
+        workers converting reserved extents after each sync, on whatever core they land, for
+        twice what reaches the disk; off by default (docs/journal.md has the measurement).
         After opening, `tail` reports a cut torn tail (or None) and `notes` what else recovery did.
         """
         return cls(directory, **kwargs)
