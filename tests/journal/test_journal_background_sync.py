@@ -50,7 +50,7 @@ def test_a_segment_rolled_away_from_is_synced_once_more_so_no_hole_precedes_dura
     records were written after the previous sync, so it is synced again before the new one."""
     seen = _synced_files(monkeypatch)
     j = Journal.open(tmp_path, fsync="never", segment_size=1 << 16)
-    bg = BackgroundSync(tmp_path, 1.0)
+    bg = BackgroundSync(tmp_path, 1.0, partial_max_s=0)        # every segment whole
     try:
         j.append(1, b"x" * 32, 1)
         assert bg.sync_once() is True
@@ -83,7 +83,7 @@ def test_the_background_sync_writes_data_not_the_modification_time(tmp_path, mon
     monkeypatch.setattr(os, "fsync", no_fsync)
     try:
         j.append(1, b"x" * 32, 1)
-        assert BackgroundSync(tmp_path, 1.0).sync_once() is True
+        assert BackgroundSync(tmp_path, 1.0).sync_once(full=True) is True
         assert seen == ["000000000000.fxj"]
     finally:
         j.close()
@@ -102,5 +102,121 @@ def test_a_segment_removed_under_the_sync_is_skipped_not_retried_forever(tmp_pat
         (tmp_path / "000000000000.fxj").unlink()           # as a retention sweep would
         assert bg.sync_once() is True
         assert bg.errors == 0
+    finally:
+        j.close()
+
+
+def _msyncs(monkeypatch) -> list[tuple[int, int]]:
+    """(start, end) offsets of each range synced behind the writer."""
+    from fxpipe.journal import rangesync
+
+    seen: list[tuple[int, int]] = []
+    real = rangesync._MSYNC
+    made = rangesync.WrittenRange.__init__
+
+    def init(self, *a, **k):
+        made(self, *a, **k)
+        base = self._addr
+
+        def recording(addr, n, flags):
+            seen.append((addr - base, addr - base + n))
+            return real(addr, n, flags)
+
+        self._msync_fn = recording
+
+    monkeypatch.setattr(rangesync.WrittenRange, "__init__", init)
+    monkeypatch.setattr(rangesync.WrittenRange, "_call", lambda self, a, n, f: self._msync_fn(a, n, f))
+    return seen
+
+
+def test_the_newest_segment_is_synced_behind_its_writer_never_the_page_being_written(tmp_path, monkeypatch):
+    """Whole pages before the writer's position each period; the page it is writing only once
+    the writer pauses for a period (or records sit in it for partial_max_s); a final sync
+    covers everything."""
+    from fxpipe.journal.rangesync import PAGE
+
+    seen = _msyncs(monkeypatch)
+    j = Journal.open(tmp_path, fsync="never", segment_size=1 << 16)
+    bg = BackgroundSync(tmp_path, 1.0, partial_max_s=3600.0)
+    try:
+        i = 0
+        while j.appender.pos < 2 * PAGE + PAGE // 2:          # two and a half pages of records
+            j.append(1, b"r" * 200, i)
+            i += 1
+        assert bg.sync_once() is True
+        assert seen == [(0, 2 * PAGE)]                        # the page being written left alone
+        seen.clear()
+        assert bg.sync_once() is True                         # the writer paused for a period
+        assert seen == [(2 * PAGE, 3 * PAGE)]
+        seen.clear()
+        assert bg.sync_once() is True                         # nothing new: nothing to sync
+        assert seen == []
+        while j.appender.pos < 4 * PAGE + 100:                # writing on, a sync every few records
+            j.append(1, b"r" * 200, i)
+            i += 1
+            if i % 3 == 0:
+                before = len(seen)
+                bg.sync_once()
+                # never past the writer's last whole page while it writes
+                assert all(end <= (j.appender.pos & ~(PAGE - 1)) for _, end in seen[before:])
+        bg.sync_once()
+        assert seen == [(2 * PAGE, 3 * PAGE), (3 * PAGE, 4 * PAGE)]   # page 2 again: written on since
+        bg.stop()                                             # the final sync: every record
+    finally:
+        j.close()
+
+
+def test_records_do_not_sit_unsynced_in_the_page_being_written_past_partial_max(tmp_path, monkeypatch):
+    from fxpipe.journal.rangesync import PAGE
+
+    seen = _msyncs(monkeypatch)
+    j = Journal.open(tmp_path, fsync="never", segment_size=1 << 16)
+    bg = BackgroundSync(tmp_path, 1.0, partial_max_s=1e-9)
+    try:
+        j.append(1, b"r" * 200, 0)
+        bg.sync_once()                                       # pending from now
+        j.append(1, b"r" * 200, 1)                           # the writer is not quiet...
+        bg.sync_once()                                       # ...but the records are old enough
+        assert (0, PAGE) in seen
+    finally:
+        j.close()
+
+
+def test_where_a_range_cannot_be_synced_the_whole_file_is(tmp_path, monkeypatch):
+    from fxpipe.journal import rangesync
+
+    seen = _synced_files(monkeypatch)
+    monkeypatch.setattr(rangesync, "_MSYNC", None)
+    j = Journal.open(tmp_path, fsync="never", segment_size=1 << 16)
+    try:
+        j.append(1, b"x" * 32, 1)
+        bg = BackgroundSync(tmp_path, 1.0)
+        assert bg.sync_once() is True and bg.errors == 0
+        assert seen == ["000000000000.fxj"]
+    finally:
+        j.close()
+
+
+def test_synced_behind_the_writer_a_roll_over_syncs_the_old_segment_whole(tmp_path, monkeypatch):
+    """The writer seals its segment and moves on: the sealed one is synced whole (its seal and
+    last records were written after the last sync), the new one behind the writer."""
+    seen = _synced_files(monkeypatch)
+    ranges = _msyncs(monkeypatch)
+    j = Journal.open(tmp_path, fsync="never", segment_size=1 << 16)
+    bg = BackgroundSync(tmp_path, 1.0)
+    try:
+        j.append(1, b"x" * 32, 1)
+        assert bg.sync_once() is True
+        assert seen == []                                   # behind the writer: no whole-file sync
+        i = 2
+        while len(sorted(tmp_path.glob("*.fxj"))) < 2:
+            j.append(1, b"y" * 3000, i)
+            i += 1
+        ranges.clear()
+        assert bg.sync_once() is True
+        assert seen == ["000000000000.fxj"]
+        assert bg._range is not None and bg._range.path.name == "000000000001.fxj"
+        bg.stop()
+        assert bg._range is None
     finally:
         j.close()

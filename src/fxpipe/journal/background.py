@@ -16,6 +16,11 @@ completion, like the data's, interrupts whichever core the disk's interrupt is b
 The segments are looked up each time. One the writer rolled away from since the last sync is
 synced once more before the newest: its last records (and its seal) were written after that
 sync, and a power cut must not leave a hole in the journal before records that are durable.
+
+The newest segment is synced behind its writer (fxpipe.journal.rangesync): the whole pages
+before the writer's position every period, the page it is writing only when it pauses for a
+period or after `partial_max_s`, so the sync never locks or write-protects the page under the
+writer's appends. A final sync (stop(), or sync_once(full=True)) covers every record.
 """
 from __future__ import annotations
 
@@ -24,15 +29,23 @@ import os
 import threading
 from pathlib import Path
 
+from fxpipe.journal.rangesync import WrittenRange
+
 log = logging.getLogger("fxpipe.journal.background")
 
 
 class BackgroundSync:
-    def __init__(self, directory: str | Path, period_s: float = 0.01):
+    def __init__(self, directory: str | Path, period_s: float = 0.01, partial_max_s: float | None = None):
+        """partial_max_s: how long records may sit unsynced in the page the writer is writing
+        (default two periods); 0: every period, the whole file (fdatasync)."""
         if period_s <= 0:
             raise ValueError(f"period_s must be > 0, got {period_s}")
         self.directory = Path(directory)
         self.period_s = period_s
+        self.partial_max_s = 2 * period_s if partial_max_s is None else partial_max_s
+        if self.partial_max_s < 0:
+            raise ValueError(f"partial_max_s must be >= 0, got {partial_max_s}")
+        self._range: WrittenRange | None = None
         self.syncs = 0
         self.errors = 0
         self._synced: Path | None = None       # the segment the last good sync covered
@@ -53,14 +66,15 @@ class BackgroundSync:
             return segs[-1:]
         return [s for s in segs if s.name >= self._synced.name]
 
-    def sync_once(self) -> bool:
-        """True when every segment due was made durable."""
+    def sync_once(self, full: bool = False) -> bool:
+        """True when every segment due was synced: the newest behind its writer (see the module),
+        or whole when `full`."""
         due = self._due()
         if not due:
             return False
         synced = False
-        for seg in due:
-            ok = self._sync(seg)
+        for i, seg in enumerate(due):
+            ok = self._sync(seg) if full or i < len(due) - 1 or not self.partial_max_s else self._behind(seg)
             if ok is None:
                 continue                # gone (a retention sweep): nothing of it left to lose
             if not ok:
@@ -69,6 +83,26 @@ class BackgroundSync:
         if synced:
             self.syncs += 1
         return synced
+
+    def _behind(self, seg: Path) -> bool | None:
+        """The newest segment synced behind its writer; where that cannot be done, whole."""
+        r = self._range
+        if r is not None and r.path != seg:
+            r.close()
+            r = self._range = None
+        try:
+            if r is None:
+                r = self._range = WrittenRange(seg, int(self.partial_max_s * 1e9))
+            r.sync()
+            return True
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            if self._range is not None:
+                self._range.close()
+                self._range = None
+            log.warning("journal %s: syncing behind the writer failed (%s); the whole file instead", seg, exc)
+            return self._sync(seg)
 
     def _sync(self, seg: Path) -> bool | None:
         try:
@@ -92,8 +126,11 @@ class BackgroundSync:
             self.sync_once()
 
     def stop(self) -> None:
-        """Stops the thread after one last sync."""
+        """Stops the thread after one last sync, of every record."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(5)
-        self.sync_once()
+        self.sync_once(full=True)
+        if self._range is not None:
+            self._range.close()
+            self._range = None

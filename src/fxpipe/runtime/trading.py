@@ -430,7 +430,7 @@ class TradingWorker:
             if self.desk.oms_sync_ms > 0:
                 from fxpipe.journal.background import BackgroundSync
 
-                BackgroundSync(self.desk.oms_dir).sync_once()     # what the journal process has not
+                BackgroundSync(self.desk.oms_dir).sync_once(full=True)     # what the journal process has not
 
     def _take_what_was_decided(self, timeout_s: float) -> None:
         """An orderly stop: the intents and operators' commands already on this process's rings
