@@ -220,3 +220,28 @@ def test_synced_behind_the_writer_a_roll_over_syncs_the_old_segment_whole(tmp_pa
         assert bg._range is None
     finally:
         j.close()
+
+
+def test_a_segment_that_changes_size_under_the_sync_is_synced_whole_then_mapped_again(tmp_path, monkeypatch):
+    """A restarted writer's recovery may grow a short segment to its size: the mapping made
+    before no longer covers it, so that period's sync takes the whole file and the next maps
+    the segment again."""
+    import os
+
+    seen = _synced_files(monkeypatch)
+    j = Journal.open(tmp_path, fsync="never", segment_size=1 << 16)
+    bg = BackgroundSync(tmp_path, 1.0)
+    try:
+        j.append(1, b"x" * 32, 1)
+        assert bg.sync_once() is True and seen == []
+        seg = tmp_path / "000000000000.fxj"
+        os.truncate(seg, (1 << 16) + 4096)                   # as a recovery growing it would
+        assert bg.sync_once() is True
+        assert seen == ["000000000000.fxj"] and bg._range is None
+        seen.clear()
+        assert bg.sync_once() is True
+        assert seen == [] and bg._range is not None and bg._range.size == (1 << 16) + 4096
+        assert bg.errors == 0
+    finally:
+        bg.stop()
+        j.close()

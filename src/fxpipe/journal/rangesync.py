@@ -98,7 +98,10 @@ class WrittenRange:
             raise OSError(e, f"msync of {self.path} [{start}, {end}): {os.strerror(e)}")
 
     def sync(self) -> None:
-        """One period's sync (OSError as msync raised it)."""
+        """One period's sync (OSError as msync raised it; RangeSyncUnavailable when the file
+        is no longer the size mapped, e.g. grown by a restarted writer's recovery: map it again)."""
+        if os.fstat(self.fd).st_size != self.size:
+            raise RangeSyncUnavailable(f"{self.path} changed size under the sync")
         end = self._walk()
         whole = end & ~(PAGE - 1)
         if whole > self.synced_pages:
