@@ -22,27 +22,37 @@ BIG = {"big_every": 2, "big_size": 128 * 1024}
 KILLS = 30
 
 
-def test_half_written_records_after_kill9_of_a_real_writer(tmp_path):
-    jpath = tmp_path / "j"
+def _write_then_kill(jpath, ack_path, args: list[str], checked_to: int, after_s: float) -> None:
+    """Starts crash_writer.py on the journal, checks it resumes right after the last good record,
+    lets it write for after_s and kills it with SIGKILL."""
+    child = subprocess.Popen([sys.executable, os.path.join(HERE, "crash_writer.py"), str(jpath), str(ack_path),
+                              *args], stdout=subprocess.PIPE, text=True)
+    try:
+        first = child.stdout.readline().split()
+        assert first, "the writer did not open the journal"
+        assert int(first[0]) == checked_to + 1  # it resumes exactly after the last good record
+        time.sleep(after_s)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        child.stdout.close()
+
+
+def _journal_and_ack(tmp_path):
+    """The journal's path, and the writer's acknowledgement counter (its path, and a view)."""
     ack_path = tmp_path / "ack"
     ack_path.write_bytes(bytes(8))
-    ack = np.memmap(ack_path, dtype="<u8", mode="r", shape=(1,))
+    return tmp_path / "j", ack_path, np.memmap(ack_path, dtype="<u8", mode="r", shape=(1,))
+
+
+def test_half_written_records_after_kill9_of_a_real_writer(tmp_path):
+    jpath, ack_path, ack = _journal_and_ack(tmp_path)
     rng = random.Random(9)
     torn = 0
     checked_to = 0
     for i in range(KILLS):
         policy = "never" if i % 3 else "every:64"
-        child = subprocess.Popen([sys.executable, os.path.join(HERE, "crash_writer.py"), str(jpath),
-                                  str(ack_path), policy], stdout=subprocess.PIPE, text=True)
-        try:
-            first = child.stdout.readline().split()
-            assert first, "the writer did not open the journal"
-            assert int(first[0]) == checked_to + 1  # it resumes exactly after the last good record
-            time.sleep(rng.uniform(0.0, 0.006))
-        finally:
-            child.send_signal(signal.SIGKILL)
-            child.wait(timeout=30)
-            child.stdout.close()
+        _write_then_kill(jpath, ack_path, [policy], checked_to, rng.uniform(0.0, 0.006))
         acked = int(ack[0])
         with Journal.open(jpath, segment_size=1 << 24, fsync="never", index_every=256) as j:
             last_good = j.next_seq - 1
@@ -70,25 +80,12 @@ def test_kill9_while_the_next_segment_is_written_ahead_loses_nothing_and_leaves_
     at the roll-over): killed at random points, in the middle of a spare's zeros, its writeback
     or its installation, the journal reopens with every acknowledged record, no spare left
     behind, and nothing but records where the spare became a segment."""
-    jpath = tmp_path / "j"
-    ack_path = tmp_path / "ack"
-    ack_path.write_bytes(bytes(8))
-    ack = np.memmap(ack_path, dtype="<u8", mode="r", shape=(1,))
+    jpath, ack_path, ack = _journal_and_ack(tmp_path)
     rng = random.Random(11)
     checked_to = 0
     seg = 1 << 20                        # a roll-over every ~8 records of 128 KiB
     for _ in range(KILLS):
-        child = subprocess.Popen([sys.executable, os.path.join(HERE, "crash_writer.py"), str(jpath),
-                                  str(ack_path), "never", str(seg), "6"], stdout=subprocess.PIPE, text=True)
-        try:
-            first = child.stdout.readline().split()
-            assert first, "the writer did not open the journal"
-            assert int(first[0]) == checked_to + 1
-            time.sleep(rng.uniform(0.0, 0.03))
-        finally:
-            child.send_signal(signal.SIGKILL)
-            child.wait(timeout=30)
-            child.stdout.close()
+        _write_then_kill(jpath, ack_path, ["never", str(seg), "6"], checked_to, rng.uniform(0.0, 0.03))
         acked = int(ack[0])
         with Journal.open(jpath, segment_size=seg, fsync="never", index_every=256) as j:
             last_good = j.next_seq - 1

@@ -29,23 +29,14 @@ from pathlib import Path
 import numpy as np
 
 from fxpipe.journal import layout as L
+from fxpipe.journal.libc import libc_function
 from fxpipe.journal.scan import scan_records
 
 PAGE = mmap.PAGESIZE
 _MS_SYNC = 4
 
 
-def _msync_fn():
-    try:
-        fn = ctypes.CDLL(None, use_errno=True).msync
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
-    fn.restype = ctypes.c_int
-    return fn
-
-
-_MSYNC = _msync_fn()
+_MSYNC = libc_function("msync", (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int))
 
 
 class RangeSyncUnavailable(OSError):
@@ -88,6 +79,7 @@ class WrittenRange:
                 return pos
 
     def _call(self, addr: int, n: int, flags: int) -> int:
+        assert _MSYNC is not None, "checked when the range was made"
         return _MSYNC(addr, n, flags)
 
     def _msync(self, start: int, end: int) -> None:

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from fxpipe.journal import layout as L
 from fxpipe.journal.crc import crc32c
+from fxpipe.journal.libc import libc_function
 from fxpipe.journal.segments import TMP_SUFFIX, fsync_dir, segment_path
 
 log = logging.getLogger("fxpipe.journal.spare")
@@ -37,18 +38,7 @@ _ZEROS = bytes(STEP_BYTES)
 _SYNC_FILE_RANGE_WRITE = 2
 
 
-def _sync_file_range():
-    """libc's sync_file_range (Linux), or None."""
-    try:
-        fn = ctypes.CDLL(None, use_errno=True).sync_file_range
-    except (OSError, AttributeError):
-        return None
-    fn.argtypes = (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint)
-    fn.restype = ctypes.c_int
-    return fn
-
-
-_SYNC_RANGE = _sync_file_range()
+_SYNC_RANGE = libc_function("sync_file_range", (ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint))
 
 
 class ZeroFill:
