@@ -245,3 +245,49 @@ def test_a_segment_that_changes_size_under_the_sync_is_synced_whole_then_mapped_
     finally:
         bg.stop()
         j.close()
+
+
+def test_syncing_behind_a_writer_in_another_process_keeps_up_and_never_fails(tmp_path):
+    """The journal process syncs the trader's journal while the trader appends: a real writer
+    process appends (records of 128 KiB and small ones, so records straddle pages) while this
+    one syncs behind it every few ms; the walk never runs past what the writer committed, no
+    sync fails, and once the writer is killed a last sync reaches its last record."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import numpy as np
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    ack_path = tmp_path / "ack"
+    ack_path.write_bytes(bytes(8))
+    ack = np.memmap(ack_path, dtype="<u8", mode="r", shape=(1,))
+    jpath = tmp_path / "j"
+    child = subprocess.Popen([sys.executable, os.path.join(here, "crash_writer.py"), str(jpath), str(ack_path),
+                              "never", str(1 << 22)], stdout=subprocess.PIPE, text=True)
+    bg = BackgroundSync(jpath, 0.002)
+    try:
+        assert child.stdout.readline().split(), "the writer did not open the journal"
+        deadline = time.monotonic() + 1.5
+        syncs = 0
+        while time.monotonic() < deadline:
+            assert bg.sync_once() is True
+            syncs += 1
+            r = bg._range
+            if r is not None:
+                assert r.end >= r.durable >= 0 and r.synced_pages <= r.end
+            time.sleep(0.002)
+    finally:
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=30)
+        child.stdout.close()
+    assert bg.errors == 0 and syncs > 50
+    assert bg.sync_once() is True and bg.sync_once() is True     # the killed writer is quiet: its page too
+    r = bg._range
+    assert r is not None and r.durable == r.end
+    with JournalReader(jpath) as reader:
+        last = reader.next_seq - 1
+    assert last >= int(ack[0]) >= 1
+    bg.stop()
