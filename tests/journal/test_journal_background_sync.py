@@ -249,8 +249,8 @@ def test_a_segment_that_changes_size_under_the_sync_is_synced_whole_then_mapped_
 
 def test_syncing_behind_a_writer_in_another_process_keeps_up_and_never_fails(tmp_path):
     """The journal process syncs the trader's journal while the trader appends: a real writer
-    process appends (records of 128 KiB and small ones, so records straddle pages) while this
-    one syncs behind it every few ms; the walk never runs past what the writer committed, no
+    process appends small records at a desk's pace (many to a page, some across two, the
+    segments rolling) while this one syncs behind it every few ms; the walk never runs past what the writer committed, no
     sync fails, and once the writer is killed a last sync reaches its last record."""
     import os
     import signal
@@ -266,7 +266,7 @@ def test_syncing_behind_a_writer_in_another_process_keeps_up_and_never_fails(tmp
     ack = np.memmap(ack_path, dtype="<u8", mode="r", shape=(1,))
     jpath = tmp_path / "j"
     child = subprocess.Popen([sys.executable, os.path.join(here, "crash_writer.py"), str(jpath), str(ack_path),
-                              "never", str(1 << 22)], stdout=subprocess.PIPE, text=True)
+                              "never", str(1 << 16), "0", "20"], stdout=subprocess.PIPE, text=True)
     bg = BackgroundSync(jpath, 0.002)
     try:
         assert child.stdout.readline().split(), "the writer did not open the journal"
