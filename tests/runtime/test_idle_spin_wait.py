@@ -69,3 +69,30 @@ def test_an_unread_event_on_a_ring_ends_the_wait_and_a_released_one_does_not(rin
 def test_only_ring_consumers_are_taken():
     with pytest.raises(TypeError):
         spin_wait(-1, ["not a consumer"], 1_000)
+
+
+def test_spin_wait_fd_names_the_socket_that_ended_the_wait(udp_epoll, ring_name):
+    """What the worker then reads without asking the epoll set again: the readable socket's fd;
+    -1 for a ring; -2 at the bound."""
+    from fxpipe.runtime.idle import spin_wait_fd
+
+    rx, ep = udp_epoll
+    other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    other.bind(("127.0.0.1", 0))
+    ep.register(other.fileno(), select.EPOLLIN)
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    try:
+        assert spin_wait_fd(ep.fileno(), [], 1_000_000) == -2
+        tx.sendto(b"quote", other.getsockname())
+        assert spin_wait_fd(ep.fileno(), [], 5_000_000_000) == other.fileno()
+        other.recv(64)
+        tx.sendto(b"quote", rx.getsockname())
+        assert spin_wait_fd(ep.fileno(), [], 5_000_000_000) == rx.fileno()
+        rx.recv(64)
+        with Ring.create(ring_name, consumers=["oms"]) as r:
+            c = r.consumer("oms")
+            r.producer().send(b"intent".ljust(64, b"\0"))
+            assert spin_wait_fd(ep.fileno(), [c], 5_000_000_000) == -1
+    finally:
+        tx.close()
+        other.close()

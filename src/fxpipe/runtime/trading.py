@@ -39,7 +39,7 @@ from fxpipe.oms.gateway import OrderGateway
 from fxpipe.oms.stage import OmsStage
 from fxpipe.ring import Ring, RingClosed, RingTimeout
 from fxpipe.runtime.desk import DeskSpec
-from fxpipe.runtime.idle import spin_wait
+from fxpipe.runtime.idle import spin_wait_fd
 from fxpipe.runtime.layout import ProcessSpec
 from fxpipe.runtime.processor import hot_path, typed_events
 from fxpipe.stage import timer_event
@@ -160,6 +160,7 @@ class TradingWorker:
         self._source_fds = [(src, tuple(src.fds())) for src in self.sources]
         self._gateway_fd = self.gateway.engine.sel.fileno() if self.gateway is not None else -1
         self._next_service_ns = 0
+        self._woken_by: int | None = None      # the socket that ended the last idle wait
         self._epoll = self._watch_sockets() if self.spin else None
 
     # ------------------------------------------------------------------ the loop
@@ -184,7 +185,8 @@ class TradingWorker:
                     if not self.spin:
                         self._idle()
                     elif self._epoll is not None:
-                        spin_wait(self._epoll.fileno(), list(self.consumers.values()), SPIN_BOUND_NS)
+                        fd = spin_wait_fd(self._epoll.fileno(), list(self.consumers.values()), SPIN_BOUND_NS)
+                        self._woken_by = fd if fd >= 0 else None
         except RingClosed:
             pass
         finally:
@@ -212,10 +214,15 @@ class TradingWorker:
         period is up)."""
         if self._epoll is None:
             return None
+        woken_by, self._woken_by = self._woken_by, None
         now = time.monotonic_ns()
         if now >= self._next_service_ns:
             self._next_service_ns = now + SERVICE_NS
             return None
+        if woken_by is not None:
+            # the idle wait saw it readable a moment ago: no second epoll call before the
+            # quote's receive stamp (another socket ready as well is read on the next turn)
+            return {woken_by}
         return {fd for fd, _ in self._epoll.poll(0)}
 
     def _read_rings(self, rings) -> int:
