@@ -291,3 +291,29 @@ def test_syncing_behind_a_writer_in_another_process_keeps_up_and_never_fails(tmp
         last = reader.next_seq - 1
     assert last >= int(ack[0]) >= 1
     bg.stop()
+
+
+def test_a_record_that_is_not_intact_makes_the_segment_synced_whole_from_then_on(tmp_path, monkeypatch):
+    """Behind a damaged record the writer's position is unknown: the sync falls back to the
+    whole file for that segment, says so once, and never stops making it durable."""
+    import os
+
+    seen = _synced_files(monkeypatch)
+    j = Journal.open(tmp_path, fsync="never", segment_size=1 << 16)
+    bg = BackgroundSync(tmp_path, 1.0)
+    try:
+        j.append(1, b"x" * 32, 1)
+        assert bg.sync_once() is True and seen == []
+        seg = tmp_path / "000000000000.fxj"
+        at = j.appender.pos
+        j.append(1, b"y" * 32, 2)
+        fd = os.open(seg, os.O_RDWR)
+        try:
+            os.pwrite(fd, (0xFFFFFFFF).to_bytes(4, "little"), at + 8)   # inside the record's header
+        finally:
+            os.close(fd)
+        assert bg.sync_once() is True and seen == ["000000000000.fxj"]
+        assert bg.sync_once() is True and seen == ["000000000000.fxj"] * 2
+        assert bg._range is None and bg.errors == 0
+    finally:
+        j.close()

@@ -29,7 +29,7 @@ import os
 import threading
 from pathlib import Path
 
-from fxpipe.journal.rangesync import WrittenRange
+from fxpipe.journal.rangesync import RangeSyncUnread, WrittenRange
 
 log = logging.getLogger("fxpipe.journal.background")
 
@@ -46,6 +46,7 @@ class BackgroundSync:
         if self.partial_max_s < 0:
             raise ValueError(f"partial_max_s must be >= 0, got {partial_max_s}")
         self._range: WrittenRange | None = None
+        self._whole_only: Path | None = None     # a segment found unreadable behind its writer
         self.syncs = 0
         self.errors = 0
         self._synced: Path | None = None       # the segment the last good sync covered
@@ -86,6 +87,8 @@ class BackgroundSync:
 
     def _behind(self, seg: Path) -> bool | None:
         """The newest segment synced behind its writer; where that cannot be done, whole."""
+        if seg == self._whole_only:
+            return self._sync(seg)
         r = self._range
         if r is not None and r.path != seg:
             r.close()
@@ -101,7 +104,11 @@ class BackgroundSync:
             if self._range is not None:
                 self._range.close()
                 self._range = None
-            log.warning("journal %s: syncing behind the writer failed (%s); the whole file instead", seg, exc)
+            if isinstance(exc, RangeSyncUnread):
+                self._whole_only = seg          # said once; whole-file syncs from now on
+                log.error("journal %s: %s", seg, exc)
+            else:
+                log.warning("journal %s: syncing behind the writer failed (%s); the whole file instead", seg, exc)
             return self._sync(seg)
 
     def _sync(self, seg: Path) -> bool | None:

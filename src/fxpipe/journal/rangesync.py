@@ -43,6 +43,10 @@ class RangeSyncUnavailable(OSError):
     pass
 
 
+class RangeSyncUnread(RangeSyncUnavailable):
+    """The segment holds a record that is not intact: it is synced whole from then on."""
+
+
 class WrittenRange:
     """The newest segment of a journal being written by another process, synced behind it."""
 
@@ -70,13 +74,19 @@ class WrittenRange:
         self._pending_since = 0                # when records first sat unsynced in the last page
 
     def _walk(self) -> int:
-        """The writer's position: one past the last committed record."""
+        """The writer's position: one past the last committed record. A record that is not
+        intact (not merely unfinished) is RangeSyncUnread: past it the position is unknown, and
+        the caller syncs the whole file instead."""
         while True:
             assert self._bytes is not None, "the range is used only until close()"
             n, pos, status, _ = scan_records(self._bytes, self.end, self.size, 0, False, self._out, False)
             self.end = pos
-            if status != L.ScanStatus.MORE:
-                return pos
+            if status == L.ScanStatus.MORE:
+                continue
+            if L.ScanStatus(status).is_bad:
+                raise RangeSyncUnread(f"{self.path}: record at offset {pos} is not intact "
+                                      f"({L.SCAN_REASONS[L.ScanStatus(status)]}); syncing the whole file")
+            return pos
 
     def _call(self, addr: int, n: int, flags: int) -> int:
         assert _MSYNC is not None, "checked when the range was made"
