@@ -92,13 +92,37 @@ cdef inline int64_t _added(int64_t a, int64_t b) except? -1:
     return r
 
 
+cdef struct _Best:
+    # one side of the composite: the best price, the quantity at it over every venue, and the
+    # venue named for it (the most quantity, then the lowest id) with its quantity and age
+    int64_t px
+    int64_t tot
+    int64_t qty
+    int64_t age
+    int venue
+    bint firm
+
+
+cdef inline int _offer(_Best* s, int64_t px, int64_t qty, int venue, int64_t age, bint firm,
+                       bint better) except -1:
+    """One venue's side (qty > 0) into the side's best; better: px beats s.px on that side."""
+    if s.tot == 0 or better:
+        s.px, s.tot, s.venue, s.qty, s.age, s.firm = px, qty, venue, qty, age, firm
+    elif px == s.px:
+        s.tot = _added(s.tot, qty)
+        s.firm = s.firm and firm
+        if qty > s.qty or (qty == s.qty and venue < s.venue):
+            s.venue, s.qty, s.age = venue, qty, age
+    return 0
+
+
 def composite_of(market, int instrument_id):
     """MarketStateStage.composite(instrument_id): the TopOfBook of the market state's books at
     its clock (market.now_ns), quotes older than market.stale_after_ns left out."""
-    cdef int64_t now = market.now_ns, stale = market.stale_after_ns, age, qty
-    cdef int64_t bpx = 0, btot = 0, bq = 0, bage = 0, apx = 0, atot = 0, aq = 0, aage = 0
-    cdef int bven = 0, aven = 0, venue
-    cdef bint bfirm = True, afirm = True
+    cdef int64_t now = market.now_ns, stale = market.stale_after_ns, age
+    cdef _Best b = _Best(0, 0, 0, 0, 0, True)
+    cdef _Best a = _Best(0, 0, 0, 0, 0, True)
+    cdef int venue
     cdef VenueQuote v
     book = (<dict>market.books).get(instrument_id)
     if book:
@@ -107,29 +131,15 @@ def composite_of(market, int instrument_id):
             venue = key
             if __builtin_sub_overflow(now, v.ts_ns, &age) or age > stale:
                 continue            # stale (an age past int64 is stale too, not a wrapped number)
-            qty = v.bid_qty_e2
-            if qty > 0:
-                if btot == 0 or v.bid_px_e8 > bpx:
-                    bpx, btot, bven, bq, bage, bfirm = v.bid_px_e8, qty, venue, qty, age, v.firm
-                elif v.bid_px_e8 == bpx:
-                    btot = _added(btot, qty)
-                    bfirm = bfirm and v.firm
-                    if qty > bq or (qty == bq and venue < bven):
-                        bven, bq, bage = venue, qty, age
-            qty = v.ask_qty_e2
-            if qty > 0:
-                if atot == 0 or v.ask_px_e8 < apx:
-                    apx, atot, aven, aq, aage, afirm = v.ask_px_e8, qty, venue, qty, age, v.firm
-                elif v.ask_px_e8 == apx:
-                    atot = _added(atot, qty)
-                    afirm = afirm and v.firm
-                    if qty > aq or (qty == aq and venue < aven):
-                        aven, aq, aage = venue, qty, age
+            if v.bid_qty_e2 > 0:
+                _offer(&b, v.bid_px_e8, v.bid_qty_e2, venue, age, v.firm, v.bid_px_e8 > b.px)
+            if v.ask_qty_e2 > 0:
+                _offer(&a, v.ask_px_e8, v.ask_qty_e2, venue, age, v.firm, v.ask_px_e8 < a.px)
     cdef TopOfBook t = TopOfBook.__new__(TopOfBook)
     t.instrument_id = instrument_id
-    t.bid_px_e8, t.bid_qty_e2, t.bid_venue_id, t.bid_age_ns = bpx, btot, bven, bage
-    t.ask_px_e8, t.ask_qty_e2, t.ask_venue_id, t.ask_age_ns = apx, atot, aven, aage
-    t.firm = bfirm and afirm
+    t.bid_px_e8, t.bid_qty_e2, t.bid_venue_id, t.bid_age_ns = b.px, b.tot, b.venue, b.age
+    t.ask_px_e8, t.ask_qty_e2, t.ask_venue_id, t.ask_age_ns = a.px, a.tot, a.venue, a.age
+    t.firm = b.firm and a.firm
     return t
 
 
