@@ -33,21 +33,15 @@ class Outbox:
         return self._encoder.encode(mt, seq, self.clock(), body, header)
 
     def send(self, mt: str, body, header=()) -> int:
-        # every order goes out through here: encode() and queue_or_write() written out in place
-        # (each call a Python frame on the order path), the same steps in the same order
-        store = self.store
-        seq = store.next_sender
-        raw = self._encoder.encode(mt, seq, self.clock(), body, header)
-        at = store.log_sent(seq, raw)
+        seq = self.store.next_sender
+        raw = self.encode(mt, seq, body, header)
+        at = self.store.log_sent(seq, raw)
         if mt == admin.LOGON:
             self.logon_seq = seq
         try:
-            if self._held is not None:
-                self._held.append(raw)
-            else:
-                self.write(raw)              # on the wire once it is in the store's log
+            self.queue_or_write(raw)         # on the wire once it is in the store's log
         finally:
-            store.index_sent(seq, at)        # the index after: nothing but the log before the send
+            self.store.index_sent(seq, at)   # the index after: nothing but the log before the send
         return seq
 
     def queue_or_write(self, raw: bytes) -> None:

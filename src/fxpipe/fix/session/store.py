@@ -255,18 +255,7 @@ class FileStore:
         the log past the slot's indexed_end."""
         if len(raw) > MAX_RECORD:
             raise StoreError(f"message of {len(raw)} bytes exceeds the store's {MAX_RECORD} byte record limit")
-        # _append and _wrote written out in place: once per order, each a Python frame
-        offset = self._log_end
-        end = offset + _REC.size + len(raw)
-        if end > self._log_cap:
-            self._grow_log(end)
-        m = self._log_map
-        assert m is not None
-        self._log_end = write_record(m, offset, _REC_MAGIC, _VERSION, _FLAG_COMMITTED, seq, raw)
-        if self.fsync is FsyncPolicy.ALWAYS:
-            os.fdatasync(self._log_fd)
-        else:
-            self._dirty = True
+        offset = self._append(seq, raw, _FLAG_COMMITTED)
         if seq >= self.next_sender:
             self.next_sender = seq + 1
         return offset
