@@ -199,15 +199,15 @@ class Journal:
         a = self.appender
         if a.failed or not a.attached:
             return
+        past_records = min(-(-a.pos // L.PAGE) * L.PAGE, a.size)     # the page after the records
         seg, rest = self._rest
         if seg != a.segment_no:
-            # from the page after the records on
-            rest = ZeroFill(self._fd, min(-(-a.pos // L.PAGE) * L.PAGE, a.size), a.size)
+            rest = ZeroFill(self._fd, past_records, a.size)
             self._rest = (a.segment_no, rest)
         if rest is not None and not rest.done:
             try:
                 # the appends since the last slice may have gone past it: never below them
-                rest.step(floor=min(-(-a.pos // L.PAGE) * L.PAGE, a.size))
+                rest.step(floor=past_records)
             except OSError:
                 self._rest = (a.segment_no, None)   # left reserved (a full disk): appends work as before
             return

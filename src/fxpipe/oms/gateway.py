@@ -43,7 +43,6 @@ _VENUE_AT = _HDR["venue_id"][1]
 _ORD_STATUS_AT, _CL_ORD_ID_AT = _HDR["ord_status"][1], _HDR["cl_ord_id"][1]
 assert _CL_ORD_ID_AT == ev.dtype_for(_T.ORDER_INTENT).fields["cl_ord_id"][1]
 _U16, _I64 = struct.Struct("<H"), struct.Struct("<q")
-OMS_SEGMENT_SIZE = 64 << 20
 
 
 @dataclass
@@ -112,10 +111,10 @@ class OrderGateway(Application):
         for e in inputs:
             stage.on_event(e)
         last_seq = max((int(e["sequence"]) for e in inputs), default=0)
-        # the journal's default 64 MiB segments: a roll-over happens on the order path (the next
+        # the journal's default segments (64 MiB): a roll-over happens on the order path (the next
         # segment's header fsynced and named, the index replaced) and costs milliseconds there;
         # 4 MiB ones rolled about once a second under a burst
-        self.journal = Journal.open(journal_dir, fsync=fsync, segment_size=OMS_SEGMENT_SIZE)
+        self.journal = Journal.open(journal_dir, fsync=fsync)
         # every input from here on: numbered after the recovered ones, journaled, then applied
         self._write_ahead = WriteAhead(self.journal.appender, stage.on_event, clock, last_seq, stage_id)
         if not started:

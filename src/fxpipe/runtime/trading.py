@@ -360,10 +360,6 @@ class TradingWorker:
         if instrument is not None:
             by_venue = self._marks.pop(instrument, None)
             if by_venue is not None:
-                if len(by_venue) == 1:
-                    for q in by_venue.values():
-                        self.gateway.quote(q)
-                    return
                 for venue in sorted(by_venue):
                     self.gateway.quote(by_venue[venue])
             return
