@@ -1,4 +1,4 @@
-"""spin_wait: a spinning worker's idle wait in C ends when a socket or a ring has something for
+"""spin_wait_fd: a spinning worker's idle wait in C ends when a socket or a ring has something for
 it, and at its bound otherwise; it never reports a ring ready for events already released."""
 import select
 import socket
@@ -6,7 +6,7 @@ import socket
 import pytest
 
 from fxpipe.ring import Ring
-from fxpipe.runtime.idle import spin_wait
+from fxpipe.runtime.idle import spin_wait_fd
 
 
 @pytest.fixture
@@ -23,8 +23,8 @@ def udp_epoll():
 
 def test_nothing_ready_returns_at_the_bound(udp_epoll):
     _, ep = udp_epoll
-    assert spin_wait(ep.fileno(), [], 2_000_000) == 0
-    assert spin_wait(-1, [], 1_000_000) == 0
+    assert spin_wait_fd(ep.fileno(), [], 2_000_000) == -2
+    assert spin_wait_fd(-1, [], 1_000_000) == -2
 
 
 def test_a_datagram_on_a_watched_socket_ends_the_wait(udp_epoll):
@@ -32,9 +32,9 @@ def test_a_datagram_on_a_watched_socket_ends_the_wait(udp_epoll):
     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
         tx.sendto(b"quote", rx.getsockname())
-        assert spin_wait(ep.fileno(), [], 5_000_000_000) == 1
+        assert spin_wait_fd(ep.fileno(), [], 5_000_000_000) == rx.fileno()
         assert rx.recv(64) == b"quote"
-        assert spin_wait(ep.fileno(), [], 1_000_000) == 0     # read: nothing waits any more
+        assert spin_wait_fd(ep.fileno(), [], 1_000_000) == -2     # read: nothing waits any more
     finally:
         tx.close()
 
@@ -46,9 +46,9 @@ def test_an_epoll_set_inside_the_watched_set_counts(udp_epoll):
     outer.register(inner.fileno(), select.EPOLLIN)
     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     try:
-        assert spin_wait(outer.fileno(), [], 1_000_000) == 0
+        assert spin_wait_fd(outer.fileno(), [], 1_000_000) == -2
         tx.sendto(b"fill", rx.getsockname())
-        assert spin_wait(outer.fileno(), [], 5_000_000_000) == 1
+        assert spin_wait_fd(outer.fileno(), [], 5_000_000_000) == inner.fileno()
     finally:
         tx.close()
         outer.close()
@@ -58,24 +58,22 @@ def test_an_unread_event_on_a_ring_ends_the_wait_and_a_released_one_does_not(rin
     with Ring.create(ring_name, consumers=["oms"]) as r:
         c = r.consumer("oms")
         p = r.producer()
-        assert spin_wait(-1, [c], 1_000_000) == 0
+        assert spin_wait_fd(-1, [c], 1_000_000) == -2
         p.send(b"intent".ljust(64, b"\0"))
-        assert spin_wait(-1, [c], 5_000_000_000) == 1
+        assert spin_wait_fd(-1, [c], 5_000_000_000) == -1
         c.read_batch(16, 0)
         c.release()
-        assert spin_wait(-1, [c], 1_000_000) == 0
+        assert spin_wait_fd(-1, [c], 1_000_000) == -2
 
 
 def test_only_ring_consumers_are_taken():
     with pytest.raises(TypeError):
-        spin_wait(-1, ["not a consumer"], 1_000)
+        spin_wait_fd(-1, ["not a consumer"], 1_000)
 
 
 def test_spin_wait_fd_names_the_socket_that_ended_the_wait(udp_epoll, ring_name):
     """What the worker then reads without asking the epoll set again: the readable socket's fd;
     -1 for a ring; -2 at the bound."""
-    from fxpipe.runtime.idle import spin_wait_fd
-
     rx, ep = udp_epoll
     other = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     other.bind(("127.0.0.1", 0))

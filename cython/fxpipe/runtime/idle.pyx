@@ -36,18 +36,13 @@ cdef enum:
     BOUND_PASSED = -2
 
 
-def spin_wait(int epoll_fd, consumers, int64_t max_ns):
+def spin_wait_fd(int epoll_fd, consumers, int64_t max_ns):
     """Spin until the epoll set epoll_fd (-1: none) has an event, one of `consumers`
     (fxpipe.ring Consumers, at most 16) has an event past its last release, or max_ns passed.
-    Returns 1 when something is ready, 0 when the bound passed first."""
-    return 0 if spin_wait_fd(epoll_fd, consumers, max_ns) == BOUND_PASSED else 1
-
-
-def spin_wait_fd(int epoll_fd, consumers, int64_t max_ns):
-    """spin_wait() saying what ended the wait: the socket found readable (its fd, as registered
-    in the epoll set), -1 when a ring has an event, -2 when the bound passed. The worker then
-    reads that socket without asking the epoll set again (one system call and a set fewer
-    between a quote's arrival and its receive stamp)."""
+    Returns what ended the wait: the socket found readable (its fd, as registered in the epoll
+    set), -1 when a ring has an event (or epoll_wait failed: the loop meets the error), -2 when
+    the bound passed. The worker then reads that socket without asking the epoll set again (one
+    system call and a set fewer between a quote's arrival and its receive stamp)."""
     cdef ConsumerC* cs[MAX_RINGS]
     cdef int64_t want[MAX_RINGS]
     cdef int n = 0, i, ready = BOUND_PASSED
@@ -57,7 +52,7 @@ def spin_wait_fd(int epoll_fd, consumers, int64_t max_ns):
     cdef Consumer c
     for obj in consumers:
         if n == MAX_RINGS:
-            raise ValueError(f"spin_wait watches at most {MAX_RINGS} rings")
+            raise ValueError(f"spin_wait_fd watches at most {MAX_RINGS} rings")
         c = <Consumer?>obj
         cs[n] = &c.c
         want[n] = c._next

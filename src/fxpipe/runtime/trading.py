@@ -48,7 +48,7 @@ from fxpipe.stages.decision import DecisionStage
 log = logging.getLogger("fxpipe.runtime.trading")
 _T = ev.EventType
 MAX_CASCADE = 10_000          # events one input may cause in one process before it is a loop
-# a spinning worker idles in C (spin_wait) at most this long before its loop runs again: the
+# a spinning worker idles in C (spin_wait_fd) at most this long before its loop runs again: the
 # bound on how late a timer (heartbeat, request deadline, strategy timer) can be, not a latency
 SPIN_BOUND_NS = 1_000_000
 # a spinning worker reads a socket only when its epoll set says it is readable (an empty read of
@@ -252,7 +252,7 @@ class TradingWorker:
 
     def _watch_sockets(self) -> select.epoll:
         """One epoll set over every socket this process reads (each source's, and the order
-        sessions' own epoll set), for spin_wait: a spinning worker then idles in C, not in this
+        sessions' own epoll set), for spin_wait_fd: a spinning worker then idles in C, not in this
         loop."""
         fds = [fd for _, src_fds in self._source_fds for fd in src_fds]
         if self.gateway is not None:
