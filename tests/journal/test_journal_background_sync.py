@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+import pytest
+
 from fxpipe.journal import Journal, JournalReader
 from fxpipe.journal.background import BackgroundSync
 
@@ -197,6 +199,22 @@ def test_where_a_range_cannot_be_synced_the_whole_file_is(tmp_path, monkeypatch)
         j.close()
 
 
+@pytest.fixture
+def synced_behind(tmp_path, monkeypatch):
+    """A journal with one record that its BackgroundSync has synced behind the writer (no
+    whole-file sync yet): (the whole-file syncs seen, the journal, the sync, its segment)."""
+    seen = _synced_files(monkeypatch)
+    j = Journal.open(tmp_path, fsync="never", segment_size=1 << 16)
+    bg = BackgroundSync(tmp_path, 1.0)
+    try:
+        j.append(1, b"x" * 32, 1)
+        assert bg.sync_once() is True and seen == []
+        yield seen, j, bg, tmp_path / "000000000000.fxj"
+    finally:
+        bg.stop()
+        j.close()
+
+
 def test_synced_behind_the_writer_a_roll_over_syncs_the_old_segment_whole(tmp_path, monkeypatch):
     """The writer seals its segment and moves on: the sealed one is synced whole (its seal and
     last records were written after the last sync), the new one behind the writer."""
@@ -222,29 +240,20 @@ def test_synced_behind_the_writer_a_roll_over_syncs_the_old_segment_whole(tmp_pa
         j.close()
 
 
-def test_a_segment_that_changes_size_under_the_sync_is_synced_whole_then_mapped_again(tmp_path, monkeypatch):
+def test_a_segment_that_changes_size_under_the_sync_is_synced_whole_then_mapped_again(synced_behind):
     """A restarted writer's recovery may grow a short segment to its size: the mapping made
     before no longer covers it, so that period's sync takes the whole file and the next maps
     the segment again."""
     import os
 
-    seen = _synced_files(monkeypatch)
-    j = Journal.open(tmp_path, fsync="never", segment_size=1 << 16)
-    bg = BackgroundSync(tmp_path, 1.0)
-    try:
-        j.append(1, b"x" * 32, 1)
-        assert bg.sync_once() is True and seen == []
-        seg = tmp_path / "000000000000.fxj"
-        os.truncate(seg, (1 << 16) + 4096)                   # as a recovery growing it would
-        assert bg.sync_once() is True
-        assert seen == ["000000000000.fxj"] and bg._range is None
-        seen.clear()
-        assert bg.sync_once() is True
-        assert seen == [] and bg._range is not None and bg._range.size == (1 << 16) + 4096
-        assert bg.errors == 0
-    finally:
-        bg.stop()
-        j.close()
+    seen, _, bg, seg = synced_behind
+    os.truncate(seg, (1 << 16) + 4096)                       # as a recovery growing it would
+    assert bg.sync_once() is True
+    assert seen == ["000000000000.fxj"] and bg._range is None
+    seen.clear()
+    assert bg.sync_once() is True
+    assert seen == [] and bg._range is not None and bg._range.size == (1 << 16) + 4096
+    assert bg.errors == 0
 
 
 def test_syncing_behind_a_writer_in_another_process_keeps_up_and_never_fails(tmp_path):
@@ -293,27 +302,19 @@ def test_syncing_behind_a_writer_in_another_process_keeps_up_and_never_fails(tmp
     bg.stop()
 
 
-def test_a_record_that_is_not_intact_makes_the_segment_synced_whole_from_then_on(tmp_path, monkeypatch):
+def test_a_record_that_is_not_intact_makes_the_segment_synced_whole_from_then_on(synced_behind):
     """Behind a damaged record the writer's position is unknown: the sync falls back to the
     whole file for that segment, says so once, and never stops making it durable."""
     import os
 
-    seen = _synced_files(monkeypatch)
-    j = Journal.open(tmp_path, fsync="never", segment_size=1 << 16)
-    bg = BackgroundSync(tmp_path, 1.0)
+    seen, j, bg, seg = synced_behind
+    at = j.appender.pos
+    j.append(1, b"y" * 32, 2)
+    fd = os.open(seg, os.O_RDWR)
     try:
-        j.append(1, b"x" * 32, 1)
-        assert bg.sync_once() is True and seen == []
-        seg = tmp_path / "000000000000.fxj"
-        at = j.appender.pos
-        j.append(1, b"y" * 32, 2)
-        fd = os.open(seg, os.O_RDWR)
-        try:
-            os.pwrite(fd, (0xFFFFFFFF).to_bytes(4, "little"), at + 8)   # inside the record's header
-        finally:
-            os.close(fd)
-        assert bg.sync_once() is True and seen == ["000000000000.fxj"]
-        assert bg.sync_once() is True and seen == ["000000000000.fxj"] * 2
-        assert bg._range is None and bg.errors == 0
+        os.pwrite(fd, (0xFFFFFFFF).to_bytes(4, "little"), at + 8)   # inside the record's header
     finally:
-        j.close()
+        os.close(fd)
+    assert bg.sync_once() is True and seen == ["000000000000.fxj"]
+    assert bg.sync_once() is True and seen == ["000000000000.fxj"] * 2
+    assert bg._range is None and bg.errors == 0
