@@ -2,8 +2,10 @@
 (acks, partial fills, resends, busts, corrections, overfills) delivered in any order. After
 every step the position the stage keeps equals the sum of the fills the book counted (signed
 by side), per strategy; CumQty never exceeds OrderQty unless the order is marked overfilled;
-the stage's C path gives the same output bytes and state hash as its Python path alone; and at
-the end a stage rebuilt from the journaled inputs has the same state hash."""
+the stage's C path gives the same output bytes and state hash as its Python path alone, and so
+does a stage driven as the order gateway drives it (c_path, then python_path where that hands
+the event back, outputs as bytes); and at the end a stage rebuilt from the journaled inputs has
+the same state hash."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -45,6 +47,10 @@ class PythonPathOnly:
         self.core.hold(rec)
 
 
+def _bytes(o) -> bytes:
+    return bytes(o) if isinstance(o, bytearray) else o.tobytes()
+
+
 def python_path_stage():
     s = OmsStage(REFDATA, LIMITS, prefix=5, request_timeout_ms=0)
     s._core = PythonPathOnly(s._core)
@@ -56,6 +62,8 @@ class OmsStageMachine(RuleBasedStateMachine):
         super().__init__()
         self.stage = OmsStage(REFDATA, LIMITS, prefix=5, request_timeout_ms=0)
         self.python_path = python_path_stage()
+        self.as_gateway = OmsStage(REFDATA, LIMITS, prefix=5, request_timeout_ms=0)
+        self.as_gateway.bytes_out = True
         self.venue = ScriptedVenue()
         self.inputs: list = []
         self.in_flight: list = []
@@ -67,8 +75,15 @@ class OmsStageMachine(RuleBasedStateMachine):
         e = ev.read(bytearray(e.tobytes() if hasattr(e, "tobytes") else e))
         self.inputs.append(e)
         out = self.stage.on_event(e)
-        assert [o.tobytes() for o in out] == [o.tobytes() for o in self.python_path.on_event(e)]
+        want = [o.tobytes() for o in out]
+        assert [o.tobytes() for o in self.python_path.on_event(e)] == want
         assert self.stage.state_hash() == self.python_path.state_hash()
+        raw = e.tobytes()
+        got = self.as_gateway.c_path(raw, 0)
+        if got is None:
+            got = self.as_gateway.python_path(raw)
+        assert [_bytes(o) for o in got] == want
+        assert self.as_gateway.state_hash() == self.stage.state_hash()
         return out
 
     def deliver(self, rep):

@@ -95,3 +95,36 @@ def test_an_input_the_stage_fails_on_stays_journaled_and_keeps_its_number(tmp_pa
         assert wa.seq == 1
     (rec,) = records(tmp_path / "j")
     assert rec[1] == ev.EventType.TIMER and int(ev.read(bytearray(rec[5]))["sequence"]) == 1
+
+
+def test_a_stage_with_a_c_path_is_asked_there_first_and_its_bytes_are_journaled_as_made(tmp_path):
+    """first(bytes, 0) answers what it covers (its outputs, bytearrays kept as the same objects
+    in both lists, or [] for nothing); on_event gets only what first hands back with None."""
+    stage = Stage()
+    asked: list[bytes] = []
+
+    def first(data, seq):
+        assert type(data) is bytes and seq == 0
+        asked.append(data)
+        t = data[0] | data[1] << 8
+        if t == ev.EventType.QUOTE:
+            return []
+        if t == ev.EventType.ORDER_INTENT:
+            return [bytearray(ev.make(ev.EventType.ORDER_UPDATE, cl_ord_id=5).tobytes())]
+        return None
+    with Journal.open(tmp_path / "j", fsync="never") as j:
+        wa = WriteAhead(j.appender, stage.on_event, iter(range(1, 100)).__next__, 0, 2, first=first)
+        assert wa.feed(ev.make(ev.EventType.QUOTE, venue_id=1, instrument_id=1)) is None
+        intent = ev.make(ev.EventType.ORDER_INTENT, cl_ord_id=5, venue_id=1, instrument_id=1, qty_e2=1,
+                         price_e8=1, action=ev.IntentAction.NEW, side=ev.Side.BUY)
+        outputs, out_raw = wa.feed(intent)
+        assert type(outputs[0]) is bytearray and out_raw[0] is outputs[0]
+        assert wa.feed(ev.make(ev.EventType.TIMER)) is None
+        assert wa.seq == 3
+    assert len(asked) == 3
+    assert [d[0] | d[1] << 8 for d in stage.seen] == [ev.EventType.TIMER]      # only what first handed back
+    got = records(tmp_path / "j")
+    assert [(r[1], r[2]) for r in got] == [
+        (ev.EventType.QUOTE, L.FLAG_INPUT), (ev.EventType.ORDER_INTENT, L.FLAG_INPUT),
+        (ev.EventType.ORDER_UPDATE, L.FLAG_OUTPUT), (ev.EventType.TIMER, L.FLAG_INPUT)]
+    assert got[2][5] == bytes(outputs[0])

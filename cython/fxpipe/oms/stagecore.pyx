@@ -10,7 +10,11 @@ intents (routing), alarms, corrections, quotes, controls, timers and session edg
 
 Output records are views into slabs of 256 events per type (one numpy array each), so making
 one costs a memcpy and an index instead of an array of its own; a slab is kept alive by the
-records that point into it, never reused."""
+records that point into it, never reused. A host that takes events as bytes (the runtime's
+order gateway: they go on the journal and the exec ring as such) asks for `bytes_out`: the
+outputs made here are then bytearrays, no record made and none turned back into bytes; what
+the stage's Python code makes stays records."""
+from cpython.bytearray cimport PyByteArray_FromStringAndSize
 from libc.stdint cimport int32_t, int64_t, uint16_t, uint32_t
 from libc.string cimport memcpy, memset
 
@@ -136,9 +140,12 @@ cdef class StageCore:
     # quotes in C: set by the stage when a mark only moves positions and risk (no routing, the
     # marks' PositionUpdates on the timer): the instruments marked go into this set
     cdef set marked
+    # outputs made here as bytearrays (see the module's docstring), not records
+    cdef public bint bytes_out
 
     def __init__(self, stage, OrderBook book, PositionEngine positions, RiskEngine risk, list timers):
         self.marked = None
+        self.bytes_out = False
         self.stage = stage
         self.view = book
         self.b = &book.b
@@ -150,6 +157,12 @@ cdef class StageCore:
     # ------------------------------------------------------------------ records
 
     cdef inline object record(self, const void* p):
+        return _shared.record(p)
+
+    cdef inline object output(self, const void* p):
+        """One of the stage's outputs: a record, or its bytes when the host asked for bytes."""
+        if self.bytes_out:
+            return PyByteArray_FromStringAndSize(<const char*>p, EVENT_SIZE)
         return _shared.record(p)
 
     # ------------------------------------------------------------------ the held report
@@ -234,11 +247,11 @@ cdef class StageCore:
             memset(&rev, 0, EVENT_SIZE)
             rev.hdr.type = EVT_RISK
             if self.risk.check_intent(it, &rev) != 0:
-                return [self.record(&rev)]
+                return [self.output(&rev)]
         book_submit(self.b, it, event_time_ns(it), &io)
         if io.verdict != VERDICT_SEND:
             io.update.hdr.sequence = seq
-            out = [self.record(&io.update)]
+            out = [self.output(&io.update)]
             if reused or action == INTENT_CANCEL:
                 return out
             if action == INTENT_NEW:
@@ -252,7 +265,7 @@ cdef class StageCore:
             return out
         if io.deadline_ns:
             heapq.heappush(self.timers, (io.deadline_ns, io.send.cl_ord_id))
-        return [self.record(&io.update), self.record(&io.send)]
+        return [self.output(&io.update), self.output(&io.send)]
 
     cdef object report(self, const OrderUpdate* u, const Fill* f):
         cdef ReportOutcome ro
@@ -274,26 +287,26 @@ cdef class StageCore:
         out = []
         ro.update.hdr.sequence = seq
         if ro.publish:
-            out.append(self.record(&ro.update))
+            out.append(self.output(&ro.update))
         if ro.n_fills == 1:
             d = &ro.fills[0]
             d.hdr.sequence = seq
-            out.append(self.record(d))
+            out.append(self.output(d))
             rc = self.pe.apply_fill(d, seq)
             if rc == FILL_APPLIED:
                 # write_position and write_pnl start each event from zero themselves
                 self.pe.write_position(self.pe.last_book, POS_FILL if d.exec_trans_type == EXEC_TRANS_NEW
                                        else POS_BUST, seq, &pu)
-                out.append(self.record(&pu))
+                out.append(self.output(&pu))
                 sx = strategy_index_of(self.pe, d.strategy_id)
                 for c in range(self.pe.n_ccy):
                     st = self.pe.pnl_in(sx, c, &r, &un, &cm)
                     if r == 0 and un == 0 and cm == 0 and st == MARK_OK:
                         continue
                     self.pe.write_pnl(sx, c, seq, &pnl)
-                    out.append(self.record(&pnl))
+                    out.append(self.output(&pnl))
                 self.pe.write_pnl_total(sx, seq, &pnl)
-                out.append(self.record(&pnl))
+                out.append(self.output(&pnl))
                 self.risk.on_fill(d)
                 if self.risk.n_out:
                     out += self.stage._intents_through_book(self.outbox())

@@ -8,6 +8,7 @@ the intent) and on every report. In Python the step's glue (two copies of the ev
 packing through struct, the outputs' bytes, a journal call each) cost more than the stage's C
 core itself. What the outputs mean (a request to send, a status to ask) stays the gateway's.
 """
+from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
 
@@ -34,18 +35,22 @@ cdef int _copy_event(object event, Event* out) except -1:
 
 cdef class WriteAhead:
     """The gateway's step for each input: `seq` is the last input sequence given (the next input
-    gets seq + 1, as recovery continues it)."""
+    gets seq + 1, as recovery continues it). The stage is `on_event(bytes)`, or `first(bytes, 0)`
+    then, where that gives None (having changed nothing), `on_event(bytes)`: a stage with a C
+    path (OmsStage.c_path, python_path) is called without a Python frame on its common paths."""
     cdef SegmentAppender appender
     cdef object on_event
+    cdef object first
     cdef object clock
     cdef readonly int64_t seq
     cdef uint8_t stage_id
 
-    def __init__(self, SegmentAppender appender, on_event, clock, int64_t seq, int stage_id):
+    def __init__(self, SegmentAppender appender, on_event, clock, int64_t seq, int stage_id, first=None):
         if not 0 <= stage_id <= 255:
             raise ValueError(f"stage_id must be within 0..255, got {stage_id}")
         self.appender = appender
         self.on_event = on_event
+        self.first = first
         self.clock = clock
         self.seq = seq
         self.stage_id = <uint8_t>stage_id
@@ -54,10 +59,13 @@ cdef class WriteAhead:
         """One input event (its bytes, or a record): numbered (the next input sequence), stamped
         with the clock if it carries no receive time, journaled as an input, given to the
         stage. Returns None when the stage made nothing of it (a mark, most often), else
-        (outputs, their bytes), each output journaled already in order."""
+        (outputs, their bytes), each output journaled already in order. An output the stage
+        made as a bytearray is its own bytes (the same object in both)."""
         cdef Event e
         cdef int64_t ts
-        cdef bytes b
+        cdef object b
+        cdef const unsigned char* p
+        cdef Py_ssize_t n
         cdef list out_raw
         _copy_event(event, &e)
         e.hdr.sequence = self.seq + 1
@@ -68,17 +76,25 @@ cdef class WriteAhead:
         self.appender.append_raw(e.hdr.type, <const unsigned char*>&e, EVENT_SIZE, ts, JOURNAL_INPUT,
                                  self.stage_id)
         self.seq += 1              # journaled: the number is used, whatever the stage does next
-        outputs = self.on_event(PyBytes_FromStringAndSize(<const char*>&e, EVENT_SIZE))
+        raw = PyBytes_FromStringAndSize(<const char*>&e, EVENT_SIZE)
+        outputs = None
+        if self.first is not None:
+            outputs = self.first(raw, 0)
+        if outputs is None:
+            outputs = self.on_event(raw)
         if not outputs:
             return None
         out_raw = []
         for out in outputs:
-            b = out if type(out) is bytes else out.tobytes()
-            if PyBytes_GET_SIZE(b) < 2:
+            if type(out) is bytearray:
+                b = out
+                p, n = <const unsigned char*>PyByteArray_AS_STRING(b), PyByteArray_GET_SIZE(b)
+            else:
+                b = out if type(out) is bytes else out.tobytes()
+                p, n = <const unsigned char*>PyBytes_AS_STRING(b), PyBytes_GET_SIZE(b)
+            if n < 2:
                 raise ValueError("the stage made an output of fewer than 2 bytes")
-            self.appender.append_raw(<uint16_t>((<const unsigned char*>PyBytes_AS_STRING(b))[0]
-                                                | (<const unsigned char*>PyBytes_AS_STRING(b))[1] << 8),
-                                     <const unsigned char*>PyBytes_AS_STRING(b), <uint64_t>PyBytes_GET_SIZE(b),
-                                     ts, JOURNAL_OUTPUT, self.stage_id)
+            self.appender.append_raw(<uint16_t>(p[0] | p[1] << 8), p, <uint64_t>n, ts, JOURNAL_OUTPUT,
+                                     self.stage_id)
             out_raw.append(b)
         return outputs, out_raw

@@ -116,7 +116,8 @@ class OrderGateway(Application):
         # 4 MiB ones rolled about once a second under a burst
         self.journal = Journal.open(journal_dir, fsync=fsync)
         # every input from here on: numbered after the recovered ones, journaled, then applied
-        self._write_ahead = WriteAhead(self.journal.appender, stage.on_event, clock, last_seq, stage_id)
+        self._write_ahead = WriteAhead(self.journal.appender, stage.python_path, clock, last_seq, stage_id,
+                                       first=stage.c_path)
         if not started:
             self.journal.append_stage_start(stage_id, stage.name, stage.config(), clock())
         self.engine = Engine()

@@ -69,6 +69,7 @@ _LEVEL_AT = ev.dtype_for(_T.QUOTE).fields["level"][1]
 _INTENT_AT = ev.dtype_for(_T.ORDER_INTENT).fields
 _RISK_AT, _CL_ORD_ID_AT = _INTENT_AT["ts_risk_ns"][1], _INTENT_AT["cl_ord_id"][1]
 _DECIDE_AT = _INTENT_AT["ts_decide_ns"][1]      # a header field: the same offset in every type
+_SEND_AT = _INTENT_AT["ts_send_ns"][1]
 _I64 = struct.Struct("<q")
 
 
@@ -83,6 +84,9 @@ class _Gateway(OrderGateway):
     def __init__(self, *args, emit: Callable[[Any], None], **kw):
         self._emit = emit
         super().__init__(*args, **kw)
+        # the stage's C path makes its outputs as bytes: they go on the journal, the exec ring and
+        # to the decision stage as such, with no record made and turned back into bytes
+        self.stage.bytes_out = True
         # a backlog of reports is taken ~60 at a time (~3 ms), not 64 KB (~250, ~12 ms) at once:
         # the feed is read between the steps
         self.engine.read_bytes = ORDER_SESSION_READ_BYTES
@@ -92,7 +96,10 @@ class _Gateway(OrderGateway):
         # the encoder and the session's store (the session stamps its writes with the wall clock);
         # a request not written now (no session, or held behind a resend) is stamped here
         sent_at = super()._send(req, raw)
-        req["ts_send_ns"] = sent_at or time.time_ns()
+        if type(req) is bytearray:
+            _I64.pack_into(req, _SEND_AT, sent_at or time.time_ns())
+        else:
+            req["ts_send_ns"] = sent_at or time.time_ns()
         self._emit(req)
         return sent_at
 
