@@ -118,6 +118,52 @@ def test_bad_orders_are_refused_with_the_reason():
         ctx.submit(1, ev.Side.BUY, 0, MID)
     with pytest.raises(StrategyError, match="side"):
         ctx.submit(1, 3, 100, MID)
+    # prices and quantities are exact integers: a float is refused, never cut to an integer
+    with pytest.raises(StrategyError, match="qty_e2 must be an integer, got 1.5"):
+        ctx.submit(1, ev.Side.BUY, 1.5, MID)
+    with pytest.raises(StrategyError, match="price_e8 must be an integer"):
+        ctx.submit(1, ev.Side.BUY, 100, float(MID))
+    with pytest.raises(StrategyError, match="price_e8 must be an integer"):
+        ctx.replace(ctx.submit(1, ev.Side.BUY, 100, MID), price_e8=MID + 0.5)
+    with pytest.raises(StrategyError, match="side"):
+        ctx.submit(1, "1", 100, MID)
+    with pytest.raises(StrategyError, match="instrument_id must be within 0..65535, got 70000"):
+        ctx.submit(70_000, ev.Side.BUY, 100, MID)
+    with pytest.raises(StrategyError, match="qty_e2 .* is out of range"):
+        ctx.submit(1, ev.Side.BUY, 1 << 70, MID)
+
+
+def test_an_intent_carries_every_field_the_strategy_and_the_trigger_gave():
+    """The context writes the OrderIntent's bytes itself: they are those of the same event made
+    field by field through the event's dtype."""
+    import numpy as np
+
+    st = host("tests.strategy.test_strategy_api:Recorder")
+    ctx = st.context(1)
+    ctx.now_ns, ctx.trigger_seq, ctx.hops = 5_000, 42, (1_000, 2_000, 3_000)
+    cl = ctx.submit(np.int64(1), ev.Side.SELL, np.int64(250_000_00), MID, time_in_force=ev.TimeInForce.IOC,
+                    venue_id=2)
+    new = ctx.replace(cl, price_e8=MID + PIP)
+    cancel = ctx.cancel(new)
+    got = [bytes(b) for b in ctx.take_bytes()]
+    common = dict(venue_id=2, instrument_id=1, ts_venue_ns=1_000,
+                  ts_receive_ns=2_000, ts_decode_ns=3_000, ts_decide_ns=5_000, trigger_seq=42, strategy_id=1,
+                  side=ev.Side.SELL, ord_type=ev.OrdType.LIMIT, time_in_force=ev.TimeInForce.IOC)
+    intent_type = ev.EventType.ORDER_INTENT
+    want = [ev.make(intent_type, cl_ord_id=cl, action=ev.IntentAction.NEW, price_e8=MID, qty_e2=250_000_00, **common),
+            ev.make(intent_type, cl_ord_id=new, orig_cl_ord_id=cl, action=ev.IntentAction.REPLACE, price_e8=MID + PIP,
+                    qty_e2=250_000_00, **common),
+            ev.make(intent_type, cl_ord_id=cancel, orig_cl_ord_id=new, action=ev.IntentAction.CANCEL, price_e8=MID + PIP,
+                    qty_e2=250_000_00, **common)]
+    assert got == [w.tobytes() for w in want]
+    assert cl == 1 << 40 | 1 and new == cl + 1 and cancel == cl + 2
+    o = ctx.order(new)
+    assert (o.status, o.orig_cl_ord_id, o.leaves_qty_e2) == (ev.OrdStatus.PENDING_CANCEL, cl, 250_000_00)
+    # without hop stamps the intent is stamped with the event time as its receive time
+    ctx.hops = None
+    ctx.submit(1, ev.Side.BUY, 100, MID)
+    (raw,) = ctx.take()
+    assert (int(raw["ts_venue_ns"]), int(raw["ts_receive_ns"]), int(raw["ts_decode_ns"])) == (0, 5_000, 0)
 
 
 def test_a_failing_strategy_is_stopped_with_an_alarm_and_its_orders_cancelled():

@@ -200,7 +200,7 @@ class DecisionStage:
             out.extend(self._stop(ctx, now))
             return
         if self.bytes_out:
-            out.extend(ctx.take_bytes())    # type: ignore[arg-type]  # bytes_out: records or bytes
+            out.extend(ctx.take_bytes())    # bytes_out: the intents as bytes, not records
         else:
             out.extend(ctx.take())
 
