@@ -8,7 +8,7 @@ import zlib
 
 import pytest
 
-from fxpipe.fix.storelog import RECORD_HEADER_SIZE, crc32, write_record
+from fxpipe.fix.storelog import RECORD_HEADER_SIZE, crc32, crc32_folding, write_record
 
 REC = struct.Struct("<HBBQII")
 
@@ -26,6 +26,27 @@ def test_crc32_is_zlibs():
         assert crc32(data) == zlib.crc32(data)
         assert crc32(data, start) == zlib.crc32(data, start)
     assert crc32(bytearray(b"123456789")) == 0xCBF43926          # the CRC-32 check value
+
+
+@pytest.mark.parametrize("table_only", [False, True], ids=["as_chosen", "table"])
+def test_both_checksum_paths_give_zlibs_numbers_at_every_length_and_alignment(table_only):
+    """The folding path (64 bytes and more, in steps of 16, the rest by table) and the table
+    path alone, each against zlib: every length to 300 (each of the fold's tails and lane
+    counts), unaligned starts, chained calls."""
+    rnd = random.Random(11)
+    blob = rnd.randbytes(70_000)
+    for n in [*range(0, 301), 1023, 4096, 65_537]:
+        off = rnd.randrange(8)
+        data = memoryview(blob)[off:off + n]
+        start = rnd.randrange(1 << 32)
+        assert crc32(data, start, table_only) == zlib.crc32(data, start), (n, off)
+    split = crc32(blob[5_000:], crc32(blob[:5_000], 0, table_only), table_only)
+    assert split == zlib.crc32(blob)
+
+
+def test_the_folding_path_is_taken_where_the_cpu_has_it():
+    flags = open("/proc/cpuinfo").read().split()
+    assert crc32_folding() == ("pclmulqdq" in flags and "sse4_1" in flags)
 
 
 def test_a_record_is_the_reference_layout_byte_for_byte():
