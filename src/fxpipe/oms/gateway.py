@@ -140,14 +140,7 @@ class OrderGateway(Application):
 
     # ------------------------------------------------------------------ the strategy side
 
-    def submit(self, intent: Any) -> list[Any]:
-        """An OrderIntent from a strategy; returns what the stage made of it."""
-        return self._feed(intent)
-
     def control(self, event: Any) -> list[Any]:
-        return self._feed(event)
-
-    def quote(self, event: Any) -> list[Any]:
         return self._feed(event)
 
     def poll(self, seconds: float = 0.0) -> None:
@@ -220,7 +213,8 @@ class OrderGateway(Application):
     def _feed(self, event: Any) -> list[Any]:
         """One input through the write-ahead step (fxpipe.oms.writeahead), then what its
         outputs ask for: a request sent, a status asked for an order in doubt, the outputs
-        handed on."""
+        handed on. submit(intent) and quote(mark) are this method itself (each is on the order
+        path: a Python call fewer); returns what the stage made of the event."""
         fed = self._write_ahead.feed(event)
         if fed is None:
             return []           # most often a mark: nothing to journal or send
@@ -237,6 +231,9 @@ class OrderGateway(Application):
             if self.on_output is not None:
                 self.on_output(out)
         return list(outputs)
+
+    # an OrderIntent from a strategy; a mark (a venue's top of book) for positions and risk
+    submit = quote = _feed
 
     def _send(self, req: Any, raw: bytes | None = None) -> int:
         """Send one request of the stage (its OrderIntent record; raw: its bytes, when the caller

@@ -62,6 +62,7 @@ TIMEOUTS_PER_TURN = 64          # request timeouts handled per turn of the loop 
 SETTLE_S = 2.0
 _TO_DECISION = (int(_T.FILL), int(_T.ORDER_UPDATE), int(_T.POSITION_UPDATE), int(_T.RISK))
 _MD = (int(_T.QUOTE), int(_T.SESSION))
+_QUOTE, _INTENT = int(_T.QUOTE), int(_T.ORDER_INTENT)     # plain ints: an enum member is looked up
 # fields read from an event's bytes (a numpy record field costs ~0.5 us on this path); the
 # header's are at the same offsets in every event type
 _HEADER_KEY = packer(_T.QUOTE, ("type", "venue_id", "instrument_id"))
@@ -313,8 +314,8 @@ class TradingWorker:
             self.counts["md"] += 1
         if source in ("feed", "md"):
             if self.decision is not None:
-                self._decided(self.decision.on_quote_bytes(raw) if t == _T.QUOTE else self.decision.on_event(e))
-            if self.gateway is not None and t == _T.QUOTE and not raw[_LEVEL_AT]:
+                self._decided(self.decision.on_quote_bytes(raw) if t == _QUOTE else self.decision.on_event(e))
+            if self.gateway is not None and t == _QUOTE and not raw[_LEVEL_AT]:
                 by_venue = self._marks.get(instrument)
                 if by_venue is None:
                     by_venue = self._marks[instrument] = {}
@@ -323,11 +324,11 @@ class TradingWorker:
         if source == "decision":
             self._publish("intent", raw)
             self.counts["intents"] += 1
-            if self.gateway is not None and t == _T.ORDER_INTENT:
+            if self.gateway is not None and t == _INTENT:
                 self._submit(raw, instrument, owned=True)
             return
         if source == "intent":
-            if self.gateway is not None and t == _T.ORDER_INTENT:
+            if self.gateway is not None and t == _INTENT:
                 self._submit(raw, instrument, owned=False)
             return
         if source in ("oms", "exec"):
@@ -367,6 +368,10 @@ class TradingWorker:
         if instrument is not None:
             by_venue = self._marks.pop(instrument, None)
             if by_venue is not None:
+                if len(by_venue) == 1:          # one venue quotes it: nothing to order
+                    for q in by_venue.values():
+                        self.gateway.quote(q)
+                    return
                 for venue in sorted(by_venue):
                     self.gateway.quote(by_venue[venue])
             return

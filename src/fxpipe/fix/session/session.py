@@ -129,7 +129,7 @@ class Session(SessionMessages):
             raise ValueError(f"{msg_type} is a session-level message; the session sends those itself")
         if reply_to is not None:
             header = [*header, *reply_header(reply_to)]
-        return self._send(msg_type, body, header)
+        return self.outbox.send(msg_type, body, header)
 
     def logout(self, text: str = "", reply_to=None) -> None:
         if self.state in (State.ACTIVE, State.LOGON_SENT, State.AWAIT_LOGON):
