@@ -166,6 +166,7 @@ class TradingWorker:
         if "feed" in stages:
             self.sources = make_sources(desk, clock)
         self._source_fds = [(src, tuple(src.fds())) for src in self.sources]
+        self._source_of_fd = {fd: src for src, fds in self._source_fds for fd in fds}
         self._gateway_fd = self.gateway.engine.sel.fileno() if self.gateway is not None else -1
         self._next_service_ns = 0
         self._woken_by: int | None = None      # the socket that ended the last idle wait
@@ -194,7 +195,14 @@ class TradingWorker:
                         self._idle()
                     elif self._epoll is not None:
                         fd = spin_wait_fd(self._epoll.fileno(), list(self.consumers.values()), SPIN_BOUND_NS)
-                        self._woken_by = fd if fd >= 0 else None
+                        src = self._source_of_fd.get(fd)
+                        if src is not None:
+                            # a feed's socket: read before anything else of the loop runs (the
+                            # quote's receive stamp is the first thing after the wait)
+                            for e in src.poll(0.0, (fd,)):
+                                self._handle(e, "feed")
+                        else:
+                            self._woken_by = fd if fd >= 0 else None
         except RingClosed:
             pass
         finally:
