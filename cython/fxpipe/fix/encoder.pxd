@@ -102,3 +102,5 @@ cdef inline void fix_put_utc(FixWriter* w, int32_t tag, int64_t ns, int frac_dig
 
 cdef class Encoder:
     cdef FixTemplate t
+    cdef bytes encode_c(self, object msg_type, int64_t msg_seq_num, int64_t sending_time_ns, object body,
+                        object header)

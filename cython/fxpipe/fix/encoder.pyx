@@ -312,6 +312,11 @@ cdef class Encoder:
     def encode(self, msg_type, int64_t msg_seq_num, int64_t sending_time_ns, body, header=()):
         return build(&self.t, msg_type, msg_seq_num, sending_time_ns, header, body)
 
+    cdef bytes encode_c(self, object msg_type, int64_t msg_seq_num, int64_t sending_time_ns, object body,
+                        object header):
+        """encode() for a Cython caller (the session's outbox): no Python call."""
+        return build(&self.t, msg_type, msg_seq_num, sending_time_ns, header, body)
+
 
 def format_utc_timestamp(int64_t ns, bint millis=True):
     """ns since the epoch as a FIX UTCTimestamp: YYYYMMDD-HH:MM:SS.sss (or whole seconds)."""

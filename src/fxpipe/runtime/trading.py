@@ -153,6 +153,7 @@ class TradingWorker:
         if "decision" in stages:
             self.decision = DecisionStage(desk.strategies)
             self.decision.bytes_out = True      # intents as bytes: they go on the ring and to the oms as such
+            self._decide_quote = self.decision.quote_path
             self._recover_decision(names)
         if "oms" in stages:
             oms = OmsStage(**desk.oms_stage_config())
@@ -322,7 +323,7 @@ class TradingWorker:
             self.counts["md"] += 1
         if source in ("feed", "md"):
             if self.decision is not None:
-                self._decided(self.decision.on_quote_bytes(raw) if t == _QUOTE else self.decision.on_event(e))
+                self._decided(self._decide_quote(raw) if t == _QUOTE else self.decision.on_event(e))
             if self.gateway is not None and t == _QUOTE and not raw[_LEVEL_AT]:
                 by_venue = self._marks.get(instrument)
                 if by_venue is None:

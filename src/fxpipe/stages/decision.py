@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import struct
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -168,6 +169,12 @@ class DecisionStage:
     def on_quote_bytes(self, raw: bytes | bytearray) -> list[np.void]:
         """on_event() of a Quote given as its bytes (a host that has them already)."""
         return self._quotes.on_quote(raw)
+
+    @property
+    def quote_path(self) -> Callable[[bytes | bytearray], list[Any]]:
+        """on_quote_bytes itself, the C method (fxpipe.stages.quotes): a host that calls it on
+        every quote saves a Python call."""
+        return self._quotes.on_quote
 
     def _pause_resume(self, c: np.void, seq: int, now: int) -> list[np.void]:
         cmd, sid = int(c["command"]), int(c["strategy_id"])

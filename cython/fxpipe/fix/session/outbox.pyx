@@ -1,3 +1,4 @@
+# cython: language_level=3
 """Everything a session sends goes through its Outbox: numbered, stored, written, logged.
 
 send() gives a message the next MsgSeqNum, keeps it in the store's log (so a ResendRequest
@@ -6,37 +7,51 @@ ResendRequest is being answered the outbox holds new messages back (hold / relea
 counterparty sees numbers in order: the resent ones first, then what was sent meanwhile. It
 remembers when it last began a write (the heartbeat timer reads it) and the number of the Logon it sent
 on this connection (the resend answer treats that number apart).
+
+In C because every order goes through send(): its steps (encode, hold or write, the stamp)
+call each other here without a Python call each; the store, the link and the message log are
+the session's Python objects as before.
 """
-from __future__ import annotations
+cimport cython
+from libc.stdint cimport int64_t
 
-from collections.abc import Callable
-from typing import TYPE_CHECKING
+from fxpipe.fix.encoder cimport Encoder
 
-from . import admin, faults, wire
+from fxpipe.fix.session import admin, faults
 
-if TYPE_CHECKING:
-    from .connection import Connection
+_LOGON = admin.LOGON
+_HEARTBEAT = admin.HEARTBEAT
 
 
-class Outbox:
-    def __init__(self, cfg, store, clock: Callable[[], int], log=None):
+@cython.final
+cdef class Outbox:
+    cdef public object store
+    cdef public object clock
+    cdef public object log
+    cdef public object link                  # the session's Connection; None: not connected
+    cdef public int64_t last_sent            # when the last write began (wall clock, ns)
+    cdef public int64_t logon_seq            # MsgSeqNum of the Logon sent on this connection
+    cdef Encoder _encoder
+    cdef list _held                          # a list while a resend is answered, else None
+
+    def __init__(self, cfg, store, clock, log=None):
         self.store = store
         self.clock = clock
         self.log = log
-        self.link: Connection | None = None
+        self.link = None
         self.last_sent = 0
-        self.logon_seq = 0  # MsgSeqNum of the Logon sent on this connection
-        self._encoder = wire.Encoder(cfg.sender_comp_id, cfg.target_comp_id, begin_string=cfg.begin_string)
-        self._held: list[bytes] | None = None  # a list while a resend is answered
+        self.logon_seq = 0
+        self._encoder = Encoder(cfg.sender_comp_id, cfg.target_comp_id, begin_string=cfg.begin_string)
+        self._held = None
 
-    def encode(self, mt: str, seq: int, body, header=()) -> bytes:
-        return self._encoder.encode(mt, seq, self.clock(), body, header)
+    cpdef bytes encode(self, mt, int64_t seq, body, header=()):
+        return self._encoder.encode_c(mt, seq, self.clock(), body, header)
 
-    def send(self, mt: str, body, header=()) -> int:
-        seq = self.store.next_sender
-        raw = self.encode(mt, seq, body, header)
+    cpdef int64_t send(self, mt, body, header=()) except? -1:
+        cdef int64_t seq = self.store.next_sender
+        cdef bytes raw = self.encode(mt, seq, body, header)
         at = self.store.log_sent(seq, raw)
-        if mt == admin.LOGON:
+        if mt == _LOGON:
             self.logon_seq = seq
         try:
             self.queue_or_write(raw)         # on the wire once it is in the store's log
@@ -44,29 +59,31 @@ class Outbox:
             self.store.index_sent(seq, at)   # the index after: nothing but the log before the send
         return seq
 
-    def queue_or_write(self, raw: bytes) -> None:
+    cpdef queue_or_write(self, bytes raw):
         if self._held is not None:
             self._held.append(raw)
         else:
             self.write(raw)
 
-    def write(self, raw: bytes) -> None:
+    cpdef write(self, bytes raw):
+        cdef int64_t now
         if self.link is None:
             return
         # stamped as the bytes are handed to the socket: on loopback the peer's kernel has them
         # before send() returns, so a stamp taken after would come later than their arrival
-        self.last_sent = now = self.clock()
+        now = self.clock()
+        self.last_sent = now
         self.link.write(raw)
         if self.log:
             self.log.outgoing(now, raw)
 
-    def send_garbled(self, kind: str) -> bytes:
+    def send_garbled(self, str kind) -> bytes:
         """A Heartbeat broken as `kind` (faults.garble), in order with the rest; no number used."""
-        raw = faults.garble(self.encode(admin.HEARTBEAT, self.store.next_sender, []), kind)
+        raw = faults.garble(self.encode(_HEARTBEAT, self.store.next_sender, []), kind)
         self.queue_or_write(raw)
         return raw
 
-    def retransmit(self, seq: int, mt: str, body, orig_sending: str) -> None:
+    def retransmit(self, int64_t seq, mt, body, orig_sending) -> None:
         """`body` written again under its original number `seq` with PossDupFlag=Y and
         OrigSendingTime, as a resend answer would; not stored again (the number is the old one)."""
         header = [(admin.POSS_DUP_FLAG, "Y"), (admin.ORIG_SENDING_TIME, orig_sending)]
