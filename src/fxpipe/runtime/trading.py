@@ -322,19 +322,19 @@ class TradingWorker:
             self._publish("md", raw)
             self.counts["md"] += 1
         if source in ("feed", "md"):
-            if self.decision is not None:
-                self._decided(self._decide_quote(raw) if t == _QUOTE else self.decision.on_event(e))
+            # the mark first: an intent this quote causes is handed to the oms with it
             if self.gateway is not None and t == _QUOTE and not raw[_LEVEL_AT]:
                 by_venue = self._marks.get(instrument)
                 if by_venue is None:
                     by_venue = self._marks[instrument] = {}
                 by_venue[venue] = raw
+            if self.decision is not None:
+                outs = self._decide_quote(raw) if t == _QUOTE else self.decision.on_event(e)
+                if outs:
+                    self._decided(outs, now=True)
             return
         if source == "decision":
-            self._publish("intent", raw)
-            self.counts["intents"] += 1
-            if self.gateway is not None and t == _INTENT:
-                self._submit(raw, instrument, owned=True)
+            self._from_decision(raw, t, instrument)
             return
         if source == "intent":
             if self.gateway is not None and t == _INTENT:
@@ -388,12 +388,26 @@ class TradingWorker:
         for _, q in sorted(((venue, instr), q) for instr, by_venue in marks.items() for venue, q in by_venue.items()):
             self.gateway.quote(q)
 
-    def _decided(self, outs) -> None:
-        now = self.clock()
+    def _decided(self, outs, now: bool = False) -> None:
+        """The decision's outputs, stamped, into the work queue; now: handled at once, in order,
+        when nothing waits there (what the queue would do, without going through it: an input's
+        own decisions, on the order path)."""
+        at = self.clock()
+        direct = now and not self.work
         for o in outs:
             raw = o if type(o) is bytearray else bytearray(o.tobytes())
-            _I64.pack_into(raw, _DECIDE_AT, now)
-            self.work.append((raw, "decision"))
+            _I64.pack_into(raw, _DECIDE_AT, at)
+            if direct:
+                t, _, instrument = _HEADER_KEY.unpack_from(raw)
+                self._from_decision(raw, t, instrument)
+            else:
+                self.work.append((raw, "decision"))
+
+    def _from_decision(self, raw: bytearray, t: int, instrument: int) -> None:
+        self._publish("intent", raw)
+        self.counts["intents"] += 1
+        if self.gateway is not None and t == _INTENT:
+            self._submit(raw, instrument, owned=True)
 
     def _from_oms(self, e: Any) -> None:
         self.work.append((e, "oms"))
