@@ -17,7 +17,6 @@ The order of things is what makes a crash harmless:
 from __future__ import annotations
 
 import logging
-import struct
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,19 +29,13 @@ from fxpipe.fix.session.transport import Engine
 from fxpipe.journal import Journal, JournalReader
 from fxpipe.journal import layout as L
 from fxpipe.model import events as ev
+from fxpipe.oms.gatewaycore import GatewayCore
 from fxpipe.oms.stage import OmsStage
 from fxpipe.oms.venues.adapters import VenueAdapter, adapter_for
 from fxpipe.oms.writeahead import WriteAhead
 
 log = logging.getLogger("fxpipe.oms.gateway")
 _T = ev.EventType
-_INTENT, _UPDATE = int(_T.ORDER_INTENT), int(_T.ORDER_UPDATE)
-_UNKNOWN = int(ev.OrdStatus.UNKNOWN)
-_HDR = ev.dtype_for(_T.ORDER_UPDATE).fields
-_VENUE_AT = _HDR["venue_id"][1]
-_ORD_STATUS_AT, _CL_ORD_ID_AT = _HDR["ord_status"][1], _HDR["cl_ord_id"][1]
-assert _CL_ORD_ID_AT == ev.dtype_for(_T.ORDER_INTENT).fields["cl_ord_id"][1]
-_U16, _I64 = struct.Struct("<H"), struct.Struct("<q")
 
 
 @dataclass
@@ -84,10 +77,12 @@ def journaled_inputs(directory: Path, stage_id: int) -> tuple[list[Any], bool]:
     return inputs, started
 
 
-class OrderGateway(Application):
+class OrderGateway(GatewayCore, Application):
     """Drive it from one thread: `submit(intent)`, `control(event)`, `poll(seconds)`.
     `on_output(event)` gets every event for the exec ring (updates, fills, positions, PnL,
-    risk events) in the order the stage made them."""
+    risk events) in the order the stage made them; `on_sent(request)`, when set, every request
+    as it went out, stamped with ts_send_ns. The hot path (_feed, _send) is
+    fxpipe.oms.gatewaycore's, in C."""
 
     def __init__(self, stage: OmsStage, venues: Sequence[VenueLink], journal_dir: Path,
                  state_dir: Path, *, stage_id: int = 1, fsync: str = "never",
@@ -210,57 +205,10 @@ class OrderGateway(Application):
         """An order session's state change (a SessionEvent made here) fed like any input."""
         return self._feed(event)
 
-    def _feed(self, event: Any) -> list[Any]:
-        """One input through the write-ahead step (fxpipe.oms.writeahead), then what its
-        outputs ask for: a request sent, a status asked for an order in doubt, the outputs
-        handed on. submit(intent) and quote(mark) are this method itself (each is on the order
-        path: a Python call fewer); returns what the stage made of the event."""
-        fed = self._write_ahead.feed(event)
-        if fed is None:
-            return []           # most often a mark: nothing to journal or send
-        outputs, out_raw = fed
-        for out, b in zip(outputs, out_raw, strict=True):
-            t = b[0] | b[1] << 8
-            if t == _INTENT:
-                self._send(out, b)
-                continue
-            if t == _UPDATE and b[_ORD_STATUS_AT] == _UNKNOWN:
-                view = self.stage.book.order(_I64.unpack_from(b, _CL_ORD_ID_AT)[0])
-                if view is not None:
-                    self._status_request(int(view.venue_id), view)
-            if self.on_output is not None:
-                self.on_output(out)
-        return list(outputs)
-
-    # an OrderIntent from a strategy; a mark (a venue's top of book) for positions and risk
-    submit = quote = _feed
-
-    def _send(self, req: Any, raw: bytes | None = None) -> int:
-        """Send one request of the stage (its OrderIntent record; raw: its bytes, when the caller
-        has them) through its venue's adapter. Returns when its bytes were handed to the socket
-        (the session's wall clock), 0 when they were not (not logged on, or held behind a
-        resend)."""
-        if raw is None:
-            raw = req.tobytes()
-        venue = _U16.unpack_from(raw, _VENUE_AT)[0]
-        link = self.links.get(venue)
-        if link is None:
-            log.error("request %d names venue %d, which has no order session here",
-                      _I64.unpack_from(raw, _CL_ORD_ID_AT)[0], venue)
-            return 0
-        msg_type, body = link.adapter.request_body(self.refdata, raw, self.clock())
-        session = self.sessions[venue]
-        before = session.outbox.last_sent
-        try:
-            session.send(msg_type, body)
-            self.sent += 1
-        except SessionNotLoggedOn:
-            # its timer makes the order UNKNOWN and the status request after the logon settles it
-            log.warning("request %d to venue %d not sent: session not logged on",
-                        _I64.unpack_from(raw, _CL_ORD_ID_AT)[0], venue)
-            return 0
-        after = session.outbox.last_sent
-        return after if after != before else 0
+    # _feed(event) and _send(request): fxpipe.oms.gatewaycore, in C. submit(intent) and
+    # quote(mark) are _feed itself: an OrderIntent from a strategy; a mark (a venue's top of
+    # book) for positions and risk; each returns what the stage made of it
+    submit = quote = GatewayCore._feed
 
     def _status_request(self, venue: int, view: Any) -> None:
         s = self.sessions.get(venue)

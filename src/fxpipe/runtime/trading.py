@@ -70,7 +70,6 @@ _LEVEL_AT = ev.dtype_for(_T.QUOTE).fields["level"][1]
 _INTENT_AT = ev.dtype_for(_T.ORDER_INTENT).fields
 _RISK_AT, _CL_ORD_ID_AT = _INTENT_AT["ts_risk_ns"][1], _INTENT_AT["cl_ord_id"][1]
 _DECIDE_AT = _INTENT_AT["ts_decide_ns"][1]      # a header field: the same offset in every type
-_SEND_AT = _INTENT_AT["ts_send_ns"][1]
 _I64 = struct.Struct("<q")
 
 
@@ -84,6 +83,9 @@ class _Gateway(OrderGateway):
 
     def __init__(self, *args, emit: Callable[[Any], None], **kw):
         self._emit = emit
+        # each request, stamped with ts_send_ns when its bytes were handed to the socket (after
+        # the adapter, the encoder and the session's store; one not written now: when it was not)
+        self.on_sent = emit
         super().__init__(*args, **kw)
         # the stage's C path makes its outputs as bytes: they go on the journal, the exec ring and
         # to the decision stage as such, with no record made and turned back into bytes
@@ -91,18 +93,6 @@ class _Gateway(OrderGateway):
         # a backlog of reports is taken ~60 at a time (~3 ms), not 64 KB (~250, ~12 ms) at once:
         # the feed is read between the steps
         self.engine.read_bytes = ORDER_SESSION_READ_BYTES
-
-    def _send(self, req: Any, raw: bytes | None = None) -> int:
-        # ts_send_ns: the moment the request's bytes were handed to the socket, after the adapter,
-        # the encoder and the session's store (the session stamps its writes with the wall clock);
-        # a request not written now (no session, or held behind a resend) is stamped here
-        sent_at = super()._send(req, raw)
-        if type(req) is bytearray:
-            _I64.pack_into(req, _SEND_AT, sent_at or time.time_ns())
-        else:
-            req["ts_send_ns"] = sent_at or time.time_ns()
-        self._emit(req)
-        return sent_at
 
     def _session_change(self, event: Any) -> list[Any]:
         out = super()._session_change(event)

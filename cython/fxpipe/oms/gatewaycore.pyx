@@ -1,0 +1,124 @@
+# cython: language_level=3, boundscheck=False, wraparound=False
+"""The order gateway's hot path in C: one input through the write-ahead step, then what its
+outputs ask for (a request sent through its venue's adapter and order session, a status asked
+for an order in doubt, the outputs handed on).
+
+An order goes through here twice (its mark, then its intent) and a venue's report once; in
+Python the loop over the outputs, the request's send and their bookkeeping were some 30
+interpreted lines on the order path. What they mean is unchanged and stays documented in
+fxpipe.oms.gateway, whose OrderGateway is this class with its I/O and recovery around it.
+"""
+from cpython.bytearray cimport PyByteArray_AS_STRING
+from libc.stdint cimport int64_t, uint8_t, uint16_t
+from libc.string cimport memcpy
+
+import logging
+
+from fxpipe.fix.session.application import SessionNotLoggedOn
+from fxpipe.model import events as ev
+
+log = logging.getLogger("fxpipe.oms.gateway")
+
+cdef int _INTENT = int(ev.EventType.ORDER_INTENT)
+cdef int _UPDATE = int(ev.EventType.ORDER_UPDATE)
+cdef int _UNKNOWN = int(ev.OrdStatus.UNKNOWN)
+_HDR = ev.dtype_for(ev.EventType.ORDER_UPDATE).fields
+cdef Py_ssize_t _VENUE_AT = _HDR["venue_id"][1]
+cdef Py_ssize_t _ORD_STATUS_AT = _HDR["ord_status"][1]
+cdef Py_ssize_t _CL_ORD_ID_AT = _HDR["cl_ord_id"][1]
+cdef Py_ssize_t _SEND_AT = ev.dtype_for(ev.EventType.ORDER_INTENT).fields["ts_send_ns"][1]
+assert _CL_ORD_ID_AT == ev.dtype_for(ev.EventType.ORDER_INTENT).fields["cl_ord_id"][1]
+
+
+cdef inline int64_t _i64(const unsigned char* p) noexcept:
+    cdef int64_t v
+    memcpy(&v, p, 8)
+    return v
+
+
+cdef class GatewayCore:
+    """The gateway's state the hot path reads: the write-ahead step, the stage, the venues'
+    links (adapters) and order sessions, the clock. on_output(event): every output that is not
+    a request; on_sent(request): every request that went out (or was refused a session),
+    stamped with ts_send_ns, for a host that journals and publishes requests too (None: not
+    called)."""
+    cdef public object _write_ahead
+    cdef public object stage
+    cdef public object on_output
+    cdef public object on_sent
+    cdef public dict links
+    cdef public dict sessions
+    cdef public object refdata
+    cdef public object clock
+    cdef public Py_ssize_t sent              # requests written to a session (status requests too)
+
+    cpdef list _feed(self, event):
+        """One input through the write-ahead step (fxpipe.oms.writeahead), then what its
+        outputs ask for: a request sent, a status asked for an order in doubt, the outputs
+        handed on. Returns what the stage made of the event."""
+        cdef list outputs, out_raw
+        cdef Py_ssize_t k
+        cdef const unsigned char* p
+        cdef int t
+        fed = self._write_ahead.feed(event)
+        if fed is None:
+            return []           # most often a mark: nothing to journal or send
+        outputs, out_raw = fed
+        for k in range(len(outputs)):
+            out = outputs[k]
+            b = out_raw[k]
+            p = <const unsigned char*>(PyByteArray_AS_STRING(b) if type(b) is bytearray else <char*>(<bytes>b))
+            t = p[0] | p[1] << 8
+            if t == _INTENT:
+                self._send(out, b)
+                continue
+            if t == _UPDATE and p[_ORD_STATUS_AT] == _UNKNOWN:
+                view = self.stage.book.order(_i64(p + _CL_ORD_ID_AT))
+                if view is not None:
+                    self._status_request(int(view.venue_id), view)
+            if self.on_output is not None:
+                self.on_output(out)
+        return list(outputs)
+
+    cpdef int64_t _send(self, req, raw=None) except? -1:
+        """Send one request of the stage (its OrderIntent record or bytes; raw: its bytes, when
+        the caller has them) through its venue's adapter. Returns when its bytes were handed to
+        the socket (the session's wall clock), 0 when they were not (not logged on, or held
+        behind a resend)."""
+        cdef const unsigned char* p
+        cdef int venue
+        cdef int64_t before, after, sent_at = 0
+        if raw is None:
+            raw = req if type(req) is bytearray else req.tobytes()
+        p = <const unsigned char*>(PyByteArray_AS_STRING(raw) if type(raw) is bytearray else <char*>(<bytes>raw))
+        venue = p[_VENUE_AT] | p[_VENUE_AT + 1] << 8
+        link = self.links.get(venue)
+        if link is None:
+            log.error("request %d names venue %d, which has no order session here", _i64(p + _CL_ORD_ID_AT), venue)
+        else:
+            msg_type, body = link.adapter.request_body(self.refdata, raw, self.clock())
+            session = self.sessions[venue]
+            outbox = session.outbox
+            before = outbox.last_sent
+            try:
+                session.send(msg_type, body)
+                self.sent += 1
+                after = outbox.last_sent
+                sent_at = after if after != before else 0
+            except SessionNotLoggedOn:
+                # its timer makes the order UNKNOWN and the status request after the logon settles it
+                log.warning("request %d to venue %d not sent: session not logged on", _i64(p + _CL_ORD_ID_AT),
+                            venue)
+        if self.on_sent is not None:
+            self._stamp_sent(req, sent_at if sent_at else self.clock())
+            self.on_sent(req)
+        return sent_at
+
+    cdef int _stamp_sent(self, req, int64_t at) except -1:
+        # ts_send_ns: the moment the request's bytes were handed to the socket, after the adapter,
+        # the encoder and the session's store; a request not written now is stamped now
+        if type(req) is bytearray:
+            memcpy(PyByteArray_AS_STRING(req) + _SEND_AT, &at, 8)
+        else:
+            req["ts_send_ns"] = at
+        return 0
