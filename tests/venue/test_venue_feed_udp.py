@@ -3,6 +3,7 @@ snapshot recovery, heartbeats, a publisher restart, and the feed of a running si
 import random
 import time
 
+import numpy as np
 import pytest
 from venue_harness import VenueProcess, free_port
 
@@ -120,6 +121,49 @@ def test_a_drain_reads_at_most_its_bound_and_names_each_changed_instrument_once(
     assert read == 15 and said == 0 and changed == [1, 2, 3]
     assert rx.books.drain(rx.sock.fileno(), 64) == (0, 0, [])
     assert rx.books.top(2) == (100_000_000 + 38, 100_010_000 + 38)
+
+
+def test_a_drain_with_quotes_makes_the_quote_events_of_what_it_changed_stamped_at_the_socket(link):
+    """drain_quotes(): what drain() reads and applies, plus the Quote events of each changed
+    instrument that has a book and is not stale (first changed first, one per level, numbered
+    on), the same events quote_events() / quotes() make of the books afterwards; the receive
+    stamp is taken as the first datagram came off the socket, the decode stamp after the last."""
+    import fxpipe.model.events as ev
+
+    pub, rx = link()
+    play(pub, rx, 5)
+    settle(pub, rx)
+    fd = rx.sock.fileno()
+    assert rx.books.drain_quotes(fd, 64, 7, 1, True) == (0, 0, [], [], 0)
+    for raw in (True, False):
+        for iid, k in ((2, 1), (1, 2), (2, 3)):
+            pub.publish([(iid, k, [(100_000_000 + k, 100), (99_990_000, 200)], [(100_010_000 + k, 100)])],
+                        time.time_ns())
+        time.sleep(0.01)
+        before = time.time_ns()
+        read, said, changed, quotes, t_recv = rx.books.drain_quotes(fd, 64, 7, 41, raw)
+        assert (read, said, changed) == (3, 0, [2, 1])
+        want = rx.books.quote_events(2, 7, t_recv, 41) + rx.books.quote_events(1, 7, t_recv, 43)
+        got = [bytearray(q) if raw else bytearray(q.tobytes()) for q in quotes]
+        assert type(quotes[0]) is (bytearray if raw else np.void)
+        decode_at = ev.dtype_for(ev.EventType.QUOTE).fields["ts_decode_ns"][1]
+        t_dec = int.from_bytes(got[0][decode_at:decode_at + 8], "little")
+        assert before - 10_000_000_000 < t_recv <= t_dec <= time.time_ns()
+        for g in got:
+            g[decode_at:decode_at + 8] = bytes(8)
+        assert got == want
+        assert [ev.read(g)["level"] for g in got] == [0, 1, 0, 1]
+    # instrument 2 changed, then a gap makes every book stale, then 1 is refreshed: both are
+    # named as changed, only 1 is quoted (2's quote could be older than what was lost)
+    pub.publish([(2, 9, [(100_000_000, 100)], [(100_010_000, 100)])], time.time_ns())
+    pub.lose_next(1)
+    pub.publish([(3, 9, [(100_000_000, 100)], [(100_010_000, 100)])], time.time_ns())
+    pub.publish([(1, 9, [(100_000_000, 100)], [(100_010_000, 100)])], time.time_ns())
+    time.sleep(0.01)
+    read, said, changed, quotes, _ = rx.books.drain_quotes(fd, 64, 7, 1, True)
+    assert read == 2 and said == fb.DRAINED_GAP and changed == [2, 1]
+    assert rx.books.is_stale(2) and not rx.books.is_stale(1)
+    assert [ev.read(q)["instrument_id"] for q in quotes] == [1]
 
 
 def test_a_drain_skips_a_datagram_that_does_not_decode_and_reports_a_gap(link):

@@ -14,6 +14,7 @@ import os
 import numpy as np
 
 from fxpipe.model import events
+from fxpipe.includes.atomic cimport fx_realtime_ns
 from fxpipe.model.events cimport EVT_QUOTE, QUOTE_FIRM, event_init
 
 from fxpipe.feed.sbe cimport (
@@ -295,47 +296,99 @@ cdef class FeedBooks:
             return self.apply_incremental(NULL, 0)
         return self.apply_incremental(&v[0], v.shape[0])
 
+    cdef int _drain(self, int fd, int max_packets, uint32_t* ids, int* n_ids, int* flags, int64_t* t_recv) noexcept nogil:
+        """drain()'s work: returns how many datagrams were read (or -errno when the first read
+        failed); t_recv: the wall clock as the first datagram came off the socket (0: none)."""
+        cdef unsigned char bufs[16][1472]
+        cdef unsigned int lens[16]
+        cdef uint8_t seen[MAX_INSTRUMENTS]
+        cdef int got = 0, k, c, status, read = 0, want
+        cdef uint32_t iid
+        memset(seen, 0, sizeof(seen))
+        n_ids[0] = 0
+        flags[0] = 0
+        t_recv[0] = 0
+        while read < max_packets:
+            want = max_packets - read
+            if want > FXF_DRAIN_BATCH:
+                want = FXF_DRAIN_BATCH
+            got = fxf_recv_batch(fd, bufs, lens, want)
+            if got <= 0:
+                break
+            if read == 0:
+                t_recv[0] = fx_realtime_ns()
+            for k in range(got):
+                status = self.apply_incremental(bufs[k], lens[k])
+                if status == APPLY_GAP:
+                    flags[0] |= DRAINED_GAP_BIT
+                elif status == APPLY_NEW_STREAM:
+                    flags[0] |= DRAINED_NEW_STREAM_BIT
+                for c in range(self.n_changed):
+                    iid = self.changed_ids[c]
+                    if not seen[iid] and n_ids[0] < MAX_CHANGED:
+                        seen[iid] = 1
+                        ids[n_ids[0]] = iid
+                        n_ids[0] += 1
+            read += got
+            if got < want:
+                break               # the socket is empty: no need to ask it again
+        if got < 0 and read == 0:
+            return got
+        return read
+
     def drain(self, int fd, int max_packets):
         """Reads and applies, in C, the incremental datagrams waiting on the non-blocking UDP
         socket fd, at most max_packets of them (recvmmsg, a batch a call). Returns (how many were
         read, DRAINED_GAP | DRAINED_NEW_STREAM for what they said, the ids of the instruments they
         changed in the order first changed). A datagram that does not decode is counted in
         stats()["errors"] and skipped, as on_packet() does."""
-        cdef unsigned char bufs[16][1472]
-        cdef unsigned int lens[16]
-        cdef uint8_t seen[MAX_INSTRUMENTS]
         cdef uint32_t ids[MAX_CHANGED]
-        cdef int n_ids = 0, got = 0, k, c, status, flags = 0, read = 0, want
-        cdef uint32_t iid
-        memset(seen, 0, sizeof(seen))
+        cdef int n_ids, flags, read
+        cdef int64_t t_recv
         with nogil:
-            while read < max_packets:
-                want = max_packets - read
-                if want > FXF_DRAIN_BATCH:
-                    want = FXF_DRAIN_BATCH
-                got = fxf_recv_batch(fd, bufs, lens, want)
-                if got <= 0:
-                    break
-                for k in range(got):
-                    status = self.apply_incremental(bufs[k], lens[k])
-                    if status == APPLY_GAP:
-                        flags |= DRAINED_GAP_BIT
-                    elif status == APPLY_NEW_STREAM:
-                        flags |= DRAINED_NEW_STREAM_BIT
-                    for c in range(self.n_changed):
-                        iid = self.changed_ids[c]
-                        if not seen[iid] and n_ids < MAX_CHANGED:
-                            seen[iid] = 1
-                            ids[n_ids] = iid
-                            n_ids += 1
-                read += got
-                if got < want:
-                    break               # the socket is empty: no need to ask it again
-        if got < 0 and read == 0:
+            read = self._drain(fd, max_packets, ids, &n_ids, &flags, &t_recv)
+        if read < 0:
             # after some datagrams were read, what they changed is handed on first; the error
             # comes back on the next call
-            raise OSError(-got, f"feed channel {self.channel_id}: receiving: {os.strerror(-got)}")
+            raise OSError(-read, f"feed channel {self.channel_id}: receiving: {os.strerror(-read)}")
         return read, flags, [ids[k] for k in range(n_ids)]
+
+    def drain_quotes(self, int fd, int max_packets, uint16_t venue_id, int64_t first_sequence, bint raw):
+        """drain(), and the Quote events of every instrument the datagrams changed that has a
+        book and is not stale, in the order first changed, one per level, numbered from
+        first_sequence: bytearrays (raw) or records, as quote_events() and quotes() make them.
+        Their receive stamp is the wall clock as the first datagram came off the socket, their
+        decode stamp the wall clock once the last was applied: one call from the socket to the
+        events, for the order path. Returns (read, said, changed ids, quotes, receive stamp;
+        0 when nothing was read)."""
+        cdef uint32_t ids[MAX_CHANGED]
+        cdef Quote q[MAX_LEVELS]
+        cdef int n_ids, flags, read, k, j, n
+        cdef int64_t t_recv, t_dec, seq = first_sequence
+        cdef const InstrumentBook* b
+        with nogil:
+            read = self._drain(fd, max_packets, ids, &n_ids, &flags, &t_recv)
+        if read < 0:
+            raise OSError(-read, f"feed channel {self.channel_id}: receiving: {os.strerror(-read)}")
+        quotes = []
+        if n_ids:
+            t_dec = fx_realtime_ns()
+            for k in range(n_ids):
+                b = self.book(ids[k])
+                if b == NULL or b.stale or not b.has_book:
+                    continue
+                if raw:
+                    n = self.write_quotes(ids[k], venue_id, t_recv, q, MAX_LEVELS)
+                    for j in range(n):
+                        q[j].hdr.sequence = seq
+                        q[j].hdr.ts_decode_ns = t_dec
+                        seq += 1
+                        quotes.append(PyByteArray_FromStringAndSize(<char*>&q[j], sizeof(Quote)))
+                else:
+                    recs = self.quotes(ids[k], venue_id, t_recv, seq, t_dec)
+                    seq += len(recs)
+                    quotes.extend(recs)
+        return read, flags, [ids[k] for k in range(n_ids)], quotes, t_recv
 
     def on_snapshot_packet(self, data) -> int:
         cdef const uint8_t[::1] v = data

@@ -94,7 +94,19 @@ class FeedReceiver:
         handed on, the rest is read on the next poll. ready: the sockets (fds) the caller's
         epoll found readable, only those are read (None: both are tried, each an empty read
         when nothing waits, 1-2 us of system call)."""
-        handled = 0
+        return self._poll(timeout_s, max_packets, ready, None)[0]
+
+    def poll_quotes(self, venue_id: int, first_sequence: int, raw: bool, timeout_s: float = 0.0,
+                    ready: Container[int] | None = None) -> tuple[int, int, list[int], list, int]:
+        """poll(), with the Quote events of what the incrementals changed made in the same C call
+        as their reading (FeedBooks.drain_quotes: venue_id, numbered from first_sequence, bytes
+        when raw). Returns (incrementals handled, what they said (DRAINED_* bits), the
+        instruments they changed, the quotes, the receive stamp: 0 when none was read)."""
+        return self._poll(timeout_s, MAX_PACKETS_PER_POLL, ready, (venue_id, first_sequence, raw))
+
+    def _poll(self, timeout_s: float, max_packets: int, ready: Container[int] | None,
+              quoting: tuple[int, int, bool] | None) -> tuple[int, int, list[int], list, int]:
+        handled, said, changed, quotes, t_recv = 0, 0, [], [], 0
         if timeout_s > 0:
             r, _, _ = select.select([self.sock, self.snap_sock], [], [], timeout_s)
             snap, incr = self.snap_sock in r, self.sock in r
@@ -110,12 +122,15 @@ class FeedReceiver:
                     break
                 self._snapshot(n)
         if incr:
-            handled, said, changed = self.books.drain(self._fd, max_packets)
+            if quoting is None:
+                handled, said, changed = self.books.drain(self._fd, max_packets)
+            else:
+                handled, said, changed, quotes, t_recv = self.books.drain_quotes(self._fd, max_packets, *quoting)
             if handled:
                 self._applied(said, changed)
         if self.recovering and time.monotonic_ns() > self._deadline_ns:
             self.request_snapshot()
-        return handled
+        return handled, said, changed, quotes, t_recv
 
     def stats(self) -> dict:
         s = self.books.stats()

@@ -23,20 +23,11 @@ from fxpipe.feed.receiver import FeedReceiver
 
 
 class _Collecting(FeedReceiver):
-    """The receiver, noting which instruments each packet changed and how recovery went."""
+    """The receiver, noting when a snapshot completed recovery."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.changed: dict[int, None] = {}      # insertion-ordered set
-        self.gap_seen = False
         self.recovered = False
-
-    def _applied(self, said: int, changed: list[int]) -> None:
-        super()._applied(said, changed)
-        if said:
-            self.gap_seen = True
-        for iid in changed:
-            self.changed[iid] = None
 
     def _snapshot(self, n: int) -> int:
         status = super()._snapshot(n)
@@ -51,6 +42,7 @@ class BinaryFeedSource:
         """raw: Quote events come as their bytes (bytearray), as a trading worker takes them;
         else as numpy records."""
         self.venue_id = venue_id
+        self._raw = raw
         self._quotes = fb.FeedBooks.quote_events if raw else fb.FeedBooks.quotes
         self.rx = _Collecting(channel_id, listen_port, snapshot_server, snapshot_timeout_ms)
         self.clock = clock
@@ -66,16 +58,21 @@ class BinaryFeedSource:
         """Everything the datagrams waiting now (up to timeout_s for the first) mean, in order.
         ready: which of fds() the caller knows readable (None: all are read)."""
         rx = self.rx
-        rx.poll(timeout_s, ready=ready)
-        t_recv = self.clock()
+        # the common case in one C call from the socket to the events (stamped as the first
+        # datagram came off the socket, then once the last was applied)
+        _, said, ids, quotes, t_recv = rx.poll_quotes(self.venue_id, self.sequence + 1, self._raw, timeout_s, ready)
+        if not said and not rx.recovered:
+            if ids:
+                self.instruments.update(ids)
+                self.sequence += len(quotes)
+            return quotes
+        # a gap, a new stream or a completed recovery: the venue's SessionEvent goes first, so
+        # the quotes are numbered again after it
+        t_recv = t_recv or self.clock()
         out: list[np.void | bytearray] = []
-        if rx.gap_seen:
-            rx.gap_seen = False
-            if not self.resending:      # said once an episode: further gaps change nothing downstream
-                self.resending = True
-                out.append(self._session(ev.SessionState.RESENDING, ev.SessionReason.SEQUENCE_GAP, t_recv))
-        ids = list(rx.changed)
-        rx.changed.clear()
+        if said and not self.resending:      # said once an episode: further gaps change nothing downstream
+            self.resending = True
+            out.append(self._session(ev.SessionState.RESENDING, ev.SessionReason.SEQUENCE_GAP, t_recv))
         if rx.recovered:
             rx.recovered = False
             self.resending = False
