@@ -18,6 +18,8 @@ from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
 RECORD_HEADER_SIZE = 20
+cdef enum:
+    RECORD_HEADER_SIZE_C = 20
 
 
 cdef extern from "fx_crc32.h" nogil:
@@ -58,11 +60,8 @@ def crc32_folding() -> bool:
     return bool(fx_crc32_folding())
 
 
-def write_record(mm, Py_ssize_t offset, uint16_t magic, uint8_t version, uint8_t flags, uint64_t seq,
-                 payload) -> int:
-    """Writes the record of `payload` at `offset` of the writable buffer mm (the log's mapping);
-    returns the offset just after it. The header is written first, then the payload: a crash
-    between leaves a record whose checksum fails, which recovery cuts."""
+cdef Py_ssize_t _write_record(object mm, Py_ssize_t offset, uint16_t magic, uint8_t version, uint8_t flags,
+                              uint64_t seq, object payload) except -1:
     cdef Py_buffer dst, src
     cdef uint8_t head[20]
     cdef const uint8_t* p
@@ -97,6 +96,74 @@ def write_record(mm, Py_ssize_t offset, uint16_t magic, uint8_t version, uint8_t
         if own_src:
             PyBuffer_Release(&src)
     return offset + 20 + n
+
+
+def write_record(mm, Py_ssize_t offset, uint16_t magic, uint8_t version, uint8_t flags, uint64_t seq,
+                 payload) -> int:
+    """Writes the record of `payload` at `offset` of the writable buffer mm (the log's mapping);
+    returns the offset just after it. The header is written first, then the payload: a crash
+    between leaves a record whose checksum fails, which recovery cuts."""
+    return _write_record(mm, offset, magic, version, flags, seq, payload)
+
+
+cdef class StoreLog:
+    """What a FIX session's FileStore (fxpipe.fix.session.store) does on every message sent,
+    in C: the message into the log (its record through the log's mapping, no syscall) and the
+    number used. FileStore is this class with everything else (open, recovery, the index, the
+    slots, resends) around it; the attributes are the store's own."""
+    cdef public int64_t next_sender
+    cdef public int64_t _log_end
+    cdef public int64_t _log_cap
+    cdef public object _log_map
+    cdef public int _log_fd
+    cdef public bint _dirty
+    cdef bint _sync_each            # the `always` policy: each write made durable at once
+    cdef uint16_t _magic
+    cdef uint8_t _version
+    cdef uint8_t _committed
+    cdef Py_ssize_t _max_record
+
+    def _log_format(self, uint16_t magic, uint8_t version, uint8_t committed_flag, Py_ssize_t max_record,
+                    bint sync_each):
+        """The record layout (magic, version, the committed flag), the longest message taken, and
+        whether each write is made durable at once (the store's fsync policy)."""
+        self._magic, self._version, self._committed = magic, version, committed_flag
+        self._max_record = max_record
+        self._sync_each = sync_each
+
+    cpdef int64_t log_sent(self, int64_t seq, raw) except -1:
+        """save_sent's first half, all a message needs before it goes out: it is in the log
+        (through the mapping, no syscall) and seq is used. Returns where it lies, for
+        index_sent. A crash before the index entry loses nothing: recovery's tail scan indexes
+        the log past the slot's indexed_end."""
+        cdef Py_ssize_t n = len(raw)
+        cdef int64_t offset
+        if n > self._max_record:
+            self._refuse(n)
+        offset = self._append_record(seq, raw, self._committed)
+        if seq >= self.next_sender:
+            self.next_sender = seq + 1
+        return offset
+
+    def _append(self, int64_t seq, payload, int flags) -> int:
+        return self._append_record(seq, payload, <uint8_t>flags)
+
+    cdef int64_t _append_record(self, int64_t seq, payload, uint8_t flags) except -1:
+        cdef int64_t offset = self._log_end
+        cdef int64_t end = offset + RECORD_HEADER_SIZE_C + len(payload)
+        if end > self._log_cap:
+            self._grow_log(end)
+        if self._log_map is None:
+            raise ValueError("the store's log is used only between open() and close()")
+        # Into the page cache through the mapping, as write() would put it, without the
+        # syscall: a crash leaves the record whole or torn, and recovery tells which.
+        self._log_end = _write_record(self._log_map, offset, self._magic, self._version, flags, <uint64_t>seq,
+                                      payload)
+        if self._sync_each:
+            self._wrote(self._log_fd)
+        else:
+            self._dirty = True
+        return offset
 
 
 def write_slot(mm, Py_ssize_t offset, bytes magic, uint32_t version, uint64_t generation, uint64_t next_sender,

@@ -45,7 +45,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from fxpipe.fix.storelog import write_record, write_slot
+from fxpipe.fix.storelog import StoreLog, write_slot
 from fxpipe.prefault import PAGE, Ahead, populate_write
 
 _SLOT = struct.Struct("<4sIQQQqQI")
@@ -94,8 +94,10 @@ class Recovery:
     rebuilt_index: bool = False
 
 
-class FileStore:
-    """Sequence numbers and sent messages of one session, on disk, one writer at a time."""
+class FileStore(StoreLog):
+    """Sequence numbers and sent messages of one session, on disk, one writer at a time. What
+    every send does (log_sent: the message into the log) is StoreLog's, in C
+    (fxpipe.fix.storelog)."""
 
     def __init__(self, path: str | os.PathLike, fsync: FsyncPolicy | str = FsyncPolicy.INTERVAL,
                  fsync_interval_ns: int = 50_000_000):
@@ -124,6 +126,7 @@ class FileStore:
         self._pending: dict[int, int] = {}
         self._ahead = Ahead()
         self._no_populate = False
+        self._log_format(_REC_MAGIC, _VERSION, _FLAG_COMMITTED, MAX_RECORD, self.fsync is FsyncPolicy.ALWAYS)
 
     # --- life cycle ----------------------------------------------------------------------
 
@@ -248,17 +251,13 @@ class FileStore:
         """Keep a message we send as seq; the next number to send becomes seq + 1."""
         self.index_sent(seq, self.log_sent(seq, raw))
 
-    def log_sent(self, seq: int, raw: bytes) -> int:
-        """save_sent's first half, all a message needs before it goes out: it is in the log
-        (through the mapping, no syscall) and seq is used. Returns where it lies, for
-        index_sent. A crash before the index entry loses nothing: recovery's tail scan indexes
-        the log past the slot's indexed_end."""
-        if len(raw) > MAX_RECORD:
-            raise StoreError(f"message of {len(raw)} bytes exceeds the store's {MAX_RECORD} byte record limit")
-        offset = self._append(seq, raw, _FLAG_COMMITTED)
-        if seq >= self.next_sender:
-            self.next_sender = seq + 1
-        return offset
+    # log_sent(seq, raw) -> offset: StoreLog's (in C): save_sent's first half, all a message needs
+    # before it goes out: it is in the log (through the mapping, no syscall) and seq is used; the
+    # offset is for index_sent. A crash before the index entry loses nothing: recovery's tail
+    # scan indexes the log past the slot's indexed_end.
+
+    def _refuse(self, n: int) -> None:
+        raise StoreError(f"message of {n} bytes exceeds the store's {MAX_RECORD} byte record limit")
 
     def index_sent(self, seq: int, offset: int) -> None:
         """save_sent's second half, after the message went out: the slot (if the log is later
@@ -332,19 +331,9 @@ class FileStore:
         entries.frombytes(_whole(self._idx_fd, os.fstat(self._idx_fd).st_size // _ENTRY.size * _ENTRY.size))
         return len(entries) - entries.count(0)
 
-    def _append(self, seq: int, payload: bytes, flags: int) -> int:
-        offset = self._log_end
-        end = offset + _REC.size + len(payload)
-        if end > self._log_cap:
-            self._grow_log(end)
-        m = self._log_map
-        assert m is not None
-        # Into the page cache through the mapping, as write() would put it, without the
-        # syscall: a crash leaves the record whole or torn, and recovery tells which. The
-        # record (header, zlib's CRC-32, payload) is made in C (fxpipe.fix.storelog).
-        self._log_end = write_record(m, offset, _REC_MAGIC, _VERSION, flags, seq, payload)
-        self._wrote(self._log_fd)
-        return offset
+    # _append(seq, payload, flags) -> offset: StoreLog's (in C): the record (header, zlib's
+    # CRC-32, payload) into the log's mapping, as write() would put it into the page cache, without
+    # the syscall: a crash leaves the record whole or torn, and recovery tells which.
 
     def _grow_log(self, need: int) -> None:
         cap = max(need, self._log_cap + _LOG_GROW)
