@@ -59,3 +59,14 @@ def test_a_new_reference_data_is_not_served_from_the_old_ones_fields():
                                        'id = 1\nbase = "EUR"\nquote = "USD"\nprice_decimals = 6'))
     _, again = adapter.request_body(other, raw, 0)
     assert b"44=1.050000\x01" in again and again == render(adapter.request(other, raw, 0)[1])
+
+
+def test_a_request_that_is_not_a_new_order_cancel_or_replace_is_refused_by_name():
+    adapter = ADAPTERS["ecn"]()
+    raw = bytearray(ev.make(ev.EventType.ORDER_INTENT, venue_id=1, instrument_id=1, cl_ord_id=7, price_e8=1,
+                            qty_e2=1, action=ev.IntentAction.NEW, side=ev.Side.BUY).tobytes())
+    raw[ev.dtype_for(ev.EventType.ORDER_INTENT).fields["action"][1]] = ord("Z")
+    with pytest.raises(ValueError, match="request 7: action 90 is not a new order, a cancel or a replace"):
+        adapter.request_body(REFDATA, raw, 0)
+    with pytest.raises(ValueError, match="a request is 192 bytes, got 10"):
+        adapter.request_body(REFDATA, bytes(10), 0)

@@ -100,6 +100,11 @@ cdef inline void fix_put_utc(FixWriter* w, int32_t tag, int64_t ns, int frac_dig
         w.pos += 1
 
 
+# an order request's body (D, F, G) as the venue adapters lay it out (order_body())
+cdef bytes order_body_c(bint new, bint cancel, int64_t orig_cl_ord_id, int64_t cl_ord_id, bytes fixed, int side,
+                        int64_t transact_ns, int64_t qty_e2, int ord_type, bint limit, int64_t price_e8,
+                        int price_decimals, int time_in_force)
+
 cdef class Encoder:
     cdef FixTemplate t
     cdef bytes encode_c(self, object msg_type, int64_t msg_seq_num, int64_t sending_time_ns, object body,

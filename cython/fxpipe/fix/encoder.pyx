@@ -213,6 +213,13 @@ def order_body(bint new, bint cancel, int64_t orig_cl_ord_id, int64_t cl_ord_id,
     the venue, the instrument and the action, see render()), Side (54), TransactTime (60, ms),
     OrderQty (38), then unless a cancel OrdType (40), Price (44, at least price_decimals
     decimals, when limit) and TimeInForce (59)."""
+    return order_body_c(new, cancel, orig_cl_ord_id, cl_ord_id, fixed, side, transact_ns, qty_e2, ord_type, limit,
+                        price_e8, price_decimals, time_in_force)
+
+
+cdef bytes order_body_c(bint new, bint cancel, int64_t orig_cl_ord_id, int64_t cl_ord_id, bytes fixed, int side,
+                        int64_t transact_ns, int64_t qty_e2, int ord_type, bint limit, int64_t price_e8,
+                        int price_decimals, int time_in_force):
     cdef char buf[1024]
     cdef FixWriter w
     if PyBytes_GET_SIZE(fixed) > 512:

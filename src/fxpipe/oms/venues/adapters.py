@@ -18,11 +18,12 @@ from typing import Any
 
 from fxpipe.fix.bridge import cancel_reject_to_event, execution_report_to_events
 from fxpipe.fix.codec import format_utc_timestamp
-from fxpipe.fix.encoder import order_body, render
+from fxpipe.fix.encoder import render
 from fxpipe.model import events as ev
 from fxpipe.model import numbers
 from fxpipe.model.packing import packer
 from fxpipe.model.refdata import RefData
+from fxpipe.oms.requestbody import request_body as _request_body
 
 _NEW, _CANCEL = int(ev.IntentAction.NEW), int(ev.IntentAction.CANCEL)
 _ACTION_MSG = {_NEW: "D", _CANCEL: "F", int(ev.IntentAction.REPLACE): "G"}
@@ -83,21 +84,21 @@ class VenueAdapter:
             body.append((59, chr(tif)))
         return msg_type, body
 
-    def request_body(self, refdata: RefData, req: bytes, now_ns: int) -> tuple[str, bytes]:
-        """request() with the body rendered already (fxpipe.fix.encoder.order_body), byte for
-        byte what the encoder makes of request()'s pairs: the order path's way, one call
-        instead of a list of pairs to build and walk."""
-        (instrument_id, cl_ord_id, orig, price_e8, qty_e2, action, side, ord_type,
-         tif) = _REQUEST.unpack_from(req)
-        key = (instrument_id, action)
-        fixed = self._fixed.get(key)
-        if fixed is None or fixed[0] is not refdata:
-            instr = refdata.instrument(instrument_id)
-            tags = ([(21, "1")] if action != _CANCEL else []) + self.extra_tags(instr, action)
-            fixed = self._fixed[key] = (refdata, render([*tags, (55, self.symbol(refdata, instrument_id))]),
-                                        instr.price_decimals)
-        return _ACTION_MSG[action], order_body(action == _NEW, action == _CANCEL, orig, cl_ord_id, fixed[1], side,
-                                               now_ns, qty_e2, ord_type, ord_type == _LIMIT, price_e8, fixed[2], tif)
+    # request_body(refdata, req, now_ns) -> (MsgType, bytes): request() with the body rendered
+    # already, byte for byte what the encoder makes of request()'s pairs, in C from the request's
+    # bytes (fxpipe.oms.requestbody): the order path's way, one call instead of a list of pairs
+    # to build and walk
+    request_body = _request_body
+
+    def _fixed_fields(self, refdata: RefData, instrument_id: int, action: int) -> tuple[RefData, bytes, int]:
+        """What request_body keeps of an (instrument, action): the fields that depend on nothing
+        else (HandlInst unless a cancel, the venue's extra tags, its symbol) rendered, and the
+        instrument's price decimals; made again for other reference data."""
+        instr = refdata.instrument(instrument_id)
+        tags = ([(21, "1")] if action != _CANCEL else []) + self.extra_tags(instr, action)
+        fixed = self._fixed[(instrument_id, action)] = (refdata, render([*tags, (55, self.symbol(refdata, instrument_id))]),
+                                                        instr.price_decimals)
+        return fixed
 
     def extra_tags(self, instr: Any, action: int) -> list:
         return []
