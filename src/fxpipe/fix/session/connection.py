@@ -11,6 +11,8 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Protocol
 
+from .linkwriter import LinkWriter
+
 if TYPE_CHECKING:
     from .session import Session
 
@@ -28,16 +30,14 @@ class LinkOwner(Protocol):
         """Close the socket now."""
 
 
-class Connection:
-    """One TCP connection: the link of the session it carries (acceptors learn which at Logon)."""
+class Connection(LinkWriter):
+    """One TCP connection: the link of the session it carries (acceptors learn which at Logon).
+    write(data) is LinkWriter's, in C (fxpipe.fix.session.linkwriter): engine, sock, wbuf,
+    open and closing_since are its attributes."""
 
     def __init__(self, engine: LinkOwner, sock, session: Session | None):
-        self.engine = engine
-        self.sock = sock
+        self._attach(engine, sock)
         self.session = session
-        self.wbuf = bytearray()
-        self.closing_since: float | None = None
-        self.open = True
         self.pending = bytearray()  # acceptor: bytes before the session is known
         self.accepted_at = time.monotonic()
         self.listen_addr: tuple[str, int] | None = None  # acceptor: the (host, port) it came in on
@@ -46,23 +46,6 @@ class Connection:
         self.logon_checked = False  # acceptor: the engine's logon policy has ruled on it
         self.held_until: float | None = None  # acceptor: Logon held by the policy until (monotonic s)
         self.watched = 0  # selector events registered for the socket now (0: not registered)
-
-    def write(self, data: bytes) -> None:
-        if not self.open or self.closing_since is not None:
-            return
-        if self.wbuf:
-            self.wbuf += data
-            return
-        try:
-            n = self.sock.send(data)
-        except BlockingIOError:
-            n = 0
-        except OSError as exc:
-            self.engine.lost(self, f"send failed: {exc.strerror}")
-            return
-        if n < len(data):
-            self.wbuf += data[n:]
-            self.engine.watch(self)
 
     def backlog(self) -> int:
         return len(self.wbuf)
