@@ -27,14 +27,12 @@ from __future__ import annotations
 
 import logging
 import select
-import struct
 import time
 from collections import deque
 from collections.abc import Callable
 from typing import Any
 
 import fxpipe.model.events as ev
-from fxpipe.model.packing import packer
 from fxpipe.oms.gateway import OrderGateway
 from fxpipe.oms.stage import OmsStage
 from fxpipe.ring import Ring, RingClosed, RingTimeout
@@ -42,12 +40,12 @@ from fxpipe.runtime.desk import DeskSpec
 from fxpipe.runtime.idle import spin_wait_fd
 from fxpipe.runtime.layout import ProcessSpec
 from fxpipe.runtime.processor import hot_path, typed_events
+from fxpipe.runtime.tradercore import MAX_CASCADE, CascadeError, TraderCore  # noqa: F401  (re-export)
 from fxpipe.stage import timer_event
 from fxpipe.stages.decision import DecisionStage
 
 log = logging.getLogger("fxpipe.runtime.trading")
 _T = ev.EventType
-MAX_CASCADE = 10_000          # events one input may cause in one process before it is a loop
 # a spinning worker idles in C (spin_wait_fd) at most this long before its loop runs again: the
 # bound on how late a timer (heartbeat, request deadline, strategy timer) can be, not a latency
 SPIN_BOUND_NS = 1_000_000
@@ -60,21 +58,6 @@ ORDER_SESSION_READ_BYTES = 16 << 10
 TIMEOUTS_PER_TURN = 64          # request timeouts handled per turn of the loop (the rest: next turns)
 # an orderly stop waits at most this long for the venues to answer the requests in flight
 SETTLE_S = 2.0
-_TO_DECISION = (int(_T.FILL), int(_T.ORDER_UPDATE), int(_T.POSITION_UPDATE), int(_T.RISK))
-_MD = (int(_T.QUOTE), int(_T.SESSION))
-_QUOTE, _INTENT = int(_T.QUOTE), int(_T.ORDER_INTENT)     # plain ints: an enum member is looked up
-# fields read from an event's bytes (a numpy record field costs ~0.5 us on this path); the
-# header's are at the same offsets in every event type
-_HEADER_KEY = packer(_T.QUOTE, ("type", "venue_id", "instrument_id"))
-_LEVEL_AT = ev.dtype_for(_T.QUOTE).fields["level"][1]
-_INTENT_AT = ev.dtype_for(_T.ORDER_INTENT).fields
-_RISK_AT, _CL_ORD_ID_AT = _INTENT_AT["ts_risk_ns"][1], _INTENT_AT["cl_ord_id"][1]
-_DECIDE_AT = _INTENT_AT["ts_decide_ns"][1]      # a header field: the same offset in every type
-_I64 = struct.Struct("<q")
-
-
-class CascadeError(RuntimeError):
-    pass
 
 
 class _Gateway(OrderGateway):
@@ -114,18 +97,19 @@ class _Gateway(OrderGateway):
             self._feed(timer)
 
 
-class TradingWorker:
+class TradingWorker(TraderCore):
     def __init__(self, desk: DeskSpec, spec: ProcessSpec, names: dict[str, str], readers: dict[str, str],
                  stop: Callable[[], bool], *, clock: Callable[[], int] = time.time_ns):
         """readers: ring -> the consumer name this process reads it under (absent: not read)."""
         self.desk, self.spec, self.stop, self.clock = desk, spec, stop, clock
         stages = set(spec.stages)
         self.spin = spec.wait == "spin"
-        self.producers: dict[str, Any] = {}
+        producers: dict[str, Any] = {}
         for ring, stage in (("md", "feed"), ("intent", "decision"), ("exec", "oms")):
             if stage in stages:
-                self.producers[ring] = Ring.attach(names[ring]).producer(
+                producers[ring] = Ring.attach(names[ring]).producer(
                     wait="spin" if self.spin else "yield", auto_detach=False)
+        self.bind_producers(producers)
         self.consumers = {ring: Ring.attach(names[ring]).consumer(name, wait=spec.wait)
                           for ring, name in readers.items()}
         self.work: deque = deque()
@@ -137,7 +121,6 @@ class TradingWorker:
         self.sources: list[Any] = []
         self.decision: DecisionStage | None = None
         self.gateway: _Gateway | None = None
-        self.counts = {"md": 0, "intents": 0, "exec": 0}
         self.period_ns = desk.timer_period_ms * 1_000_000
         self.next_timer_ns = 0
         if "decision" in stages:
@@ -287,125 +270,8 @@ class TradingWorker:
 
     # ------------------------------------------------------------------ the flow
 
-    def _handle(self, e: Any, source: str) -> None:
-        """One input event, then everything it causes in this process."""
-        self._step(e, source)
-        self._drain()
-
-    def _drain(self) -> int:
-        n = 0
-        while self.work:
-            e, source = self.work.popleft()
-            self._step(e, source)
-            n += 1
-            if n > MAX_CASCADE:
-                raise CascadeError(f"one input caused more than {MAX_CASCADE} events in process "
-                                   f"{self.spec.name}: a strategy and the oms are feeding each other")
-        return n
-
-    def _step(self, e: Any, source: str) -> None:
-        # once: the ring, the marks and the oms all take the bytes (the decision's outputs
-        # come as bytes already, stamped by _decided)
-        raw = e if isinstance(e, bytearray) else e.tobytes()
-        t, venue, instrument = _HEADER_KEY.unpack_from(raw)
-        if source == "feed":
-            self._publish("md", raw)
-            self.counts["md"] += 1
-        if source in ("feed", "md"):
-            # the mark first: an intent this quote causes is handed to the oms with it
-            if self.gateway is not None and t == _QUOTE and not raw[_LEVEL_AT]:
-                by_venue = self._marks.get(instrument)
-                if by_venue is None:
-                    by_venue = self._marks[instrument] = {}
-                by_venue[venue] = raw
-            if self.decision is not None:
-                outs = self._decide_quote(raw) if t == _QUOTE else self.decision.on_event(e)
-                if outs:
-                    self._decided(outs, now=True)
-            return
-        if source == "decision":
-            self._from_decision(raw, t, instrument)
-            return
-        if source == "intent":
-            if self.gateway is not None and t == _INTENT:
-                self._submit(raw, instrument, owned=False)
-            return
-        if source in ("oms", "exec"):
-            if source == "oms":
-                self._publish("exec", raw)
-                self.counts["exec"] += 1
-            if self.decision is not None and t in _TO_DECISION and not self._stopping:
-                self._decided(self.decision.on_event(raw))
-            return
-        if source == "control":
-            if self.gateway is not None:
-                self.gateway.control(e)
-            if self.decision is not None:
-                self._decided(self.decision.on_event(e))
-
-    def _submit(self, intent: bytes, instrument: int, owned: bool) -> None:
-        """owned: `intent` is this worker's own buffer (the decision's output, on its ring
-        already), stamped in place; else a copy is stamped."""
-        gw = self.gateway
-        assert gw is not None
-        if self._in_doubt:
-            cl = _I64.unpack_from(intent, _CL_ORD_ID_AT)[0]
-            if cl and gw.stage.book.request(cl) is not None:
-                log.warning("intent %d came again after a restart: the oms had it already; not sent twice", cl)
-                return
-        self._flush_marks(instrument)
-        raw = intent if owned and type(intent) is bytearray else bytearray(intent)
-        _I64.pack_into(raw, _RISK_AT, self.clock())
-        gw.submit(raw)
-
-    def _flush_marks(self, instrument: int | None = None) -> None:
-        """Hands the oms the latest marks: of one instrument (before an intent on it: its collar
-        and stale-price guard see the quote the strategy saw), or all (each timer: PnL, and the
-        conversion rates, which are at most one timer period old)."""
-        if not self._marks or self.gateway is None:
-            return
-        if instrument is not None:
-            by_venue = self._marks.pop(instrument, None)
-            if by_venue is not None:
-                if len(by_venue) == 1:          # one venue quotes it: nothing to order
-                    for q in by_venue.values():
-                        self.gateway.quote(q)
-                    return
-                for venue in sorted(by_venue):
-                    self.gateway.quote(by_venue[venue])
-            return
-        marks, self._marks = self._marks, {}
-        for _, q in sorted(((venue, instr), q) for instr, by_venue in marks.items() for venue, q in by_venue.items()):
-            self.gateway.quote(q)
-
-    def _decided(self, outs, now: bool = False) -> None:
-        """The decision's outputs, stamped, into the work queue; now: handled at once, in order,
-        when nothing waits there (what the queue would do, without going through it: an input's
-        own decisions, on the order path)."""
-        at = self.clock()
-        direct = now and not self.work
-        for o in outs:
-            raw = o if type(o) is bytearray else bytearray(o.tobytes())
-            _I64.pack_into(raw, _DECIDE_AT, at)
-            if direct:
-                t, _, instrument = _HEADER_KEY.unpack_from(raw)
-                self._from_decision(raw, t, instrument)
-            else:
-                self.work.append((raw, "decision"))
-
-    def _from_decision(self, raw: bytearray, t: int, instrument: int) -> None:
-        self._publish("intent", raw)
-        self.counts["intents"] += 1
-        if self.gateway is not None and t == _INTENT:
-            self._submit(raw, instrument, owned=True)
-
-    def _from_oms(self, e: Any) -> None:
-        self.work.append((e, "oms"))
-
-    def _publish(self, ring: str, raw: bytes) -> None:
-        p = self.producers.get(ring)
-        if p is not None:
-            p.send(raw)
+    # _handle(event, source), _drain(), _decided(outs), _flush_marks(), _from_oms(event) and
+    # _publish(ring, raw): TraderCore's, in C (fxpipe.runtime.tradercore)
 
     def _timers(self) -> None:
         if not self.period_ns:
