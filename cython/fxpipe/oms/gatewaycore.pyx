@@ -9,8 +9,10 @@ interpreted lines on the order path. What they mean is unchanged and stays docum
 fxpipe.oms.gateway, whose OrderGateway is this class with its I/O and recovery around it.
 """
 from cpython.bytearray cimport PyByteArray_AS_STRING
-from libc.stdint cimport int64_t, uint8_t, uint16_t
+from libc.stdint cimport int64_t
 from libc.string cimport memcpy
+
+from fxpipe.model.events cimport EVENT_SIZE
 
 import logging
 
@@ -34,6 +36,16 @@ cdef inline int64_t _i64(const unsigned char* p) noexcept:
     cdef int64_t v
     memcpy(&v, p, 8)
     return v
+
+
+cdef inline const unsigned char* _event_bytes(object b) except NULL:
+    """An event's bytes (bytes or bytearray), checked to be a whole event before its fields
+    are read."""
+    if len(b) < EVENT_SIZE:
+        raise ValueError(f"an event is {EVENT_SIZE} bytes, got {len(b)}")
+    if type(b) is bytearray:
+        return <const unsigned char*>PyByteArray_AS_STRING(b)
+    return <const unsigned char*><char*>(<bytes>b)
 
 
 cdef class GatewayCore:
@@ -67,7 +79,7 @@ cdef class GatewayCore:
         for k in range(len(outputs)):
             out = outputs[k]
             b = out_raw[k]
-            p = <const unsigned char*>(PyByteArray_AS_STRING(b) if type(b) is bytearray else <char*>(<bytes>b))
+            p = _event_bytes(b)
             t = p[0] | p[1] << 8
             if t == _INTENT:
                 self._send(out, b)
@@ -89,8 +101,8 @@ cdef class GatewayCore:
         cdef int venue
         cdef int64_t before, after, sent_at = 0
         if raw is None:
-            raw = req if type(req) is bytearray else req.tobytes()
-        p = <const unsigned char*>(PyByteArray_AS_STRING(raw) if type(raw) is bytearray else <char*>(<bytes>raw))
+            raw = req if type(req) is bytearray or type(req) is bytes else req.tobytes()
+        p = _event_bytes(raw)
         venue = p[_VENUE_AT] | p[_VENUE_AT + 1] << 8
         link = self.links.get(venue)
         if link is None:
@@ -110,6 +122,8 @@ cdef class GatewayCore:
                 log.warning("request %d to venue %d not sent: session not logged on", _i64(p + _CL_ORD_ID_AT),
                             venue)
         if self.on_sent is not None:
+            if type(req) is bytes:
+                req = bytearray(req)        # immutable: a stamped copy is handed on
             self._stamp_sent(req, sent_at if sent_at else self.clock())
             self.on_sent(req)
         return sent_at

@@ -39,7 +39,6 @@ cdef Py_ssize_t _LEVEL_AT = _QUOTE_FIELDS["level"][1]
 cdef Py_ssize_t _CL_ORD_ID_AT = _INTENT_FIELDS["cl_ord_id"][1]
 cdef Py_ssize_t _RISK_AT = _INTENT_FIELDS["ts_risk_ns"][1]
 cdef Py_ssize_t _DECIDE_AT = _INTENT_FIELDS["ts_decide_ns"][1]    # a header field: the same in every type
-cdef Py_ssize_t _HEADER_SIZE = 64
 
 
 class CascadeError(RuntimeError):
@@ -47,8 +46,9 @@ class CascadeError(RuntimeError):
 
 
 cdef inline const unsigned char* _bytes_of(object raw) except NULL:
-    """The bytes of an event given as bytes or a bytearray, checked to hold its header."""
-    if len(raw) < _HEADER_SIZE:
+    """The bytes of an event given as bytes or a bytearray, checked to be a whole event (its
+    header and the body fields read here)."""
+    if len(raw) < EVENT_SIZE:
         raise ValueError(f"an event is {EVENT_SIZE} bytes, got {len(raw)}")
     if type(raw) is bytearray:
         return <const unsigned char*>PyByteArray_AS_STRING(raw)
