@@ -17,6 +17,8 @@
 #include <stdint.h>
 #include <string.h>
 
+#include "fx_crc_slice8.h"
+
 #if defined(__x86_64__)
 #define FX_CRC32_X86 1
 #include <immintrin.h>
@@ -25,40 +27,11 @@
 static uint32_t fx_crc32_table[8][256];
 static int fx_crc32_fold = 0;      /* 1 when the PCLMULQDQ path is in use */
 
-static void fx_crc32_build_table(void) {
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
-        fx_crc32_table[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = fx_crc32_table[0][i];
-        for (int t = 1; t < 8; t++) {
-            c = fx_crc32_table[0][c & 0xFF] ^ (c >> 8);
-            fx_crc32_table[t][i] = c;
-        }
-    }
-}
+static void fx_crc32_build_table(void) { fx_crc_slice8_build(fx_crc32_table, 0xEDB88320u); }
 
 /* state is the running register (already inverted); returns the register */
 static inline uint32_t fx_crc32_sliced(uint32_t c, const uint8_t *p, size_t n) {
-    while (n && ((uintptr_t)p & 7)) {
-        c = fx_crc32_table[0][(c ^ *p++) & 0xFF] ^ (c >> 8);
-        n--;
-    }
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        w ^= c;                          /* little endian: the register meets the first 4 bytes */
-        c = fx_crc32_table[7][w & 0xFF] ^ fx_crc32_table[6][(w >> 8) & 0xFF]
-          ^ fx_crc32_table[5][(w >> 16) & 0xFF] ^ fx_crc32_table[4][(w >> 24) & 0xFF]
-          ^ fx_crc32_table[3][(w >> 32) & 0xFF] ^ fx_crc32_table[2][(w >> 40) & 0xFF]
-          ^ fx_crc32_table[1][(w >> 48) & 0xFF] ^ fx_crc32_table[0][w >> 56];
-        p += 8;
-        n -= 8;
-    }
-    while (n--) c = fx_crc32_table[0][(c ^ *p++) & 0xFF] ^ (c >> 8);
-    return c;
+    return fx_crc_slice8(fx_crc32_table, c, p, n);
 }
 
 #ifdef FX_CRC32_X86

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fx_crc_slice8.h"
+
 #if defined(__x86_64__) || defined(__i386__)
 #define FXJ_CRC_X86 1
 #include <nmmintrin.h>
@@ -24,40 +26,11 @@ static uint32_t fxj_crc_table[8][256];
 static int fxj_crc_hw = 0;        /* 1 when the SSE4.2 path is in use */
 static int fxj_crc_ready = 0;
 
-static void fxj_crc32c_build_table(void) {
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = i;
-        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0x82F63B78u & (0u - (c & 1u)));
-        fxj_crc_table[0][i] = c;
-    }
-    for (uint32_t i = 0; i < 256; i++) {
-        uint32_t c = fxj_crc_table[0][i];
-        for (int t = 1; t < 8; t++) {
-            c = fxj_crc_table[0][c & 0xFF] ^ (c >> 8);
-            fxj_crc_table[t][i] = c;
-        }
-    }
-}
+static void fxj_crc32c_build_table(void) { fx_crc_slice8_build(fxj_crc_table, 0x82F63B78u); }
 
 /* Table path: slicing-by-8 over the raw (pre-inverted) state. */
 static uint32_t fxj_crc32c_sw_update(uint32_t crc, const unsigned char *p, size_t n) {
-    while (n && ((uintptr_t)p & 7)) {
-        crc = fxj_crc_table[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
-        n--;
-    }
-    while (n >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);  /* little-endian hosts only: the journal format is little-endian */
-        uint32_t lo = (uint32_t)w ^ crc, hi = (uint32_t)(w >> 32);
-        crc = fxj_crc_table[7][lo & 0xFF] ^ fxj_crc_table[6][(lo >> 8) & 0xFF] ^
-              fxj_crc_table[5][(lo >> 16) & 0xFF] ^ fxj_crc_table[4][lo >> 24] ^
-              fxj_crc_table[3][hi & 0xFF] ^ fxj_crc_table[2][(hi >> 8) & 0xFF] ^
-              fxj_crc_table[1][(hi >> 16) & 0xFF] ^ fxj_crc_table[0][hi >> 24];
-        p += 8;
-        n -= 8;
-    }
-    while (n--) crc = fxj_crc_table[0][(crc ^ *p++) & 0xFF] ^ (crc >> 8);
-    return crc;
+    return fx_crc_slice8(fxj_crc_table, crc, p, n);
 }
 
 #ifdef FXJ_CRC_X86
