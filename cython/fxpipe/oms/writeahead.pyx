@@ -23,7 +23,9 @@ cdef enum:
 
 cdef int _copy_event(object event, Event* out) except -1:
     cdef Py_ssize_t n
-    if hasattr(event, "tobytes"):            # a numpy record (or a memoryview)
+    # bytes and bytearrays as they are (a hasattr() that fails raises and catches an
+    # AttributeError: ~0.3 us, twice an order); a numpy record (or a memoryview) as its bytes
+    if type(event) is not bytearray and type(event) is not bytes and hasattr(event, "tobytes"):
         event = event.tobytes()
     n = copy_event(event, out, "an event")
     if n != EVENT_SIZE:
