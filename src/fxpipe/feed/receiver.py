@@ -11,19 +11,16 @@ brings it up to date.
 """
 from __future__ import annotations
 
-import select
 import socket
 import time
-from collections.abc import Container
 
 import fxpipe.feed.books as fb
 from fxpipe.feed.publisher import LOOPBACK, check_loopback
+from fxpipe.feed.receivercore import MAX_PACKETS_PER_POLL, ReceiverCore  # noqa: F401  (re-export)
 from fxpipe.feed.sbe import CHANNELS, MAX_PACKET_BYTES, PacketWriter
 
-MAX_PACKETS_PER_POLL = 64
 
-
-class FeedReceiver:
+class FeedReceiver(ReceiverCore):
     def __init__(self, channel_id: int, listen_port: int, snapshot_server: tuple[str, int],
                  snapshot_timeout_ms: float = 200.0):
         self.channel_id = channel_id
@@ -86,51 +83,8 @@ class FeedReceiver:
             self.request_snapshot()
         return status
 
-    def poll(self, timeout_s: float = 0.0, max_packets: int = MAX_PACKETS_PER_POLL,
-             ready: Container[int] | None = None) -> int:
-        """Handles the datagrams waiting, at most max_packets incrementals (waiting up to
-        timeout_s for the first); returns how many incremental packets were applied or skipped.
-        The bound keeps a sender as fast as we are from holding us here: what was applied is
-        handed on, the rest is read on the next poll. ready: the sockets (fds) the caller's
-        epoll found readable, only those are read (None: both are tried, each an empty read
-        when nothing waits, 1-2 us of system call)."""
-        return self._poll(timeout_s, max_packets, ready, None)[0]
-
-    def poll_quotes(self, venue_id: int, first_sequence: int, raw: bool, timeout_s: float = 0.0,
-                    ready: Container[int] | None = None) -> tuple[int, int, list[int], list, int]:
-        """poll(), with the Quote events of what the incrementals changed made in the same C call
-        as their reading (FeedBooks.drain_quotes: venue_id, numbered from first_sequence, bytes
-        when raw). Returns (incrementals handled, what they said (DRAINED_* bits), the
-        instruments they changed, the quotes, the receive stamp: 0 when none was read)."""
-        return self._poll(timeout_s, MAX_PACKETS_PER_POLL, ready, (venue_id, first_sequence, raw))
-
-    def _poll(self, timeout_s: float, max_packets: int, ready: Container[int] | None,
-              quoting: tuple[int, int, bool] | None) -> tuple[int, int, list[int], list, int]:
-        handled, said, changed, quotes, t_recv = 0, 0, [], [], 0
-        if timeout_s > 0:
-            r, _, _ = select.select([self.sock, self.snap_sock], [], [], timeout_s)
-            snap, incr = self.snap_sock in r, self.sock in r
-        elif ready is not None:
-            snap, incr = self._snap_fd in ready, self._fd in ready
-        else:
-            snap = incr = True            # both are non-blocking: an empty one answers at once
-        if snap:
-            while True:
-                try:
-                    n = self.snap_sock.recv_into(self._buf)
-                except (BlockingIOError, ConnectionRefusedError):
-                    break
-                self._snapshot(n)
-        if incr:
-            if quoting is None:
-                handled, said, changed = self.books.drain(self._fd, max_packets)
-            else:
-                handled, said, changed, quotes, t_recv = self.books.drain_quotes(self._fd, max_packets, *quoting)
-            if handled:
-                self._applied(said, changed)
-        if self.recovering and time.monotonic_ns() > self._deadline_ns:
-            self.request_snapshot()
-        return handled, said, changed, quotes, t_recv
+    # poll(timeout_s, max_packets, ready) and poll_quotes(venue_id, first_sequence, raw,
+    # timeout_s, ready): ReceiverCore's, in C (fxpipe.feed.receivercore)
 
     def stats(self) -> dict:
         s = self.books.stats()
