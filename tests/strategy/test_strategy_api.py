@@ -159,6 +159,9 @@ def test_an_intent_carries_every_field_the_strategy_and_the_trigger_gave():
     assert cl == 1 << 40 | 1 and new == cl + 1 and cancel == cl + 2
     o = ctx.order(new)
     assert (o.status, o.orig_cl_ord_id, o.leaves_qty_e2) == (ev.OrdStatus.PENDING_CANCEL, cl, 250_000_00)
+    # a strategy may keep its own notes on its context, as on any Python object
+    ctx.last_signal = "buy"
+    assert ctx.last_signal == "buy"
     # without hop stamps the intent is stamped with the event time as its receive time
     ctx.hops = None
     ctx.submit(1, ev.Side.BUY, 100, MID)

@@ -120,6 +120,7 @@ cdef class StrategyContext:
     # them, so tick-to-trade is measured through the strategy; None: (0, now_ns, 0)
     cdef public object hops
     cdef public list pending                 # intents made, as their bytes
+    cdef dict __dict__                       # a strategy may keep its own notes on its context
 
     def __init__(self, int strategy_id, int venue_id, books, int64_t now_ns=0, dict positions=None,
                  dict orders=None, int64_t next_order=1, int64_t trigger_seq=0, hops=None, list pending=None):
