@@ -143,3 +143,26 @@ def test_marks_reported_on_the_timer_change_when_not_what_positions_and_risk_hol
     assert rep.ok, rep.divergence
     with pytest.raises(ValueError, match="mark_updates"):
         BookStage(refdata, limits, mark_updates="sometimes")
+
+
+def test_a_timers_pnl_snapshot_holds_every_strategy_with_a_position_then_the_desk_of_the_same_moment():
+    """Between fills a strategy's unrealized PnL moves with the marks alone: the timer reports
+    each strategy with an open position (by id), then the desk, so the figures a desk reads
+    off the journal (the run summary, operations) are of one moment and add up."""
+    refdata = (ROOT / "config" / "refdata.toml").read_text()
+    stage = BookStage(refdata, (ROOT / "config" / "risk.toml").read_text(), mark_updates="timer")
+    stage.on_event(quote("EUR/USD", "1.08500", "1.08500", T0))
+    stage.on_event(fill("X1", BUY, "100000", "1.08500", strategy=2, ts=T0 + MS))
+    stage.on_event(fill("X2", SELL, "100000", "1.08500", strategy=3, ts=T0 + 2 * MS))
+    stage.on_event(fill("X3", BUY, "100000", "1.08500", strategy=5, ts=T0 + 3 * MS))
+    stage.on_event(fill("X4", SELL, "100000", "1.08500", strategy=5, ts=T0 + 4 * MS))   # 5 is flat
+    stage.on_event(quote("EUR/USD", "1.08520", "1.08520", T0 + 5 * MS))              # +2 pips
+    out = stage.on_event(ev.make(ev.EventType.TIMER, kind=ev.TimerKind.STRATEGY, timer_id=1,
+                                 ts_receive_ns=T0 + 6 * MS))
+    pnl = [o for o in out if int(o["type"]) == ev.EventType.PNL]
+    totals = [(int(o["strategy_id"]), int(o["unrealized_rpt_e4"])) for o in pnl
+              if int(o["pnl_kind"]) == ev.PnlKind.TOTAL]
+    # 100,000 EUR at +0.0002: +20 USD long, -20 USD short; the desk nets to zero; 5 is flat
+    assert totals == [(2, 20_0000), (3, -20_0000), (0, 0)]
+    ids = [int(o["strategy_id"]) for o in pnl]
+    assert ids == sorted(ids, key=lambda sid: (sid == 0, sid))      # the strategies by id, the desk last

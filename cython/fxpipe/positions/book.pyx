@@ -1185,6 +1185,18 @@ cdef class PositionEngine:
         return sorted(self.strategy_id[s] for s in range(self.n_strategies)
                       if self.books[s * self.n_slots + i].net_qty_e2 != 0)
 
+    def strategies_with_positions(self):
+        """Strategy ids with an open position in any instrument, ascending: those whose
+        unrealized PnL moves with the marks."""
+        cdef int sx, i
+        out = []
+        for sx in range(self.n_strategies):
+            for i in range(self.n_slots):
+                if self.books[sx * self.n_slots + i].net_qty_e2 != 0:
+                    out.append(self.strategy_id[sx])
+                    break
+        return sorted(out)
+
     def pnl_events(self, strategy_id=None, cause_seq=0):
         """PnL records of a strategy (or the desk, None): one per currency with any amount, A-Z,
         then the total in the reporting currency."""

@@ -20,7 +20,7 @@ Inputs and what each causes, in this order:
 - Control: kill switch, cancel all, limit changes; cancels go through the book; the RiskEvents
   answering it carry its request_id in cl_ord_id (see _on_control).
 - Timer ORDER_TIMEOUT: the request's order UNKNOWN (the gateway asks the venue); other timers:
-  the desk's PnL snapshot.
+  the PnL snapshot (every strategy with an open position, then the desk; see the book stage).
 - SessionEvent of an order session: DISCONNECTED makes orders in flight UNKNOWN; ACTIVE lets
   the venue take orders again once none is left UNKNOWN there.
 

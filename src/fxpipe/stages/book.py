@@ -12,7 +12,8 @@ Inputs and what each causes, in this order:
 - OrderIntent: nothing when accepted (the oms sends it), else the reject RiskEvent.
 - OrderUpdate: what risk trips (overfill, reject storm).
 - Control: kill switch, cancel all, limit changes (a RiskEvent LIMIT_CHANGED each).
-- Timer: the desk's PnL events (a periodic snapshot).
+- Timer: the PnL events of every strategy with an open position (by strategy id), then the
+  desk's: a periodic snapshot, each strategy's figures of the same moment as the desk's.
 
 `mark_updates="timer"`: a Quote still marks positions and risk at once, but the PositionUpdates
 it would cause wait for the next Timer (one per strategy and instrument marked since, in
@@ -92,6 +93,10 @@ class BookStage:
                 self._marked.clear()        # the same set: the oms's C path adds to it
                 out = [self.positions.position_event(s, instr, ev.PositionReason.MARK, seq)
                        for instr in marked for s in self.positions.books_of(instr)]
+            # every strategy whose unrealized PnL moves with the marks, then the desk: a snapshot
+            # in which each strategy's figures and the desk's are of the same moment
+            for s in self.positions.strategies_with_positions():
+                out += self.positions.pnl_events(s, seq)
             return out + self.positions.pnl_events(None, seq)
         return []
 
