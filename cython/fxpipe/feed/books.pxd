@@ -67,6 +67,9 @@ cdef class FeedBooks:
     # what the feed stage puts on the md ring. Returns how many were written.
     cdef int write_quotes(self, uint32_t instrument_id, uint16_t venue_id, int64_t ts_receive_ns,
                           Quote* out, int max_out) noexcept nogil
+    # quote_events() of one instrument appended to a list; how many
+    cdef int _append_quote_events(self, list out, uint32_t instrument_id, uint16_t venue_id,
+                                  int64_t ts_receive_ns, int64_t first_sequence, int64_t ts_decode_ns) except -1
     # the incremental datagrams waiting on a socket read and applied (drain(), drain_quotes())
     cdef int _drain(self, int fd, int max_packets, uint32_t* ids, int* n_ids, int* flags,
                     int64_t* t_recv) noexcept nogil

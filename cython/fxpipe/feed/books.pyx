@@ -362,8 +362,7 @@ cdef class FeedBooks:
         events, for the order path. Returns (read, said, changed ids, quotes, receive stamp;
         0 when nothing was read)."""
         cdef uint32_t ids[MAX_CHANGED]
-        cdef Quote q[MAX_LEVELS]
-        cdef int n_ids, flags, read, k, j, n
+        cdef int n_ids, flags, read, k
         cdef int64_t t_recv, t_dec, seq = first_sequence
         cdef const InstrumentBook* b
         with nogil:
@@ -378,12 +377,7 @@ cdef class FeedBooks:
                 if b == NULL or b.stale or not b.has_book:
                     continue
                 if raw:
-                    n = self.write_quotes(ids[k], venue_id, t_recv, q, MAX_LEVELS)
-                    for j in range(n):
-                        q[j].hdr.sequence = seq
-                        q[j].hdr.ts_decode_ns = t_dec
-                        seq += 1
-                        quotes.append(PyByteArray_FromStringAndSize(<char*>&q[j], sizeof(Quote)))
+                    seq += self._append_quote_events(quotes, ids[k], venue_id, t_recv, seq, t_dec)
                 else:
                     recs = self.quotes(ids[k], venue_id, t_recv, seq, t_dec)
                     seq += len(recs)
@@ -454,15 +448,21 @@ cdef class FeedBooks:
         """quotes() as each event's bytes (a bytearray per level, best first): what a worker puts
         on the md ring and hands to the decision stage, with no numpy record made and unmade."""
         self._get(instrument_id)
+        out = []
+        self._append_quote_events(out, instrument_id, venue_id, ts_receive_ns, first_sequence, ts_decode_ns)
+        return out
+
+    cdef int _append_quote_events(self, list out, uint32_t instrument_id, uint16_t venue_id, int64_t ts_receive_ns,
+                                  int64_t first_sequence, int64_t ts_decode_ns) except -1:
+        """quote_events() appended to `out`; returns how many."""
         cdef Quote q[MAX_LEVELS]
         cdef int k, n = self.write_quotes(instrument_id, venue_id, ts_receive_ns, q, MAX_LEVELS)
-        out = []
         for k in range(n):
             if first_sequence:
                 q[k].hdr.sequence = first_sequence + k
             q[k].hdr.ts_decode_ns = ts_decode_ns
             out.append(PyByteArray_FromStringAndSize(<char*>&q[k], sizeof(Quote)))
-        return out
+        return n
 
     def definition(self, uint32_t instrument_id):
         cdef InstrumentBook* b = &self.books[self._get(instrument_id)]

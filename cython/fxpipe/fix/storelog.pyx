@@ -17,9 +17,9 @@ from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_GET_SIZE
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint32_t, uint64_t
 from libc.string cimport memcpy
 
-RECORD_HEADER_SIZE = 20
 cdef enum:
-    RECORD_HEADER_SIZE_C = 20
+    RECORD_HEADER_SIZE_C = 20      # | magic u16 | version u8 | flags u8 | seq u64 | length u32 | crc32 u32 |
+RECORD_HEADER_SIZE = RECORD_HEADER_SIZE_C
 
 
 cdef extern from "fx_crc32.h" nogil:
@@ -63,7 +63,7 @@ def crc32_folding() -> bool:
 cdef Py_ssize_t _write_record(object mm, Py_ssize_t offset, uint16_t magic, uint8_t version, uint8_t flags,
                               uint64_t seq, object payload) except -1:
     cdef Py_buffer dst, src
-    cdef uint8_t head[20]
+    cdef uint8_t head[RECORD_HEADER_SIZE_C]
     cdef const uint8_t* p
     cdef Py_ssize_t n
     cdef uint32_t crc
@@ -79,7 +79,7 @@ cdef Py_ssize_t _write_record(object mm, Py_ssize_t offset, uint16_t magic, uint
             raise ValueError(f"a record holds at most 4 GiB, got {n} bytes")
         PyObject_GetBuffer(mm, &dst, PyBUF_WRITABLE)
         try:
-            if offset < 0 or offset + 20 + n > dst.len:
+            if offset < 0 or offset + RECORD_HEADER_SIZE_C + n > dst.len:
                 raise ValueError(f"a record of {n} bytes at {offset} does not fit in {dst.len} bytes")
             _le(head, magic, 2)
             head[2] = version
@@ -88,14 +88,14 @@ cdef Py_ssize_t _write_record(object mm, Py_ssize_t offset, uint16_t magic, uint
             _le(head + 12, <uint64_t>n, 4)
             crc = _crc32(_crc32(0, head, 16), p, n)
             _le(head + 16, crc, 4)
-            memcpy(<uint8_t*>dst.buf + offset, head, 20)
-            memcpy(<uint8_t*>dst.buf + offset + 20, p, n)
+            memcpy(<uint8_t*>dst.buf + offset, head, RECORD_HEADER_SIZE_C)
+            memcpy(<uint8_t*>dst.buf + offset + RECORD_HEADER_SIZE_C, p, n)
         finally:
             PyBuffer_Release(&dst)
     finally:
         if own_src:
             PyBuffer_Release(&src)
-    return offset + 20 + n
+    return offset + RECORD_HEADER_SIZE_C + n
 
 
 def write_record(mm, Py_ssize_t offset, uint16_t magic, uint8_t version, uint8_t flags, uint64_t seq,

@@ -511,3 +511,24 @@ cdef inline Py_ssize_t copy_event(object raw, void* out, str what) except -1:
         raise ValueError(f"{what} is {EVENT_SIZE} bytes, got {n}")
     memcpy(out, p, EVENT_SIZE)
     return n
+
+cdef inline const unsigned char* event_bytes(object raw, str what) except NULL:
+    """The bytes of the event in `raw` (bytes or a bytearray) where they lie, for a caller that
+    reads a few fields at their offsets rather than copying the event (copy_event). Shorter than
+    an event: ValueError "<what> is 192 bytes, got N", before any field is read."""
+    cdef Py_ssize_t n = len(raw)
+    if n < EVENT_SIZE:
+        raise ValueError(f"{what} is {EVENT_SIZE} bytes, got {n}")
+    if type(raw) is bytearray:
+        return <const unsigned char*>PyByteArray_AS_STRING(raw)
+    return <const unsigned char*>PyBytes_AS_STRING(raw)
+
+cdef inline int64_t event_i64(const unsigned char* p, Py_ssize_t at) noexcept nogil:
+    """The int64 field at byte offset `at` of an event's bytes (unaligned: copied)."""
+    cdef int64_t v
+    memcpy(&v, p + at, 8)
+    return v
+
+cdef inline void event_set_i64(bytearray raw, Py_ssize_t at, int64_t v) noexcept:
+    """Writes the int64 field at byte offset `at` of an event's bytes (a hop stamp, in place)."""
+    memcpy(PyByteArray_AS_STRING(raw) + at, &v, 8)

@@ -8,11 +8,9 @@ Python the loop over the outputs, the request's send and their bookkeeping were 
 interpreted lines on the order path. What they mean is unchanged and stays documented in
 fxpipe.oms.gateway, whose OrderGateway is this class with its I/O and recovery around it.
 """
-from cpython.bytearray cimport PyByteArray_AS_STRING
 from libc.stdint cimport int64_t
-from libc.string cimport memcpy
 
-from fxpipe.model.events cimport EVENT_SIZE
+from fxpipe.model.events cimport event_bytes, event_i64, event_set_i64
 
 import logging
 
@@ -30,22 +28,6 @@ cdef Py_ssize_t _ORD_STATUS_AT = _HDR["ord_status"][1]
 cdef Py_ssize_t _CL_ORD_ID_AT = _HDR["cl_ord_id"][1]
 cdef Py_ssize_t _SEND_AT = ev.dtype_for(ev.EventType.ORDER_INTENT).fields["ts_send_ns"][1]
 assert _CL_ORD_ID_AT == ev.dtype_for(ev.EventType.ORDER_INTENT).fields["cl_ord_id"][1]
-
-
-cdef inline int64_t _i64(const unsigned char* p) noexcept:
-    cdef int64_t v
-    memcpy(&v, p, 8)
-    return v
-
-
-cdef inline const unsigned char* _event_bytes(object b) except NULL:
-    """An event's bytes (bytes or bytearray), checked to be a whole event before its fields
-    are read."""
-    if len(b) < EVENT_SIZE:
-        raise ValueError(f"an event is {EVENT_SIZE} bytes, got {len(b)}")
-    if type(b) is bytearray:
-        return <const unsigned char*>PyByteArray_AS_STRING(b)
-    return <const unsigned char*><char*>(<bytes>b)
 
 
 cdef class GatewayCore:
@@ -79,13 +61,13 @@ cdef class GatewayCore:
         for k in range(len(outputs)):
             out = outputs[k]
             b = out_raw[k]
-            p = _event_bytes(b)
+            p = event_bytes(b, "an event")
             t = p[0] | p[1] << 8
             if t == _INTENT:
                 self._send(out, b)
                 continue
             if t == _UPDATE and p[_ORD_STATUS_AT] == _UNKNOWN:
-                view = self.stage.book.order(_i64(p + _CL_ORD_ID_AT))
+                view = self.stage.book.order(event_i64(p, _CL_ORD_ID_AT))
                 if view is not None:
                     self._status_request(int(view.venue_id), view)
             if self.on_output is not None:
@@ -102,11 +84,11 @@ cdef class GatewayCore:
         cdef int64_t before, after, sent_at = 0
         if raw is None:
             raw = req if type(req) is bytearray or type(req) is bytes else req.tobytes()
-        p = _event_bytes(raw)
+        p = event_bytes(raw, "an event")
         venue = p[_VENUE_AT] | p[_VENUE_AT + 1] << 8
         link = self.links.get(venue)
         if link is None:
-            log.error("request %d names venue %d, which has no order session here", _i64(p + _CL_ORD_ID_AT), venue)
+            log.error("request %d names venue %d, which has no order session here", event_i64(p, _CL_ORD_ID_AT), venue)
         else:
             msg_type, body = link.adapter.request_body(self.refdata, raw, self.clock())
             session = self.sessions[venue]
@@ -119,7 +101,7 @@ cdef class GatewayCore:
                 sent_at = after if after != before else 0
             except SessionNotLoggedOn:
                 # its timer makes the order UNKNOWN and the status request after the logon settles it
-                log.warning("request %d to venue %d not sent: session not logged on", _i64(p + _CL_ORD_ID_AT),
+                log.warning("request %d to venue %d not sent: session not logged on", event_i64(p, _CL_ORD_ID_AT),
                             venue)
         if self.on_sent is not None:
             if type(req) is bytes:
@@ -132,7 +114,7 @@ cdef class GatewayCore:
         # ts_send_ns: the moment the request's bytes were handed to the socket, after the adapter,
         # the encoder and the session's store; a request not written now is stamped now
         if type(req) is bytearray:
-            memcpy(PyByteArray_AS_STRING(req) + _SEND_AT, &at, 8)
+            event_set_i64(req, _SEND_AT, at)
         else:
             req["ts_send_ns"] = at
         return 0

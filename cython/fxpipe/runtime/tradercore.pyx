@@ -9,19 +9,18 @@ that glue was some sixty interpreted lines between a quote's arrival and its ord
 stages themselves are called as before: the decision's C quote path (the strategy's own code is
 Python), the order gateway's C path; the rings' producers are driven through their C API.
 """
-from cpython.bytearray cimport PyByteArray_AS_STRING
-from cpython.bytes cimport PyBytes_AS_STRING
 from libc.stdint cimport int64_t
-from libc.string cimport memcpy
 
 from fxpipe.model.events cimport (
-    EVENT_SIZE,
     EVT_FILL,
     EVT_ORDER_INTENT,
     EVT_ORDER_UPDATE,
     EVT_POSITION_UPDATE,
     EVT_QUOTE,
     EVT_RISK,
+    event_bytes,
+    event_i64,
+    event_set_i64,
 )
 from fxpipe.ring.endpoints cimport Producer
 
@@ -43,20 +42,6 @@ cdef Py_ssize_t _DECIDE_AT = _INTENT_FIELDS["ts_decide_ns"][1]    # a header fie
 
 class CascadeError(RuntimeError):
     pass
-
-
-cdef inline const unsigned char* _bytes_of(object raw) except NULL:
-    """The bytes of an event given as bytes or a bytearray, checked to be a whole event (its
-    header and the body fields read here)."""
-    if len(raw) < EVENT_SIZE:
-        raise ValueError(f"an event is {EVENT_SIZE} bytes, got {len(raw)}")
-    if type(raw) is bytearray:
-        return <const unsigned char*>PyByteArray_AS_STRING(raw)
-    return <const unsigned char*>PyBytes_AS_STRING(raw)
-
-
-cdef inline void _stamp(object raw, Py_ssize_t at, int64_t ns) noexcept:
-    memcpy(PyByteArray_AS_STRING(raw) + at, &ns, 8)
 
 
 cdef class TraderCore:
@@ -136,7 +121,7 @@ cdef class TraderCore:
         # once: the ring, the marks and the oms all take the bytes (the decision's outputs
         # come as bytes already, stamped by decided())
         raw = e if type(e) is bytearray else e.tobytes()
-        p = _bytes_of(raw)
+        p = event_bytes(raw, "an event")
         t = p[0] | p[1] << 8
         venue = p[4] | p[5] << 8
         instrument = p[6] | p[7] << 8
@@ -186,8 +171,8 @@ cdef class TraderCore:
         cdef const unsigned char* p
         for o in outs:
             raw = o if type(o) is bytearray else bytearray(o.tobytes())
-            p = _bytes_of(raw)
-            _stamp(raw, _DECIDE_AT, at)
+            p = event_bytes(raw, "an event")
+            event_set_i64(raw, _DECIDE_AT, at)
             if direct:
                 self.from_decision(raw, p[0] | p[1] << 8, p[6] | p[7] << 8)
             else:
@@ -207,13 +192,13 @@ cdef class TraderCore:
         cdef int64_t cl
         gw = self.gateway
         if self._in_doubt:
-            memcpy(&cl, _bytes_of(intent) + _CL_ORD_ID_AT, 8)
+            cl = event_i64(event_bytes(intent, "an event"), _CL_ORD_ID_AT)
             if cl and gw.stage.book.request(cl) is not None:
                 log.warning("intent %d came again after a restart: the oms had it already; not sent twice", cl)
                 return 0
         self.flush_marks(instrument)
         raw = intent if owned and type(intent) is bytearray else bytearray(intent)
-        _stamp(raw, _RISK_AT, self.clock())
+        event_set_i64(raw, _RISK_AT, self.clock())
         gw.submit(raw)
         return 0
 
@@ -240,5 +225,5 @@ cdef class TraderCore:
 
     cdef inline int publish(self, Producer p, raw) except -1:
         if p is not None:
-            p._send(<const char*>_bytes_of(raw), len(raw), None)
+            p._send(<const char*>event_bytes(raw, "an event"), len(raw), None)
         return 0

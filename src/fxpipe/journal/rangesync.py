@@ -31,8 +31,8 @@ import numpy as np
 from fxpipe.journal import layout as L
 from fxpipe.journal.libc import libc_function
 from fxpipe.journal.scan import scan_records
+from fxpipe.prefault import PAGE
 
-PAGE = mmap.PAGESIZE
 _MS_SYNC = 4
 
 
