@@ -94,3 +94,37 @@ def test_spin_wait_fd_names_the_socket_that_ended_the_wait(udp_epoll, ring_name)
     finally:
         tx.close()
         other.close()
+
+
+def test_a_feed_socket_is_read_by_the_wait_itself_and_what_it_read_is_held():
+    """A feed given to the wait is read, not asked about: the datagram that ends the wait is
+    off the socket and held in the feed's books for its next drain; until that drain, the wait
+    ends at once on the same feed (the epoll set can no longer see it)."""
+    from fxpipe.feed.books import FeedBooks
+
+    rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    rx.bind(("127.0.0.1", 0))
+    rx.setblocking(False)
+    tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    books = FeedBooks(1)
+    feeds = [(books, rx.fileno())]
+    try:
+        assert spin_wait_fd(-1, [], 1_000_000, feeds) == -2
+        assert books.held_datagrams == 0
+        tx.sendto(b"not a packet", rx.getsockname())
+        assert spin_wait_fd(-1, [], 5_000_000_000, feeds) == rx.fileno()
+        assert books.held_datagrams == 1
+        with pytest.raises(BlockingIOError):
+            rx.recv(64)
+        assert spin_wait_fd(-1, [], 5_000_000_000, feeds) == rx.fileno()
+        assert books.drain(rx.fileno(), 64) == (1, 0, [])      # applied (it did not decode)
+        assert books.stats()["errors"] == 1 and books.held_datagrams == 0
+        assert spin_wait_fd(-1, [], 1_000_000, feeds) == -2
+    finally:
+        tx.close()
+        rx.close()
+
+
+def test_feeds_must_be_feed_books():
+    with pytest.raises(TypeError):
+        spin_wait_fd(-1, [], 1_000, [(object(), 0)])

@@ -1,5 +1,6 @@
 """The binary feed over UDP on 127.0.0.1: publisher to receiver with packets lost on purpose,
 snapshot recovery, heartbeats, a publisher restart, and the feed of a running simulator."""
+import errno as errno_mod
 import random
 import time
 
@@ -7,6 +8,7 @@ import numpy as np
 import pytest
 from venue_harness import VenueProcess, free_port
 
+import fxpipe.model.events as ev
 from fxpipe.feed import books as fb
 from fxpipe.feed.publisher import FeedPublisher, InstrumentDef, check_loopback
 from fxpipe.feed.receiver import FeedReceiver
@@ -281,3 +283,87 @@ def test_a_socket_that_cannot_be_read_is_a_clear_error_naming_the_channel():
         with pytest.raises(OSError, match="feed channel 4: receiving"):
             books.drain(s.fileno(), 8)
     assert books.packets == 0
+
+
+def test_datagrams_taken_ahead_are_applied_first_with_the_stamp_of_their_read(link):
+    """take_waiting() (the idle wait's read) takes what waits on the socket now and holds it
+    in the books, unapplied; the next drain applies it before reading more, stamped as of the
+    take, and the quotes it makes equal those of a drain that read the same datagrams itself."""
+    pub, rx = link()
+    play(pub, rx, 5)
+    settle(pub, rx)
+    fd = rx.sock.fileno()
+    assert rx.books.take_waiting(fd) == 0 and rx.books.held_datagrams == 0
+    for iid, k in ((2, 1), (1, 2)):
+        pub.publish([(iid, k, [(100_000_000 + k, 100)], [(100_010_000 + k, 100)])], time.time_ns())
+    time.sleep(0.01)
+    before = time.time_ns()
+    assert rx.books.take_waiting(fd) == 2
+    after = time.time_ns()
+    assert rx.books.held_datagrams == 2
+    assert rx.books.top(1) != (100_000_002, 100_010_002)          # held, not applied
+    assert rx.books.take_waiting(fd) == 2                         # holding: no second read
+    pub.publish([(3, 3, [(100_000_003, 100)], [(100_010_003, 100)])], time.time_ns())
+    time.sleep(0.01)
+    read, said, changed, quotes, t_recv = rx.books.drain_quotes(fd, 64, 7, 1, True)
+    # the held two alone: the socket was empty when they were taken (the third comes next)
+    assert (read, said, changed) == (2, 0, [2, 1]) and rx.books.held_datagrams == 0
+    assert before <= t_recv <= after
+    decode_at = ev.dtype_for(ev.EventType.QUOTE).fields["ts_decode_ns"][1]
+    for q in quotes:
+        q[decode_at:decode_at + 8] = bytes(8)
+    assert quotes == rx.books.quote_events(2, 7, t_recv, 1) + rx.books.quote_events(1, 7, t_recv, 2)
+    assert rx.books.top(1) == (100_000_002, 100_010_002)
+    read, said, changed, _, _ = rx.books.drain_quotes(fd, 64, 7, 9, True)
+    assert (read, said, changed) == (1, 0, [3])
+    assert rx.books.top(3) == (100_000_003, 100_010_003)
+
+
+def test_a_full_held_batch_is_followed_by_a_read_of_the_rest(link):
+    pub, rx = link()
+    play(pub, rx, 5)
+    settle(pub, rx)
+    fd = rx.sock.fileno()
+    for k in range(20):
+        pub.publish([(1, k, [(100_000_000 + k, 100)], [(100_010_000 + k, 100)])], time.time_ns())
+    time.sleep(0.02)
+    assert rx.books.take_waiting(fd) == 16
+    read, said, changed = rx.books.drain(fd, 64)
+    assert (read, said, changed) == (20, 0, [1])
+    assert rx.books.top(1) == (100_000_019, 100_010_019)
+
+
+def test_a_failed_read_ahead_is_raised_by_the_next_drain_and_loses_nothing(link):
+    """The idle wait's read failing (here: a descriptor that is not a socket) is not swallowed:
+    the next drain raises it, and the drain after that reads the feed's socket as before."""
+    import os
+
+    pub, rx = link()
+    play(pub, rx, 5)
+    settle(pub, rx)
+    r, w = os.pipe()
+    try:
+        assert rx.books.take_waiting(r) == 0
+        with pytest.raises(OSError) as err:
+            rx.books.drain(rx.sock.fileno(), 64)
+        assert err.value.errno == errno_mod.ENOTSOCK
+    finally:
+        os.close(r)
+        os.close(w)
+    pub.publish([(1, 1, [(100_000_001, 100)], [(100_010_001, 100)])], time.time_ns())
+    time.sleep(0.01)
+    assert rx.books.drain(rx.sock.fileno(), 64) == (1, 0, [1])
+
+
+def test_a_receiver_polled_for_other_sockets_still_hands_on_what_was_held(link):
+    """A poll told that only other sockets are readable (the epoll set cannot see datagrams
+    already taken off the socket) still applies the held ones."""
+    pub, rx = link()
+    play(pub, rx, 5)
+    settle(pub, rx)
+    pub.publish([(2, 1, [(100_000_007, 100)], [(100_010_007, 100)])], time.time_ns())
+    time.sleep(0.01)
+    assert rx.books.take_waiting(rx.sock.fileno()) == 1
+    handled, _, changed, quotes, t_recv = rx.poll_quotes(7, 1, True, 0.0, ())
+    assert handled == 1 and changed == [2] and len(quotes) >= 1 and t_recv > 0
+    assert rx.books.held_datagrams == 0

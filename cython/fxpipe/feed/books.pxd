@@ -25,6 +25,23 @@ cdef enum ApplyStatus:
     SNAPSHOT_INCOMPLETE = 7  # complete arrived but parts were lost: ask again
     SNAPSHOT_IGNORED = 8     # a snapshot packet for another request or stream
 
+cdef enum:
+    HELD_MAX = 16            # datagrams a take() reads at most (one recvmmsg: the drain's batch)
+    DATAGRAM_BYTES = 1472
+
+cdef struct HeldBatch:
+    # incremental datagrams a spinning worker's idle wait read off the socket ahead of the
+    # stage (held_take), with their receive stamp: the next drain applies them first
+    int n
+    int error                # -errno of a read that failed: the next drain raises it
+    int64_t t_recv           # the wall clock as the first came off the socket
+    unsigned int lens[HELD_MAX]
+    unsigned char bufs[HELD_MAX][DATAGRAM_BYTES]
+
+# One read of the datagrams waiting on fd into h (none when h still holds some): how many h now
+# holds, a negative errno when the read failed, 0 when nothing waits. Never blocks.
+cdef int held_take(HeldBatch* h, int fd) noexcept nogil
+
 cdef struct InstrumentBook:
     uint32_t rpt_seq
     uint8_t defined          # an InstrumentDefinition was received
@@ -54,6 +71,7 @@ cdef class FeedBooks:
     cdef readonly uint32_t snapshot_received
     cdef readonly uint64_t need_seq         # the snapshot must reflect at least this packet
     cdef uint8_t in_snapshot[MAX_INSTRUMENTS]
+    cdef HeldBatch held
 
     cdef int apply_incremental(self, const uint8_t* buf, Py_ssize_t n) noexcept nogil
     cdef int apply_snapshot(self, const uint8_t* buf, Py_ssize_t n) noexcept nogil
@@ -73,3 +91,5 @@ cdef class FeedBooks:
     # the incremental datagrams waiting on a socket read and applied (drain(), drain_quotes())
     cdef int _drain(self, int fd, int max_packets, uint32_t* ids, int* n_ids, int* flags,
                     int64_t* t_recv) noexcept nogil
+    cdef void _apply_batch(self, unsigned char (*bufs)[DATAGRAM_BYTES], unsigned int* lens, int got,
+                           uint8_t* seen, uint32_t* ids, int* n_ids, int* flags) noexcept nogil

@@ -95,6 +95,19 @@ cdef extern from *:
     int fxf_recv_batch(int fd, unsigned char (*bufs)[1472], unsigned int* lens, int n) nogil
 
 
+cdef int held_take(HeldBatch* h, int fd) noexcept nogil:
+    cdef int r
+    if h.n or h.error:
+        return h.n if h.n else h.error
+    r = fxf_recv_batch(fd, h.bufs, h.lens, HELD_MAX)
+    if r > 0:
+        h.t_recv = fx_realtime_ns()
+        h.n = r
+    elif r < 0:
+        h.error = r
+    return r
+
+
 cdef class FeedBooks:
     """Books of one feed channel. Status codes: OK, GAP, DUPLICATE, NEW_STREAM, WRONG_CHANNEL
     from on_packet; PART, DONE, INCOMPLETE, IGNORED from on_snapshot_packet; negative values
@@ -109,6 +122,8 @@ cdef class FeedBooks:
         self.n_changed = 0
         self.snapshot_request_id = 0
         self.need_seq = 0
+        self.held.n = 0
+        self.held.error = 0
 
     # -- C path -------------------------------------------------------------------------------
     cdef const InstrumentBook* book(self, uint32_t instrument_id) noexcept nogil:
@@ -296,18 +311,45 @@ cdef class FeedBooks:
             return self.apply_incremental(NULL, 0)
         return self.apply_incremental(&v[0], v.shape[0])
 
+    cdef void _apply_batch(self, unsigned char (*bufs)[DATAGRAM_BYTES], unsigned int* lens, int got,
+                           uint8_t* seen, uint32_t* ids, int* n_ids, int* flags) noexcept nogil:
+        cdef int k, c, status
+        cdef uint32_t iid
+        for k in range(got):
+            status = self.apply_incremental(bufs[k], lens[k])
+            if status == APPLY_GAP:
+                flags[0] |= DRAINED_GAP_BIT
+            elif status == APPLY_NEW_STREAM:
+                flags[0] |= DRAINED_NEW_STREAM_BIT
+            for c in range(self.n_changed):
+                iid = self.changed_ids[c]
+                if not seen[iid] and n_ids[0] < MAX_CHANGED:
+                    seen[iid] = 1
+                    ids[n_ids[0]] = iid
+                    n_ids[0] += 1
+
     cdef int _drain(self, int fd, int max_packets, uint32_t* ids, int* n_ids, int* flags, int64_t* t_recv) noexcept nogil:
         """drain()'s work: returns how many datagrams were read (or -errno when the first read
-        failed); t_recv: the wall clock as the first datagram came off the socket (0: none)."""
-        cdef unsigned char bufs[16][1472]
-        cdef unsigned int lens[16]
+        failed); t_recv: the wall clock as the first datagram came off the socket (0: none).
+        What the idle wait read ahead (self.held) is applied first, with its own stamp."""
+        cdef unsigned char bufs[HELD_MAX][DATAGRAM_BYTES]
+        cdef unsigned int lens[HELD_MAX]
         cdef uint8_t seen[MAX_INSTRUMENTS]
-        cdef int got = 0, k, c, status, read = 0, want
-        cdef uint32_t iid
+        cdef int got = 0, read = 0, want
         memset(seen, 0, sizeof(seen))
         n_ids[0] = 0
         flags[0] = 0
         t_recv[0] = 0
+        if self.held.error:
+            got, self.held.error = self.held.error, 0
+            return got
+        if self.held.n:
+            read = self.held.n
+            self.held.n = 0
+            t_recv[0] = self.held.t_recv
+            self._apply_batch(self.held.bufs, self.held.lens, read, seen, ids, n_ids, flags)
+            if read < HELD_MAX:
+                return read         # the socket was empty after them a moment ago
         while read < max_packets:
             want = max_packets - read
             if want > FXF_DRAIN_BATCH:
@@ -317,24 +359,27 @@ cdef class FeedBooks:
                 break
             if read == 0:
                 t_recv[0] = fx_realtime_ns()
-            for k in range(got):
-                status = self.apply_incremental(bufs[k], lens[k])
-                if status == APPLY_GAP:
-                    flags[0] |= DRAINED_GAP_BIT
-                elif status == APPLY_NEW_STREAM:
-                    flags[0] |= DRAINED_NEW_STREAM_BIT
-                for c in range(self.n_changed):
-                    iid = self.changed_ids[c]
-                    if not seen[iid] and n_ids[0] < MAX_CHANGED:
-                        seen[iid] = 1
-                        ids[n_ids[0]] = iid
-                        n_ids[0] += 1
+            self._apply_batch(bufs, lens, got, seen, ids, n_ids, flags)
             read += got
             if got < want:
                 break               # the socket is empty: no need to ask it again
         if got < 0 and read == 0:
             return got
         return read
+
+    def take_waiting(self, int fd) -> int:
+        """held_take() on this channel's books, from Python (tests, tools): the datagrams waiting
+        on fd read now and held for the next drain. Returns how many are held (0: none waited);
+        a failed read is raised by that drain."""
+        cdef int r
+        with nogil:
+            r = held_take(&self.held, fd)
+        return r if r > 0 else 0
+
+    @property
+    def held_datagrams(self) -> int:
+        """Datagrams read ahead by the idle wait, not yet applied."""
+        return self.held.n
 
     def drain(self, int fd, int max_packets):
         """Reads and applies, in C, the incremental datagrams waiting on the non-blocking UDP

@@ -45,13 +45,16 @@ cdef class ReceiverCore:
 
     cdef tuple _poll(self, double timeout_s, int max_packets, ready, quoting):
         cdef bint snap, incr
+        # datagrams the idle wait read ahead are handled whatever the sockets say: the kernel
+        # no longer has them to report
+        cdef bint held = self.books.held.n != 0 or self.books.held.error != 0
         handled, said, t_recv = 0, 0, 0
         changed = quotes = None
-        if timeout_s > 0:
+        if timeout_s > 0 and not held:
             r, _, _ = select.select([self.sock, self.snap_sock], [], [], timeout_s)
             snap, incr = self.snap_sock in r, self.sock in r
         elif ready is not None:
-            snap, incr = self._snap_fd in ready, self._fd in ready
+            snap, incr = self._snap_fd in ready, held or self._fd in ready
         else:
             snap = incr = True            # both are non-blocking: an empty one answers at once
         if snap:

@@ -14,6 +14,7 @@ from libc.stdint cimport int64_t
 
 from fxpipe.includes.atomic cimport fx_cpu_relax, fx_monotonic_ns
 from fxpipe.ring.barrier cimport ConsumerC, consumer_available
+from fxpipe.feed.books cimport FeedBooks, HeldBatch, held_take
 from fxpipe.ring.endpoints cimport Consumer
 
 
@@ -28,6 +29,7 @@ cdef extern from "<sys/epoll.h>" nogil:
 
 cdef enum:
     MAX_RINGS = 16
+    MAX_FEEDS = 16
     SOCKET_EVERY = 4        # ring cursors every turn, the sockets' epoll set every 4th
 
 
@@ -36,16 +38,25 @@ cdef enum:
     BOUND_PASSED = -2
 
 
-def spin_wait_fd(int epoll_fd, consumers, int64_t max_ns):
+def spin_wait_fd(int epoll_fd, consumers, int64_t max_ns, feeds=()):
     """Spin until the epoll set epoll_fd (-1: none) has an event, one of `consumers`
-    (fxpipe.ring Consumers, at most 16) has an event past its last release, or max_ns passed.
-    Returns what ended the wait: the socket found readable (its fd, as registered in the epoll
-    set), -1 when a ring has an event (or epoll_wait failed: the loop meets the error), -2 when
-    the bound passed. The worker then reads that socket without asking the epoll set again (one
-    system call and a set fewer between a quote's arrival and its receive stamp)."""
+    (fxpipe.ring Consumers, at most 16) has an event past its last release, one of `feeds` has
+    datagrams, or max_ns passed. Returns what ended the wait: the socket found readable (its fd,
+    as registered in the epoll set, or a feed's), -1 when a ring has an event (or epoll_wait
+    failed: the loop meets the error), -2 when the bound passed. The worker then reads that
+    socket without asking the epoll set again.
+
+    feeds: (FeedBooks, fd) of the binary feeds' incremental sockets (at most 16). Each turn
+    reads them (recvmmsg, non-blocking) instead of asking an epoll set whether they are
+    readable: the read that finds a quote is the read that takes it, stamped as it leaves the
+    socket and held in the books (FeedBooks.held) for the feed stage's next drain, one system
+    call from the datagram's arrival to its receive stamp, as a plain spinning receiver has it."""
     cdef ConsumerC* cs[MAX_RINGS]
     cdef int64_t want[MAX_RINGS]
-    cdef int n = 0, i, ready = BOUND_PASSED
+    cdef HeldBatch* held[MAX_FEEDS]
+    cdef int feed_fd[MAX_FEEDS]
+    cdef int n = 0, nf = 0, i, ready = BOUND_PASSED
+    cdef FeedBooks books
     cdef unsigned int turn = 0
     cdef epoll_event ev
     cdef int64_t deadline
@@ -57,12 +68,25 @@ def spin_wait_fd(int epoll_fd, consumers, int64_t max_ns):
         cs[n] = &c.c
         want[n] = c._next
         n += 1
+    for obj, fd in feeds:
+        if nf == MAX_FEEDS:
+            raise ValueError(f"spin_wait_fd reads at most {MAX_FEEDS} feeds")
+        books = <FeedBooks?>obj
+        held[nf] = &books.held
+        feed_fd[nf] = fd
+        nf += 1
     deadline = fx_monotonic_ns() + max_ns
     with nogil:
         while ready == BOUND_PASSED:
             for i in range(n):
                 if consumer_available(cs[i], want[i]) >= want[i]:
                     ready = READY_RING
+                    break
+            if ready != BOUND_PASSED:
+                break
+            for i in range(nf):
+                if held_take(held[i], feed_fd[i]) != 0:     # datagrams held, or an error to meet
+                    ready = feed_fd[i]
                     break
             if ready != BOUND_PASSED:
                 break

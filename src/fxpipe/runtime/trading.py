@@ -139,6 +139,8 @@ class TradingWorker(TraderCore):
             # (journal_body): a thread here would take the GIL and this core from the order path
         if "feed" in stages:
             self.sources = make_sources(desk, clock)
+        # the binary feeds' sockets the idle wait reads itself (the rest it asks the epoll set)
+        self._idle_feeds = [src.idle_feed() for src in self.sources if hasattr(src, "idle_feed")]
         self._source_fds = [(src, tuple(src.fds())) for src in self.sources]
         self._source_of_fd = {fd: src for src, fds in self._source_fds for fd in fds}
         self._gateway_fd = self.gateway.engine.sel.fileno() if self.gateway is not None else -1
@@ -168,7 +170,8 @@ class TradingWorker(TraderCore):
                     if not self.spin:
                         self._idle()
                     elif self._epoll is not None:
-                        fd = spin_wait_fd(self._epoll.fileno(), list(self.consumers.values()), SPIN_BOUND_NS)
+                        fd = spin_wait_fd(self._epoll.fileno(), list(self.consumers.values()), SPIN_BOUND_NS,
+                                          self._idle_feeds)
                         src = self._source_of_fd.get(fd)
                         if src is not None:
                             # a feed's socket: read before anything else of the loop runs (the

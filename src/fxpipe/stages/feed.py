@@ -97,6 +97,12 @@ class BinaryFeedSource:
         """The sockets poll() reads (for a worker that waits on them in one epoll set)."""
         return [self.rx.sock.fileno(), self.rx.snap_sock.fileno()]
 
+    def idle_feed(self) -> tuple[fb.FeedBooks, int]:
+        """The books and the incrementals' socket, for a spinning worker's idle wait to read into
+        (fxpipe.runtime.idle.spin_wait_fd's feeds): what it reads is held in the books and
+        applied first by this source's next poll()."""
+        return self.rx.books, self.rx.sock.fileno()
+
     def stats(self) -> dict:
         return self.rx.stats()
 
