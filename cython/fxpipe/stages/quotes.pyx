@@ -12,6 +12,7 @@ their Python constructors, the loop's attribute traffic): more than the strategy
 from libc.stdint cimport int64_t
 
 from fxpipe.model.events cimport EVT_QUOTE, FLAG_SYNTHETIC, QUOTE_INDICATIVE, Quote, copy_event
+from fxpipe.stages.strategy_context cimport StrategyContext
 
 
 cdef class _Value:
@@ -212,7 +213,8 @@ cdef class QuotePath:
         cdef Quote q
         cdef list out = []
         cdef tuple pair
-        cdef int64_t now
+        cdef int64_t now, seq
+        cdef StrategyContext ctx
         read_quote(raw, &q)
         if q.hdr.flags & FLAG_SYNTHETIC or q.level:
             return out
@@ -225,11 +227,12 @@ cdef class QuotePath:
         py_now = now
         for item in self.hosted:
             pair = <tuple>item
-            ctx, strat = pair[0], pair[1]
+            ctx = <StrategyContext?>pair[0]
+            strat = pair[1]
             sid = ctx.strategy_id
             if sid in self.paused or sid in self.stopped:
                 continue
-            ctx.now_ns = py_now
+            ctx.now_ns = now
             ctx.trigger_seq = seq
             ctx.hops = hops
             try:
@@ -241,5 +244,9 @@ cdef class QuotePath:
                 continue
             ctx.hops = None
             if ctx.pending:
-                out.extend(ctx.take_bytes() if self.stage.bytes_out else ctx.take())
+                if self.stage.bytes_out:
+                    out.extend(ctx.pending)     # take_bytes(), without the call
+                    ctx.pending = []
+                else:
+                    out.extend(ctx.take())
         return out

@@ -54,17 +54,6 @@ cdef inline bint _is_done(int status) noexcept:
 
 cdef class Order:
     """What the strategy knows of one of its orders: what it asked, then what the oms said."""
-    cdef public int64_t cl_ord_id
-    cdef public int venue_id
-    cdef public int instrument_id
-    cdef public int side
-    cdef public int64_t qty_e2
-    cdef public int64_t price_e8
-    cdef public int time_in_force
-    cdef public int status
-    cdef public int64_t cum_qty_e2
-    cdef public int64_t leaves_qty_e2
-    cdef public int64_t orig_cl_ord_id       # a replace: the order's previous ClOrdID
 
     def __init__(self, int64_t cl_ord_id, int venue_id, int instrument_id, int side, int64_t qty_e2,
                  int64_t price_e8, int time_in_force, int status=ORD_STATUS_PENDING_NEW, int64_t cum_qty_e2=0,
@@ -108,19 +97,6 @@ cdef class Order:
 cdef class StrategyContext:
     """A strategy's view of the world and its way to act on it. Intents it creates are
     collected and handed to the host after the callback returns, in the order made."""
-    cdef public int strategy_id
-    cdef public int venue_id                 # default venue for submit()
-    cdef public object books                 # has composite(instrument_id) / venue_quote()
-    cdef public int64_t now_ns
-    cdef public dict positions               # instrument -> net qty_e2
-    cdef public dict orders                  # cl_ord_id -> Order (open)
-    cdef public int64_t next_order
-    cdef public int64_t trigger_seq
-    # the hop stamps (venue, receive, decode) of the event being handled: its intents carry
-    # them, so tick-to-trade is measured through the strategy; None: (0, now_ns, 0)
-    cdef public object hops
-    cdef public list pending                 # intents made, as their bytes
-    cdef dict __dict__                       # a strategy may keep its own notes on its context
 
     def __init__(self, int strategy_id, int venue_id, books, int64_t now_ns=0, dict positions=None,
                  dict orders=None, int64_t next_order=1, int64_t trigger_seq=0, hops=None, list pending=None):
@@ -226,7 +202,9 @@ cdef class StrategyContext:
     cdef int64_t _integer(self, str what, value) except? -1:
         """value as an exact integer (an int, an IntEnum, a numpy integer): never a float, which
         would be cut to an integer unseen (prices and quantities are exact)."""
-        if isinstance(value, float) or not hasattr(value, "__index__"):
+        if isinstance(value, int):          # int, IntEnum: no attribute lookup (the order path)
+            pass
+        elif isinstance(value, float) or not hasattr(value, "__index__"):
             raise StrategyError(f"strategy {self.strategy_id}: {what} must be an integer, got {value!r}")
         try:
             return value

@@ -37,6 +37,10 @@ if TYPE_CHECKING:
     from .connection import Connection
 
 _NS = 1_000_000_000
+# bound once: on Python 3.11 an enum member's lookup (State.ACTIVE) goes through the enum
+# metaclass's attribute hook, ~80 ns, and send() is on the order path
+_ACTIVE = State.ACTIVE
+_ADMIN_TYPES = admin.ADMIN_TYPES
 MAX_UNFRAMED = 1 << 20        # bytes without a complete message before the link is dropped
 logger = logging.getLogger("fxpipe.fix.session")
 
@@ -122,10 +126,10 @@ class Session(SessionMessages):
         standard-header fields (PossDupFlag and OrigSendingTime for a venue's own possible
         duplicate, OnBehalfOfCompID, ...); reply_to: the message this answers, whose third-party
         routing the reply reverses (a BusinessMessageReject, say)."""
-        if self.state is not State.ACTIVE:
+        if self.state is not _ACTIVE:
             raise SessionNotLoggedOn(
                 f"{self.cfg.name}: cannot send {msg_type}: session is {self.state.value}, not logged on")
-        if msg_type in admin.ADMIN_TYPES:
+        if msg_type in _ADMIN_TYPES:
             raise ValueError(f"{msg_type} is a session-level message; the session sends those itself")
         if reply_to is not None:
             header = [*header, *reply_header(reply_to)]
