@@ -88,3 +88,47 @@ def test_what_is_not_a_whole_event_is_refused_before_its_fields_are_read():
         gw._feed(b"ignored")
     with pytest.raises(ValueError, match="an event is 192 bytes, got 3"):
         gw._send(bytearray(3))
+
+
+class EncodingSession(Session):
+    """A session whose outbox encodes (as the real one: a pure function of its arguments)."""
+
+    def __init__(self):
+        super().__init__()
+        self.encoded = []
+        self.outbox.store = SimpleNamespace(next_sender=41)
+        self.outbox.encode = lambda mt, seq, body: self.encoded.append((mt, seq, body)) or b"8=FIX.4.2\x01" + body
+
+
+def test_warming_renders_the_last_request_again_and_sends_nothing():
+    """warm(): the last request through the adapter's rendering, the outbox's encoding (at the
+    session's next number, read and not taken) and the store's checksum; nothing is sent or
+    handed on, and before any request there is nothing to warm."""
+    request = event(ev.EventType.ORDER_INTENT, cl_ord_id=7)
+    session = EncodingSession()
+    gw = Gateway(([request], [request]), session)
+    assert gw.warm() == 0 and gw.warmed == 0
+    gw._feed(b"ignored")
+    sent, handed = list(session.sent), list(gw.sent_reqs)
+    assert gw.warm() == 1 and gw.warm() == 1 and gw.warmed == 2
+    assert session.encoded == [("D", 41, b"11=7\x01")] * 2
+    assert session.sent == sent and gw.sent_reqs == handed and gw.sent == 1
+    assert session.outbox.store.next_sender == 41 and gw.warm_error is None
+
+
+def test_a_warming_that_fails_stops_for_good_and_the_order_path_goes_on(caplog):
+    request = event(ev.EventType.ORDER_INTENT, cl_ord_id=7)
+    session = EncodingSession()
+    gw = Gateway(([request], [request]), session)
+    gw._feed(b"ignored")
+
+    def broken(mt, seq, body):
+        raise RuntimeError("encoder gone")
+
+    session.outbox.encode = broken
+    with caplog.at_level(logging.WARNING, "fxpipe.oms.gateway"):
+        assert gw.warm() == 0 and gw.warm() == 0
+    assert gw.warm_error == "RuntimeError: encoder gone"
+    assert caplog.text.count("order path warming stopped: RuntimeError: encoder gone") == 1
+    gw._feed(b"ignored")                       # the next order goes out as before
+    assert len(session.sent) == 2 and gw.sent == 2

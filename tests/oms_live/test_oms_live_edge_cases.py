@@ -278,3 +278,27 @@ def test_a_request_is_stamped_sent_when_its_bytes_go_to_the_socket_not_before(li
     (called, at), (begun, _) = stamps[0], writes[-1]
     assert called < at <= begun
     live.wait(lambda: live.done(cl), "order done")
+
+
+def test_warming_the_order_path_sends_stores_and_numbers_nothing(live):
+    """OrderGateway.warm() on the real session and store: after an order, many warm passes leave
+    the session's next number, its store's files and the venue's view unchanged, and the next
+    order goes out under the next number."""
+    from pathlib import Path
+
+    a = live.order(ECN, "1000000")
+    live.wait(lambda: live.done(a), "first order done")
+    session = live.gw.sessions[ECN]
+    next_sender = session.store.next_sender
+    state = Path(live.tmp / "oms-state")
+    sizes = {p: p.stat().st_size for p in state.rglob("*") if p.is_file()}
+    sent = live.gw.sent
+    for _ in range(200):
+        assert live.gw.warm() == 1
+    assert live.gw.warmed == 200 and live.gw.warm_error is None
+    assert session.store.next_sender == next_sender and live.gw.sent == sent
+    assert {p: p.stat().st_size for p in state.rglob("*") if p.is_file()} == sizes
+    b = live.order(ECN, "1000000")
+    live.wait(lambda: live.done(b), "second order done")
+    assert session.store.next_sender > next_sender
+    assert live.stage.book.order(b).status == ev.OrdStatus.FILLED

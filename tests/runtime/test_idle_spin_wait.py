@@ -128,3 +128,15 @@ def test_a_feed_socket_is_read_by_the_wait_itself_and_what_it_read_is_held():
 def test_feeds_must_be_feed_books():
     with pytest.raises(TypeError):
         spin_wait_fd(-1, [], 1_000, [(object(), 0)])
+
+
+def test_the_order_path_is_warmed_at_its_period_while_the_wait_lasts():
+    """warm is called with the GIL every warm_every_ns of the wait (first after one period), and
+    not at all without a period; what ends the wait is unchanged."""
+    calls = []
+    assert spin_wait_fd(-1, [], 20_000_000, (), lambda: calls.append(1), 1_000_000) == -2
+    assert 5 <= len(calls) <= 20
+    calls.clear()
+    assert spin_wait_fd(-1, [], 5_000_000, (), lambda: calls.append(1), 0) == -2
+    assert spin_wait_fd(-1, [], 500_000, (), lambda: calls.append(1), 1_000_000) == -2
+    assert calls == []

@@ -96,3 +96,20 @@ def test_bad_file_gives_a_clear_error(tmp_path, capsys):
     assert "not valid TOML" in capsys.readouterr().err
     assert cli_main(["layout", "fused"]) == 0
     assert "feed → decision → oms (fused)" in capsys.readouterr().out
+
+
+def test_order_path_warming_defaults_to_spinning_oms_processes_and_is_checked():
+    lay = parse(layout(**FUSED), Path("x.toml"), TWO)
+    assert lay.processes["trader"].warm_order_path_us == 20 and lay.processes["journal"].warm_order_path_us == 0
+    off = parse(layout(**{**FUSED, "trader": {**FUSED["trader"], "warm_order_path_us": 0}}), Path("x.toml"), TWO)
+    assert off.processes["trader"].warm_order_path_us == 0
+    blocking = {**FUSED, "trader": {**FUSED["trader"], "wait": "block"}}
+    assert parse(layout(**blocking), Path("x.toml"), TWO).processes["trader"].warm_order_path_us == 0
+    for bad, says in ((-1, "must be microseconds from 0"), (True, "must be microseconds from 0"),
+                      ("20", "must be microseconds from 0"), (2_000_000, "must be microseconds from 0")):
+        assert says in refused(layout(**{**FUSED, "trader": {**FUSED["trader"], "warm_order_path_us": bad}}))
+    msg = refused(layout(**{**blocking, "trader": {**blocking["trader"], "warm_order_path_us": 20}}))
+    assert "warmed while the process spins" in msg
+    split = layout(a={"stages": ["feed", "decision"], "core": 0, "wait": "spin", "warm_order_path_us": 20},
+                   b={"stages": ["oms"], "core": 1, "wait": "block"}, j={"stages": ["journal"], "core": 1})
+    assert "only the process running the oms sends orders" in refused(split)

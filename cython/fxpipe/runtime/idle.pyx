@@ -6,9 +6,12 @@ A worker that spins in its Python loop runs the whole loop (every source's poll,
 sessions' poll, each ring's read) tens of thousands of times between two quotes; each pass
 costs microseconds before a new datagram is even looked at, and it pushes the code and data of
 the quote → order path out of the core's caches, so the next quote runs that path cold. Here the
-idle core runs a few dozen bytes of C: one epoll_wait(0) over every socket (the order sessions'
-own epoll set is one of them) and a load of each ring's cursor per turn. The bound keeps the
-Python loop's timers (heartbeats, request deadlines, the strategies' timer) on time.
+idle core runs a few dozen bytes of C: a load of each ring's cursor and a read of each binary
+feed's socket per turn (the read that finds a quote takes it), one epoll_wait(0) over every
+other socket every fourth turn (the order sessions' own epoll set is one of them) and, at its
+period, the order gateway's warm() (the order path's pure steps on the last request, so the
+next order finds them in the caches). The bound keeps the Python loop's timers (heartbeats,
+request deadlines, the strategies' timer) on time.
 """
 from libc.stdint cimport int64_t
 
@@ -38,7 +41,7 @@ cdef enum:
     BOUND_PASSED = -2
 
 
-def spin_wait_fd(int epoll_fd, consumers, int64_t max_ns, feeds=()):
+def spin_wait_fd(int epoll_fd, consumers, int64_t max_ns, feeds=(), warm=None, int64_t warm_every_ns=0):
     """Spin until the epoll set epoll_fd (-1: none) has an event, one of `consumers`
     (fxpipe.ring Consumers, at most 16) has an event past its last release, one of `feeds` has
     datagrams, or max_ns passed. Returns what ended the wait: the socket found readable (its fd,
@@ -50,7 +53,11 @@ def spin_wait_fd(int epoll_fd, consumers, int64_t max_ns, feeds=()):
     reads them (recvmmsg, non-blocking) instead of asking an epoll set whether they are
     readable: the read that finds a quote is the read that takes it, stamped as it leaves the
     socket and held in the books (FeedBooks.held) for the feed stage's next drain, one system
-    call from the datagram's arrival to its receive stamp, as a plain spinning receiver has it."""
+    call from the datagram's arrival to its receive stamp, as a plain spinning receiver has it.
+
+    warm: called (with the GIL) every warm_every_ns of the wait, first after one period: the
+    order gateway's warm(), which runs the order path's pure steps on its last request so the
+    next order finds them in the caches. It must not raise (GatewayCore.warm does not)."""
     cdef ConsumerC* cs[MAX_RINGS]
     cdef int64_t want[MAX_RINGS]
     cdef HeldBatch* held[MAX_FEEDS]
@@ -59,7 +66,8 @@ def spin_wait_fd(int epoll_fd, consumers, int64_t max_ns, feeds=()):
     cdef FeedBooks books
     cdef unsigned int turn = 0
     cdef epoll_event ev
-    cdef int64_t deadline
+    cdef int64_t deadline, now, next_warm = 0
+    cdef bint warming = warm is not None and warm_every_ns > 0
     cdef Consumer c
     for obj in consumers:
         if n == MAX_RINGS:
@@ -76,6 +84,8 @@ def spin_wait_fd(int epoll_fd, consumers, int64_t max_ns, feeds=()):
         feed_fd[nf] = fd
         nf += 1
     deadline = fx_monotonic_ns() + max_ns
+    if warming:
+        next_warm = deadline - max_ns + warm_every_ns
     with nogil:
         while ready == BOUND_PASSED:
             for i in range(n):
@@ -99,6 +109,12 @@ def spin_wait_fd(int epoll_fd, consumers, int64_t max_ns, feeds=()):
                 if i < 0:                   # an error the loop will meet: let it run
                     ready = READY_RING
                     break
+            if warming and turn % SOCKET_EVERY == 0:
+                now = fx_monotonic_ns()
+                if now >= next_warm:
+                    with gil:
+                        warm()
+                    next_warm = now + warm_every_ns
             if turn % 64 == 0 and fx_monotonic_ns() >= deadline:
                 break
             fx_cpu_relax()

@@ -13,6 +13,9 @@ against the host before anything starts, every problem reported at once with whe
     isolated = true            # the core must be isolated (isolcpus, see `fxpipe tune check`)
     sched_fifo = false         # SCHED_FIFO where permitted (else a warning at start)
     mlockall = false           # lock memory where permitted (else a warning at start)
+    warm_order_path_us = 20    # a spinning process running the oms: while idle, run the order
+                               # path's pure steps on the last request this often (0: never;
+                               # 20 there by default, 0 elsewhere)
 
 Host checks: each core exists (online) and this process may run on it (affinity); an
 `isolated` core is in /sys/devices/system/cpu/isolated; two processes on one core may not
@@ -33,7 +36,11 @@ RINGS = ("md", "intent", "exec")
 FLOW = ("feed", "decision", "oms")
 STAGES = (*FLOW, "journal")
 LAYOUT_DIR = config_file("layouts")
-_PROCESS_KEYS = {"stages", "core", "wait", "isolated", "sched_fifo", "mlockall"}
+_PROCESS_KEYS = {"stages", "core", "wait", "isolated", "sched_fifo", "mlockall", "warm_order_path_us"}
+# how often a spinning process that sends orders warms the order path by default
+# (OrderGateway.warm: the last request rendered, encoded and checksummed again, never sent)
+DEFAULT_WARM_ORDER_PATH_US = 20
+MAX_WARM_ORDER_PATH_US = 1_000_000
 _RING_KEYS = {"slots", "wait"}
 
 
@@ -61,6 +68,7 @@ class ProcessSpec:
     isolated: bool = False
     sched_fifo: bool = False
     mlockall: bool = False
+    warm_order_path_us: int = 0
 
     @property
     def fused(self) -> bool:
@@ -240,7 +248,19 @@ def parse(raw: dict, path: Path, host: HostCores) -> Layout:
         if flags["isolated"] and core >= 0 and core not in host.isolated:
             err(f"{at} wants an isolated core but core {core} is not isolated (isolated: "
                 f"{_cpus(host.isolated) or 'none'}; `fxpipe tune plan` shows how to isolate it)")
-        processes[pname] = ProcessSpec(pname, tuple(stages), core, wait, **flags)
+        sends_orders = "oms" in stages
+        warm = spec.get("warm_order_path_us", DEFAULT_WARM_ORDER_PATH_US if wait == "spin" and sends_orders else 0)
+        if not isinstance(warm, int) or isinstance(warm, bool) or not 0 <= warm <= MAX_WARM_ORDER_PATH_US:
+            err(f"{at} warm_order_path_us = {warm!r}: must be microseconds from 0 (never) to {MAX_WARM_ORDER_PATH_US}")
+            warm = 0
+        elif warm and wait != "spin":
+            err(f"{at} warm_order_path_us = {warm}: the order path is warmed while the process spins "
+                f"(wait = \"spin\"), it has wait = {wait!r}")
+            warm = 0
+        elif warm and not sends_orders:
+            err(f"{at} warm_order_path_us = {warm}: only the process running the oms sends orders")
+            warm = 0
+        processes[pname] = ProcessSpec(pname, tuple(stages), core, wait, warm_order_path_us=warm, **flags)
     for s in STAGES:
         if s not in placed:
             err(f"stage {s!r} is in no process (every layout runs {', '.join(STAGES)})")

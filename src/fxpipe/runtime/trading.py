@@ -147,6 +147,9 @@ class TradingWorker(TraderCore):
         self._next_service_ns = 0
         self._woken_by: int | None = None      # the socket that ended the last idle wait
         self._epoll = self._watch_sockets() if self.spin else None
+        # the idle wait keeps the order path's pure steps warm (OrderGateway.warm)
+        self._warm = self.gateway.warm if self.gateway is not None and spec.warm_order_path_us > 0 else None
+        self._warm_every_ns = spec.warm_order_path_us * 1000
 
     # ------------------------------------------------------------------ the loop
 
@@ -171,7 +174,7 @@ class TradingWorker(TraderCore):
                         self._idle()
                     elif self._epoll is not None:
                         fd = spin_wait_fd(self._epoll.fileno(), list(self.consumers.values()), SPIN_BOUND_NS,
-                                          self._idle_feeds)
+                                          self._idle_feeds, self._warm, self._warm_every_ns)
                         src = self._source_of_fd.get(fd)
                         if src is not None:
                             # a feed's socket: read before anything else of the loop runs (the
