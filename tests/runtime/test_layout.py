@@ -113,3 +113,14 @@ def test_order_path_warming_defaults_to_spinning_oms_processes_and_is_checked():
     split = layout(a={"stages": ["feed", "decision"], "core": 0, "wait": "spin", "warm_order_path_us": 20},
                    b={"stages": ["oms"], "core": 1, "wait": "block"}, j={"stages": ["journal"], "core": 1})
     assert "only the process running the oms sends orders" in refused(split)
+
+
+def test_send_path_warming_defaults_to_spinning_oms_processes_and_is_checked():
+    lay = parse(layout(**FUSED), Path("x.toml"), TWO)
+    assert lay.processes["trader"].warm_send_path_us == 100 and lay.processes["journal"].warm_send_path_us == 0
+    off = parse(layout(**{**FUSED, "trader": {**FUSED["trader"], "warm_send_path_us": 0}}), Path("x.toml"), TWO)
+    assert off.processes["trader"].warm_send_path_us == 0 and off.processes["trader"].warm_order_path_us == 20
+    assert "warm_send_path_us = -5: must be microseconds" in refused(
+        layout(**{**FUSED, "trader": {**FUSED["trader"], "warm_send_path_us": -5}}))
+    blocking = {**FUSED, "trader": {**FUSED["trader"], "wait": "block", "warm_send_path_us": 100}}
+    assert "warm_send_path_us = 100: the order path is warmed while the process spins" in refused(layout(**blocking))

@@ -10,7 +10,7 @@ idle core runs a few dozen bytes of C: a load of each ring's cursor and a read o
 feed's socket per turn (the read that finds a quote takes it), one epoll_wait(0) over every
 other socket every fourth turn (the order sessions' own epoll set is one of them) and, at its
 period, the order gateway's warm() (the order path's pure steps on the last request, so the
-next order finds them in the caches). The bound keeps the Python loop's timers (heartbeats,
+next order finds them in the caches), after the send-path warmer's byte when one is due. The bound keeps the Python loop's timers (heartbeats,
 request deadlines, the strategies' timer) on time.
 """
 from libc.stdint cimport int64_t
@@ -19,6 +19,7 @@ from fxpipe.includes.atomic cimport fx_cpu_relax, fx_monotonic_ns
 from fxpipe.ring.barrier cimport ConsumerC, consumer_available
 from fxpipe.feed.books cimport FeedBooks, HeldBatch, held_take
 from fxpipe.ring.endpoints cimport Consumer
+from fxpipe.runtime.sendwarm cimport SendPathWarmer
 
 
 cdef extern from "<sys/epoll.h>" nogil:
@@ -41,7 +42,8 @@ cdef enum:
     BOUND_PASSED = -2
 
 
-def spin_wait_fd(int epoll_fd, consumers, int64_t max_ns, feeds=(), warm=None, int64_t warm_every_ns=0):
+def spin_wait_fd(int epoll_fd, consumers, int64_t max_ns, feeds=(), warm=None, int64_t warm_every_ns=0,
+                 SendPathWarmer send_warmer=None):
     """Spin until the epoll set epoll_fd (-1: none) has an event, one of `consumers`
     (fxpipe.ring Consumers, at most 16) has an event past its last release, one of `feeds` has
     datagrams, or max_ns passed. Returns what ended the wait: the socket found readable (its fd,
@@ -57,7 +59,10 @@ def spin_wait_fd(int epoll_fd, consumers, int64_t max_ns, feeds=(), warm=None, i
 
     warm: called (with the GIL) every warm_every_ns of the wait, first after one period: the
     order gateway's warm(), which runs the order path's pure steps on its last request so the
-    next order finds them in the caches. It must not raise (GatewayCore.warm does not)."""
+    next order finds them in the caches. It must not raise (GatewayCore.warm does not).
+    send_warmer: ticked on the same turns, before warm (fxpipe.runtime.sendwarm: a byte through
+    the kernel's TCP send path at its own period), so the order path's code is the last the
+    wait ran."""
     cdef ConsumerC* cs[MAX_RINGS]
     cdef int64_t want[MAX_RINGS]
     cdef HeldBatch* held[MAX_FEEDS]
@@ -68,6 +73,7 @@ def spin_wait_fd(int epoll_fd, consumers, int64_t max_ns, feeds=(), warm=None, i
     cdef epoll_event ev
     cdef int64_t deadline, now, next_warm = 0
     cdef bint warming = warm is not None and warm_every_ns > 0
+    cdef bint sending = send_warmer is not None
     cdef Consumer c
     for obj in consumers:
         if n == MAX_RINGS:
@@ -109,9 +115,11 @@ def spin_wait_fd(int epoll_fd, consumers, int64_t max_ns, feeds=(), warm=None, i
                 if i < 0:                   # an error the loop will meet: let it run
                     ready = READY_RING
                     break
-            if warming and turn % SOCKET_EVERY == 0:
+            if (warming or sending) and turn % SOCKET_EVERY == 0:
                 now = fx_monotonic_ns()
-                if now >= next_warm:
+                if sending:
+                    send_warmer.tick(now)
+                if warming and now >= next_warm:
                     with gil:
                         warm()
                     next_warm = now + warm_every_ns

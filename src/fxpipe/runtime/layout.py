@@ -16,6 +16,9 @@ against the host before anything starts, every problem reported at once with whe
     warm_order_path_us = 20    # a spinning process running the oms: while idle, run the order
                                # path's pure steps on the last request this often (0: never;
                                # 20 there by default, 0 elsewhere)
+    warm_send_path_us = 100    # a spinning process running the oms: a byte through the kernel's
+                               # TCP send path this often while idle (0: never; default 100
+                               # there, 0 elsewhere)
 
 Host checks: each core exists (online) and this process may run on it (affinity); an
 `isolated` core is in /sys/devices/system/cpu/isolated; two processes on one core may not
@@ -36,11 +39,14 @@ RINGS = ("md", "intent", "exec")
 FLOW = ("feed", "decision", "oms")
 STAGES = (*FLOW, "journal")
 LAYOUT_DIR = config_file("layouts")
-_PROCESS_KEYS = {"stages", "core", "wait", "isolated", "sched_fifo", "mlockall", "warm_order_path_us"}
+_PROCESS_KEYS = {"stages", "core", "wait", "isolated", "sched_fifo", "mlockall", "warm_order_path_us",
+                 "warm_send_path_us"}
 # how often a spinning process that sends orders warms the order path by default
 # (OrderGateway.warm: the last request rendered, encoded and checksummed again, never sent)
 DEFAULT_WARM_ORDER_PATH_US = 20
-MAX_WARM_ORDER_PATH_US = 1_000_000
+# and the kernel's TCP send path (fxpipe.runtime.sendwarm: a private loopback connection)
+DEFAULT_WARM_SEND_PATH_US = 100
+MAX_WARM_US = 1_000_000
 _RING_KEYS = {"slots", "wait"}
 
 
@@ -69,6 +75,7 @@ class ProcessSpec:
     sched_fifo: bool = False
     mlockall: bool = False
     warm_order_path_us: int = 0
+    warm_send_path_us: int = 0
 
     @property
     def fused(self) -> bool:
@@ -249,18 +256,22 @@ def parse(raw: dict, path: Path, host: HostCores) -> Layout:
             err(f"{at} wants an isolated core but core {core} is not isolated (isolated: "
                 f"{_cpus(host.isolated) or 'none'}; `fxpipe tune plan` shows how to isolate it)")
         sends_orders = "oms" in stages
-        warm = spec.get("warm_order_path_us", DEFAULT_WARM_ORDER_PATH_US if wait == "spin" and sends_orders else 0)
-        if not isinstance(warm, int) or isinstance(warm, bool) or not 0 <= warm <= MAX_WARM_ORDER_PATH_US:
-            err(f"{at} warm_order_path_us = {warm!r}: must be microseconds from 0 (never) to {MAX_WARM_ORDER_PATH_US}")
-            warm = 0
-        elif warm and wait != "spin":
-            err(f"{at} warm_order_path_us = {warm}: the order path is warmed while the process spins "
-                f"(wait = \"spin\"), it has wait = {wait!r}")
-            warm = 0
-        elif warm and not sends_orders:
-            err(f"{at} warm_order_path_us = {warm}: only the process running the oms sends orders")
-            warm = 0
-        processes[pname] = ProcessSpec(pname, tuple(stages), core, wait, warm_order_path_us=warm, **flags)
+        warms = {}
+        for key, default in (("warm_order_path_us", DEFAULT_WARM_ORDER_PATH_US),
+                             ("warm_send_path_us", DEFAULT_WARM_SEND_PATH_US)):
+            v = spec.get(key, default if wait == "spin" and sends_orders else 0)
+            if not isinstance(v, int) or isinstance(v, bool) or not 0 <= v <= MAX_WARM_US:
+                err(f"{at} {key} = {v!r}: must be microseconds from 0 (never) to {MAX_WARM_US}")
+                v = 0
+            elif v and wait != "spin":
+                err(f"{at} {key} = {v}: the order path is warmed while the process spins "
+                    f"(wait = \"spin\"), it has wait = {wait!r}")
+                v = 0
+            elif v and not sends_orders:
+                err(f"{at} {key} = {v}: only the process running the oms sends orders")
+                v = 0
+            warms[key] = v
+        processes[pname] = ProcessSpec(pname, tuple(stages), core, wait, **warms, **flags)
     for s in STAGES:
         if s not in placed:
             err(f"stage {s!r} is in no process (every layout runs {', '.join(STAGES)})")

@@ -26,6 +26,7 @@ Recovery of a restarted worker:
 from __future__ import annotations
 
 import logging
+import os
 import select
 import time
 from collections import deque
@@ -40,6 +41,7 @@ from fxpipe.runtime.desk import DeskSpec
 from fxpipe.runtime.idle import spin_wait_fd
 from fxpipe.runtime.layout import ProcessSpec
 from fxpipe.runtime.processor import hot_path, typed_events
+from fxpipe.runtime.sendwarm import SendPathWarmer
 from fxpipe.runtime.tradercore import MAX_CASCADE, CascadeError, TraderCore  # noqa: F401  (re-export)
 from fxpipe.stage import timer_event
 from fxpipe.stages.decision import DecisionStage
@@ -150,6 +152,9 @@ class TradingWorker(TraderCore):
         # the idle wait keeps the order path's pure steps warm (OrderGateway.warm)
         self._warm = self.gateway.warm if self.gateway is not None and spec.warm_order_path_us > 0 else None
         self._warm_every_ns = spec.warm_order_path_us * 1000
+        # and the kernel's TCP send path, through a private loopback connection
+        self._send_warmer = SendPathWarmer(spec.warm_send_path_us * 1000) \
+            if self._epoll is not None and self.gateway is not None and spec.warm_send_path_us > 0 else None
 
     # ------------------------------------------------------------------ the loop
 
@@ -174,7 +179,7 @@ class TradingWorker(TraderCore):
                         self._idle()
                     elif self._epoll is not None:
                         fd = spin_wait_fd(self._epoll.fileno(), list(self.consumers.values()), SPIN_BOUND_NS,
-                                          self._idle_feeds, self._warm, self._warm_every_ns)
+                                          self._idle_feeds, self._warm, self._warm_every_ns, self._send_warmer)
                         src = self._source_of_fd.get(fd)
                         if src is not None:
                             # a feed's socket: read before anything else of the loop runs (the
@@ -319,6 +324,12 @@ class TradingWorker(TraderCore):
         if self._epoll is not None:
             self._epoll.close()
             self._epoll = None
+        if self._send_warmer is not None:
+            if self._send_warmer.error:
+                log.warning("the send path's warming stopped after %d sends: %s", self._send_warmer.warms,
+                            os.strerror(self._send_warmer.error))
+            self._send_warmer.close()
+            self._send_warmer = None
         if self.gateway is not None:
             try:
                 self._take_what_was_decided(SETTLE_S)
