@@ -271,7 +271,10 @@ def parse(raw: dict, path: Path, host: HostCores) -> Layout:
                 err(f"{at} {key} = {v}: only the process running the oms sends orders")
                 v = 0
             warms[key] = v
-        processes[pname] = ProcessSpec(pname, tuple(stages), core, wait, **warms, **flags)
+        processes[pname] = ProcessSpec(pname, tuple(stages), core, wait, isolated=flags["isolated"],
+                                       sched_fifo=flags["sched_fifo"], mlockall=flags["mlockall"],
+                                       warm_order_path_us=warms["warm_order_path_us"],
+                                       warm_send_path_us=warms["warm_send_path_us"])
     for s in STAGES:
         if s not in placed:
             err(f"stage {s!r} is in no process (every layout runs {', '.join(STAGES)})")
