@@ -80,3 +80,38 @@ def test_quote_on_the_feed_becomes_an_order_at_the_venue_and_a_position(tmp_path
     rep = replay_journal(d.oms_dir)
     assert rep.ok, rep.divergence
     assert not [a for a in alarms if "exited" in a], alarms
+
+
+def test_a_quiet_trader_hands_the_oms_its_marks_without_an_intent_or_a_timer(tmp_path):
+    """A trader that idles hands the oms the marks it has not had yet (at most every
+    millisecond), so the oms's risk sees current marks while no strategy trades and no timer
+    fires: with a strategy that never trades and a timer an hour away, the oms's write-ahead
+    journal still takes the quotes' marks, and no more of them than quotes came."""
+    from tests.runtime.desk_harness import journal_events
+
+    v = DeskVenue(tmp_path / "venue")
+    d = desk(tmp_path, v, [{"strategy": "bench._t2t_strategy:CountQuotes", "strategy_id": 1, "venue_id": ECN}],
+             timer_period_ms=3_600_000)
+
+    def span_ns(marks) -> int:
+        stamps = [int(m["ts_receive_ns"]) for m in marks]
+        return max(stamps) - min(stamps) if stamps else 0
+
+    def marks_over_a_second() -> bool:
+        """The oms's journal holds marks received over a second: handed over as they came, not
+        once (at the start or the stop)."""
+        if not d.oms_dir.exists():
+            return False
+        try:
+            return span_ns(journal_events(d.oms_dir, ev.EventType.QUOTE)) >= 1_000_000_000
+        except Exception:        # noqa: BLE001 - a record being written: look again later
+            return False
+
+    try:
+        summary = run_desk(layout("fused"), d, prefix=prefix(), duration_s=30, until=marks_over_a_second)
+    finally:
+        v.stop()
+    marks = journal_events(d.oms_dir, ev.EventType.QUOTE)
+    assert span_ns(marks) >= 1_000_000_000 and not journal_events(d.oms_dir, ev.EventType.ORDER_INTENT)
+    assert len(marks) <= summary.quotes, (len(marks), summary.quotes)
+    assert summary.intents == 0
