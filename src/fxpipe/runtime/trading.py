@@ -123,7 +123,8 @@ class TradingWorker(TraderCore):
         self._in_doubt = False
         self._stopping = False
         # the oms's marks: the latest top of book per venue and instrument, handed over before
-        # each intent and on each timer (its risk and PnL need the latest mark, not every tick)
+        # each intent, on each timer and when idle (at most every IDLE_MARKS_S): its risk and PnL
+        # need the latest mark, not every tick
         self._marks: dict[int, dict[int, Any]] = {}        # instrument -> venue -> the Quote's bytes
         self.sources: list[Any] = []
         self.decision: DecisionStage | None = None
