@@ -64,3 +64,25 @@ def test_the_idle_wait_ticks_it_on_its_own_period():
         assert spin_wait_fd(-1, [], 20_000_000, (), None, 0, w) == -2
         took = time.monotonic() - start
         assert 5 <= w.warms <= took * 1000 + 2
+
+
+def test_the_trader_says_once_that_the_warming_stopped(caplog):
+    """The trading worker reports a stopped warmer when it happens (its once-a-second check),
+    once, and orders are not affected: the warmer only ever touched its own connection."""
+    import logging
+    from types import SimpleNamespace
+
+    from fxpipe.runtime.trading import TradingWorker
+
+    w = SendPathWarmer(1)
+    w.sockets[1].close()
+    for k in range(1, 2_000):
+        w.warm(k)
+        if w.error:
+            break
+    worker = SimpleNamespace(_send_warmer=w, _send_warmer_reported=False)
+    with caplog.at_level(logging.WARNING, "fxpipe.runtime.trading"):
+        for _ in range(3):
+            TradingWorker._report_send_warmer(worker)
+    assert caplog.text.count("the send path's warming stopped after") == 1
+    w.close()

@@ -161,6 +161,7 @@ class TradingWorker(TraderCore):
         # and the kernel's TCP send path, through a private loopback connection
         self._send_warmer = SendPathWarmer(spec.warm_send_path_us * 1000) \
             if self._epoll is not None and self.gateway is not None and spec.warm_send_path_us > 0 else None
+        self._send_warmer_reported = False
 
     # ------------------------------------------------------------------ the loop
 
@@ -179,6 +180,7 @@ class TradingWorker(TraderCore):
                     if now >= next_gc:
                         gc.collect(1)
                         next_gc = now + 1.0
+                        self._report_send_warmer()
                     if self.gateway is not None:
                         self.gateway.prefault()     # idle: the order path's next pages, off it
                         if self._marks and now >= next_marks:
@@ -204,6 +206,14 @@ class TradingWorker(TraderCore):
             pass
         finally:
             self.close()
+
+    def _report_send_warmer(self) -> None:
+        """Says once, when it happens, that the send path's warming stopped (a send failed)."""
+        w = self._send_warmer
+        if w is not None and w.error and not self._send_warmer_reported:
+            self._send_warmer_reported = True
+            log.warning("the send path's warming stopped after %d sends: %s; orders go on, their "
+                        "send(2) no longer kept warm", w.warms, os.strerror(w.error))
 
     def run_once(self) -> int:
         ready = self._ready()
@@ -337,9 +347,7 @@ class TradingWorker(TraderCore):
             self._epoll.close()
             self._epoll = None
         if self._send_warmer is not None:
-            if self._send_warmer.error:
-                log.warning("the send path's warming stopped after %d sends: %s", self._send_warmer.warms,
-                            os.strerror(self._send_warmer.error))
+            self._report_send_warmer()
             self._send_warmer.close()
             self._send_warmer = None
         if self.gateway is not None:
