@@ -82,16 +82,18 @@ def test_quote_on_the_feed_becomes_an_order_at_the_venue_and_a_position(tmp_path
     assert not [a for a in alarms if "exited" in a], alarms
 
 
-def test_a_quiet_trader_hands_the_oms_its_marks_without_an_intent_or_a_timer(tmp_path):
+@pytest.mark.parametrize("idle_marks_ms", [1.0, 0])
+def test_a_quiet_trader_hands_the_oms_its_marks_without_an_intent_or_a_timer(tmp_path, idle_marks_ms):
     """A trader that idles hands the oms the marks it has not had yet (at most every
     millisecond), so the oms's risk sees current marks while no strategy trades and no timer
     fires: with a strategy that never trades and a timer an hour away, the oms's write-ahead
-    journal still takes the quotes' marks, and no more of them than quotes came."""
+    journal still takes the quotes' marks, and no more of them than quotes came. Turned off
+    (oms_idle_marks_ms = 0), the same quiet desk hands the oms no marks over time."""
     from tests.runtime.desk_harness import journal_events
 
     v = DeskVenue(tmp_path / "venue")
     d = desk(tmp_path, v, [{"strategy": "bench._t2t_strategy:CountQuotes", "strategy_id": 1, "venue_id": ECN}],
-             timer_period_ms=3_600_000)
+             timer_period_ms=3_600_000, oms_idle_marks_ms=idle_marks_ms)
 
     def span_ns(marks) -> int:
         stamps = [int(m["ts_receive_ns"]) for m in marks]
@@ -108,10 +110,15 @@ def test_a_quiet_trader_hands_the_oms_its_marks_without_an_intent_or_a_timer(tmp
             return False
 
     try:
-        summary = run_desk(layout("fused"), d, prefix=prefix(), duration_s=30, until=marks_over_a_second)
+        summary = run_desk(layout("fused"), d, prefix=prefix(), duration_s=30 if idle_marks_ms else 4,
+                           until=marks_over_a_second)
     finally:
         v.stop()
     marks = journal_events(d.oms_dir, ev.EventType.QUOTE)
-    assert span_ns(marks) >= 1_000_000_000 and not journal_events(d.oms_dir, ev.EventType.ORDER_INTENT)
+    assert not journal_events(d.oms_dir, ev.EventType.ORDER_INTENT) and summary.quotes > 100
+    if not idle_marks_ms:
+        assert span_ns(marks) < 1_000_000_000, span_ns(marks)
+        return
+    assert span_ns(marks) >= 1_000_000_000
     assert len(marks) <= summary.quotes, (len(marks), summary.quotes)
     assert summary.intents == 0

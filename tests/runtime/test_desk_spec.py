@@ -32,6 +32,10 @@ def test_oms_configuration_brings_routing_and_its_venues(tmp_path):
     (dict(strategies=MM + MM), "unique"),
     (dict(venues=[]), "order session"),
     (dict(binary_feeds=[], fix_feeds=[]), "market-data feed"),
+    (dict(oms_idle_marks_ms=-1), "oms_idle_marks_ms must be milliseconds from 0"),
+    (dict(oms_idle_marks_ms="1"), "oms_idle_marks_ms must be milliseconds from 0"),
+    (dict(oms_idle_marks_ms=True), "oms_idle_marks_ms must be milliseconds from 0"),
+    (dict(oms_idle_marks_ms=120_000), "oms_idle_marks_ms must be milliseconds from 0"),
 ])
 def test_a_desk_that_cannot_run_is_refused_before_anything_starts(tmp_path, change, message):
     base = DeskSpec.from_venues(ROOT / "config" / "venues.toml", tmp_path, MM)

@@ -69,6 +69,11 @@ class DeskSpec:
     oms_sync_ms: int = 10
     session_fsync: str = "never"
     timer_period_ms: int = 100
+    # an idle trading worker hands the oms the marks it has not had yet at most this often (0:
+    # only before an intent and on the timer): fresher marks for risk while no strategy trades,
+    # and a warm mark path for the next intent, for up to one journaled mark per instrument and
+    # venue per period in the oms's write-ahead journal
+    oms_idle_marks_ms: float = 1.0
     reset_on_logon: bool = False
     oms_config: dict | None = None     # the oms stage's whole configuration (config/oms.toml), routing included
     # the oms's mark PositionUpdates on its timer, not on each mark: a mark is on the order path
@@ -87,6 +92,10 @@ class DeskSpec:
             raise DeskError("a desk needs at least one venue order session")
         if not self.binary_feeds and not self.fix_feeds:
             raise DeskError("a desk needs at least one market-data feed (binary or FIX)")
+        if isinstance(self.oms_idle_marks_ms, bool) or not isinstance(self.oms_idle_marks_ms, int | float) \
+                or not 0 <= self.oms_idle_marks_ms <= 60_000:
+            raise DeskError(f"oms_idle_marks_ms must be milliseconds from 0 (off) to 60000, "
+                            f"got {self.oms_idle_marks_ms!r}")
 
     @property
     def journal_dir(self) -> Path:

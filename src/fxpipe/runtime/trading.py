@@ -56,11 +56,6 @@ SPIN_BOUND_NS = 1_000_000
 # still served at least this often, for what runs on time alone: the order sessions' heartbeats
 # and reconnects, request deadlines, a feed's snapshot that did not come
 SERVICE_NS = 200_000
-# a trading worker hands the oms its pending marks when idle at most this often (seconds): the
-# oms's risk then sees marks at most this old while the desk is quiet, and an intent's own mark
-# goes through a path that ran a moment ago (decide→risk 2.2 → 1.4 µs at 10k quotes/s); more
-# often would journal nearly every quote a second time in the oms's write-ahead journal
-IDLE_MARKS_S = 0.001
 ORDER_SESSION_READ_BYTES = 16 << 10
 TIMEOUTS_PER_TURN = 64          # request timeouts handled per turn of the loop (the rest: next turns)
 # an orderly stop waits at most this long for the venues to answer the requests in flight
@@ -123,9 +118,10 @@ class TradingWorker(TraderCore):
         self._in_doubt = False
         self._stopping = False
         # the oms's marks: the latest top of book per venue and instrument, handed over before
-        # each intent, on each timer and when idle (at most every IDLE_MARKS_S): its risk and PnL
-        # need the latest mark, not every tick
+        # each intent, on each timer and when idle (at most every desk.oms_idle_marks_ms): its
+        # risk and PnL need the latest mark, not every tick
         self._marks: dict[int, dict[int, Any]] = {}        # instrument -> venue -> the Quote's bytes
+        self._idle_marks_s = desk.oms_idle_marks_ms / 1000
         self.sources: list[Any] = []
         self.decision: DecisionStage | None = None
         self.gateway: _Gateway | None = None
@@ -183,12 +179,12 @@ class TradingWorker(TraderCore):
                         self._report_send_warmer()
                     if self.gateway is not None:
                         self.gateway.prefault()     # idle: the order path's next pages, off it
-                        if self._marks and now >= next_marks:
+                        if self._marks and self._idle_marks_s and now >= next_marks:
                             # idle: the marks the oms has not had yet, off the order path (an
                             # intent then hands over only its own quote's mark, on a warm path)
                             self._flush_marks()
                             self._drain()
-                            next_marks = now + IDLE_MARKS_S
+                            next_marks = now + self._idle_marks_s
                     if not self.spin:
                         self._idle()
                     elif self._epoll is not None:
