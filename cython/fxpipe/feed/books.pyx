@@ -90,9 +90,7 @@ cdef extern from *:
         return r;
     }
     """
-    int FXF_DRAIN_BATCH
-    int FXF_DATAGRAM
-    int fxf_recv_batch(int fd, unsigned char (*bufs)[1472], unsigned int* lens, int n) nogil
+    int fxf_recv_batch(int fd, unsigned char (*bufs)[DATAGRAM_BYTES], unsigned int* lens, int n) nogil
 
 
 cdef int held_take(HeldBatch* h, int fd) noexcept nogil:
@@ -352,8 +350,8 @@ cdef class FeedBooks:
                 return read         # the socket was empty after them a moment ago
         while read < max_packets:
             want = max_packets - read
-            if want > FXF_DRAIN_BATCH:
-                want = FXF_DRAIN_BATCH
+            if want > HELD_MAX:
+                want = HELD_MAX
             got = fxf_recv_batch(fd, bufs, lens, want)
             if got <= 0:
                 break

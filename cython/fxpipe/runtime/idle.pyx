@@ -10,8 +10,9 @@ idle core runs a few dozen bytes of C: a load of each ring's cursor and a read o
 feed's socket per turn (the read that finds a quote takes it), one epoll_wait(0) over every
 other socket every fourth turn (the order sessions' own epoll set is one of them) and, at its
 period, the order gateway's warm() (the order path's pure steps on the last request, so the
-next order finds them in the caches), after the send-path warmer's byte when one is due. The bound keeps the Python loop's timers (heartbeats,
-request deadlines, the strategies' timer) on time.
+next order finds them in the caches), after the send-path warmer's byte when one is due. The
+bound keeps the Python loop's timers (heartbeats, request deadlines, the strategies' timer) on
+time.
 """
 from libc.stdint cimport int64_t
 

@@ -244,9 +244,5 @@ cdef class QuotePath:
                 continue
             ctx.hops = None
             if ctx.pending:
-                if self.stage.bytes_out:
-                    out.extend(ctx.pending)     # take_bytes(), without the call
-                    ctx.pending = []
-                else:
-                    out.extend(ctx.take())
+                out.extend(ctx.take_bytes() if self.stage.bytes_out else ctx.take())
         return out

@@ -32,6 +32,7 @@ cdef class StrategyContext:
     cdef public list pending                 # intents made, as their bytes
     cdef dict __dict__                       # a strategy may keep its own notes on its context
 
+    cpdef list take_bytes(self)
     cdef int64_t _integer(self, str what, value) except? -1
     cdef int _id(self, str what, value) except -1
     cdef int64_t _next_id(self) except -1

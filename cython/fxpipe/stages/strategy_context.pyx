@@ -193,7 +193,7 @@ cdef class StrategyContext:
         out, self.pending = self.pending, []
         return [np.frombuffer(raw, _INTENT_DTYPE)[0] for raw in out]
 
-    def take_bytes(self) -> list:
+    cpdef list take_bytes(self):
         """take() for a host that wants the intents' bytes (each its own buffer, the host's to
         stamp): no record is made."""
         out, self.pending = self.pending, []
@@ -202,9 +202,8 @@ cdef class StrategyContext:
     cdef int64_t _integer(self, str what, value) except? -1:
         """value as an exact integer (an int, an IntEnum, a numpy integer): never a float, which
         would be cut to an integer unseen (prices and quantities are exact)."""
-        if isinstance(value, int):          # int, IntEnum: no attribute lookup (the order path)
-            pass
-        elif isinstance(value, float) or not hasattr(value, "__index__"):
+        # an int or IntEnum passes without an attribute lookup (the order path)
+        if not isinstance(value, int) and (isinstance(value, float) or not hasattr(value, "__index__")):
             raise StrategyError(f"strategy {self.strategy_id}: {what} must be an integer, got {value!r}")
         try:
             return value
