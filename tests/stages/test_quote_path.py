@@ -186,6 +186,42 @@ def test_the_path_keeps_the_stage_containers_it_was_given():
     assert len(st.strategy(1).calls) == 1
 
 
+
+class Keeper(Strategy):
+    """Keeps every quote it is handed, as a strategy that remembers its last quotes would."""
+
+    def __init__(self):
+        self.kept: list = []
+
+    def on_quote(self, q):
+        self.kept.append(q)
+
+
+def test_the_quote_a_strategy_is_handed_is_a_quote_of_its_own():
+    """Each Quote is made in C as tuple.__new__ makes it: a Quote, equal to the one Python would
+    build, each its own object, holding its own values after later quotes came and went."""
+    st = DecisionStage([{"strategy": f"{HERE}:Keeper", "strategy_id": 1}])
+    quotes = random_quotes(300, seed=5)
+    for q in quotes:
+        q["level"], q["flags"] = 0, 0
+        st.on_quote_bytes(q.tobytes())
+    kept = st.strategy(1).kept
+    assert len(kept) == len(quotes) and len({id(k) for k in kept}) == len(kept)
+    for k, q in zip(kept, quotes):
+        now = int(q["ts_receive_ns"]) or int(q["ts_venue_ns"])
+        want = Quote(int(q["venue_id"]), int(q["instrument_id"]), int(q["bid_px_e8"]), int(q["bid_qty_e2"]),
+                     int(q["ask_px_e8"]), int(q["ask_qty_e2"]), now, int(q["sequence"]))
+        assert type(k) is Quote and k == want and k.mid_e8 == want.mid_e8
+        assert k._replace(seq=0).seq == 0 and k.seq == want.seq
+
+
+def test_a_quote_type_that_is_not_a_namedtuple_of_the_quote_fields_is_refused():
+    st = stage({})
+    for bad in (tuple, list, Quote._make, type("Narrow", (tuple,), {"_fields": ("a", "b")})):
+        with pytest.raises(TypeError, match="NamedTuple of 8 fields"):
+            QuotePath(st, bad)
+
+
 def test_intents_taken_as_bytes_are_the_records_bytes():
     """The trading worker takes the strategies' intents as bytes (bytes_out): each is its own
     writable buffer, and the events are exactly those a record-taking host gets, on quotes and on

@@ -10,15 +10,22 @@ fxpipe.oms.gateway, whose OrderGateway is this class with its I/O and recovery a
 """
 from libc.stdint cimport int64_t
 
+from fxpipe.fix.session.outbox cimport Outbox
+from fxpipe.includes.wallclock cimport read_clock
 from fxpipe.model.events cimport event_bytes, event_i64, event_set_i64
 
 import logging
+import time
 
-from fxpipe.fix.session.application import SessionNotLoggedOn
+from fxpipe.fix.session.admin import ADMIN_TYPES as _ADMIN_TYPES
+from fxpipe.fix.session.application import SessionNotLoggedOn, State
 from fxpipe.fix.storelog import crc32 as _store_crc
 from fxpipe.model import events as ev
 
 log = logging.getLogger("fxpipe.oms.gateway")
+
+cdef object _WALL = time.time_ns
+cdef object _ACTIVE = State.ACTIVE
 
 cdef int _INTENT = int(ev.EventType.ORDER_INTENT)
 cdef int _UPDATE = int(ev.EventType.ORDER_UPDATE)
@@ -96,13 +103,17 @@ cdef class GatewayCore:
         if link is None:
             log.error("request %d names venue %d, which has no order session here", event_i64(p, _CL_ORD_ID_AT), venue)
         else:
-            msg_type, body = link.adapter.request_body(self.refdata, raw, self.clock())
+            msg_type, body = link.adapter.request_body(self.refdata, raw, read_clock(self.clock, _WALL))
             self._warm_request, self._warm_venue = raw, venue
             session = self.sessions[venue]
             outbox = session.outbox
             before = outbox.last_sent
             try:
-                session.send(msg_type, body)
+                if type(outbox) is Outbox and session.state is _ACTIVE and msg_type not in _ADMIN_TYPES:
+                    # Session.send's two checks, then its outbox: a Python frame less per order
+                    (<Outbox>outbox).send(msg_type, body, ())
+                else:
+                    session.send(msg_type, body)    # raises as the session says why
                 self.sent += 1
                 after = outbox.last_sent
                 sent_at = after if after != before else 0
@@ -113,7 +124,7 @@ cdef class GatewayCore:
         if self.on_sent is not None:
             if type(req) is bytes:
                 req = bytearray(req)        # immutable: a stamped copy is handed on
-            self._stamp_sent(req, sent_at if sent_at else self.clock())
+            self._stamp_sent(req, sent_at if sent_at else read_clock(self.clock, _WALL))
             self.on_sent(req)
         return sent_at
 
@@ -133,7 +144,7 @@ cdef class GatewayCore:
             session = self.sessions.get(self._warm_venue)
             if link is None or session is None:
                 return 0
-            msg_type, body = link.adapter.request_body(self.refdata, self._warm_request, self.clock())
+            msg_type, body = link.adapter.request_body(self.refdata, self._warm_request, read_clock(self.clock, _WALL))
             outbox = session.outbox
             _store_crc(outbox.encode(msg_type, outbox.store.next_sender, body))
         except Exception as exc:         # noqa: BLE001 - warming is an optimisation, never a failure

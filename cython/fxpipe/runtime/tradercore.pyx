@@ -11,6 +11,7 @@ Python), the order gateway's C path; the rings' producers are driven through the
 """
 from libc.stdint cimport int64_t
 
+from fxpipe.includes.wallclock cimport read_clock
 from fxpipe.model.events cimport (
     EVT_FILL,
     EVT_ORDER_INTENT,
@@ -25,11 +26,13 @@ from fxpipe.model.events cimport (
 from fxpipe.ring.endpoints cimport Producer
 
 import logging
+import time
 
 from fxpipe.model import events as _events
 
 log = logging.getLogger("fxpipe.runtime.trading")
 
+cdef object _WALL = time.time_ns
 MAX_CASCADE = 10_000          # events one input may cause in one process before it is a loop
 
 _QUOTE_FIELDS = _events.dtype_for(_events.EventType.QUOTE).fields
@@ -166,7 +169,7 @@ cdef class TraderCore:
         """The decision's outputs, stamped, into the work queue; now: handled at once, in order,
         when nothing waits there (what the queue would do, without going through it: an input's
         own decisions, on the order path)."""
-        cdef int64_t at = self.clock()
+        cdef int64_t at = read_clock(self.clock, _WALL)
         cdef bint direct = now and not self.work
         cdef const unsigned char* p
         for o in outs:
@@ -198,7 +201,7 @@ cdef class TraderCore:
                 return 0
         self.flush_marks(instrument)
         raw = intent if owned and type(intent) is bytearray else bytearray(intent)
-        event_set_i64(raw, _RISK_AT, self.clock())
+        event_set_i64(raw, _RISK_AT, read_clock(self.clock, _WALL))
         gw.submit(raw)
         return 0
 

@@ -41,7 +41,6 @@ cdef class QuotePath:
     cdef list hosted                     # [(StrategyContext, strategy)], in configuration order
     cdef set paused
     cdef dict stopped
-    cdef object quote_type               # fxpipe.strategy.Quote
-    cdef object tuple_new
+    cdef object quote_type               # fxpipe.strategy.Quote (a NamedTuple)
 
     cpdef list on_quote(self, object raw)

@@ -15,25 +15,20 @@ the session's Python objects as before.
 cimport cython
 from libc.stdint cimport int64_t
 
-from fxpipe.fix.encoder cimport Encoder
+from fxpipe.includes.wallclock cimport read_clock
+
+import time
 
 from fxpipe.fix.session import admin, faults
 
 _LOGON = admin.LOGON
 _HEARTBEAT = admin.HEARTBEAT
+cdef object _WALL = time.time_ns
 
 
 @cython.final
 cdef class Outbox:
-    cdef public object store
-    cdef public object clock
-    cdef public object log
-    cdef public object link                  # the session's Connection; None: not connected
-    cdef public int64_t last_sent            # when the last write began (wall clock, ns)
-    cdef public int64_t logon_seq            # MsgSeqNum of the Logon sent on this connection
-    cdef Encoder _encoder
-    cdef list _held                          # a list while a resend is answered, else None
-
+    # attributes: outbox.pxd
     def __init__(self, cfg, store, clock, log=None):
         self.store = store
         self.clock = clock
@@ -45,7 +40,7 @@ cdef class Outbox:
         self._held = None
 
     cpdef bytes encode(self, mt, int64_t seq, body, header=()):
-        return self._encoder.encode_c(mt, seq, self.clock(), body, header)
+        return self._encoder.encode_c(mt, seq, read_clock(self.clock, _WALL), body, header)
 
     cpdef int64_t send(self, mt, body, header=()) except? -1:
         cdef int64_t seq = self.store.next_sender
@@ -71,7 +66,7 @@ cdef class Outbox:
             return
         # stamped as the bytes are handed to the socket: on loopback the peer's kernel has them
         # before send() returns, so a stamp taken after would come later than their arrival
-        now = self.clock()
+        now = read_clock(self.clock, _WALL)
         self.last_sent = now
         self.link.write(raw)
         if self.log:
