@@ -207,7 +207,7 @@ def test_the_quote_a_strategy_is_handed_is_a_quote_of_its_own():
         st.on_quote_bytes(q.tobytes())
     kept = st.strategy(1).kept
     assert len(kept) == len(quotes) and len({id(k) for k in kept}) == len(kept)
-    for k, q in zip(kept, quotes):
+    for k, q in zip(kept, quotes, strict=True):
         now = int(q["ts_receive_ns"]) or int(q["ts_venue_ns"])
         want = Quote(int(q["venue_id"]), int(q["instrument_id"]), int(q["bid_px_e8"]), int(q["bid_qty_e2"]),
                      int(q["ask_px_e8"]), int(q["ask_qty_e2"]), now, int(q["sequence"]))
