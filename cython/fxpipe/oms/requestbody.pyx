@@ -23,7 +23,8 @@ def request_body(adapter, refdata, req, int64_t now_ns):
     msg_type = _MSG_TYPE.get(it.action)
     if msg_type is None:
         raise ValueError(f"request {it.cl_ord_id}: action {it.action} is not a new order, a cancel or a replace")
-    fixed = adapter._fixed.get((it.hdr.instrument_id, it.action))
+    cdef dict by_key = adapter._fixed       # typed: a C lookup, not a method call through Python
+    fixed = by_key.get((it.hdr.instrument_id, it.action))
     if fixed is None or fixed[0] is not refdata:
         fixed = adapter._fixed_fields(refdata, it.hdr.instrument_id, it.action)
     return msg_type, order_body_c(it.action == INTENT_NEW, it.action == INTENT_CANCEL, it.orig_cl_ord_id,

@@ -74,6 +74,8 @@ from fxpipe.model import events as _events
 from fxpipe.oms.results import ReportResult
 from fxpipe.oms.enums import Alarm, Disposition
 
+cdef object _heappush = heapq.heappush     # bound once: no module lookup per order
+
 cdef enum:
     SLAB = 256
 
@@ -264,7 +266,7 @@ cdef class StageCore:
                 self.risk.on_update(&io.update)
             return out
         if io.deadline_ns:
-            heapq.heappush(self.timers, (io.deadline_ns, io.send.cl_ord_id))
+            _heappush(self.timers, (io.deadline_ns, io.send.cl_ord_id))
         return [self.output(&io.update), self.output(&io.send)]
 
     cdef object report(self, const OrderUpdate* u, const Fill* f):
