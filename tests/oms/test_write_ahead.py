@@ -128,3 +128,38 @@ def test_a_stage_with_a_c_path_is_asked_there_first_and_its_bytes_are_journaled_
         (ev.EventType.QUOTE, L.FLAG_INPUT), (ev.EventType.ORDER_INTENT, L.FLAG_INPUT),
         (ev.EventType.ORDER_UPDATE, L.FLAG_OUTPUT), (ev.EventType.TIMER, L.FLAG_INPUT)]
     assert got[2][5] == bytes(outputs[0])
+
+
+def test_the_stage_c_path_is_called_in_c_and_does_what_the_python_call_does(tmp_path):
+    """Given the oms stage's own C path (OmsStage.c_path), the step calls it without going
+    through Python; given any other callable (here one that wraps it), through Python. Both
+    journal the same records and hand back the same outputs."""
+    from pathlib import Path
+
+    from fxpipe.oms.stage import OmsStage
+
+    root = Path(__file__).resolve().parents[2]
+    refdata, limits = (root / "config" / "refdata.toml").read_text(), (root / "config" / "risk.toml").read_text()
+
+    def run(directory, wrap: bool):
+        stage = OmsStage(refdata, limits, prefix=3)
+        first = (lambda raw, seq: stage.c_path(raw, seq)) if wrap else stage.c_path
+        outs = []
+        with Journal.open(directory, fsync="never") as j:
+            wa = WriteAhead(j.appender, stage.python_path, iter(range(1, 1000)).__next__, 0, 2, first=first)
+            assert (wa.core is None) == wrap
+            for k in range(20):
+                px = 1_085_000_00 + k * 1000
+                wa.feed(ev.make(ev.EventType.QUOTE, instrument_id=1, venue_id=1, bid_px_e8=px - 1000,
+                                ask_px_e8=px + 1000, bid_qty_e2=100_000_000, ask_qty_e2=100_000_000,
+                                quote_cond=ev.QuoteCondition.FIRM, ts_receive_ns=1_700_000_000_000_000_000 + k))
+                fed = wa.feed(ev.make(ev.EventType.ORDER_INTENT, venue_id=1, instrument_id=1, qty_e2=100_000_00,
+                                      price_e8=px, action=ev.IntentAction.NEW, side=ev.Side.BUY, strategy_id=7,
+                                      ord_type=ev.OrdType.LIMIT, ts_receive_ns=1_700_000_000_000_000_100 + k))
+                outs.append([bytes(b) for b in fed[1]] if fed else None)
+        return outs, [r[1:] for r in records(directory)]
+
+    c_outs, c_journal = run(tmp_path / "c", wrap=False)
+    py_outs, py_journal = run(tmp_path / "py", wrap=True)
+    assert c_outs == py_outs and c_journal == py_journal
+    assert sum(1 for o in c_outs if o) == 20

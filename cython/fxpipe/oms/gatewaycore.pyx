@@ -12,6 +12,7 @@ from libc.stdint cimport int64_t
 
 from fxpipe.fix.session.outbox cimport Outbox
 from fxpipe.includes.wallclock cimport read_clock
+from fxpipe.oms.writeahead cimport WriteAhead
 from fxpipe.model.events cimport event_bytes, event_i64, event_set_i64
 
 import logging
@@ -67,7 +68,8 @@ cdef class GatewayCore:
         cdef Py_ssize_t k
         cdef const unsigned char* p
         cdef int t
-        fed = self._write_ahead.feed(event)
+        wa = self._write_ahead
+        fed = (<WriteAhead>wa).feed(event) if type(wa) is WriteAhead else wa.feed(event)
         if fed is None:
             return []           # most often a mark: nothing to journal or send
         outputs, out_raw = fed

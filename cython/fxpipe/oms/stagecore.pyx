@@ -97,7 +97,7 @@ cdef class _Slabs:
         self.slabs = [None] * (EVT_LAST + 1)
         self.dtypes = [None] + [_events.dtype_for(t) for t in range(1, EVT_LAST + 1)]
 
-    cdef object record(self, const void* p):
+    cdef inline object record(self, const void* p):
         """A record of the event at p (of its own type), in the current slab of that type."""
         cdef uint16_t t = (<const Event*>p).hdr.type
         cdef _Slab s
@@ -131,19 +131,7 @@ def record_of(raw):
 cdef class StageCore:
     """The C path of one OmsStage: its order book, positions and risk engines and its timer
     heap, shared with the stage's Python code."""
-    cdef OrderBook view
-    cdef BookC* b
-    cdef PositionEngine pe
-    cdef RiskEngine risk
-    cdef object stage
-    cdef list timers
-    cdef Event held
-    cdef readonly bint has_held
-    # quotes in C: set by the stage when a mark only moves positions and risk (no routing, the
-    # marks' PositionUpdates on the timer): the instruments marked go into this set
-    cdef set marked
-    # outputs made here as bytearrays (see the module's docstring), not records
-    cdef public bint bytes_out
+    # attributes: stagecore.pxd
 
     def __init__(self, stage, OrderBook book, PositionEngine positions, RiskEngine risk, list timers):
         self.marked = None
@@ -188,7 +176,7 @@ cdef class StageCore:
 
     # ------------------------------------------------------------------ events
 
-    def on_event(self, bytes raw, int64_t seq):
+    cpdef object on_event(self, bytes raw, int64_t seq):
         """The stage's outputs for one event, or None: the Python path takes it (nothing
         has changed)."""
         cdef Event e

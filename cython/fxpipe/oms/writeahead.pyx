@@ -12,7 +12,6 @@ from cpython.bytearray cimport PyByteArray_AS_STRING, PyByteArray_GET_SIZE
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from libc.stdint cimport int64_t, uint8_t, uint16_t, uint64_t
 
-from fxpipe.journal.appender cimport SegmentAppender
 from fxpipe.journal.layout cimport RT_RESERVED_MIN
 from fxpipe.model.events cimport EVENT_SIZE, Event, copy_event
 
@@ -40,12 +39,7 @@ cdef class WriteAhead:
     gets seq + 1, as recovery continues it). The stage is `on_event(bytes)`, or `first(bytes, 0)`
     then, where that gives None (having changed nothing), `on_event(bytes)`: a stage with a C
     path (OmsStage.c_path, python_path) is called without a Python frame on its common paths."""
-    cdef SegmentAppender appender
-    cdef object on_event
-    cdef object first
-    cdef object clock
-    cdef readonly int64_t seq
-    cdef uint8_t stage_id
+    # attributes: writeahead.pxd
 
     def __init__(self, SegmentAppender appender, on_event, clock, int64_t seq, int stage_id, first=None):
         if not 0 <= stage_id <= 255:
@@ -53,11 +47,14 @@ cdef class WriteAhead:
         self.appender = appender
         self.on_event = on_event
         self.first = first
+        owner = getattr(first, "__self__", None)
+        # the stage's C path itself: called without going through Python on every input
+        self.core = owner if isinstance(owner, StageCore) and first == owner.on_event else None
         self.clock = clock
         self.seq = seq
         self.stage_id = <uint8_t>stage_id
 
-    def feed(self, event):
+    cpdef object feed(self, event):
         """One input event (its bytes, or a record): numbered (the next input sequence), stamped
         with the clock if it carries no receive time, journaled as an input, given to the
         stage. Returns None when the stage made nothing of it (a mark, most often), else
@@ -80,7 +77,9 @@ cdef class WriteAhead:
         self.seq += 1              # journaled: the number is used, whatever the stage does next
         raw = PyBytes_FromStringAndSize(<const char*>&e, EVENT_SIZE)
         outputs = None
-        if self.first is not None:
+        if self.core is not None:
+            outputs = self.core.on_event(raw, 0)
+        elif self.first is not None:
             outputs = self.first(raw, 0)
         if outputs is None:
             outputs = self.on_event(raw)
