@@ -92,6 +92,29 @@ def test_format_utc_timestamp(ns, millis, text):
     assert codec.format_utc_timestamp(ns, millis) == text
 
 
+
+def test_format_utc_timestamp_agrees_with_the_calendar_in_and_across_seconds():
+    """The calendar part is worked out once a second and copied after that: stamps of the same
+    second, of the next one, of one long ago and back again, and before 1970, each as the
+    calendar has it."""
+    import datetime as dt
+    import random
+
+    epoch = dt.datetime(1970, 1, 1)
+    rnd = random.Random(11)
+    base = [T0_NS, -1, 0, 951_782_400_000_000_000, -5_000_000_000_000_000_000, 9_000_000_000_000_000_000]
+    stamps = []
+    for b in base + [rnd.randrange(-9 * 10**18, 9 * 10**18) for _ in range(300)]:
+        stamps += [b, b + 1, b + 999_999_999, b - 1, b + rnd.randrange(0, 10**9), b]
+    rnd.shuffle(stamps)
+    stamps += sorted(stamps[:200])
+    for ns in stamps:
+        sec, frac = divmod(ns, 10**9)
+        want = (epoch + dt.timedelta(seconds=sec)).strftime("%Y%m%d-%H:%M:%S")
+        assert codec.format_utc_timestamp(ns, False) == want, ns
+        assert codec.format_utc_timestamp(ns, True) == f"{want}.{frac // 10**6:03d}", ns
+
+
 def test_format_utc_timestamp_range():
     with pytest.raises(ValueError, match="1678"):
         codec.format_utc_timestamp(-(2**63))

@@ -3,6 +3,7 @@ date/time formats FIX 4.2 validation checks (decimals go through fxpipe.model.nu
 in values.pxd; the longer routines are here. Nothing here allocates or touches Python objects.
 """
 from libc.stdint cimport int64_t, uint64_t
+from libc.string cimport memcpy
 
 cdef uint64_t[19] POW10 = [
     1, 10, 100, 1000, 10000, 100000, 1000000, 10000000, 100000000, 1000000000,
@@ -137,13 +138,24 @@ cdef inline void put2(char* d, int v) noexcept nogil:
     d[1] = <char>(48 + v % 10)
 
 
-cdef Py_ssize_t fix_format_utc(char* dst, int64_t ns, int frac_digits) noexcept nogil:
-    """ns since epoch -> YYYYMMDD-HH:MM:SS[.fff...] with 0, 3, 6 or 9 fraction digits
-    (truncated, never rounded up into the next second). Years 1678..2261."""
-    cdef int64_t days = ns // NS_PER_DAY        # C division (cdivision): fix it to floor
-    cdef int64_t tod = ns - days * NS_PER_DAY
+cdef extern from *:
+    """
+    #include <stdint.h>
+    /* the second fix_format_utc formatted last (in this thread) and its 17 characters: an order's
+       TransactTime and SendingTime, and every message of the same second, copy them */
+    static __thread int64_t fxv_utc_second = INT64_MIN;
+    static __thread char fxv_utc_text[17];
+    """
+    int64_t fxv_utc_second
+    char fxv_utc_text[17]
+
+
+cdef void _format_utc_second(char* dst, int64_t sec) noexcept nogil:
+    """YYYYMMDD-HH:MM:SS of sec seconds since the epoch (17 characters)."""
+    cdef int64_t days = sec // 86400            # C division (cdivision): fix it to floor
+    cdef int64_t tod = sec - days * 86400
     if tod < 0:
-        tod += NS_PER_DAY
+        tod += 86400
         days -= 1
     # civil_from_days (H. Hinnant)
     cdef int64_t z = days + 719468
@@ -155,9 +167,6 @@ cdef Py_ssize_t fix_format_utc(char* dst, int64_t ns, int frac_digits) noexcept 
     cdef int64_t mp = (5 * doy + 2) // 153
     cdef int d = <int>(doy - (153 * mp + 2) // 5 + 1)
     cdef int m = <int>(mp + 3 if mp < 10 else mp - 9)
-    cdef int64_t secs = tod // 1000000000
-    cdef int64_t frac = tod % 1000000000
-    cdef int i
     if m <= 2:
         y += 1
     put2(dst, <int>(y // 100))
@@ -165,15 +174,37 @@ cdef Py_ssize_t fix_format_utc(char* dst, int64_t ns, int frac_digits) noexcept 
     put2(dst + 4, m)
     put2(dst + 6, d)
     dst[8] = b'-'
-    put2(dst + 9, <int>(secs // 3600))
+    put2(dst + 9, <int>(tod // 3600))
     dst[11] = b':'
-    put2(dst + 12, <int>(secs // 60 % 60))
+    put2(dst + 12, <int>(tod // 60 % 60))
     dst[14] = b':'
-    put2(dst + 15, <int>(secs % 60))
+    put2(dst + 15, <int>(tod % 60))
+
+
+cdef Py_ssize_t fix_format_utc(char* dst, int64_t ns, int frac_digits) noexcept nogil:
+    """ns since epoch -> YYYYMMDD-HH:MM:SS[.fff...] with 0, 3, 6 or 9 fraction digits
+    (truncated, never rounded up into the next second). Years 1678..2261. The calendar part is
+    worked out once a second (per thread) and copied after that: an order formats two stamps."""
+    global fxv_utc_second
+    cdef int64_t sec = ns // 1000000000         # C division (cdivision): fix it to floor
+    cdef int64_t frac = ns - sec * 1000000000
+    cdef int i
+    if frac < 0:
+        frac += 1000000000
+        sec -= 1
+    if sec == fxv_utc_second:
+        memcpy(dst, fxv_utc_text, 17)
+    else:
+        _format_utc_second(dst, sec)
+        memcpy(fxv_utc_text, dst, 17)
+        fxv_utc_second = sec
     if frac_digits <= 0:
         return 17
     dst[17] = b'.'
-    frac //= <int64_t>POW10[9 - frac_digits]
+    if frac_digits == 3:
+        frac //= 1000000                        # FIX 4.2's millis: a constant divisor
+    else:
+        frac //= <int64_t>POW10[9 - frac_digits]
     for i in range(frac_digits - 1, -1, -1):
         dst[18 + i] = <char>(48 + frac % 10)
         frac //= 10
