@@ -111,17 +111,7 @@ cdef class StoreLog:
     in C: the message into the log (its record through the log's mapping, no syscall) and the
     number used. FileStore is this class with everything else (open, recovery, the index, the
     slots, resends) around it; the attributes are the store's own."""
-    cdef public int64_t next_sender
-    cdef public int64_t _log_end
-    cdef public int64_t _log_cap
-    cdef public object _log_map
-    cdef public int _log_fd
-    cdef public bint _dirty
-    cdef bint _sync_each            # the `always` policy: each write made durable at once
-    cdef uint16_t _magic
-    cdef uint8_t _version
-    cdef uint8_t _committed
-    cdef Py_ssize_t _max_record
+    # attributes: storelog.pxd
 
     def _log_format(self, uint16_t magic, uint8_t version, uint8_t committed_flag, Py_ssize_t max_record,
                     bint sync_each):

@@ -45,20 +45,7 @@ cdef class GatewayCore:
     a request; on_sent(request): every request that went out (or was refused a session),
     stamped with ts_send_ns, for a host that journals and publishes requests too (None: not
     called)."""
-    cdef public object _write_ahead
-    cdef public object stage
-    cdef public object on_output
-    cdef public object on_sent
-    cdef public dict links
-    cdef public dict sessions
-    cdef public object refdata
-    cdef public object clock
-    cdef public Py_ssize_t sent              # requests written to a session (status requests too)
-    # warm(): the last request sent and its venue, rendered again (never sent) while idle
-    cdef object _warm_request
-    cdef int _warm_venue
-    cdef public Py_ssize_t warmed            # warm() passes made
-    cdef public str warm_error               # why warm() stopped (None: it runs)
+    # attributes: gatewaycore.pxd
 
     cpdef list _feed(self, event):
         """One input through the write-ahead step (fxpipe.oms.writeahead), then what its

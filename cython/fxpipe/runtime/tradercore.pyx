@@ -12,6 +12,7 @@ Python), the order gateway's C path; the rings' producers are driven through the
 from libc.stdint cimport int64_t
 
 from fxpipe.includes.wallclock cimport read_clock
+from fxpipe.oms.gatewaycore cimport GatewayCore
 from fxpipe.model.events cimport (
     EVT_FILL,
     EVT_ORDER_INTENT,
@@ -33,6 +34,14 @@ from fxpipe.model import events as _events
 log = logging.getLogger("fxpipe.runtime.trading")
 
 cdef object _WALL = time.time_ns
+
+
+cdef inline object _to_oms(gw, event, bint mark):
+    """The order gateway's submit (an intent) or quote (a mark), both its core's _feed: a C
+    call into the core (OrderGateway is a GatewayCore), through Python for anything else."""
+    if isinstance(gw, GatewayCore):
+        return (<GatewayCore>gw)._feed(event)
+    return gw.quote(event) if mark else gw.submit(event)
 MAX_CASCADE = 10_000          # events one input may cause in one process before it is a loop
 
 _QUOTE_FIELDS = _events.dtype_for(_events.EventType.QUOTE).fields
@@ -202,7 +211,7 @@ cdef class TraderCore:
         self.flush_marks(instrument)
         raw = intent if owned and type(intent) is bytearray else bytearray(intent)
         event_set_i64(raw, _RISK_AT, read_clock(self.clock, _WALL))
-        gw.submit(raw)
+        _to_oms(gw, raw, False)
         return 0
 
     cdef int flush_marks(self, int instrument) except -1:
@@ -216,10 +225,10 @@ cdef class TraderCore:
             if by_venue is not None:
                 if len(by_venue) == 1:          # one venue quotes it: nothing to order
                     for q in by_venue.values():
-                        self.gateway.quote(q)
+                        _to_oms(self.gateway, q, True)
                     return 0
                 for venue in sorted(by_venue):
-                    self.gateway.quote(by_venue[venue])
+                    _to_oms(self.gateway, by_venue[venue], True)
             return 0
         marks, self._marks = self._marks, {}
         for _, q in sorted([((venue, instr), q) for instr, bv in marks.items() for venue, q in bv.items()]):

@@ -15,6 +15,7 @@ the session's Python objects as before.
 cimport cython
 from libc.stdint cimport int64_t
 
+from fxpipe.fix.storelog cimport StoreLog
 from fxpipe.includes.wallclock cimport read_clock
 
 import time
@@ -43,9 +44,17 @@ cdef class Outbox:
         return self._encoder.encode_c(mt, seq, read_clock(self.clock, _WALL), body, header)
 
     cpdef int64_t send(self, mt, body, header=()) except? -1:
-        cdef int64_t seq = self.store.next_sender
-        cdef bytes raw = self.encode(mt, seq, body, header)
-        at = self.store.log_sent(seq, raw)
+        cdef int64_t seq, at
+        cdef bytes raw
+        store = self.store
+        if isinstance(store, StoreLog):      # the session's FileStore: its log in C
+            seq = (<StoreLog>store).next_sender
+            raw = self.encode(mt, seq, body, header)
+            at = (<StoreLog>store).log_sent(seq, raw)
+        else:
+            seq = store.next_sender
+            raw = self.encode(mt, seq, body, header)
+            at = store.log_sent(seq, raw)
         if mt == _LOGON:
             self.logon_seq = seq
         try:
