@@ -258,7 +258,6 @@ cdef class QuotePath:
         now = q.hdr.ts_receive_ns if q.hdr.ts_receive_ns else q.hdr.ts_venue_ns
         seq = q.hdr.sequence
         quote = _quote_record(self.quote_type, &q, now, seq)
-        hops = (q.hdr.ts_venue_ns, q.hdr.ts_receive_ns, q.hdr.ts_decode_ns)
         py_now = now
         for item in self.hosted:
             pair = <tuple>item
@@ -269,15 +268,17 @@ cdef class QuotePath:
                 continue
             ctx.now_ns = now
             ctx.trigger_seq = seq
-            ctx.hops = hops
+            ctx.hop_venue_ns, ctx.hop_receive_ns, ctx.hop_decode_ns = \
+                q.hdr.ts_venue_ns, q.hdr.ts_receive_ns, q.hdr.ts_decode_ns
+            ctx.has_hops = True
             try:
                 strat.on_quote(quote)
             except Exception as exc:    # a strategy's defect stops it, not the stage
-                ctx.hops = None
+                ctx.has_hops = False
                 self.stage._failed(ctx, "on_quote", exc)
                 out.extend(self.stage._stop(ctx, py_now))
                 continue
-            ctx.hops = None
+            ctx.has_hops = False
             if ctx.pending:
                 out.extend(ctx.take_bytes() if self.stage.bytes_out else ctx.take())
         return out

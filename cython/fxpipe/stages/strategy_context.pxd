@@ -27,8 +27,10 @@ cdef class StrategyContext:
     cdef public int64_t next_order
     cdef public int64_t trigger_seq
     # the hop stamps (venue, receive, decode) of the event being handled: its intents carry
-    # them, so tick-to-trade is measured through the strategy; None: (0, now_ns, 0)
-    cdef public object hops
+    # them, so tick-to-trade is measured through the strategy; none: (0, now_ns, 0). C fields
+    # (the quote path sets them per quote); Python sees them as the `hops` tuple or None
+    cdef bint has_hops
+    cdef int64_t hop_venue_ns, hop_receive_ns, hop_decode_ns
     cdef public list pending                 # intents made, as their bytes
     cdef dict __dict__                       # a strategy may keep its own notes on its context
 

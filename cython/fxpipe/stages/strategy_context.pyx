@@ -111,6 +111,21 @@ cdef class StrategyContext:
         self.hops = hops
         self.pending = [] if pending is None else pending
 
+    @property
+    def hops(self):
+        """(venue, receive, decode) stamps of the event being handled, or None."""
+        if not self.has_hops:
+            return None
+        return (self.hop_venue_ns, self.hop_receive_ns, self.hop_decode_ns)
+
+    @hops.setter
+    def hops(self, value):
+        if value is None:
+            self.has_hops = False
+        else:
+            self.hop_venue_ns, self.hop_receive_ns, self.hop_decode_ns = value
+            self.has_hops = True
+
     def __repr__(self):
         return (f"StrategyContext(strategy_id={self.strategy_id}, venue_id={self.venue_id}, now_ns={self.now_ns}, "
                 f"next_order={self.next_order}, open orders={len(self.orders)})")
@@ -236,10 +251,12 @@ cdef class StrategyContext:
         it.hdr.type = EVT_ORDER_INTENT
         it.hdr.venue_id = <unsigned short>o.venue_id
         it.hdr.instrument_id = <unsigned short>o.instrument_id
-        if self.hops is None:
-            it.hdr.ts_receive_ns = self.now_ns
+        if self.has_hops:
+            it.hdr.ts_venue_ns = self.hop_venue_ns
+            it.hdr.ts_receive_ns = self.hop_receive_ns
+            it.hdr.ts_decode_ns = self.hop_decode_ns
         else:
-            it.hdr.ts_venue_ns, it.hdr.ts_receive_ns, it.hdr.ts_decode_ns = self.hops
+            it.hdr.ts_receive_ns = self.now_ns
         it.hdr.ts_decide_ns = self.now_ns
         it.cl_ord_id = cl
         it.orig_cl_ord_id = orig
