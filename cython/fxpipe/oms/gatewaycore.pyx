@@ -84,6 +84,7 @@ cdef class GatewayCore:
         cdef const unsigned char* p
         cdef int venue
         cdef int64_t before, after, sent_at = 0
+        cdef bint fast
         if raw is None:
             raw = req if type(req) is bytearray or type(req) is bytes else req.tobytes()
         p = event_bytes(raw, "an event")
@@ -96,15 +97,16 @@ cdef class GatewayCore:
             self._warm_request, self._warm_venue = raw, venue
             session = self.sessions[venue]
             outbox = session.outbox
-            before = outbox.last_sent
+            fast = type(outbox) is Outbox
+            before = (<Outbox>outbox).last_sent if fast else outbox.last_sent
             try:
-                if type(outbox) is Outbox and session.state is _ACTIVE and msg_type not in _ADMIN_TYPES:
+                if fast and session.state is _ACTIVE and msg_type not in _ADMIN_TYPES:
                     # Session.send's two checks, then its outbox: a Python frame less per order
                     (<Outbox>outbox).send(msg_type, body, ())
                 else:
                     session.send(msg_type, body)    # raises as the session says why
                 self.sent += 1
-                after = outbox.last_sent
+                after = (<Outbox>outbox).last_sent if fast else outbox.last_sent
                 sent_at = after if after != before else 0
             except SessionNotLoggedOn:
                 # its timer makes the order UNKNOWN and the status request after the logon settles it

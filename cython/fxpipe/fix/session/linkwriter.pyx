@@ -26,12 +26,7 @@ cdef class LinkWriter:
     """A Connection's writing state: its event loop (`engine`: lost(), watch()), its socket,
     the bytes queued behind what the kernel took (`wbuf`), whether it is open and since when it
     is closing (None: not closing)."""
-    cdef public object engine
-    cdef public object sock
-    cdef public bytearray wbuf
-    cdef public bint open
-    cdef public object closing_since
-    cdef int _fd
+    # attributes: linkwriter.pxd
 
     def _attach(self, engine, sock) -> None:
         self.engine = engine

@@ -15,6 +15,7 @@ the session's Python objects as before.
 cimport cython
 from libc.stdint cimport int64_t
 
+from fxpipe.fix.session.linkwriter cimport LinkWriter
 from fxpipe.fix.storelog cimport StoreLog
 from fxpipe.includes.wallclock cimport read_clock
 
@@ -77,7 +78,11 @@ cdef class Outbox:
         # before send() returns, so a stamp taken after would come later than their arrival
         now = read_clock(self.clock, _WALL)
         self.last_sent = now
-        self.link.write(raw)
+        link = self.link
+        if isinstance(link, LinkWriter):     # the session's Connection: its write in C
+            (<LinkWriter>link).write(raw)
+        else:
+            link.write(raw)
         if self.log:
             self.log.outgoing(now, raw)
 
