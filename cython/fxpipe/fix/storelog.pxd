@@ -17,4 +17,5 @@ cdef class StoreLog:
     cdef Py_ssize_t _max_record
 
     cpdef int64_t log_sent(self, int64_t seq, raw) except -1
+    cdef int64_t log_sent_c(self, int64_t seq, raw) except -1
     cdef int64_t _append_record(self, int64_t seq, payload, uint8_t flags) except -1

@@ -126,6 +126,11 @@ cdef class StoreLog:
         (through the mapping, no syscall) and seq is used. Returns where it lies, for
         index_sent. A crash before the index entry loses nothing: recovery's tail scan indexes
         the log past the slot's indexed_end."""
+        return self.log_sent_c(seq, raw)
+
+    cdef int64_t log_sent_c(self, int64_t seq, raw) except -1:
+        """log_sent() for a Cython caller (the session's outbox): a C call, with no look for an
+        override in a Python subclass (FileStore has none; the lookup cost more than the call)."""
         cdef Py_ssize_t n = len(raw)
         cdef int64_t offset
         if n > self._max_record:

@@ -20,6 +20,7 @@ cdef class GatewayCore:
     cdef public str warm_error               # why warm() stopped (None: it runs)
 
     cpdef list _feed(self, event)
+    cdef list feed_c(self, event)
     cpdef int64_t _send(self, req, raw=*) except? -1
     cpdef int warm(self)
     cdef int _stamp_sent(self, req, int64_t at) except -1

@@ -40,7 +40,7 @@ cdef inline object _to_oms(gw, event, bint mark):
     """The order gateway's submit (an intent) or quote (a mark), both its core's _feed: a C
     call into the core (OrderGateway is a GatewayCore), through Python for anything else."""
     if isinstance(gw, GatewayCore):
-        return (<GatewayCore>gw)._feed(event)
+        return (<GatewayCore>gw).feed_c(event)
     return gw.quote(event) if mark else gw.submit(event)
 MAX_CASCADE = 10_000          # events one input may cause in one process before it is a loop
 

@@ -11,3 +11,4 @@ cdef class LinkWriter:
     cdef int _fd
 
     cpdef write(self, data)
+    cdef int write_c(self, data) except -1

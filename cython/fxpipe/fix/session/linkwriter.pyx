@@ -40,14 +40,19 @@ cdef class LinkWriter:
         """Sends `data` now; what the kernel does not take is queued (and the engine asked to
         watch for the socket to be writable). Nothing is sent once the connection is closing or
         closed, and nothing overtakes what is queued."""
+        self.write_c(data)
+
+    cdef int write_c(self, data) except -1:
+        """write() for a Cython caller (the session's outbox): a C call, with no look for an
+        override in a Python subclass (Connection has none; the lookup cost more than the call)."""
         cdef Py_buffer view
         cdef ssize_t sent
         cdef int err = 0
         if not self.open or self.closing_since is not None:
-            return
+            return 0
         if len(self.wbuf):
             self.wbuf += data
-            return
+            return 0
         PyObject_GetBuffer(data, &view, PyBUF_SIMPLE)
         try:
             while True:
@@ -63,9 +68,10 @@ cdef class LinkWriter:
                 break
             if err:
                 self.engine.lost(self, f"send failed: {os.strerror(err)}")
-                return
+                return 0
             if sent < view.len:
                 self.wbuf += data[sent:]
                 self.engine.watch(self)
         finally:
             PyBuffer_Release(&view)
+        return 0

@@ -51,7 +51,7 @@ cdef class Outbox:
         if isinstance(store, StoreLog):      # the session's FileStore: its log in C
             seq = (<StoreLog>store).next_sender
             raw = self.encode(mt, seq, body, header)
-            at = (<StoreLog>store).log_sent(seq, raw)
+            at = (<StoreLog>store).log_sent_c(seq, raw)
         else:
             seq = store.next_sender
             raw = self.encode(mt, seq, body, header)
@@ -80,7 +80,7 @@ cdef class Outbox:
         self.last_sent = now
         link = self.link
         if isinstance(link, LinkWriter):     # the session's Connection: its write in C
-            (<LinkWriter>link).write(raw)
+            (<LinkWriter>link).write_c(raw)
         else:
             link.write(raw)
         if self.log:
