@@ -11,6 +11,7 @@ Python), the order gateway's C path; the rings' producers are driven through the
 """
 from libc.stdint cimport int64_t
 
+from fxpipe.includes.overrides cimport OverrideCheck, keeps_method
 from fxpipe.includes.wallclock cimport read_clock
 from fxpipe.oms.gatewaycore cimport GatewayCore
 from fxpipe.model.events cimport (
@@ -34,12 +35,14 @@ from fxpipe.model import events as _events
 log = logging.getLogger("fxpipe.runtime.trading")
 
 cdef object _WALL = time.time_ns
+cdef object _FEED = getattr(GatewayCore, "_feed")     # fxpipe.includes.overrides
+cdef OverrideCheck _feed_check
 
 
 cdef inline object _to_oms(gw, event, bint mark):
     """The order gateway's submit (an intent) or quote (a mark), both its core's _feed: a C
     call into the core (OrderGateway is a GatewayCore), through Python for anything else."""
-    if isinstance(gw, GatewayCore):
+    if isinstance(gw, GatewayCore) and keeps_method(&_feed_check, gw, "_feed", _FEED):
         return (<GatewayCore>gw).feed_c(event)
     return gw.quote(event) if mark else gw.submit(event)
 MAX_CASCADE = 10_000          # events one input may cause in one process before it is a loop

@@ -17,6 +17,7 @@ from libc.stdint cimport int64_t
 
 from fxpipe.fix.session.linkwriter cimport LinkWriter
 from fxpipe.fix.storelog cimport StoreLog
+from fxpipe.includes.overrides cimport OverrideCheck, keeps_method
 from fxpipe.includes.wallclock cimport read_clock
 
 import time
@@ -26,6 +27,10 @@ from fxpipe.fix.session import admin, faults
 _LOGON = admin.LOGON
 _HEARTBEAT = admin.HEARTBEAT
 cdef object _WALL = time.time_ns
+# the C methods, as a subclass that does not override them has them (fxpipe.includes.overrides)
+cdef object _LOG_SENT = getattr(StoreLog, "log_sent")
+cdef object _WRITE = getattr(LinkWriter, "write")
+cdef OverrideCheck _log_sent_check, _write_check
 
 
 @cython.final
@@ -48,7 +53,8 @@ cdef class Outbox:
         cdef int64_t seq, at
         cdef bytes raw
         store = self.store
-        if isinstance(store, StoreLog):      # the session's FileStore: its log in C
+        if isinstance(store, StoreLog) and keeps_method(&_log_sent_check, store, "log_sent", _LOG_SENT):
+            # the session's FileStore (log_sent not overridden): its log in C
             seq = (<StoreLog>store).next_sender
             raw = self.encode(mt, seq, body, header)
             at = (<StoreLog>store).log_sent_c(seq, raw)
@@ -79,7 +85,8 @@ cdef class Outbox:
         now = read_clock(self.clock, _WALL)
         self.last_sent = now
         link = self.link
-        if isinstance(link, LinkWriter):     # the session's Connection: its write in C
+        if isinstance(link, LinkWriter) and keeps_method(&_write_check, link, "write", _WRITE):
+            # the session's Connection (write not overridden): its write in C
             (<LinkWriter>link).write_c(raw)
         else:
             link.write(raw)
