@@ -135,3 +135,43 @@ def test_stamps_are_written_into_the_intents_own_bytes():
     (decide, risk), = {(struct.unpack_from("<q", g, DECIDE_AT)[0], struct.unpack_from("<q", g, RISK_AT)[0])
                        for g in got[:1]}
     assert (decide, risk) == (1_000, 1_010)
+
+
+class Fed:
+    """A write-ahead step that only writes down the type of each event fed to it."""
+
+    def __init__(self):
+        self.fed: list[str] = []
+
+    def feed(self, raw):
+        self.fed.append(ev.EventType(raw[0] | raw[1] << 8).name)
+        return None
+
+
+def test_the_gateway_core_is_called_in_c_and_a_submit_or_quote_its_class_replaces_is_honoured():
+    """OrderGateway's submit and quote are GatewayCore._feed: the worker calls the core in C
+    while the gateway's class keeps them so, and the class's own method once it has one,
+    replaced before or after the first call."""
+    from fxpipe.oms.gatewaycore import GatewayCore
+
+    class CoreGateway(GatewayCore):
+        submit = quote = GatewayCore._feed
+
+    c, _ = core()
+    gw = c.gateway = CoreGateway()
+    gw._write_ahead = Fed()
+    c._handle(quote(7), "feed")
+    assert gw._write_ahead.fed == ["QUOTE", "ORDER_INTENT", "ORDER_INTENT"]
+
+    own: list[str] = []
+
+    def submit(self, raw):
+        own.append("submit")
+        return GatewayCore._feed(self, raw)
+    CoreGateway.submit = submit                  # replaced after the C path was taken
+    c._handle(quote(8), "feed")
+    assert own == ["submit", "submit"]
+    assert gw._write_ahead.fed[3:] == ["QUOTE", "ORDER_INTENT", "ORDER_INTENT"]
+    CoreGateway.submit = GatewayCore._feed
+    c._handle(quote(9), "feed")
+    assert own == ["submit", "submit"] and len(gw._write_ahead.fed) == 9

@@ -129,8 +129,9 @@ cdef class StoreLog:
         return self.log_sent_c(seq, raw)
 
     cdef int64_t log_sent_c(self, int64_t seq, raw) except -1:
-        """log_sent() for a Cython caller (the session's outbox): a C call, with no look for an
-        override in a Python subclass (FileStore has none; the lookup cost more than the call)."""
+        """log_sent() for a Cython caller (the session's outbox): a C call without the instance
+        look-up a cpdef call makes; the caller uses it only while the object's type keeps
+        StoreLog.log_sent (fxpipe.includes.overrides)."""
         cdef Py_ssize_t n = len(raw)
         cdef int64_t offset
         if n > self._max_record:

@@ -54,8 +54,9 @@ cdef class GatewayCore:
         return self.feed_c(event)
 
     cdef list feed_c(self, event):
-        """_feed() for a Cython caller (the trading worker): a C call, with no look for an
-        override in a Python subclass (OrderGateway has none; the lookup cost more than the call)."""
+        """_feed() for a Cython caller (the trading worker): a C call without the instance
+        look-up a cpdef call makes; the caller uses it only while the object's type keeps
+        GatewayCore._feed (fxpipe.includes.overrides)."""
         cdef list outputs, out_raw
         cdef Py_ssize_t k
         cdef const unsigned char* p

@@ -35,16 +35,23 @@ from fxpipe.model import events as _events
 log = logging.getLogger("fxpipe.runtime.trading")
 
 cdef object _WALL = time.time_ns
-cdef object _FEED = getattr(GatewayCore, "_feed")     # fxpipe.includes.overrides
-cdef OverrideCheck _feed_check
+cdef object _FEED = getattr(GatewayCore, "_feed")     # OrderGateway's submit and quote
+cdef OverrideCheck _submit_check, _quote_check        # fxpipe.includes.overrides
 
 
 cdef inline object _to_oms(gw, event, bint mark):
-    """The order gateway's submit (an intent) or quote (a mark), both its core's _feed: a C
-    call into the core (OrderGateway is a GatewayCore), through Python for anything else."""
-    if isinstance(gw, GatewayCore) and keeps_method(&_feed_check, gw, "_feed", _FEED):
-        return (<GatewayCore>gw).feed_c(event)
+    """The order gateway's submit (an intent) or quote (a mark): a C call into its core while
+    the gateway's class has GatewayCore._feed as that method (OrderGateway does), through
+    Python for anything else."""
+    if isinstance(gw, GatewayCore):
+        if mark:
+            if keeps_method(&_quote_check, gw, "quote", _FEED):
+                return (<GatewayCore>gw).feed_c(event)
+        elif keeps_method(&_submit_check, gw, "submit", _FEED):
+            return (<GatewayCore>gw).feed_c(event)
     return gw.quote(event) if mark else gw.submit(event)
+
+
 MAX_CASCADE = 10_000          # events one input may cause in one process before it is a loop
 
 _QUOTE_FIELDS = _events.dtype_for(_events.EventType.QUOTE).fields

@@ -43,8 +43,9 @@ cdef class LinkWriter:
         self.write_c(data)
 
     cdef int write_c(self, data) except -1:
-        """write() for a Cython caller (the session's outbox): a C call, with no look for an
-        override in a Python subclass (Connection has none; the lookup cost more than the call)."""
+        """write() for a Cython caller (the session's outbox): a C call without the instance
+        look-up a cpdef call makes; the caller uses it only while the object's type keeps
+        LinkWriter.write (fxpipe.includes.overrides)."""
         cdef Py_buffer view
         cdef ssize_t sent
         cdef int err = 0
