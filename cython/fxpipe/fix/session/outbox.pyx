@@ -52,16 +52,13 @@ cdef class Outbox:
     cpdef int64_t send(self, mt, body, header=()) except? -1:
         cdef int64_t seq, at
         cdef bytes raw
+        cdef bint fast
         store = self.store
-        if isinstance(store, StoreLog) and keeps_method(&_log_sent_check, store, "log_sent", _LOG_SENT):
-            # the session's FileStore (log_sent not overridden): its log in C
-            seq = (<StoreLog>store).next_sender
-            raw = self.encode(mt, seq, body, header)
-            at = (<StoreLog>store).log_sent_c(seq, raw)
-        else:
-            seq = store.next_sender
-            raw = self.encode(mt, seq, body, header)
-            at = store.log_sent(seq, raw)
+        # the session's FileStore (log_sent not overridden): its number and its log in C
+        fast = isinstance(store, StoreLog) and keeps_method(&_log_sent_check, store, "log_sent", _LOG_SENT)
+        seq = (<StoreLog>store).next_sender if fast else store.next_sender
+        raw = self.encode(mt, seq, body, header)
+        at = (<StoreLog>store).log_sent_c(seq, raw) if fast else store.log_sent(seq, raw)
         if mt == _LOGON:
             self.logon_seq = seq
         try:
