@@ -7,8 +7,9 @@ limit and the peers a Python user would pick, in one run, on two pinned cores, 6
   (spin, one core each)                                              S2; 4 processes on 2 cores: yield)
 
 Systems: fxpipe through its Python API and through its C-level API (fxpipe.benchsupport),
-bench/c/pingpong.c (the physical limit: plain C, one cache line each way), and the peers of
-_ring_peers.py. Latency is an HDR histogram of every round trip (p50/p99/p99.9/max), timed by a
+bench/c/pingpong.c (the physical limit: plain C, one cache line each way; and `c-ring`, the
+same round trip over two minimal rings of fxpipe's protocol in plain C, which tells the
+protocol's own cost from that of fxpipe's code), and the peers of _ring_peers.py. Latency is an HDR histogram of every round trip (p50/p99/p99.9/max), timed by a
 TSC read per trip at C level and a perf_counter_ns pair in Python; throughput is events received per second of (last receive - first send), the
 median of a few runs. docs/bench-ring.md explains how to read the numbers.
 """
@@ -44,7 +45,7 @@ from bench._ring_procs import Role, ScenarioError, end_all, run_group, shared_sa
 
 C_SOURCE = Path(__file__).resolve().parent / "c" / "pingpong.c"
 C_BINARY = OUT_DIR / "pingpong"
-PY, CL, LIMIT = "fxpipe/py", "fxpipe/c", "c-limit"
+PY, CL, LIMIT, CRING = "fxpipe/py", "fxpipe/c", "c-limit", "c-ring"
 TARGETS = {"py_rt_p50_us": 1.5, "py_rt_vs_limit": 2.0, "c_rt_vs_limit": 1.2, "py_1p1c_mev": 2.0,
            "c_batched_mev": 30.0}
 
@@ -97,10 +98,14 @@ def latency_peer(channel_cls, cores, duration_s: float, max_samples: int, timeou
     return out[:res["ping"]["n"]].copy(), res
 
 
-def latency_c_limit(cores, duration_s: float, max_samples: int, timeout_s: float = 30.0):
+def latency_c_limit(cores, duration_s: float, max_samples: int, timeout_s: float = 30.0, mode: str = "latency"):
+    """mode "latency": one cache line each way; "ring-latency": two minimal rings of fxpipe's
+    protocol (slot, then the cursor on its own line)."""
     binary = build_c()
-    path = OUT_DIR / f"pingpong-latency.{os.getpid()}.bin"
-    info = _run_c([binary, "latency", cores[0], cores[1], int(duration_s * 1000), max_samples, path], timeout_s)
+    path = OUT_DIR / f"pingpong-{mode}.{os.getpid()}.bin"
+    info = _run_c([binary, mode, cores[0], cores[1], int(duration_s * 1000), max_samples, path], timeout_s)
+    if info.get("errors"):
+        raise ScenarioError(f"pingpong {mode}: {info['errors']} echoes did not match what was sent")
     try:
         samples = np.fromfile(path, dtype=np.int64)
     finally:
@@ -221,7 +226,7 @@ def run_latency(results: Results, plan: Plan, cores, hists: dict, perf: tuple[bo
     share of the time), as the throughput runs do: a minute of other load then weighs on the
     limit and on the ring alike, and the ratios between them compare like with like. Peers run
     once each, after."""
-    ring_systems = [(LIMIT, None), (CL, "c"), (PY, "py")]
+    ring_systems = [(LIMIT, None), (CRING, None), (CL, "c"), (PY, "py")]
     parts: dict = {system: [] for system, _how in ring_systems}
     for k in range(plan.latency_rounds):
         for system, how in ring_systems:
@@ -245,8 +250,9 @@ def _latency_once(system: str, how, plan: Plan, cores, perf: tuple[bool, str], d
             return None
         ps_holder.append(PerfStat(pids))
         return ps_holder[-1]
-    if system == LIMIT:
-        samples, res = latency_c_limit(cores, duration_s, plan.max_samples, plan.timeout_s)
+    if system in (LIMIT, CRING):
+        samples, res = latency_c_limit(cores, duration_s, plan.max_samples, plan.timeout_s,
+                                       "latency" if system == LIMIT else "ring-latency")
     elif system in (CL, PY):
         samples, res = latency_fxpipe(how, cores, duration_s, plan.max_samples, plan.timeout_s, on_start)
     else:
@@ -322,7 +328,7 @@ def _metric(topo: str, batched: bool) -> str:
 
 
 def add_ratios(results: Results, details: dict) -> None:
-    p50 = {s: results.value(s, "round trip p50") for s in [PY, CL, LIMIT] + [c.name for c in peers.PEERS]}
+    p50 = {s: results.value(s, "round trip p50") for s in [PY, CL, LIMIT, CRING] + [c.name for c in peers.PEERS]}
     peer_p50 = {c.name: p50[c.name] for c in peers.PEERS}
     best = min(peer_p50, key=peer_p50.get)
     libs = {k: v for k, v in peer_p50.items() if k != peers.NumpyRingChannel.name}
@@ -332,6 +338,10 @@ def add_ratios(results: Results, details: dict) -> None:
     add("ratio", f"round trip p50: {best_lib} (best library peer) / fxpipe/py", "x", round(p50[best_lib] / p50[PY], 2))
     add("ratio", "round trip p50: fxpipe/c / c-limit", "x", round(p50[CL] / p50[LIMIT], 2))
     add("ratio", "round trip p50: fxpipe/py / c-limit", "x", round(p50[PY] / p50[LIMIT], 2))
+    # The protocol's share of the gap (a second line per hop) apart from fxpipe's code's share.
+    add("ratio", "round trip p50: c-ring / c-limit", "x", round(p50[CRING] / p50[LIMIT], 2))
+    add("ratio", "round trip p50: fxpipe/c / c-ring", "x", round(p50[CL] / p50[CRING], 2))
+    add("ratio", "round trip p50: fxpipe/py / c-ring", "x", round(p50[PY] / p50[CRING], 2))
     for metric in ("1P1C per event", f"1P1C batched x{fx.BATCH}"):
         tp = {c.name: results.value(c.name, metric) for c in peers.PEERS}
         top = max(tp, key=tp.get)

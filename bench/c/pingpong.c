@@ -4,14 +4,20 @@
  *
  *   latency:    ping writes a sequence number to line A and spins until pong echoes it on
  *               line B (each 64-byte event is one cache line); one clock read per round trip.
+ *   ring-latency: the same round trip over two minimal rings of fxpipe's protocol (a 64-byte
+ *               slot, then the producer's cursor on a line of its own; the consumer polls the
+ *               cursor, asking for the slot's line in the same step, copies the slot and
+ *               releases on a line of its own): what that protocol costs in plain C, with none
+ *               of fxpipe's membership, liveness or wait-strategy checks.
  *   throughput: a minimal single-producer single-consumer ring of 64-byte slots (the
  *               producer and consumer indices on their own 128-byte lines, each side keeping
  *               a cached copy of the other's), per event (publish and release each event) or
  *               in batches (publish 64, release all that was available).
  *
  * Usage (compiled by bench/ring.py with `cc -O2` into bench/out/):
- *   pingpong latency    CORE_A CORE_B DURATION_MS MAX_SAMPLES OUT_FILE
- *   pingpong throughput CORE_A CORE_B DURATION_MS BATCH
+ *   pingpong latency      CORE_A CORE_B DURATION_MS MAX_SAMPLES OUT_FILE
+ *   pingpong ring-latency CORE_A CORE_B DURATION_MS MAX_SAMPLES OUT_FILE
+ *   pingpong throughput   CORE_A CORE_B DURATION_MS BATCH
  * Prints one JSON line; latency samples (int64 nanoseconds) go to OUT_FILE.
  * Spins with the pause hint, as fxpipe's busy-spin wait does, so the two compare like for like.
  */
@@ -309,12 +315,112 @@ static int throughput(int core_a, int core_b, int64_t duration_ms, int64_t batch
     return rc;
 }
 
+/* --- ring-latency: the round trip over two minimal rings of fxpipe's protocol ------------------ */
+
+typedef struct {
+    _Alignas(LINE) int64_t cursor;    /* last published sequence (producer writes) */
+    _Alignas(LINE) int64_t released;  /* last sequence the consumer is done with (consumer writes) */
+    _Alignas(4096) event_t slots[RING_SLOTS];
+} mini_ring_t;
+
+typedef struct {
+    mini_ring_t ab, ba;
+    _Alignas(LINE) int64_t ready;
+    int64_t errors;
+    double pong_cpu_share;
+} ring_pair_t;
+
+typedef struct { mini_ring_t *r; int64_t next, released_cache; } mini_producer_t;
+
+static inline void mini_publish(mini_producer_t *p, const event_t *ev) {
+    int64_t seq = ++p->next;
+    while (seq - RING_SLOTS > p->released_cache) {   /* the gating check: once per lap */
+        p->released_cache = __atomic_load_n(&p->r->released, __ATOMIC_ACQUIRE);
+        if (seq - RING_SLOTS > p->released_cache) relax();
+    }
+    memcpy(&p->r->slots[seq & (RING_SLOTS - 1)], ev, sizeof *ev);
+    __atomic_store_n(&p->r->cursor, seq, __ATOMIC_RELEASE);
+}
+
+/* Wait for seq (or -1 on the stop word), copy its slot out. Release is the caller's. */
+static inline int mini_receive(mini_ring_t *r, int64_t seq, event_t *out) {
+    const event_t *slot = &r->slots[seq & (RING_SLOTS - 1)];
+    while (__atomic_load_n(&r->cursor, __ATOMIC_ACQUIRE) < seq) {
+        __builtin_prefetch(slot, 0, 3);
+        relax();
+    }
+    memcpy(out, slot, sizeof *out);
+    return out->seq != -1;
+}
+
+static int ring_latency(int core_a, int core_b, int64_t duration_ms, int64_t max_samples, const char *out) {
+    ring_pair_t *rp = shared(sizeof(ring_pair_t));
+    rp->ab.cursor = rp->ab.released = rp->ba.cursor = rp->ba.released = -1;
+    pid_t pid = spawn(core_b);
+    if (pid == 0) {                                  /* pong: forward each event, then release */
+        mini_producer_t tx = {&rp->ba, -1, -1};
+        int64_t cpu0 = on_cpu_ns(), wall0 = now_ns();
+        event_t ev;
+        __atomic_store_n(&rp->ready, 1, __ATOMIC_RELEASE);
+        for (int64_t seq = 0;; seq++) {
+            int more = mini_receive(&rp->ab, seq, &ev);
+            mini_publish(&tx, &ev);
+            __atomic_store_n(&rp->ab.released, seq, __ATOMIC_RELEASE);
+            if (!more) break;
+        }
+        rp->pong_cpu_share = share(cpu0, on_cpu_ns(), wall0, now_ns());
+        _exit(0);
+    }
+    pin(core_a);
+    int64_t *samples = malloc(sizeof(int64_t) * (size_t)max_samples);   /* faulted in: see latency() */
+    if (!samples) { fprintf(stderr, "pingpong: out of memory\n"); kill(pid, SIGKILL); reap(pid); return 2; }
+    memset(samples, 0xff, sizeof(int64_t) * (size_t)max_samples);
+    while (!__atomic_load_n(&rp->ready, __ATOMIC_ACQUIRE))
+        relax();
+    mini_producer_t tx = {&rp->ab, -1, -1};
+    event_t ev, echo;
+    memset(&ev, 0, sizeof ev);
+    double tpn = calibrate();
+    int64_t cpu0 = on_cpu_ns(), wall0 = now_ns(), n = 0, errors = 0, seq = 0;
+    uint64_t deadline = ticks() + (uint64_t)(duration_ms * 1e6 * tpn);
+    uint64_t prev = ticks();
+    for (; n < max_samples; seq++) {
+        ev.seq = seq;
+        mini_publish(&tx, &ev);
+        mini_receive(&rp->ba, seq, &echo);
+        __atomic_store_n(&rp->ba.released, seq, __ATOMIC_RELEASE);
+        errors += (echo.seq != seq);
+        uint64_t t = ticks();
+        samples[n++] = (int64_t)(t - prev);
+        prev = t;
+        if (t > deadline) { seq++; break; }
+    }
+    double ping_share = share(cpu0, on_cpu_ns(), wall0, now_ns());
+    ev.seq = -1;                                     /* stop: pong forwards it and leaves */
+    mini_publish(&tx, &ev);
+    mini_receive(&rp->ba, seq, &echo);
+    int rc = reap(pid);
+    FILE *f = fopen(out, "wb");
+    if (!f) { perror(out); return 2; }
+    for (int64_t i = 0; i < n; i++)
+        samples[i] = (int64_t)((double)samples[i] / tpn + 0.5);
+    fwrite(samples, sizeof(int64_t), (size_t)n, f);
+    fclose(f);
+    printf("{\"mode\": \"ring-latency\", \"samples\": %lld, \"ticks_per_ns\": %.6f, \"pong_rc\": %d, "
+           "\"errors\": %lld, \"cpu_share\": %.3f}\n", (long long)n, tpn, rc, (long long)errors,
+           ping_share < rp->pong_cpu_share ? ping_share : rp->pong_cpu_share);
+    return rc;
+}
+
 int main(int argc, char **argv) {
     if (argc == 7 && strcmp(argv[1], "latency") == 0)
         return latency(atoi(argv[2]), atoi(argv[3]), atoll(argv[4]), atoll(argv[5]), argv[6]);
+    if (argc == 7 && strcmp(argv[1], "ring-latency") == 0)
+        return ring_latency(atoi(argv[2]), atoi(argv[3]), atoll(argv[4]), atoll(argv[5]), argv[6]);
     if (argc == 6 && strcmp(argv[1], "throughput") == 0)
         return throughput(atoi(argv[2]), atoi(argv[3]), atoll(argv[4]), atoll(argv[5]));
-    fprintf(stderr, "usage: pingpong latency CORE_A CORE_B DURATION_MS MAX_SAMPLES OUT_FILE\n"
-                    "       pingpong throughput CORE_A CORE_B DURATION_MS BATCH\n");
+    fprintf(stderr, "usage: pingpong latency      CORE_A CORE_B DURATION_MS MAX_SAMPLES OUT_FILE\n"
+                    "       pingpong ring-latency CORE_A CORE_B DURATION_MS MAX_SAMPLES OUT_FILE\n"
+                    "       pingpong throughput   CORE_A CORE_B DURATION_MS BATCH\n");
     return 2;
 }

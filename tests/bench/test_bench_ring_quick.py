@@ -50,6 +50,17 @@ def test_fxpipe_ping_pong_measures_every_round_trip(level):
     _check_round_trips(samples, res)
 
 
+@pytest.mark.parametrize("mode", ["latency", "ring-latency"])
+def test_plain_c_references_measure_every_round_trip(mode):
+    # The one-line ping-pong and the minimal rings of fxpipe's protocol: every echo checked.
+    samples, res = ring.latency_c_limit(CORES, duration_s=30.0, max_samples=ROUND_TRIPS, mode=mode)
+    assert len(samples) == ROUND_TRIPS
+    assert (samples > 0).all()
+    assert res["ping"]["mode"] == mode
+    assert res["ping"]["pong_rc"] == 0
+    assert res["ping"].get("errors", 0) == 0
+
+
 def test_peer_ping_pong_measures_every_round_trip():
     samples, res = ring.latency_peer(PipeChannel, CORES, duration_s=30.0, max_samples=ROUND_TRIPS)
     _check_round_trips(samples, res)
