@@ -36,10 +36,12 @@ class RingSet:
         self.token = f"rb{os.getpid()}.{uuid.uuid4().hex[:6]}"
         self.rings: list[Ring] = []
 
-    def create(self, tag: str, consumers, slot_count: int = SLOTS) -> str:
+    def create(self, tag: str, consumers, slot_count: int = SLOTS, event_bytes: int = 64) -> str:
         name = f"{self.token}.{tag}"
-        self.rings.append(Ring.create(name, slot_size=64, slot_count=slot_count, consumers=consumers,
-                                      dtype=EVENT_DTYPE))
+        # The dtype describes 64-byte events (the throughput loops' batch views); a ping-pong of
+        # larger events moves raw slots.
+        self.rings.append(Ring.create(name, slot_size=event_bytes, slot_count=slot_count, consumers=consumers,
+                                      dtype=EVENT_DTYPE if event_bytes == 64 else None))
         return name
 
     def ring(self, name: str) -> Ring:
@@ -112,28 +114,29 @@ def open_consumer(name: str, consumer: str, wait: str):
 
 # --- Python API -------------------------------------------------------------------------------
 
-def py_ping(p, c, out: np.ndarray, duration_s: float) -> dict:
+def py_ping(p, c, out: np.ndarray, duration_s: float, event_bytes: int = 64) -> dict:
     out[:] = 0  # fault the sample pages in before the window, as every ping loop does
     send, recv_into, clock = p.send, c.recv_into, time.perf_counter_ns
-    buf = bytearray(64)
+    event = bytes(event_bytes)
+    buf = bytearray(event_bytes)
     n, i = len(out), 0
     deadline = clock() + int(duration_s * 1e9)
     while i < n:
         t0 = clock()
-        send(EVENT)
+        send(event)
         recv_into(buf, TIMEOUT_S)
         t1 = clock()
         out[i] = t1 - t0
         i += 1
         if t1 > deadline:
             break
-    send(STOP)
+    send(STOP + bytes(event_bytes - len(STOP)))
     return {"n": i, "errors": 0}
 
 
-def py_pong(c, p) -> dict:
+def py_pong(c, p, event_bytes: int = 64) -> dict:
     send, recv_into = p.send, c.recv_into
-    buf = bytearray(64)
+    buf = bytearray(event_bytes)
     count = 0
     while True:
         recv_into(buf, TIMEOUT_S)

@@ -53,7 +53,8 @@ TARGETS = {"py_rt_p50_us": 1.5, "py_rt_vs_limit": 2.0, "c_rt_vs_limit": 1.2, "py
 class Plan:
     """How long each measurement runs: --quick stays under a minute, a full run a few."""
 
-    def __init__(self, quick: bool):
+    def __init__(self, quick: bool, event_bytes: int = 64):
+        self.event_bytes = event_bytes        # round trips only; the throughput half is 64-byte
         self.latency_s = 0.3 if quick else 2.0
         self.latency_rounds = 3               # the limit and the ring take turns (run_latency)
         self.max_samples = 400_000 if quick else 2_000_000
@@ -65,12 +66,21 @@ class Plan:
 # --- latency ------------------------------------------------------------------------------------
 
 def latency_fxpipe(level: str, cores, duration_s: float, max_samples: int, timeout_s: float = 30.0,
-                   on_start=None):
-    """Ping-pong over two rings, busy-spin on both sides. Returns (round trips in ns, results)."""
+                   on_start=None, event_bytes: int = 64):
+    """Ping-pong over two rings of event_bytes slots, busy-spin on both sides, the whole event
+    copied in and out on each side. Returns (round trips in ns, results)."""
     out = shared_samples(max_samples)
-    ping_fn, pong_fn = (fx.py_ping, fx.py_pong) if level == "py" else (fx.c_ping, fx.c_pong)
+    if level == "py":
+        def ping_fn(p, c, out, duration_s):
+            return fx.py_ping(p, c, out, duration_s, event_bytes)
+
+        def pong_fn(c, p):
+            return fx.py_pong(c, p, event_bytes)
+    else:
+        ping_fn, pong_fn = fx.c_ping, fx.c_pong
     with fx.RingSet() as rs:
-        ab, ba = rs.create("ab", ["pong"]), rs.create("ba", ["ping"])
+        ab = rs.create("ab", ["pong"], event_bytes=event_bytes)
+        ba = rs.create("ba", ["ping"], event_bytes=event_bytes)
         roles = [
             Role("ping", cores[0], setup=lambda: (fx.open_producer(ab, "spin"), fx.open_consumer(ba, "ping", "spin")),
                  body=lambda st: ping_fn(st[0], st[1], out, duration_s)),
@@ -98,12 +108,15 @@ def latency_peer(channel_cls, cores, duration_s: float, max_samples: int, timeou
     return out[:res["ping"]["n"]].copy(), res
 
 
-def latency_c_limit(cores, duration_s: float, max_samples: int, timeout_s: float = 30.0, mode: str = "latency"):
-    """mode "latency": one cache line each way; "ring-latency": two minimal rings of fxpipe's
-    protocol (slot, then the cursor on its own line)."""
+def latency_c_limit(cores, duration_s: float, max_samples: int, timeout_s: float = 30.0, mode: str = "latency",
+                    event_bytes: int = 64):
+    """mode "latency": one cache line each way (events over 64 bytes: the event copied in and
+    out, the sequence stored last in its first line); "ring-latency": two minimal rings of
+    fxpipe's protocol (slot, then the cursor on its own line)."""
     binary = build_c()
     path = OUT_DIR / f"pingpong-{mode}.{os.getpid()}.bin"
-    info = _run_c([binary, mode, cores[0], cores[1], int(duration_s * 1000), max_samples, path], timeout_s)
+    info = _run_c([binary, mode, cores[0], cores[1], int(duration_s * 1000), max_samples, path, event_bytes],
+                  timeout_s)
     if info.get("errors"):
         raise ScenarioError(f"pingpong {mode}: {info['errors']} echoes did not match what was sent")
     try:
@@ -234,6 +247,8 @@ def run_latency(results: Results, plan: Plan, cores, hists: dict, perf: tuple[bo
                                                with_perf=k == 0))
     for system, runs in parts.items():
         _record_latency(results, system, runs, hists, details)
+    if plan.event_bytes != 64:
+        return                                   # the peers send 64-byte events
     for cls in peers.PEERS:
         _record_latency(results, cls.name, [_latency_once(cls.name, cls, plan, cores, perf, plan.latency_s)],
                         hists, details)
@@ -252,9 +267,10 @@ def _latency_once(system: str, how, plan: Plan, cores, perf: tuple[bool, str], d
         return ps_holder[-1]
     if system in (LIMIT, CRING):
         samples, res = latency_c_limit(cores, duration_s, plan.max_samples, plan.timeout_s,
-                                       "latency" if system == LIMIT else "ring-latency")
+                                       "latency" if system == LIMIT else "ring-latency", plan.event_bytes)
     elif system in (CL, PY):
-        samples, res = latency_fxpipe(how, cores, duration_s, plan.max_samples, plan.timeout_s, on_start)
+        samples, res = latency_fxpipe(how, cores, duration_s, plan.max_samples, plan.timeout_s, on_start,
+                                      plan.event_bytes)
     else:
         samples, res = latency_peer(how, cores, duration_s, plan.max_samples, plan.timeout_s, on_start)
     kept = samples[len(samples) // 20:]          # the first 5% warm caches, branch predictors, pages
@@ -327,6 +343,13 @@ def _metric(topo: str, batched: bool) -> str:
     return f"{topo} {'batched x' + str(fx.BATCH) if batched else 'per event'}"
 
 
+def add_latency_ratios(results: Results) -> None:
+    """The round-trip ratios among the C references and fxpipe's two levels (a latency-only run)."""
+    p50 = {s: results.value(s, "round trip p50") for s in (PY, CL, LIMIT, CRING)}
+    for a, b in ((CL, LIMIT), (PY, LIMIT), (CRING, LIMIT), (CL, CRING), (PY, CRING)):
+        results.add("ratio", f"round trip p50: {a} / {b}", "x", round(p50[a] / p50[b], 2))
+
+
 def add_ratios(results: Results, details: dict) -> None:
     p50 = {s: results.value(s, "round trip p50") for s in [PY, CL, LIMIT, CRING] + [c.name for c in peers.PEERS]}
     peer_p50 = {c.name: p50[c.name] for c in peers.PEERS}
@@ -336,12 +359,9 @@ def add_ratios(results: Results, details: dict) -> None:
     add = results.add
     add("ratio", f"round trip p50: {best} (best peer) / fxpipe/py", "x", round(p50[best] / p50[PY], 2))
     add("ratio", f"round trip p50: {best_lib} (best library peer) / fxpipe/py", "x", round(p50[best_lib] / p50[PY], 2))
-    add("ratio", "round trip p50: fxpipe/c / c-limit", "x", round(p50[CL] / p50[LIMIT], 2))
-    add("ratio", "round trip p50: fxpipe/py / c-limit", "x", round(p50[PY] / p50[LIMIT], 2))
-    # The protocol's share of the gap (a second line per hop) apart from fxpipe's code's share.
-    add("ratio", "round trip p50: c-ring / c-limit", "x", round(p50[CRING] / p50[LIMIT], 2))
-    add("ratio", "round trip p50: fxpipe/c / c-ring", "x", round(p50[CL] / p50[CRING], 2))
-    add("ratio", "round trip p50: fxpipe/py / c-ring", "x", round(p50[PY] / p50[CRING], 2))
+    # fxpipe over the one-line limit; the protocol's share of that gap (a second line per hop,
+    # c-ring over the limit) apart from fxpipe's code's (fxpipe over c-ring).
+    add_latency_ratios(results)
     for metric in ("1P1C per event", f"1P1C batched x{fx.BATCH}"):
         tp = {c.name: results.value(c.name, metric) for c in peers.PEERS}
         top = max(tp, key=tp.get)
@@ -374,15 +394,20 @@ def add_ratios(results: Results, details: dict) -> None:
 def main(argv=None) -> int:
     def extra(p):
         p.add_argument("--only", choices=["latency", "throughput"], help="run one half only")
+        p.add_argument("--event-bytes", type=int, choices=[64, 128, 192, 256], default=64,
+                       help="round trips of events this large (192: fxpipe's own events), the C "
+                            "references and fxpipe only; implies --only latency when not 64")
     args = parse_args("ring", "fxpipe ring vs C limit and peers: round trip and throughput", argv, extra)
-    plan = Plan(args.quick)
+    plan = Plan(args.quick, args.event_bytes)
+    if args.event_bytes != 64:
+        args.only = "latency"
     cores = pick_cores(args.cores, 2)
     results = Results("ring")
     details: dict = {"cores": cores, "plan": vars(plan)}
     perf = perf_supported()
     started = time.monotonic()
     results.notes.append(f"loadavg at start: {_loadavg()} (the machine is shared: numbers are noisy)")
-    results.notes.append(f"pinned to cores {cores}; 64-byte events; batches of {fx.BATCH}; ring of {fx.SLOTS} slots; "
+    results.notes.append(f"pinned to cores {cores}; {plan.event_bytes}-byte events; batches of {fx.BATCH}; ring of {fx.SLOTS} slots; "
                          "busy-spin for two processes on two cores, yield for the 4-process pipeline")
     results.notes.append(f"timer floor: Python perf_counter_ns pair {_python_timer_floor_ns()} ns (inside every "
                          "Python round trip); C level reads the TSC once per round trip")
@@ -396,6 +421,8 @@ def main(argv=None) -> int:
             run_throughput(results, plan, cores, details)
         if args.only is None:
             add_ratios(results, details)
+        elif args.only == "latency":
+            add_latency_ratios(results)
     except KeyboardInterrupt:
         end_all()
         print("bench ring: interrupted; every process and segment it made is gone", file=sys.stderr)
@@ -406,7 +433,8 @@ def main(argv=None) -> int:
         results.add("perf stat", "hardware counters", "text", f"not supported: {perf[1]}")
     results.notes.append(f"loadavg at end: {_loadavg()}; wall time {time.monotonic() - started:.0f} s")
     if hists:
-        png = plot_latency_cdf(args.plot, hists, f"ring round trip, 64-byte events, cores {cores[0]}<->{cores[1]}")
+        png = plot_latency_cdf(args.plot, hists, f"ring round trip, {plan.event_bytes}-byte events, "
+                                                 f"cores {cores[0]}<->{cores[1]}")
         results.notes.append(f"plot: {png}" if png else "plot: matplotlib not available")
     results.finish(args)
     results.write(args.json, extra={"details": details})

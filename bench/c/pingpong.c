@@ -4,6 +4,9 @@
  *
  *   latency:    ping writes a sequence number to line A and spins until pong echoes it on
  *               line B (each 64-byte event is one cache line); one clock read per round trip.
+ *               Events of more than 64 bytes (EVENT_BYTES) are copied in and out on both
+ *               sides, the sequence number stored last in their first line: the least that
+ *               moving such an event between two cores takes.
  *   ring-latency: the same round trip over two minimal rings of fxpipe's protocol (a 64-byte
  *               slot, then the producer's cursor on a line of its own; the consumer polls the
  *               cursor, asking for the slot's line in the same step, copies the slot and
@@ -15,8 +18,9 @@
  *               in batches (publish 64, release all that was available).
  *
  * Usage (compiled by bench/ring.py with `cc -O2` into bench/out/):
- *   pingpong latency      CORE_A CORE_B DURATION_MS MAX_SAMPLES OUT_FILE
- *   pingpong ring-latency CORE_A CORE_B DURATION_MS MAX_SAMPLES OUT_FILE
+ *   pingpong latency      CORE_A CORE_B DURATION_MS MAX_SAMPLES OUT_FILE [EVENT_BYTES]
+ *   pingpong ring-latency CORE_A CORE_B DURATION_MS MAX_SAMPLES OUT_FILE [EVENT_BYTES]
+ * EVENT_BYTES: 64 (default), 128, 192 or 256.
  *   pingpong throughput   CORE_A CORE_B DURATION_MS BATCH
  * Prints one JSON line; latency samples (int64 nanoseconds) go to OUT_FILE.
  * Spins with the pause hint, as fxpipe's busy-spin wait does, so the two compare like for like.
@@ -137,26 +141,45 @@ static int reap(pid_t pid) {
 
 /* --- latency: one cache line each way ------------------------------------------------------ */
 
+#define MAX_EVENT 256
 typedef struct { int64_t seq; char rest[EVENT - 8]; } event_t;
+typedef struct { int64_t seq; char rest[MAX_EVENT - 8]; } big_event_t;
+
+/* A constant size per case, so each copy is a few vector moves (as fxpipe's loops copy). */
+static inline void copy_event(void *dst, const void *src, int bytes) {
+    switch (bytes) {
+    case 64: memcpy(dst, src, 64); break;
+    case 128: memcpy(dst, src, 128); break;
+    case 192: memcpy(dst, src, 192); break;
+    default: memcpy(dst, src, 256); break;
+    }
+}
+
 typedef struct {
-    _Alignas(LINE) event_t ping;      /* written by ping, read by pong */
-    _Alignas(LINE) event_t pong;      /* written by pong, read by ping */
+    _Alignas(LINE) big_event_t ping;  /* written by ping, read by pong */
+    _Alignas(LINE) big_event_t pong;  /* written by pong, read by ping */
     _Alignas(LINE) int64_t ready;
     double pong_cpu_share;
 } pingpong_t;
 
-static int latency(int core_a, int core_b, int64_t duration_ms, int64_t max_samples, const char *out) {
+static int latency(int core_a, int core_b, int64_t duration_ms, int64_t max_samples, const char *out, int bytes) {
+    const int copy = bytes > EVENT;                 /* 64 bytes: the sequence number alone, as ever */
     pingpong_t *pp = shared(sizeof(pingpong_t));
     __atomic_store_n(&pp->ping.seq, 0, __ATOMIC_RELAXED);
     __atomic_store_n(&pp->pong.seq, 0, __ATOMIC_RELAXED);
     pid_t pid = spawn(core_b);
     if (pid == 0) {                                  /* pong: echo until seq -1 */
         int64_t expect = 1, cpu0 = on_cpu_ns(), wall0 = now_ns();
+        big_event_t ev;
         __atomic_store_n(&pp->ready, 1, __ATOMIC_RELEASE);
         for (;;) {
             int64_t s;
             while ((s = __atomic_load_n(&pp->ping.seq, __ATOMIC_ACQUIRE)) != expect && s != -1)
                 relax();
+            if (copy) {                              /* the event in, then out: the sequence last */
+                copy_event(&ev, &pp->ping, bytes);
+                memcpy(pp->pong.rest, ev.rest, (size_t)bytes - 8);
+            }
             if (s == -1) {
                 pp->pong_cpu_share = share(cpu0, on_cpu_ns(), wall0, now_ns());
                 __atomic_store_n(&pp->pong.seq, s, __ATOMIC_RELEASE);
@@ -181,10 +204,14 @@ static int latency(int core_a, int core_b, int64_t duration_ms, int64_t max_samp
     uint64_t deadline = ticks() + (uint64_t)(duration_ms * 1e6 * tpn);
     int64_t n = 0;
     uint64_t prev = ticks();
+    big_event_t ev, echo;
+    memset(&ev, 0, sizeof ev);
     for (int64_t i = 1; n < max_samples; i++) {
+        if (copy) memcpy(pp->ping.rest, ev.rest, (size_t)bytes - 8);
         __atomic_store_n(&pp->ping.seq, i, __ATOMIC_RELEASE);
         while (__atomic_load_n(&pp->pong.seq, __ATOMIC_ACQUIRE) != i)
             relax();
+        if (copy) { copy_event(&echo, &pp->pong, bytes); ev.rest[0] = echo.rest[0]; }
         uint64_t t = ticks();
         samples[n++] = (int64_t)(t - prev);
         prev = t;
@@ -320,7 +347,7 @@ static int throughput(int core_a, int core_b, int64_t duration_ms, int64_t batch
 typedef struct {
     _Alignas(LINE) int64_t cursor;    /* last published sequence (producer writes) */
     _Alignas(LINE) int64_t released;  /* last sequence the consumer is done with (consumer writes) */
-    _Alignas(4096) event_t slots[RING_SLOTS];
+    _Alignas(4096) char slots[RING_SLOTS * MAX_EVENT];
 } mini_ring_t;
 
 typedef struct {
@@ -331,36 +358,43 @@ typedef struct {
 } ring_pair_t;
 
 typedef struct { mini_ring_t *r; int64_t next, released_cache; } mini_producer_t;
+static int slot_bytes = EVENT;
 
-static inline void mini_publish(mini_producer_t *p, const event_t *ev) {
+static inline char *mini_slot(mini_ring_t *r, int64_t seq) {
+    return r->slots + (seq & (RING_SLOTS - 1)) * slot_bytes;
+}
+
+static inline void mini_publish(mini_producer_t *p, const big_event_t *ev) {
     int64_t seq = ++p->next;
     while (seq - RING_SLOTS > p->released_cache) {   /* the gating check: once per lap */
         p->released_cache = __atomic_load_n(&p->r->released, __ATOMIC_ACQUIRE);
         if (seq - RING_SLOTS > p->released_cache) relax();
     }
-    memcpy(&p->r->slots[seq & (RING_SLOTS - 1)], ev, sizeof *ev);
+    copy_event(mini_slot(p->r, seq), ev, slot_bytes);
     __atomic_store_n(&p->r->cursor, seq, __ATOMIC_RELEASE);
 }
 
 /* Wait for seq (or -1 on the stop word), copy its slot out. Release is the caller's. */
-static inline int mini_receive(mini_ring_t *r, int64_t seq, event_t *out) {
-    const event_t *slot = &r->slots[seq & (RING_SLOTS - 1)];
+static inline int mini_receive(mini_ring_t *r, int64_t seq, big_event_t *out) {
+    const char *slot = mini_slot(r, seq);
     while (__atomic_load_n(&r->cursor, __ATOMIC_ACQUIRE) < seq) {
-        __builtin_prefetch(slot, 0, 3);
+        for (int k = 0; k < slot_bytes; k += 64)      /* every line of the slot, as fxpipe does */
+            __builtin_prefetch(slot + k, 0, 3);
         relax();
     }
-    memcpy(out, slot, sizeof *out);
+    copy_event(out, slot, slot_bytes);
     return out->seq != -1;
 }
 
-static int ring_latency(int core_a, int core_b, int64_t duration_ms, int64_t max_samples, const char *out) {
+static int ring_latency(int core_a, int core_b, int64_t duration_ms, int64_t max_samples, const char *out, int bytes) {
+    slot_bytes = bytes;
     ring_pair_t *rp = shared(sizeof(ring_pair_t));
     rp->ab.cursor = rp->ab.released = rp->ba.cursor = rp->ba.released = -1;
     pid_t pid = spawn(core_b);
     if (pid == 0) {                                  /* pong: forward each event, then release */
         mini_producer_t tx = {&rp->ba, -1, -1};
         int64_t cpu0 = on_cpu_ns(), wall0 = now_ns();
-        event_t ev;
+        big_event_t ev;
         __atomic_store_n(&rp->ready, 1, __ATOMIC_RELEASE);
         for (int64_t seq = 0;; seq++) {
             int more = mini_receive(&rp->ab, seq, &ev);
@@ -378,7 +412,7 @@ static int ring_latency(int core_a, int core_b, int64_t duration_ms, int64_t max
     while (!__atomic_load_n(&rp->ready, __ATOMIC_ACQUIRE))
         relax();
     mini_producer_t tx = {&rp->ab, -1, -1};
-    event_t ev, echo;
+    big_event_t ev, echo;
     memset(&ev, 0, sizeof ev);
     double tpn = calibrate();
     int64_t cpu0 = on_cpu_ns(), wall0 = now_ns(), n = 0, errors = 0, seq = 0;
@@ -412,15 +446,25 @@ static int ring_latency(int core_a, int core_b, int64_t duration_ms, int64_t max
     return rc;
 }
 
+static int event_bytes(int argc, char **argv) {
+    int bytes = argc == 8 ? atoi(argv[7]) : EVENT;
+    if (bytes != 64 && bytes != 128 && bytes != 192 && bytes != 256) {
+        fprintf(stderr, "pingpong: EVENT_BYTES is 64, 128, 192 or 256, not %s\n", argv[7]);
+        exit(2);
+    }
+    return bytes;
+}
+
 int main(int argc, char **argv) {
-    if (argc == 7 && strcmp(argv[1], "latency") == 0)
-        return latency(atoi(argv[2]), atoi(argv[3]), atoll(argv[4]), atoll(argv[5]), argv[6]);
-    if (argc == 7 && strcmp(argv[1], "ring-latency") == 0)
-        return ring_latency(atoi(argv[2]), atoi(argv[3]), atoll(argv[4]), atoll(argv[5]), argv[6]);
+    if ((argc == 7 || argc == 8) && strcmp(argv[1], "latency") == 0)
+        return latency(atoi(argv[2]), atoi(argv[3]), atoll(argv[4]), atoll(argv[5]), argv[6], event_bytes(argc, argv));
+    if ((argc == 7 || argc == 8) && strcmp(argv[1], "ring-latency") == 0)
+        return ring_latency(atoi(argv[2]), atoi(argv[3]), atoll(argv[4]), atoll(argv[5]), argv[6],
+                            event_bytes(argc, argv));
     if (argc == 6 && strcmp(argv[1], "throughput") == 0)
         return throughput(atoi(argv[2]), atoi(argv[3]), atoll(argv[4]), atoll(argv[5]));
-    fprintf(stderr, "usage: pingpong latency      CORE_A CORE_B DURATION_MS MAX_SAMPLES OUT_FILE\n"
-                    "       pingpong ring-latency CORE_A CORE_B DURATION_MS MAX_SAMPLES OUT_FILE\n"
+    fprintf(stderr, "usage: pingpong latency      CORE_A CORE_B DURATION_MS MAX_SAMPLES OUT_FILE [EVENT_BYTES]\n"
+                    "       pingpong ring-latency CORE_A CORE_B DURATION_MS MAX_SAMPLES OUT_FILE [EVENT_BYTES]\n"
                     "       pingpong throughput   CORE_A CORE_B DURATION_MS BATCH\n");
     return 2;
 }

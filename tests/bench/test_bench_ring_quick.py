@@ -43,17 +43,31 @@ def _check_round_trips(samples, res):
     assert 0 < p50 <= p99 <= hist.get_max_value()
 
 
+@pytest.mark.parametrize("event_bytes", [64, 192])
 @pytest.mark.parametrize("level", ["c", "py"])
-def test_fxpipe_ping_pong_measures_every_round_trip(level):
+def test_fxpipe_ping_pong_measures_every_round_trip(level, event_bytes):
     # A long duration with a small sample buffer: the buffer, not the clock, ends the run.
-    samples, res = ring.latency_fxpipe(level, CORES, duration_s=30.0, max_samples=ROUND_TRIPS)
+    samples, res = ring.latency_fxpipe(level, CORES, duration_s=30.0, max_samples=ROUND_TRIPS,
+                                       event_bytes=event_bytes)
     _check_round_trips(samples, res)
 
 
+def test_c_level_ping_pong_refuses_rings_of_two_slot_sizes():
+    from fxpipe.benchsupport import ring_loops
+
+    with fx.RingSet() as rs:
+        ab, ba = rs.create("ab", ["pong"], event_bytes=64), rs.create("ba", ["ping"], event_bytes=192)
+        p, c = rs.ring(ab).producer(wait="spin"), rs.ring(ba).consumer("ping", wait="spin")
+        with pytest.raises(ValueError, match="one slot size"):
+            ring_loops.ping(p, c, np.zeros(4, dtype=np.int64), 0.01)
+
+
+@pytest.mark.parametrize("event_bytes", [64, 192])
 @pytest.mark.parametrize("mode", ["latency", "ring-latency"])
-def test_plain_c_references_measure_every_round_trip(mode):
+def test_plain_c_references_measure_every_round_trip(mode, event_bytes):
     # The one-line ping-pong and the minimal rings of fxpipe's protocol: every echo checked.
-    samples, res = ring.latency_c_limit(CORES, duration_s=30.0, max_samples=ROUND_TRIPS, mode=mode)
+    samples, res = ring.latency_c_limit(CORES, duration_s=30.0, max_samples=ROUND_TRIPS, mode=mode,
+                                        event_bytes=event_bytes)
     assert len(samples) == ROUND_TRIPS
     assert (samples > 0).all()
     assert res["ping"]["mode"] == mode

@@ -5,9 +5,11 @@ would, with no Python object touched between two events. Each function takes the
 Producer / Consumer handles only to reach their C state, runs its loop without the GIL, and
 hands back counts and timestamps. Not part of the trading path.
 
-Every event is one 64-byte BenchEvent. A seq of -1 is the stop marker: it ends a ping-pong and
+Every event starts with a BenchEvent and fills its slot: 64 bytes in the throughput loops, the
+ring's slot size (64, 128, 192 or 256 bytes) in the ping-pong, which copies the
+whole event in and out as a stage would. A seq of -1 is the stop marker: it ends a ping-pong and
 flows through every stage of a pipeline, so each process knows when its peer is done."""
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int64_t, uint32_t, uint64_t
 from libc.string cimport memcpy, memset
 
 from fxpipe.includes.atomic cimport fx_load_acquire_i64, fx_monotonic_ns
@@ -43,6 +45,11 @@ ctypedef struct BenchEvent:
 
 cdef enum:
     STOP_SEQ = -1
+    MAX_EVENT = 256       # the largest event the ping-pong carries (four cache lines)
+
+ctypedef union EventBuffer:
+    BenchEvent ev
+    char raw[MAX_EVENT]
 
 EVENT_SIZE = sizeof(BenchEvent)
 STOP = STOP_SEQ
@@ -97,6 +104,31 @@ cdef inline void _send_one(ProducerC* p, BenchEvent* ev, int64_t seq) noexcept n
     producer_publish(p, seq, seq)
 
 
+cdef inline void _copy_event(void* dst, const void* src, uint32_t size) noexcept nogil:
+    # A constant size per case, so each copy is a few vector moves, as a stage's copy of its
+    # event type is, rather than a call into the C library's memcpy.
+    if size == 64:
+        memcpy(dst, src, 64)
+    elif size == 128:
+        memcpy(dst, src, 128)
+    elif size == 192:
+        memcpy(dst, src, 192)
+    else:
+        memcpy(dst, src, 256)
+
+
+cdef inline void _send_event(ProducerC* p, EventBuffer* ev, int64_t seq) noexcept nogil:
+    _copy_event(slot_ptr(p.slots, seq, p.mask, p.slot_size), ev.raw, p.slot_size)
+    producer_publish(p, seq, seq)
+
+
+cdef int _check_event_size(Producer producer, Consumer consumer) except -1:
+    if producer.c.slot_size != consumer.c.slot_size or producer.c.slot_size not in (64, 128, 192, 256):
+        raise ValueError(f"ping-pong rings need one slot size of 64, 128, 192 or 256 bytes, got "
+                         f"{producer.c.slot_size} and {consumer.c.slot_size}")
+    return 0
+
+
 def ping(Producer producer, Consumer consumer, int64_t[::1] out, double duration_s,
          int64_t timeout_ns=10_000_000_000):
     """Round trips until duration_s passes or `out` is full: send an event, wait for its echo.
@@ -108,8 +140,9 @@ def ping(Producer producer, Consumer consumer, int64_t[::1] out, double duration
     cdef uint64_t rsize = consumer.ring.n_slot_size
     cdef int64_t nxt = consumer._next, seq, i = 0, n = out.shape[0], errors = 0
     cdef int code = OK
-    cdef BenchEvent ev, echo
+    cdef EventBuffer ev, echo
     cdef unsigned long long prev, t, deadline
+    _check_event_size(producer, consumer)
     memset(&ev, 0, sizeof(ev))
     with nogil:
         deadline = fxb_ticks() + <unsigned long long>(duration_s * 1e9 * _tpn)
@@ -119,12 +152,12 @@ def ping(Producer producer, Consumer consumer, int64_t[::1] out, double duration
             if seq < 0:
                 code = CLAIM_FAILED
                 break
-            ev.seq = i
-            _send_one(p, &ev, seq)
+            ev.ev.seq = i
+            _send_event(p, &ev, seq)
             if consumer_wait(c, nxt, timeout_ns) < nxt:
                 code = WAIT_FAILED
                 break
-            memcpy(&echo, slot_ptr(rslots, nxt, c.mask, rsize), sizeof(BenchEvent))
+            _copy_event(echo.raw, slot_ptr(rslots, nxt, c.mask, rsize), <uint32_t>rsize)
             if not consumer_is_member(c):
                 code = WAIT_FAILED
                 break
@@ -133,15 +166,15 @@ def ping(Producer producer, Consumer consumer, int64_t[::1] out, double duration
             t = fxb_ticks()
             out[i] = <int64_t>(t - prev)
             prev = t
-            errors += echo.seq != i
+            errors += echo.ev.seq != i
             i += 1
             if t > deadline:
                 break
         if code == OK:
             seq = producer_claim(p, 1, timeout_ns)
             if seq >= 0:
-                ev.seq = STOP_SEQ
-                _send_one(p, &ev, seq)
+                ev.ev.seq = STOP_SEQ
+                _send_event(p, &ev, seq)
     consumer._next = nxt
     consumer._batch_end = nxt - 1
     _check(code, "ping")
@@ -156,13 +189,14 @@ def pong(Consumer consumer, Producer producer, int64_t timeout_ns=10_000_000_000
     cdef uint64_t rsize = consumer.ring.n_slot_size
     cdef int64_t nxt = consumer._next, seq, count = 0
     cdef int code = OK
-    cdef BenchEvent ev
+    cdef EventBuffer ev
+    _check_event_size(producer, consumer)
     with nogil:
         while True:
             if consumer_wait(c, nxt, timeout_ns) < nxt:
                 code = WAIT_FAILED
                 break
-            memcpy(&ev, slot_ptr(rslots, nxt, c.mask, rsize), sizeof(BenchEvent))
+            _copy_event(ev.raw, slot_ptr(rslots, nxt, c.mask, rsize), <uint32_t>rsize)
             if not consumer_is_member(c):
                 code = WAIT_FAILED
                 break
@@ -170,12 +204,12 @@ def pong(Consumer consumer, Producer producer, int64_t timeout_ns=10_000_000_000
             if seq < 0:
                 code = CLAIM_FAILED
                 break
-            _send_one(p, &ev, seq)
+            _send_event(p, &ev, seq)
             # Forward, then release (as a stage does): the release store and its heartbeat
             # are off the echo's way.
             consumer_release(c, nxt)
             nxt += 1
-            if ev.seq == STOP_SEQ:
+            if ev.ev.seq == STOP_SEQ:
                 break
             count += 1
     consumer._next = nxt

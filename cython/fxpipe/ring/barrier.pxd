@@ -23,6 +23,7 @@ cdef enum:
     WAIT_DETACHED = -3           # this consumer was detached: what it reads may be overwritten
     MAX_DEPS = 16
     HEARTBEAT_EVERY = 8          # releases between heartbeat refreshes (a power of two)
+    PREFETCH_LINES = 4           # lines of a slot a waiting consumer asks for (fxpipe's events: 3)
 
 ctypedef struct ConsumerC:
     fx_ring_header* hdr
@@ -92,11 +93,20 @@ cdef inline int64_t consumer_available(ConsumerC* c, int64_t want) noexcept nogi
 
 cdef inline int64_t consumer_poll(ConsumerC* c, int64_t want) noexcept nogil:
     """consumer_available for a waiting loop. A consumer gated on the cursor also asks for the
-    line of the slot it waits for, in the same step: once the producer has written it, the
-    slot's line and the cursor's travel together instead of one after the other (the slot is
-    read only after the cursor says it may be; the prefetch is a hint and reads nothing)."""
+    lines of the slot it waits for, in the same step: once the producer has written them, the
+    slot's lines and the cursor's travel together instead of one after the other (the slot is
+    read only after the cursor says it may be; the prefetch is a hint and reads nothing).
+    Every line of the slot up to PREFETCH_LINES: a 192-byte event asked for by its first line
+    alone leaves its other two to miss after the cursor (measured: 0.1 µs a round trip)."""
+    cdef char* slot
+    cdef uint32_t off
     if c.ndeps == 0:
-        fx_ring_prefetch_r(c.slots + (want & c.mask) * <int64_t>c.slot_size)
+        slot = c.slots + (want & c.mask) * <int64_t>c.slot_size
+        fx_ring_prefetch_r(slot)
+        off = 64
+        while off < c.slot_size and off < PREFETCH_LINES * 64:
+            fx_ring_prefetch_r(slot + off)
+            off += 64
     return consumer_available(c, want)
 
 
