@@ -140,6 +140,17 @@ static int reap(pid_t pid) {
     return WIFEXITED(status) ? WEXITSTATUS(status) : 3;
 }
 
+/* The round trips, ticks converted to nanoseconds, as raw int64 to OUT_FILE. */
+static int write_samples(const char *out, int64_t *samples, int64_t n, double tpn) {
+    FILE *f = fopen(out, "wb");
+    if (!f) { perror(out); return -1; }
+    for (int64_t i = 0; i < n; i++)
+        samples[i] = (int64_t)((double)samples[i] / tpn + 0.5);
+    size_t wrote = fwrite(samples, sizeof(int64_t), (size_t)n, f);
+    if (fclose(f) != 0 || wrote != (size_t)n) { perror(out); return -1; }
+    return 0;
+}
+
 /* --- latency: one cache line each way ------------------------------------------------------ */
 
 #define MAX_EVENT 256
@@ -232,12 +243,7 @@ static int latency(int core_a, int core_b, int64_t duration_ms, int64_t max_samp
     double ping_share = share(cpu0, on_cpu_ns(), wall0, now_ns());
     __atomic_store_n(&pp->ping.seq, -1, __ATOMIC_RELEASE);
     int rc = reap(pid);
-    FILE *f = fopen(out, "wb");
-    if (!f) { perror(out); return 2; }
-    for (int64_t i = 0; i < n; i++)
-        samples[i] = (int64_t)((double)samples[i] / tpn + 0.5);
-    fwrite(samples, sizeof(int64_t), (size_t)n, f);
-    fclose(f);
+    if (write_samples(out, samples, n, tpn) != 0) return 2;
     printf("{\"mode\": \"latency\", \"samples\": %lld, \"ticks_per_ns\": %.6f, \"pong_rc\": %d, "
            "\"cpu_share\": %.3f}\n", (long long)n, tpn, rc,
            ping_share < pp->pong_cpu_share ? ping_share : pp->pong_cpu_share);
@@ -446,12 +452,7 @@ static int ring_latency(int core_a, int core_b, int64_t duration_ms, int64_t max
     mini_publish(&tx, &ev);
     mini_receive(&rp->ba, seq, &echo);
     int rc = reap(pid);
-    FILE *f = fopen(out, "wb");
-    if (!f) { perror(out); return 2; }
-    for (int64_t i = 0; i < n; i++)
-        samples[i] = (int64_t)((double)samples[i] / tpn + 0.5);
-    fwrite(samples, sizeof(int64_t), (size_t)n, f);
-    fclose(f);
+    if (write_samples(out, samples, n, tpn) != 0) return 2;
     printf("{\"mode\": \"ring-latency\", \"samples\": %lld, \"ticks_per_ns\": %.6f, \"pong_rc\": %d, "
            "\"errors\": %lld, \"cpu_share\": %.3f}\n", (long long)n, tpn, rc, (long long)errors,
            ping_share < rp->pong_cpu_share ? ping_share : rp->pong_cpu_share);
