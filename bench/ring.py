@@ -9,9 +9,11 @@ limit and the peers a Python user would pick, in one run, on two pinned cores, 6
 Systems: fxpipe through its Python API and through its C-level API (fxpipe.benchsupport),
 bench/c/pingpong.c (the physical limit: plain C, one cache line each way; and `c-ring`, the
 same round trip over two minimal rings of fxpipe's protocol in plain C, which tells the
-protocol's own cost from that of fxpipe's code), and the peers of _ring_peers.py. Latency is an HDR histogram of every round trip (p50/p99/p99.9/max), timed by a
-TSC read per trip at C level and a perf_counter_ns pair in Python; throughput is events received per second of (last receive - first send), the
-median of a few runs. docs/bench-ring.md explains how to read the numbers.
+protocol's own cost from that of fxpipe's code), and the peers of _ring_peers.py. Latency is
+an HDR histogram of every round trip (p50/p99/p99.9/max), timed by a TSC read per trip at C
+level and a perf_counter_ns pair in Python; throughput is events received per second of (last
+receive - first send), the median of a few runs. docs/bench-ring.md explains how to read the
+numbers.
 """
 from __future__ import annotations
 
@@ -398,6 +400,9 @@ def main(argv=None) -> int:
                        help="round trips of events this large (192: fxpipe's own events), the C "
                             "references and fxpipe only; implies --only latency when not 64")
     args = parse_args("ring", "fxpipe ring vs C limit and peers: round trip and throughput", argv, extra)
+    if args.event_bytes != 64 and args.only == "throughput":
+        print("bench ring: --event-bytes other than 64 measures round trips only", file=sys.stderr)
+        return 2
     plan = Plan(args.quick, args.event_bytes)
     if args.event_bytes != 64:
         args.only = "latency"
@@ -407,8 +412,8 @@ def main(argv=None) -> int:
     perf = perf_supported()
     started = time.monotonic()
     results.notes.append(f"loadavg at start: {_loadavg()} (the machine is shared: numbers are noisy)")
-    results.notes.append(f"pinned to cores {cores}; {plan.event_bytes}-byte events; batches of {fx.BATCH}; ring of {fx.SLOTS} slots; "
-                         "busy-spin for two processes on two cores, yield for the 4-process pipeline")
+    results.notes.append(f"pinned to cores {cores}; {plan.event_bytes}-byte events; batches of {fx.BATCH}; "
+                         f"ring of {fx.SLOTS} slots; busy-spin for two processes on two cores, yield for the 4-process pipeline")
     results.notes.append(f"timer floor: Python perf_counter_ns pair {_python_timer_floor_ns()} ns (inside every "
                          "Python round trip); C level reads the TSC once per round trip")
     prev_term = signal.signal(signal.SIGTERM, signal.default_int_handler)
