@@ -17,6 +17,7 @@ numbers.
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import signal
@@ -73,13 +74,10 @@ def latency_fxpipe(level: str, cores, duration_s: float, max_samples: int, timeo
     copied in and out on each side. Returns (round trips in ns, results)."""
     out = shared_samples(max_samples)
     if level == "py":
-        def ping_fn(p, c, out, duration_s):
-            return fx.py_ping(p, c, out, duration_s, event_bytes)
-
-        def pong_fn(c, p):
-            return fx.py_pong(c, p, event_bytes)
+        ping_fn = functools.partial(fx.py_ping, event_bytes=event_bytes)
+        pong_fn = functools.partial(fx.py_pong, event_bytes=event_bytes)
     else:
-        ping_fn, pong_fn = fx.c_ping, fx.c_pong
+        ping_fn, pong_fn = fx.c_ping, fx.c_pong   # the C loops copy the rings' slot size
     with fx.RingSet() as rs:
         ab = rs.create("ab", ["pong"], event_bytes=event_bytes)
         ba = rs.create("ba", ["ping"], event_bytes=event_bytes)
@@ -388,7 +386,7 @@ def add_round_trip_targets(results: Results, details: dict) -> None:
 
 
 def add_ratios(results: Results, details: dict) -> None:
-    p50 = {s: results.value(s, "round trip p50") for s in [PY, CL, LIMIT, CRING] + [c.name for c in peers.PEERS]}
+    p50 = {s: results.value(s, "round trip p50") for s in [PY] + [c.name for c in peers.PEERS]}
     peer_p50 = {c.name: p50[c.name] for c in peers.PEERS}
     best = min(peer_p50, key=peer_p50.get)
     libs = {k: v for k, v in peer_p50.items() if k != peers.NumpyRingChannel.name}
@@ -415,8 +413,8 @@ def add_ratios(results: Results, details: dict) -> None:
         # The overall rate counts every preemption of either process by other load; the best
         # 20 ms window and the share of its core each process got tell load apart from the ring.
         _target(results, f"{system} {metric} >= {floor:g} M events/s", median >= floor,
-               f"median {median:.2f}; best 20 ms {window:.2f}; best run {top['mev_s']:.2f} at cpu share "
-               f"{top['cpu_share']}")
+                f"median {median:.2f}; best 20 ms {window:.2f}; best run {top['mev_s']:.2f} at cpu share "
+                f"{top['cpu_share']}")
 
 
 def main(argv=None) -> int:

@@ -371,7 +371,6 @@ typedef struct {
 typedef struct {
     mini_ring_t ab, ba;
     _Alignas(LINE) int64_t ready;
-    int64_t errors;
     double pong_cpu_share;
 } ring_pair_t;
 
